@@ -1,0 +1,25 @@
+// Types for the parts of @20minutes/s3rver (which ships none) that s3.ts uses.
+declare module '@20minutes/s3rver' {
+  import type { IncomingMessage, ServerResponse } from 'node:http';
+  interface S3rverOptions {
+    directory: string;
+    silent?: boolean;
+    allowMismatchedSignatures?: boolean;
+    vhostBuckets?: boolean;
+    configureBuckets?: { name: string; configs: string[] }[];
+  }
+  export default class S3rver {
+    constructor(options: S3rverOptions);
+    configureBuckets(): Promise<void>;
+    callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  }
+}
+
+declare module '@20minutes/s3rver/lib/models/account.js' {
+  interface AWSAccount {
+    createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+    revokeAccessKey(accessKeyId: string): void;
+  }
+  const accountModel: { DUMMY_ACCOUNT: AWSAccount };
+  export default accountModel;
+}
