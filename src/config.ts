@@ -1,0 +1,98 @@
+// Reads the app's configuration from the environment, once, and says at once everything that is wrong with it.
+
+export interface Config {
+  /** The bucket that holds the photos. The app never creates it (except the dev script, on the emulator). */
+  bucket: string;
+  /** Every object the app writes or reads is under this key prefix, e.g. `photos/`. */
+  keyPrefix: string;
+  region: string;
+  /** A non-AWS S3 endpoint (emulator, MinIO, LocalStack), from the SDK's own AWS_ENDPOINT_URL_S3. */
+  endpointUrl: string | undefined;
+  host: string;
+  port: number;
+  maxUploadBytes: number;
+  maxFilesPerUpload: number;
+  presignedUrlTtlSeconds: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Thrown by loadConfig with every problem it found, so one failed start tells the operator everything to fix. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `The app cannot start: fix these environment variables.\n${problems.map((problem) => `  - ${problem}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const KEY_PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)+$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+
+  function required(name: string, pattern: RegExp, what: string): string {
+    const value = env[name]?.trim();
+    if (!value) problems.push(`${name} is not set: set it to ${what}.`);
+    else if (!pattern.test(value)) problems.push(`${name}="${value}" is not valid: set it to ${what}.`);
+    return value ?? '';
+  }
+
+  function optional(name: string, fallback: string, pattern: RegExp, what: string): string {
+    const value = env[name]?.trim() || fallback;
+    if (!pattern.test(value)) problems.push(`${name}="${value}" is not valid: set it to ${what}, or unset it for ${fallback}.`);
+    return value;
+  }
+
+  function integer(name: string, fallback: number, min: number, max: number, unit: string): number {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name}="${raw}" is not valid: set it to a whole number of ${unit} from ${min} to ${max}, or unset it for ${fallback}.`);
+    }
+    return value;
+  }
+
+  const bucket = required('S3_BUCKET', BUCKET_NAME, 'the name of the S3 bucket for photos (3-63 lowercase letters, digits, dots, hyphens)');
+  const keyPrefix = optional('S3_PREFIX', 'photos/', KEY_PREFIX, "a key prefix that ends with '/', such as photos/");
+  const region = required('AWS_REGION', REGION, 'the bucket\'s AWS region, such as eu-west-1');
+  const endpointUrl = env.AWS_ENDPOINT_URL_S3?.trim() || undefined;
+  if (endpointUrl && !isHttpUrl(endpointUrl)) {
+    problems.push(`AWS_ENDPOINT_URL_S3="${endpointUrl}" is not valid: set it to an http(s) URL such as http://127.0.0.1:4568, or unset it for AWS S3.`);
+  }
+  const host = optional('HOST', '127.0.0.1', /^[0-9a-fA-F.:]+$|^localhost$/, 'an IP address to listen on (0.0.0.0 for every interface)');
+  const port = integer('PORT', 3000, 0, 65535, 'port');
+  const maxUploadMb = integer('MAX_UPLOAD_MB', 25, 1, 200, 'megabytes (MiB)');
+  const maxFilesPerUpload = integer('MAX_FILES_PER_UPLOAD', 10, 1, 50, 'files');
+  const presignedUrlTtlSeconds = integer('PRESIGNED_URL_TTL_SECONDS', 900, 60, 43200, 'seconds');
+  const logLevel = optional('LOG_LEVEL', 'info', new RegExp(`^(${LOG_LEVELS.join('|')})$`), `one of ${LOG_LEVELS.join(', ')}`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    bucket,
+    keyPrefix,
+    region,
+    endpointUrl,
+    host,
+    port,
+    maxUploadBytes: maxUploadMb * 1024 * 1024,
+    maxFilesPerUpload,
+    presignedUrlTtlSeconds,
+    logLevel: logLevel as Config['logLevel'],
+  };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,42 @@
+// Liveness and readiness for load balancers and the deploy script: /healthz says the process answers,
+// /readyz says the bucket is reachable with the app's credentials.
+import { Router } from 'express';
+import type { PhotoStore } from '../photos/store.js';
+
+const READINESS_TIMEOUT_MS = 5_000;
+
+export function createHealthRoutes(store: Pick<PhotoStore, 'checkBucket'>): Router {
+  const router = Router();
+
+  router.get('/healthz', function reportAlive(_req, res) {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', async function reportReady(req, res) {
+    try {
+      await withTimeout(store.checkBucket(), READINESS_TIMEOUT_MS);
+      res.json({ status: 'ready', bucket: 'reachable' });
+    } catch (error) {
+      req.log.warn({ err: error }, 'not ready');
+      res.status(503).json({ status: 'not ready', reason: describe(error) });
+    }
+  });
+
+  return router;
+}
+
+// The reason is shown to operators: the SDK's messages name the cause (no credentials, connection refused,
+// access denied) without secrets.
+function describe(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  if (!(cause instanceof Error)) return String(cause);
+  return `${cause.name}: ${cause.message}`.slice(0, 300);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from S3 within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,85 @@
+// Makes the images the app serves (thumbnail, display size, and a metadata-free full-size copy when
+// needed) from an upload's temporary file, a few at a time so memory stays bounded.
+import sharp from 'sharp';
+import { HttpError } from '../http/errors.js';
+import type { ImageType } from './image-type.js';
+import type { PhotoVariants } from './store.js';
+
+/** Refused before decoding: a small file can declare a huge canvas (a decompression bomb). */
+export const MAX_IMAGE_PIXELS = 64_000_000;
+/** Decoding needs whole images in memory, so only this many are processed at once, whatever the number of uploads. */
+const IMAGE_WORKERS = 2;
+
+const THUMBNAIL_SIZE = 320;
+const SHARP_FORMAT: Record<string, keyof sharp.FormatEnum> = { jpg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', avif: 'avif' };
+const DISPLAY_SIZE = 1600;
+
+// libvips' operation cache would hold decoded images between requests; uploads never repeat.
+sharp.cache(false);
+
+export interface ProcessedImage {
+  width: number;
+  height: number;
+  variants: PhotoVariants;
+}
+
+export const processImage = limitConcurrency(IMAGE_WORKERS, async (path: string, type: ImageType): Promise<ProcessedImage> => {
+  const metadata = await sharp(path).metadata().catch((error: Error) => {
+    throw unreadable(type, error);
+  });
+  const { width = 0, height = 0 } = metadata;
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new HttpError(
+      413,
+      'Image too large',
+      `The image is ${width} × ${height} pixels; the limit is ${MAX_IMAGE_PIXELS / 1_000_000} megapixels.`,
+      'Resize it before uploading.',
+    );
+  }
+  // Orientations 5–8 are rotated by 90°: the image people see is the stored one turned on its side.
+  const turned = (metadata.orientation ?? 1) >= 5;
+  // sharp writes no metadata unless asked, and rotate() applies the EXIF orientation first.
+  const oriented = () => sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
+  const hasMetadataToRemove = Boolean(metadata.exif || metadata.xmp || metadata.iptc || (metadata.orientation ?? 1) !== 1);
+  try {
+    const [thumbnail, display, cleanCopy] = await Promise.all([
+      oriented().resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover' }).webp({ quality: 70 }).toBuffer(),
+      oriented().resize(DISPLAY_SIZE, DISPLAY_SIZE, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 80 }).toBuffer(),
+      hasMetadataToRemove ? oriented().toFormat(SHARP_FORMAT[type.extension], { quality: 92 }).toBuffer() : undefined,
+    ]);
+    return { width: turned ? height : width, height: turned ? width : height, variants: { thumbnail, display, cleanCopy } };
+  } catch (error) {
+    throw unreadable(type, error as Error);
+  }
+});
+
+function unreadable(type: ImageType, cause: Error): HttpError {
+  const error = new HttpError(
+    415,
+    'Not a readable image',
+    `The file starts like a ${type.label} image but could not be decoded (${cause.message.split('\n')[0]}).`,
+    'The file may be damaged or incomplete: try exporting it again.',
+  );
+  error.cause = cause;
+  return error;
+}
+
+/** Wraps `task` so that at most `limit` calls run at once; the others wait their turn in order. */
+export function limitConcurrency<Args extends unknown[], Result>(
+  limit: number,
+  task: (...args: Args) => Promise<Result>,
+): (...args: Args) => Promise<Result> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (...args) => {
+    if (running < limit) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve)); // a finishing call hands over its slot
+    try {
+      return await task(...args);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}

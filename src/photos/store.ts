@@ -1,0 +1,220 @@
+// The photo store: the only module that talks to S3. It knows where each part of a photo lives
+// under the key prefix, and turns S3 failures into StorageUnavailableError.
+import type { Readable } from 'node:stream';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { StorageUnavailableError } from '../http/errors.js';
+import { decodeCaption, encodeCaption } from './captions.js';
+import { imageTypeByExtension, type ImageType } from './image-type.js';
+import { isPhotoId, uploadedAt } from './photo-id.js';
+
+export const PHOTOS_PER_PAGE = 24;
+/** lib-storage's minimum part size; memory per upload is bounded by part size × queue size, whatever the file size. */
+const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
+const UPLOAD_QUEUE_SIZE = 2;
+
+/** What a photo page needs, all read from one HeadObject on the thumbnail, the photo's record. */
+export interface PhotoRecord {
+  id: string;
+  caption: string;
+  uploadedAt: Date;
+  width: number;
+  height: number;
+  originalBytes: number;
+  originalType: ImageType;
+  /** True when the original carried metadata (EXIF, GPS…), so a cleaned copy is served as the full-size image. */
+  hasCleanCopy: boolean;
+}
+
+export interface PhotoSummary {
+  id: string;
+  uploadedAt: Date;
+  thumbnailUrl: string;
+}
+
+export interface PhotoPage {
+  photos: PhotoSummary[];
+  nextPageToken: string | undefined;
+}
+
+export interface ViewUrls {
+  thumbnail: string;
+  display: string;
+  fullSize: string;
+}
+
+export interface PhotoVariants {
+  thumbnail: Buffer;
+  display: Buffer;
+  /** The full-size image without its metadata; absent when the original has none to remove. */
+  cleanCopy: Buffer | undefined;
+}
+
+export interface PhotoStoreOptions {
+  bucket: string;
+  keyPrefix: string;
+  presignedUrlTtlSeconds: number;
+}
+
+export type PhotoStore = ReturnType<typeof createPhotoStore>;
+
+export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
+  const { bucket, keyPrefix } = options;
+
+  // Each photo is several objects. The thumbnail is written last and deleted first: it is the
+  // record the gallery lists, so a photo shows only once all its parts exist.
+  const keys = {
+    thumbnailFolder: `${keyPrefix}thumbnails/`,
+    thumbnail: (id: string) => `${keyPrefix}thumbnails/${id}.webp`,
+    display: (id: string) => `${keyPrefix}display/${id}.webp`,
+    original: (id: string, type: ImageType) => `${keyPrefix}originals/${id}.${type.extension}`,
+    cleanCopy: (id: string, type: ImageType) => `${keyPrefix}full/${id}.${type.extension}`,
+  };
+
+  async function callS3<T>(operation: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw new StorageUnavailableError(operation, error);
+    }
+  }
+
+  function presignViewUrl(key: string): Promise<string> {
+    return callS3('presign', () =>
+      getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), {
+        expiresIn: options.presignedUrlTtlSeconds,
+      }),
+    );
+  }
+
+  return {
+    keys,
+
+    /** HeadBucket: answers whether the bucket is reachable with the app's credentials. */
+    async checkBucket(): Promise<void> {
+      await callS3('HeadBucket', () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
+    },
+
+    /**
+     * Streams an upload to S3 in parts. The caller aborts it with `signal` (a multipart upload is
+     * then aborted, so no half-written object remains).
+     */
+    async uploadOriginal(id: string, type: ImageType, body: Readable, signal: AbortSignal): Promise<void> {
+      const upload = new Upload({
+        client: s3,
+        params: { Bucket: bucket, Key: keys.original(id, type), Body: body, ContentType: type.mime },
+        partSize: UPLOAD_PART_BYTES,
+        queueSize: UPLOAD_QUEUE_SIZE,
+        leavePartsOnError: false,
+      });
+      const abort = () => void upload.abort();
+      signal.addEventListener('abort', abort, { once: true });
+      try {
+        await callS3('upload', () => upload.done());
+      } finally {
+        signal.removeEventListener('abort', abort);
+      }
+    },
+
+    /** Writes the derived images, then the thumbnail with the record's metadata: the photo becomes visible. */
+    async saveVariants(record: Omit<PhotoRecord, 'uploadedAt'>, variants: PhotoVariants): Promise<void> {
+      const { id, originalType } = record;
+      const put = (key: string, body: Buffer, contentType: string, metadata?: Record<string, string>) =>
+        callS3('PutObject', () =>
+          s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata })),
+        );
+      await put(keys.display(id), variants.display, 'image/webp');
+      if (variants.cleanCopy) await put(keys.cleanCopy(id, originalType), variants.cleanCopy, originalType.mime);
+      await put(keys.thumbnail(id), variants.thumbnail, 'image/webp', {
+        caption: encodeCaption(record.caption),
+        width: String(record.width),
+        height: String(record.height),
+        'original-bytes': String(record.originalBytes),
+        'original-type': originalType.extension,
+        'clean-copy': record.hasCleanCopy ? 'yes' : 'no',
+      });
+    },
+
+    /** One ListObjectsV2 call per page: everything the gallery shows comes from the keys. */
+    async listPhotoPage(pageToken: string | undefined): Promise<PhotoPage> {
+      const listing = await callS3('ListObjectsV2', () =>
+        s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: keys.thumbnailFolder,
+            MaxKeys: PHOTOS_PER_PAGE,
+            ContinuationToken: pageToken,
+          }),
+        ),
+      );
+      const ids = (listing.Contents ?? [])
+        .map((object) => object.Key?.slice(keys.thumbnailFolder.length).replace(/\.webp$/, '') ?? '')
+        .filter(isPhotoId);
+      const photos = await Promise.all(
+        ids.map(async (id) => ({ id, uploadedAt: uploadedAt(id), thumbnailUrl: await presignViewUrl(keys.thumbnail(id)) })),
+      );
+      return { photos, nextPageToken: listing.IsTruncated ? listing.NextContinuationToken : undefined };
+    },
+
+    /** The photo's record, or undefined when there is no such photo. */
+    async findPhoto(id: string): Promise<PhotoRecord | undefined> {
+      let head;
+      try {
+        head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.thumbnail(id) }));
+      } catch (error) {
+        if ((error as { name?: string }).name === 'NotFound') return undefined;
+        throw new StorageUnavailableError('HeadObject', error);
+      }
+      const metadata = head.Metadata ?? {};
+      const originalType = imageTypeByExtension(metadata['original-type'] ?? '');
+      if (!originalType) throw new StorageUnavailableError('HeadObject', new Error(`photo ${id} has no original type in its metadata`));
+      return {
+        id,
+        caption: decodeCaption(metadata.caption),
+        uploadedAt: uploadedAt(id),
+        width: Number(metadata.width),
+        height: Number(metadata.height),
+        originalBytes: Number(metadata['original-bytes']),
+        originalType,
+        hasCleanCopy: metadata['clean-copy'] === 'yes',
+      };
+    },
+
+    async presignPhotoUrls(record: PhotoRecord): Promise<ViewUrls> {
+      const fullSizeKey = record.hasCleanCopy
+        ? keys.cleanCopy(record.id, record.originalType)
+        : keys.original(record.id, record.originalType);
+      const [thumbnail, display, fullSize] = await Promise.all([
+        presignViewUrl(keys.thumbnail(record.id)),
+        presignViewUrl(keys.display(record.id)),
+        presignViewUrl(fullSizeKey),
+      ]);
+      return { thumbnail, display, fullSize };
+    },
+
+    /**
+     * Deletes every object of a photo; the thumbnail first, so a photo never shows half-deleted.
+     * Also used to clean up after a failed upload, where some of the objects may not exist.
+     */
+    async deletePhoto(id: string, originalType: ImageType): Promise<void> {
+      const send = (objectKeys: string[]) =>
+        callS3('DeleteObjects', async () => {
+          const result = await s3.send(
+            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objectKeys.map((Key) => ({ Key })), Quiet: true } }),
+          );
+          if (result.Errors?.length) throw new Error(`could not delete ${result.Errors.map((e) => `${e.Key}: ${e.Code}`).join(', ')}`);
+        });
+      await send([keys.thumbnail(id)]);
+      await send([keys.display(id), keys.cleanCopy(id, originalType), keys.original(id, originalType)]);
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// Builds the app's one S3 client. Credentials come only from the SDK's default provider chain:
+// on EC2 that is the instance role, served by the instance metadata service (IMDSv2).
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Config } from '../config.js';
+
+export function createS3Client(config: Pick<Config, 'region' | 'endpointUrl'>): S3Client {
+  const usesEmulator = config.endpointUrl !== undefined;
+  return new S3Client({
+    region: config.region,
+    endpoint: config.endpointUrl,
+    // Emulators and MinIO serve buckets as paths (/bucket/key), not as host names.
+    forcePathStyle: usesEmulator,
+    // Emulators reject the CRC32 checksums and aws-chunked bodies the SDK sends by default; AWS keeps the defaults.
+    ...(usesEmulator && {
+      requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+      responseChecksumValidation: 'WHEN_REQUIRED' as const,
+    }),
+    // Without timeouts a storage outage would hang requests instead of answering 503.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 3_000, requestTimeout: 15_000 }),
+    maxAttempts: 3,
+  });
+}
