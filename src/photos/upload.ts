@@ -80,11 +80,7 @@ export function createUploadReceiver({ store, limits, tempDir, logger }: UploadR
     },
     // multer calls this for files already stored when a later part of the same request fails.
     _removeFile(_req, file, callback) {
-      const received = file as unknown as ReceivedFile;
-      Promise.all([store.deletePhoto(received.photoId, received.imageType), rm(received.path, { force: true })]).then(
-        () => callback(null),
-        callback,
-      );
+      discardPhotos([file as unknown as ReceivedFile]).then(() => callback(null), callback);
     },
   };
 
@@ -132,7 +128,9 @@ export function createUploadReceiver({ store, limits, tempDir, logger }: UploadR
     }
   }
 
+  /** Removes every trace of received files: their objects in S3 and their temporary copies. */
   async function discardPhotos(files: ReceivedFile[]): Promise<void> {
+    await Promise.all(files.map((file) => rm(file.path, { force: true })));
     const results = await Promise.allSettled(files.map((file) => store.deletePhoto(file.photoId, file.imageType)));
     results.forEach((result, index) => {
       if (result.status === 'rejected') {

@@ -1,0 +1,148 @@
+// Bad uploads: each gets a clear 4xx, and the bucket and the temp folder are left exactly as they were.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import request from 'supertest';
+import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+
+let testApp: TestApp;
+before(async () => {
+  testApp = await startTestApp({ MAX_UPLOAD_MB: '6', MAX_FILES_PER_UPLOAD: '3' });
+});
+after(() => testApp.close());
+
+/** Runs `act` and checks that it stored nothing: same keys in the bucket, no temporary file left. */
+async function assertStoresNothing(act: () => Promise<unknown>): Promise<void> {
+  const keysBefore = await testApp.listAllKeys();
+  await act();
+  assert.deepEqual(await testApp.listAllKeys(), keysBefore, 'the bucket is unchanged');
+  const leftovers = await readdir(testApp.tempDir).catch(() => []);
+  assert.deepEqual(leftovers, [], 'no temporary upload file is left');
+}
+
+function postFile(body: Buffer, filename: string, contentType = 'image/jpeg') {
+  return request(testApp.app).post('/photos').attach('photos', body, { filename, contentType });
+}
+
+describe('when the upload is not an accepted image', () => {
+  const cases: [string, () => Promise<Buffer>, string][] = [
+    ['a text file named .jpg', async () => Buffer.from('just some text, not a photo\n'.repeat(20)), 'notes.jpg'],
+    ['an HTML page', async () => Buffer.from('<!doctype html><html><script>alert(1)</script></html>'), 'page.jpg'],
+    ['an SVG image', async () => Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), 'drawing.svg'],
+    ['a PDF', async () => Buffer.from('%PDF-1.7\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n'), 'photo.png'],
+  ];
+  for (const [what, makeBody, filename] of cases) {
+    it(`then ${what} gets 415 naming the accepted types`, async () => {
+      await assertStoresNothing(async () => {
+        const response = await postFile(await makeBody(), filename).expect(415);
+        assert.match(response.text, /Not an accepted image/);
+        assert.match(response.text, /JPEG, PNG, WebP, GIF, AVIF/);
+      });
+    });
+  }
+
+  it('then a truncated JPEG gets 415 saying it could not be decoded', async () => {
+    const photo = await fixture('landscape.jpg');
+    await assertStoresNothing(async () => {
+      const response = await postFile(photo.subarray(0, Math.floor(photo.length / 2)), 'cut.jpg').expect(415);
+      assert.match(response.text, /could not be decoded/);
+    });
+  });
+
+  it('then a zero-byte file gets 400', async () => {
+    await assertStoresNothing(async () => {
+      const response = await postFile(Buffer.alloc(0), 'empty.jpg').expect(400);
+      assert.match(response.text, /is empty/);
+    });
+  });
+
+  it('then one bad file among good ones stores none of them', async () => {
+    await assertStoresNothing(async () => {
+      await request(testApp.app)
+        .post('/photos')
+        .attach('photos', await fixture('landscape.jpg'), 'good.jpg')
+        .attach('photos', Buffer.from('not an image at all, really'), 'bad.jpg')
+        .expect(415);
+    });
+  });
+});
+
+describe('when the upload is too large', () => {
+  it('then a file over the size limit gets 413 stating the limit, also after S3 parts were sent', async () => {
+    // 7 MiB: the first 5 MiB part has gone to S3 as a multipart upload when the limit is hit.
+    const oversize = Buffer.concat([(await fixture('landscape.jpg')).subarray(0, 4), randomBytes(7 * 1024 * 1024)]);
+    await assertStoresNothing(async () => {
+      const response = await postFile(oversize, 'huge.jpg').expect(413);
+      assert.match(response.text, /larger than the limit of 6 MB/);
+    });
+  });
+
+  it('then more files than allowed get 413', async () => {
+    const photo = await fixture('square.png');
+    await assertStoresNothing(async () => {
+      let upload = request(testApp.app).post('/photos');
+      for (let i = 0; i < 4; i++) upload = upload.attach('photos', photo, `p${i}.png`);
+      const response = await upload.expect(413);
+      assert.match(response.text, /at most 3 files/);
+    });
+  });
+
+  it('then an image over the pixel limit is refused before it is decoded', async () => {
+    const bomb = await sharp({ create: { width: 10_000, height: 7_000, channels: 3, background: '#fff' } }).png({ compressionLevel: 9 }).toBuffer();
+    await assertStoresNothing(async () => {
+      const response = await postFile(bomb, 'bomb.png').expect(413);
+      assert.match(response.text, /10000 × 7000 pixels; the limit is 64 megapixels/);
+    });
+  });
+});
+
+describe('when the form itself is wrong', () => {
+  it('then an upload with no file gets 400', async () => {
+    await assertStoresNothing(async () => {
+      const response = await request(testApp.app).post('/photos').field('caption', 'hello').expect(400);
+      assert.match(response.text, /No photo chosen/);
+    });
+  });
+
+  it('then a form that is not multipart gets 400', async () => {
+    await request(testApp.app).post('/photos').type('form').send('caption=hi').expect(400);
+  });
+
+  it('then a caption over 280 characters gets 400 and stores nothing', async () => {
+    await assertStoresNothing(async () => {
+      const response = await request(testApp.app)
+        .post('/photos')
+        .attach('photos', await fixture('square.png'), 'p.png')
+        .field('caption', 'é'.repeat(281))
+        .expect(400);
+      assert.match(response.text, /Caption too long/);
+    });
+  });
+
+  it('then a file in an unexpected field gets 400', async () => {
+    await assertStoresNothing(async () => {
+      await request(testApp.app).post('/photos').attach('avatar', await fixture('square.png'), 'p.png').expect(400);
+    });
+  });
+
+  it('then a broken multipart body gets 400', async () => {
+    await request(testApp.app)
+      .post('/photos')
+      .set('Content-Type', 'multipart/form-data; boundary=XYZ')
+      .send('--XYZ\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n\r\nabc')
+      .expect(400);
+  });
+
+  it('then a script asking for JSON gets the error as JSON', async () => {
+    const response = await postFile(Buffer.from('plain text'), 'a.jpg').set('Accept', 'application/json').expect(415);
+    assert.equal(response.body.error.status, 415);
+    assert.match(response.body.error.hint, /Accepted types/);
+  });
+
+  it('then error pages show no stack trace', async () => {
+    const response = await postFile(Buffer.from('plain text'), 'a.jpg').expect(415);
+    assert.doesNotMatch(response.text, /at .*\.(ts|js):\d+/);
+  });
+});

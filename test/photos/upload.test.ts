@@ -1,0 +1,123 @@
+// Uploads through real HTTP and real multipart into the real S3 emulator, then reads back what the pages show.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import exifr from 'exifr';
+import sharp from 'sharp';
+import request from 'supertest';
+import { startTestApp, fixture, type TestApp } from '../support/test-app.js';
+
+let testApp: TestApp;
+before(async () => {
+  testApp = await startTestApp();
+});
+after(() => testApp.close());
+
+/** Uploads through the form endpoint and returns the new photo's id. */
+async function upload(name: string, caption = ''): Promise<string> {
+  const response = await request(testApp.app)
+    .post('/photos')
+    .set('Accept', 'application/json')
+    .field('caption', caption)
+    .attach('photos', await fixture(name), name)
+    .expect(201);
+  return response.body.photos[0].id;
+}
+
+/** The presigned image URLs a page shows, fetched over real HTTP from the emulator. */
+function imageUrls(html: string): string[] {
+  return [...html.matchAll(/<img src="([^"]+)"/g)].map((match) => match[1]!.replaceAll('&amp;', '&'));
+}
+
+function fullSizeUrl(html: string): string {
+  const match = /<a href="([^"]+)">Full-size image<\/a>/.exec(html);
+  assert.ok(match, 'the photo page links the full-size image');
+  return match[1]!.replaceAll('&amp;', '&');
+}
+
+async function download(url: string): Promise<Buffer> {
+  const response = await fetch(url);
+  assert.equal(response.status, 200, `GET ${url}`);
+  return Buffer.from(await response.arrayBuffer());
+}
+
+describe('when a photo is uploaded through the form', () => {
+  for (const [name, format, width, height] of [
+    ['landscape.jpg', 'jpeg', 640, 480],
+    ['square.png', 'png', 256, 256],
+    ['portrait.webp', 'webp', 300, 400],
+    ['tiny.gif', 'gif', 120, 90],
+  ] as const) {
+    it(`then a ${format} appears in the gallery and every image its pages show decodes`, async () => {
+      const id = await upload(name);
+
+      const gallery = await request(testApp.app).get('/').expect(200);
+      assert.match(gallery.text, new RegExp(`href="/photos/${id}"`));
+      const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
+      assert.match(page.text, new RegExp(`${width} × ${height} pixels`));
+
+      for (const url of imageUrls(page.text)) {
+        const info = await sharp(await download(url)).metadata();
+        assert.equal(info.format, 'webp');
+        assert.equal(Math.max(info.width!, info.height!) <= 1600, true);
+      }
+      // With no metadata to strip, the full-size link serves the very bytes that were uploaded.
+      assert.deepEqual(await download(fullSizeUrl(page.text)), await fixture(name));
+    });
+  }
+
+  it('then a non-ASCII caption round-trips exactly', async () => {
+    const caption = 'Café au lait — 東京の朝 🌅 Ελληνικά';
+    const id = await upload('landscape.jpg', caption);
+    const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
+    assert.ok(page.text.includes(`<h1>${caption}</h1>`));
+  });
+
+  it('then a caption with markup is shown as text, not HTML', async () => {
+    const id = await upload('landscape.jpg', '<script>alert(1)</script>');
+    const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
+    assert.ok(page.text.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+    assert.ok(!page.text.includes('<script>alert(1)'));
+  });
+
+  it('then the browser form (no JavaScript) is redirected to the new photo', async () => {
+    const response = await request(testApp.app).post('/photos').attach('photos', await fixture('square.png'), 'square.png').expect(303);
+    assert.match(response.headers.location ?? '', /^\/photos\/\d{13}-[0-9a-f]{12}$/);
+  });
+
+  it('then several files in one upload become several photos', async () => {
+    const response = await request(testApp.app)
+      .post('/photos')
+      .set('Accept', 'application/json')
+      .attach('photos', await fixture('landscape.jpg'), 'a.jpg')
+      .attach('photos', await fixture('square.png'), 'b.png')
+      .expect(201);
+    assert.equal(response.body.photos.length, 2);
+  });
+
+  it('then the object keys come from the server, not the file name', async () => {
+    await request(testApp.app).post('/photos').attach('photos', await fixture('square.png'), '../../etc/passwd.png').expect(303);
+    const keys = await testApp.listAllKeys();
+    assert.ok(keys.every((key) => /^photos\/(thumbnails|display|originals|full)\/\d{13}-[0-9a-f]{12}\.(webp|jpg|png|gif)$/.test(key)), keys.join('\n'));
+  });
+});
+
+describe('when a phone photo with GPS and a rotation is uploaded', () => {
+  it('then it is shown upright and nothing served carries its metadata', async () => {
+    const id = await upload('phone-gps-rotated.jpg');
+    const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
+    assert.match(page.text, /300 × 400 pixels/);
+
+    const served = [...imageUrls(page.text), fullSizeUrl(page.text)];
+    assert.equal(served.length, 2);
+    for (const url of served) {
+      const image = await download(url);
+      const exif = await exifr.parse(image, { gps: true, tiff: true }).catch(() => undefined);
+      assert.equal(exif?.latitude, undefined, `${url} has no GPS`);
+      assert.equal(exif?.Make, undefined, `${url} has no camera metadata`);
+      const { width, height } = await sharp(image).metadata();
+      assert.ok(height! > width!, 'served upright (portrait)');
+    }
+    // The original, with its GPS, is kept in the bucket but never linked.
+    assert.ok(!page.text.includes('/originals/'));
+  });
+});
