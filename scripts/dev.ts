@@ -1,4 +1,5 @@
 // `npm run dev`: the S3 emulator (data kept in .data/s3) plus the app, on 127.0.0.1, with nothing to install.
+// Optional: PORT (app, 3000), S3_BUCKET, S3_EMULATOR_PORT (4568), S3_EMULATOR_DIR.
 // The emulator's fixed test keys go only into the app's child-process environment, where the SDK's
 // default credential chain finds them, exactly as it would find an instance role on EC2.
 import { spawn } from 'node:child_process';
@@ -10,9 +11,10 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const bucket = process.env.S3_BUCKET ?? 'photo-share-dev';
 const appPort = process.env.PORT ?? '3000';
 const emulatorPort = Number(process.env.S3_EMULATOR_PORT ?? 4568);
+const emulatorDir = process.env.S3_EMULATOR_DIR ?? path.join(projectRoot, '.data', 's3');
 
 const emulator = await startS3Emulator({
-  directory: path.join(projectRoot, '.data', 's3'),
+  directory: emulatorDir,
   port: emulatorPort,
   buckets: [bucket],
 }).catch((error: Error) => {
@@ -20,7 +22,7 @@ const emulator = await startS3Emulator({
   console.error('Another `npm run dev` may be running; stop it, or set S3_EMULATOR_PORT to a free port.');
   process.exit(1);
 });
-console.log(`S3 emulator: ${emulator.endpoint} (bucket "${bucket}", data in .data/s3)`);
+console.log(`S3 emulator: ${emulator.endpoint} (bucket "${bucket}", data in ${path.relative(projectRoot, emulatorDir) || emulatorDir})`);
 
 const app = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'server.ts')], {
   cwd: projectRoot,

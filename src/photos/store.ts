@@ -4,7 +4,6 @@ import type { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -12,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { StorageUnavailableError } from '../http/errors.js';
+import { HttpError, StorageUnavailableError } from '../http/errors.js';
 import { decodeCaption, encodeCaption } from './captions.js';
 import { imageTypeByExtension, type ImageType } from './image-type.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
@@ -99,9 +98,12 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
   return {
     keys,
 
-    /** HeadBucket: answers whether the bucket is reachable with the app's credentials. */
+    /**
+     * Answers whether the app can reach its photos with its credentials. Not HeadBucket: AWS authorises
+     * that as s3:ListBucket on the whole bucket, which the app's role is rightly not given (infra/policies).
+     */
     async checkBucket(): Promise<void> {
-      await callS3('HeadBucket', () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
+      await callS3('ListObjectsV2', () => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 1 })));
     },
 
     /**
@@ -146,16 +148,15 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
 
     /** One ListObjectsV2 call per page: everything the gallery shows comes from the keys. */
     async listPhotoPage(pageToken: string | undefined): Promise<PhotoPage> {
-      const listing = await callS3('ListObjectsV2', () =>
-        s3.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: keys.thumbnailFolder,
-            MaxKeys: PHOTOS_PER_PAGE,
-            ContinuationToken: pageToken,
-          }),
-        ),
-      );
+      const listing = await s3
+        .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keys.thumbnailFolder, MaxKeys: PHOTOS_PER_PAGE, ContinuationToken: pageToken }))
+        .catch((error: { $metadata?: { httpStatusCode?: number } }) => {
+          // S3 answers 400 to a continuation token it did not issue (an edited or stale link).
+          if (pageToken && error.$metadata?.httpStatusCode === 400) {
+            throw new HttpError(400, 'Page link not valid', 'This gallery page link is not one the app made, or it has expired.', 'Start again from the newest photos.');
+          }
+          throw new StorageUnavailableError('ListObjectsV2', error);
+        });
       const ids = (listing.Contents ?? [])
         .map((object) => object.Key?.slice(keys.thumbnailFolder.length).replace(/\.webp$/, '') ?? '')
         .filter(isPhotoId);

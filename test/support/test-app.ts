@@ -20,18 +20,23 @@ export function fixture(name: string): Promise<Buffer> {
 
 export interface TestApp extends ReturnType<typeof composeApp> {
   config: Config;
-  emulator: S3Emulator;
+  readonly emulator: S3Emulator;
   /** A client of the test's own, for looking into the bucket behind the app's back. */
   s3: S3Client;
   tempDir: string;
   /** Every key in the bucket, sorted. */
   listAllKeys(): Promise<string[]>;
+  /** Takes S3 away: connections to its port are refused. */
+  stopS3(): Promise<void>;
+  /** Brings S3 back on the same port with the same data. */
+  restartS3(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-test-'));
-  const emulator = await startS3Emulator({ directory: path.join(dataDir, 's3'), buckets: [TEST_BUCKET] });
+  const emulatorOptions = { directory: path.join(dataDir, 's3'), buckets: [TEST_BUCKET] };
+  let emulator = await startS3Emulator(emulatorOptions);
   const savedEnv = { ...process.env };
   Object.assign(process.env, emulatorClientEnvironment(emulator));
   const config = loadConfig({ ...emulatorClientEnvironment(emulator), S3_BUCKET: TEST_BUCKET, LOG_LEVEL: 'silent', ...env });
@@ -42,7 +47,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   return {
     ...composed,
     config,
-    emulator,
+    get emulator() {
+      return emulator;
+    },
     s3,
     tempDir,
     async listAllKeys() {
@@ -54,6 +61,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
         token = page.NextContinuationToken;
       } while (token);
       return keys.sort();
+    },
+    stopS3: () => emulator.close(),
+    async restartS3() {
+      emulator = await startS3Emulator({ ...emulatorOptions, port: emulator.port });
     },
     async close() {
       s3.destroy();

@@ -1,0 +1,80 @@
+// Configuration: defaults, and one message naming every bad variable and what to set.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const minimal = { S3_BUCKET: 'my-photos', AWS_REGION: 'eu-west-1' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('when only the required variables are set', () => {
+  it('then the safe defaults apply', () => {
+    assert.deepEqual(loadConfig(minimal), {
+      bucket: 'my-photos',
+      keyPrefix: 'photos/',
+      region: 'eu-west-1',
+      endpointUrl: undefined,
+      host: '127.0.0.1',
+      port: 3000,
+      maxUploadBytes: 25 * 1024 * 1024,
+      maxFilesPerUpload: 10,
+      presignedUrlTtlSeconds: 900,
+      logLevel: 'info',
+    });
+  });
+});
+
+describe('when required variables are missing', () => {
+  it('then one error names each of them and what to set', () => {
+    const problems = problemsOf({});
+    assert.equal(problems.length, 2);
+    assert.match(problems[0]!, /^S3_BUCKET is not set: set it to the name of the S3 bucket/);
+    assert.match(problems[1]!, /^AWS_REGION is not set: set it to the bucket's AWS region/);
+  });
+
+  it('then the message is readable as a whole', () => {
+    assert.throws(() => loadConfig({}), /The app cannot start: fix these environment variables\.\n  - S3_BUCKET/);
+  });
+});
+
+describe('when variables are malformed', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['a bucket name with capitals', { S3_BUCKET: 'My_Photos' }, /^S3_BUCKET="My_Photos" is not valid/],
+    ['a prefix without a trailing slash', { S3_PREFIX: 'photos' }, /^S3_PREFIX="photos" is not valid: set it to a key prefix that ends with '\/'/],
+    ['a prefix starting with a slash', { S3_PREFIX: '/photos/' }, /^S3_PREFIX="\/photos\/" is not valid/],
+    ['a region that is not one', { AWS_REGION: 'Europe' }, /^AWS_REGION="Europe" is not valid/],
+    ['a port out of range', { PORT: '70000' }, /^PORT="70000" is not valid: set it to a whole number of port from 0 to 65535/],
+    ['a port that is not a number', { PORT: 'eighty' }, /^PORT="eighty" is not valid/],
+    ['an upload limit of zero', { MAX_UPLOAD_MB: '0' }, /^MAX_UPLOAD_MB="0" is not valid: .* from 1 to 200/],
+    ['a fractional file count', { MAX_FILES_PER_UPLOAD: '2.5' }, /^MAX_FILES_PER_UPLOAD="2.5" is not valid/],
+    ['a presigned URL lifetime under a minute', { PRESIGNED_URL_TTL_SECONDS: '5' }, /^PRESIGNED_URL_TTL_SECONDS="5" is not valid/],
+    ['an endpoint that is not a URL', { AWS_ENDPOINT_URL_S3: '127.0.0.1:4568' }, /^AWS_ENDPOINT_URL_S3="127.0.0.1:4568" is not valid: set it to an http\(s\) URL/],
+    ['an unknown log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL="loud" is not valid/],
+    ['a host name instead of an address', { HOST: 'example.com' }, /^HOST="example.com" is not valid/],
+  ];
+  for (const [what, env, expected] of cases) {
+    it(`then ${what} is reported`, () => {
+      const problems = problemsOf({ ...minimal, ...env });
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(problems[0]!, expected);
+    });
+  }
+
+  it('then several bad variables are all reported at once', () => {
+    assert.equal(problemsOf({ S3_BUCKET: 'x', AWS_REGION: 'nowhere', PORT: '-1' }).length, 3);
+  });
+});
+
+describe('when an S3 endpoint is set', () => {
+  it('then it is kept for the S3 client', () => {
+    assert.equal(loadConfig({ ...minimal, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' }).endpointUrl, 'http://127.0.0.1:9000');
+  });
+});

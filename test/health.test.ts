@@ -1,0 +1,46 @@
+// Liveness, readiness and storage outages: with S3 gone the app answers 503 quickly, stores nothing,
+// and recovers by itself when S3 is back.
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { fixture, startTestApp, type TestApp } from './support/test-app.js';
+
+let testApp: TestApp;
+before(async () => {
+  testApp = await startTestApp();
+});
+after(() => testApp.close());
+
+describe('when S3 is reachable', () => {
+  it('then /healthz and /readyz answer 200 JSON', async () => {
+    assert.deepEqual((await request(testApp.app).get('/healthz').expect(200)).body, { status: 'ok' });
+    assert.equal((await request(testApp.app).get('/readyz').expect(200)).body.status, 'ready');
+  });
+});
+
+describe('when S3 goes away and comes back', () => {
+  it('then pages and uploads get a clear 503, readiness says why, and all recovers without a restart', async () => {
+    await testApp.stopS3();
+
+    const started = Date.now();
+    const readiness = await request(testApp.app).get('/readyz').expect(503);
+    assert.equal(readiness.body.status, 'not ready');
+    assert.match(readiness.body.reason, /ECONNREFUSED|connect/i);
+    assert.equal(readiness.headers['content-type']?.startsWith('application/json'), true);
+
+    const gallery = await request(testApp.app).get('/').expect(503);
+    assert.match(gallery.text, /Storage unavailable/);
+    assert.equal(gallery.headers['retry-after'], '30');
+
+    await request(testApp.app).post('/photos').attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(503);
+    assert.deepEqual(await readdir(testApp.tempDir).catch(() => []), [], 'no temporary file left');
+    assert.ok(Date.now() - started < 10_000, 'answers come quickly, not after long hangs');
+
+    // Same folder, same port: the app's S3 client reconnects on its own.
+    await testApp.restartS3();
+    await request(testApp.app).get('/readyz').expect(200);
+    await request(testApp.app).post('/photos').attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(303);
+    assert.equal((await testApp.listAllKeys()).length, 3, 'the upload after recovery is whole: thumbnail, display, original');
+  });
+});

@@ -1,0 +1,98 @@
+// The small pure parts of the photo feature: ids, type sniffing, captions, paging links, the worker limit.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cleanCaption, decodeCaption, encodeCaption } from '../../src/photos/captions.js';
+import { limitConcurrency } from '../../src/photos/image-processing.js';
+import { detectImageType } from '../../src/photos/image-type.js';
+import { newerPageLink, olderPageLink, readPagePosition } from '../../src/photos/pagination.js';
+import { isPhotoId, newPhotoId, uploadedAt } from '../../src/photos/photo-id.js';
+import { fixture } from '../support/test-app.js';
+
+describe('photo ids', () => {
+  it('when two photos are uploaded, then the newer id sorts first', () => {
+    const older = newPhotoId(new Date('2026-01-01T00:00:00Z'));
+    const newer = newPhotoId(new Date('2026-01-01T00:00:01Z'));
+    assert.ok(newer < older);
+  });
+
+  it('when an id is read back, then it gives the upload time', () => {
+    const when = new Date('2026-11-28T10:20:30.456Z');
+    const id = newPhotoId(when);
+    assert.ok(isPhotoId(id));
+    assert.equal(uploadedAt(id).toISOString(), when.toISOString());
+  });
+
+  it('when a string is not an id, then it is refused', () => {
+    for (const value of ['', '../x', '8204147854717-D594299F7947', '8204147854717-d594299f7947.jpg']) assert.equal(isPhotoId(value), false);
+  });
+});
+
+describe('image type sniffing', () => {
+  it('when real image files are read, then their type comes from their bytes', async () => {
+    assert.equal(detectImageType(await fixture('landscape.jpg'))?.label, 'JPEG');
+    assert.equal(detectImageType(await fixture('square.png'))?.label, 'PNG');
+    assert.equal(detectImageType(await fixture('portrait.webp'))?.label, 'WebP');
+    assert.equal(detectImageType(await fixture('tiny.gif'))?.label, 'GIF');
+  });
+
+  it('when the bytes are not an accepted image, then there is no type', () => {
+    for (const text of ['<svg xmlns="http://www.w3.org/2000/svg"/>', '<!doctype html>', 'GIF', '', '\u0000\u0000\u0000\u0018ftypheic']) {
+      assert.equal(detectImageType(Buffer.from(text, 'latin1')), undefined, JSON.stringify(text));
+    }
+  });
+});
+
+describe('captions', () => {
+  it('when a caption in any script is encoded, then it decodes to the same text and the header value is ASCII', () => {
+    const caption = 'Zoë 東京 🌸 עברית';
+    const encoded = encodeCaption(caption);
+    assert.match(encoded, /^[A-Za-z0-9+/=]*$/);
+    assert.equal(decodeCaption(encoded), caption);
+  });
+
+  it('when a caption is typed in decomposed form, then it is stored composed and trimmed', () => {
+    assert.equal(cleanCaption('  Zoe\u0308 '), 'Zoë');
+    assert.equal(cleanCaption(['a', 'b']), '');
+  });
+});
+
+describe('gallery paging links', () => {
+  it('when walking older then newer, then the links lead back to where they came from', () => {
+    const first = readPagePosition({});
+    const second = readPagePosition(Object.fromEntries(new URL(olderPageLink(first, 'T2'), 'http://x').searchParams));
+    assert.deepEqual(second, { token: 'T2', trail: [''] });
+    const thirdLink = new URL(olderPageLink(second, 'T3'), 'http://x');
+    const third = readPagePosition({ page: thirdLink.searchParams.get('page'), back: thirdLink.searchParams.getAll('back') });
+    assert.deepEqual(third, { token: 'T3', trail: ['', 'T2'] });
+    assert.equal(newerPageLink(third), '/?page=T2&back=');
+    assert.equal(newerPageLink(second), '/');
+    assert.equal(newerPageLink(first), undefined);
+  });
+
+  it('when the trail is longer than kept, then "Newer" still leads somewhere', () => {
+    const deep = readPagePosition({ page: 'T20', back: Array.from({ length: 19 }, (_, i) => `T${i + 1}`) });
+    assert.equal(deep.trail.length, 8);
+    assert.match(newerPageLink(deep)!, /^\/\?page=T19/);
+  });
+
+  it('when the query is hostile, then it is ignored, not trusted', () => {
+    assert.deepEqual(readPagePosition({ page: ['a', 'b'], back: { nested: 'x' } }), { token: undefined, trail: [] });
+  });
+});
+
+describe('the image worker limit', () => {
+  it('when more tasks arrive than workers, then no more than the limit run at once and all finish', async () => {
+    let running = 0;
+    let peak = 0;
+    const task = limitConcurrency(2, async (n: number) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      return n * 2;
+    });
+    const results = await Promise.all(Array.from({ length: 9 }, (_, i) => task(i)));
+    assert.equal(peak, 2);
+    assert.deepEqual(results, [0, 2, 4, 6, 8, 10, 12, 14, 16]);
+  });
+});

@@ -1,0 +1,91 @@
+// The real entry points as processes: `npm start`'s server.ts refuses bad configuration and shuts down
+// cleanly; `npm run dev` serves a gallery that takes an upload and serves it back byte for byte.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fixture } from './support/test-app.js';
+
+const projectRoot = path.resolve(import.meta.dirname, '..');
+
+function run(script: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  return Object.assign(child, { output: () => output });
+}
+
+async function waitFor(child: ReturnType<typeof run>, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const match = pattern.exec(child.output());
+    if (match) return match;
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`no ${pattern} in the output:\n${child.output()}`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+describe('when server.ts starts with bad configuration', () => {
+  it('then it exits with code 78 and one message naming every variable to fix', async () => {
+    const server = run('src/server.ts', { PORT: 'eighty' });
+    const [code] = await once(server, 'exit');
+    assert.equal(code, 78);
+    assert.match(server.output(), /S3_BUCKET is not set/);
+    assert.match(server.output(), /AWS_REGION is not set/);
+    assert.match(server.output(), /PORT="eighty" is not valid/);
+    assert.doesNotMatch(server.output(), /\n\s+at /, 'no stack trace');
+  });
+});
+
+describe('when npm run dev starts on a fresh machine', () => {
+  it('then the printed URL serves the gallery, a curl -F upload appears, its image comes back byte for byte, and Ctrl-C stops both', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-dev-'));
+    const dev = run(
+      'scripts/dev.ts',
+      { PORT: String(await freePort()), S3_EMULATOR_PORT: String(await freePort()), S3_EMULATOR_DIR: dataDir },
+      ['--openssl-legacy-provider'],
+    );
+    try {
+      const [, appUrl] = await waitFor(dev, /App: (http:\/\/127\.0\.0\.1:\d+)/);
+      await waitFor(dev, /is listening on/);
+      assert.match(await (await fetch(`${appUrl}/`)).text(), /No photos yet/);
+
+      const photo = await fixture('square.png');
+      const form = new FormData();
+      form.append('caption', 'from the dev test');
+      form.append('photos', new Blob([new Uint8Array(photo)], { type: 'image/png' }), 'square.png');
+      const upload = await fetch(`${appUrl}/photos`, { method: 'POST', body: form, redirect: 'manual' });
+      assert.equal(upload.status, 303);
+      const photoPage = await (await fetch(`${appUrl}${upload.headers.get('location')}`)).text();
+      const fullSize = /<a href="([^"]+)">Full-size image<\/a>/.exec(photoPage)![1]!.replaceAll('&amp;', '&');
+      assert.deepEqual(Buffer.from(await (await fetch(fullSize)).arrayBuffer()), photo);
+      assert.match(await (await fetch(`${appUrl}/`)).text(), new RegExp(upload.headers.get('location')!));
+
+      dev.kill('SIGINT');
+      const [code] = await once(dev, 'exit');
+      assert.equal(code, 0);
+      await assert.rejects(fetch(`${appUrl}/healthz`), 'the app is stopped');
+    } finally {
+      dev.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
