@@ -1,0 +1,240 @@
+// Entry point of `npm run infra:*`: parses and checks the options, then prints the plan or runs up, attach or down.
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { attachSteps, newAttachState, type AttachSettings, type AwsDeps } from './attach.js';
+import { createAwsClients } from './aws-clients.js';
+import { downSteps, newDownState, type DownSettings } from './down.js';
+import { buildRelease } from './release.js';
+import { APP_PORT, DEFAULT_INSTANCE_TYPE, DEFAULT_KEY_PREFIX, DEFAULT_STACK, RELEASES_ROOT, type UpSettings } from './stack.js';
+import { formatPlan, runSteps, type Runtime } from './step.js';
+import { formatUpSummary, newUpState, upSteps, type UpDeps } from './up.js';
+
+export type Command =
+  | { name: 'plan'; target: Exclude<Command, { name: 'plan' }> }
+  | { name: 'up'; settings: UpSettings }
+  | { name: 'attach'; settings: AttachSettings }
+  | { name: 'down'; settings: DownSettings };
+
+type CommandName = Command['name'];
+type OptionName = keyof typeof OPTIONS;
+
+const OPTIONS = {
+  for: { type: 'string' },
+  bucket: { type: 'string' },
+  region: { type: 'string' },
+  'allow-cidr': { type: 'string' },
+  'instance-type': { type: 'string' },
+  'key-prefix': { type: 'string' },
+  stack: { type: 'string' },
+  'instance-id': { type: 'string' },
+  'delete-bucket': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const ACCEPTED: Record<Exclude<CommandName, 'plan'>, { required: OptionName[]; optional: OptionName[] }> = {
+  up: { required: ['bucket', 'region', 'allow-cidr'], optional: ['instance-type', 'key-prefix', 'stack'] },
+  attach: { required: ['instance-id', 'region'], optional: ['stack'] },
+  down: { required: ['bucket', 'region'], optional: ['stack', 'delete-bucket'] },
+};
+
+export const USAGE = `Usage:
+  npm run infra:plan   -- [--for up|attach|down] <the options of that command>   (default: up; calls nothing, needs no credentials)
+  npm run infra:up     -- --bucket NAME --region REGION --allow-cidr CIDR [--instance-type ${DEFAULT_INSTANCE_TYPE}] [--key-prefix ${DEFAULT_KEY_PREFIX}] [--stack ${DEFAULT_STACK}]
+  npm run infra:attach -- --instance-id i-… --region REGION [--stack ${DEFAULT_STACK}]
+  npm run infra:down   -- --bucket NAME --region REGION [--stack ${DEFAULT_STACK}] [--delete-bucket]
+AWS credentials come from the default provider chain (environment, SSO or profile config, instance role); never pass keys as options.`;
+
+export class UsageError extends Error {}
+
+/** Checks every option at once, so one run lists every problem. */
+export function parseCommandLine(argv: readonly string[]): Command {
+  const [commandName, ...rest] = argv;
+  if (commandName !== 'plan' && commandName !== 'up' && commandName !== 'attach' && commandName !== 'down') {
+    throw new UsageError(`Unknown command ${JSON.stringify(commandName ?? '')}: expected plan, up, attach or down.`);
+  }
+  let values: Partial<Record<OptionName, string | boolean>>;
+  try {
+    ({ values } = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) throw new UsageError('');
+
+  const target = commandName === 'plan' ? values.for ?? 'up' : commandName;
+  if (target !== 'up' && target !== 'attach' && target !== 'down') throw new UsageError(`--for must be up, attach or down, not ${JSON.stringify(target)}.`);
+  if (commandName !== 'plan' && values.for !== undefined) throw new UsageError('--for only applies to plan.');
+
+  const problems: string[] = [];
+  const accepted = ACCEPTED[target];
+  for (const name of Object.keys(values) as OptionName[]) {
+    if (name !== 'for' && !accepted.required.includes(name) && !accepted.optional.includes(name)) problems.push(`--${name} is not an option of ${target}.`);
+  }
+  for (const name of accepted.required) {
+    if (values[name] === undefined) problems.push(`--${name} is required for ${target}.`);
+  }
+  const text = (name: OptionName) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const check = (name: OptionName, fallback: string | undefined, validate: (value: string) => string | undefined): string => {
+    const value = text(name) ?? fallback;
+    if (value === undefined) return '';
+    const problem = validate(value);
+    if (problem) problems.push(`--${name} ${JSON.stringify(value)}: ${problem}`);
+    return value;
+  };
+
+  const stack = check('stack', DEFAULT_STACK, validateStack);
+  const region = check('region', undefined, validateRegion);
+  let command: Exclude<Command, { name: 'plan' }>;
+  if (target === 'up') {
+    command = {
+      name: 'up',
+      settings: {
+        stack,
+        region,
+        bucket: check('bucket', undefined, validateBucket),
+        allowCidr: check('allow-cidr', undefined, validateCidr),
+        instanceType: check('instance-type', DEFAULT_INSTANCE_TYPE, validateInstanceType),
+        keyPrefix: check('key-prefix', DEFAULT_KEY_PREFIX, validateKeyPrefix),
+      },
+    };
+  } else if (target === 'attach') {
+    command = { name: 'attach', settings: { stack, region, instanceId: check('instance-id', undefined, validateInstanceId) } };
+  } else {
+    command = { name: 'down', settings: { stack, region, bucket: check('bucket', undefined, validateBucket), deleteBucket: values['delete-bucket'] === true } };
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  return commandName === 'plan' ? { name: 'plan', target: command } : command;
+}
+
+function validateStack(value: string): string | undefined {
+  // Role names allow 64 characters and the longest derived name adds 17.
+  return /^[a-z][a-z0-9-]{0,31}$/.test(value) ? undefined : 'use 1–32 lowercase letters, digits or hyphens, starting with a letter';
+}
+
+function validateRegion(value: string): string | undefined {
+  return /^[a-z]{2}(-[a-z]+)+-\d+$/.test(value) ? undefined : 'expected a region code such as eu-west-1';
+}
+
+function validateBucket(value: string): string | undefined {
+  // Dots are valid in bucket names but break the TLS certificate of virtual-hosted URLs, which the SDK uses.
+  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(value)) return 'use 3–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit (no dots)';
+  if (value.startsWith('xn--') || value.endsWith('-s3alias') || value.endsWith('--ol-s3')) return 'S3 reserves this prefix or suffix';
+  return undefined;
+}
+
+function validateCidr(value: string): string | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!match || match.slice(1, 5).some((octet) => Number(octet) > 255) || Number(match[5]) > 32) {
+    return 'expected an IPv4 CIDR such as 203.0.113.0/24 (your own address: <ip>/32)';
+  }
+  return undefined;
+}
+
+function validateInstanceType(value: string): string | undefined {
+  return /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(value) ? undefined : 'expected an EC2 instance type such as t3.micro';
+}
+
+function validateKeyPrefix(value: string): string | undefined {
+  if (!/^[A-Za-z0-9!_.-]+(\/[A-Za-z0-9!_.-]+)*\/$/.test(value)) return 'use letters, digits and ! _ . - in /-separated parts, ending with / (for example photos/)';
+  if (value.startsWith(RELEASES_ROOT)) return `${RELEASES_ROOT} holds the app releases; choose another prefix`;
+  return undefined;
+}
+
+function validateInstanceId(value: string): string | undefined {
+  return /^i-[0-9a-f]{8,17}$/.test(value) ? undefined : 'expected an instance id such as i-0123456789abcdef0';
+}
+
+export function planText(target: Exclude<Command, { name: 'plan' }>): string {
+  const variables = 'Shell variables ($VPC_ID, $SG_ID, …) hold values AWS returns at run time; <angle brackets> mark values only known then.';
+  const intro = `Plan for \`npm run infra:${target.name}\`: a dry run. Nothing is sent to AWS and no credentials are needed.`;
+  const { settings } = target;
+  switch (target.name) {
+    case 'up':
+      return formatPlan(
+        [
+          intro,
+          `Stack ${settings.stack}, bucket ${target.settings.bucket}, region ${settings.region}, ${target.settings.instanceType}, photos under ${target.settings.keyPrefix}, app port ${APP_PORT} open to ${target.settings.allowCidr} only.`,
+          variables,
+        ],
+        upSteps(target.settings),
+        [
+          'Up prints the app URL, instance id, role ARN and instance-profile ARN at the end. Every step is safe to repeat.',
+          `Teardown: npm run infra:down -- --bucket ${target.settings.bucket} --region ${settings.region}${settings.stack === DEFAULT_STACK ? '' : ` --stack ${settings.stack}`}   (see its plan with --for down)`,
+        ],
+      );
+    case 'attach':
+      return formatPlan([intro, `Stack ${settings.stack}, instance ${target.settings.instanceId}, region ${settings.region}.`, variables], attachSteps(target.settings), []);
+    case 'down':
+      return formatPlan(
+        [intro, `Stack ${settings.stack}, region ${settings.region}; bucket ${target.settings.bucket} is ${target.settings.deleteBucket ? 'deleted with every object in it' : 'kept with its photos'}.`, variables],
+        downSteps(target.settings),
+        [],
+      );
+  }
+}
+
+export interface CliDeps {
+  createDeps: (region: string) => UpDeps;
+  print: (text: string) => void;
+  printError: (text: string) => void;
+}
+
+/** Returns the process exit code; never calls AWS for plan or for a usage error. */
+export async function runCli(argv: readonly string[], cli: CliDeps): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    cli.printError([error.message, USAGE].filter(Boolean).join('\n\n'));
+    return error.message ? 2 : 0;
+  }
+  if (command.name === 'plan') {
+    cli.print(planText(command.target));
+    return 0;
+  }
+  const deps = cli.createDeps(command.settings.region);
+  try {
+    switch (command.name) {
+      case 'up': {
+        if (command.settings.allowCidr.endsWith('/0')) deps.log(`Warning: --allow-cidr ${command.settings.allowCidr} opens the app to the whole internet.`);
+        const state = newUpState();
+        await runSteps(upSteps(command.settings), deps, state);
+        for (const line of formatUpSummary(state)) deps.log(line);
+        break;
+      }
+      case 'attach':
+        await runSteps(attachSteps(command.settings), deps as AwsDeps, newAttachState());
+        break;
+      case 'down':
+        await runSteps(downSteps(command.settings), deps as AwsDeps, newDownState());
+        break;
+    }
+  } catch (error) {
+    cli.printError(`\n${command.name} stopped: ${(error as Error).message}\nEvery step is safe to repeat: fix the cause and run the same command again.`);
+    return 1;
+  }
+  return 0;
+}
+
+export function defaultDeps(region: string): UpDeps {
+  const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+  const runtime: Runtime = { log: (line) => console.log(line), sleep: (ms) => sleep(ms), now: () => Date.now() };
+  return {
+    ...runtime,
+    aws: createAwsClients(region),
+    buildRelease: () => buildRelease(repoRoot),
+    isReady: async (url) => {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(5_000), redirect: 'manual' });
+        return response.status === 200;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runCli(process.argv.slice(2), { createDeps: defaultDeps, print: (text) => console.log(text), printError: (text) => console.error(text) });
+}

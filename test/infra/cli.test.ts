@@ -1,0 +1,97 @@
+// Tests the infra command line: option checks, and a plan that needs no AWS access at all.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCommandLine, runCli, UsageError, type CliDeps } from '../../infra/cli.js';
+
+const UP_OPTIONS = ['--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24'];
+
+function capturingCli(): CliDeps & { printed: string[]; errors: string[] } {
+  const printed: string[] = [];
+  const errors: string[] = [];
+  return {
+    printed,
+    errors,
+    createDeps: () => assert.fail('plan must not build AWS clients'),
+    print: (text) => void printed.push(text),
+    printError: (text) => void errors.push(text),
+  };
+}
+
+test('when plan runs with the up options, then it prints every step with its CLI equivalent and touches no AWS client', async () => {
+  const cli = capturingCli();
+
+  const exitCode = await runCli(['plan', ...UP_OPTIONS], cli);
+
+  assert.equal(exitCode, 0);
+  const plan = cli.printed.join('\n');
+  for (const command of [
+    'aws sts get-caller-identity',
+    'aws s3api create-bucket --bucket demo-bucket --region eu-west-1 --create-bucket-configuration LocationConstraint=eu-west-1',
+    'aws s3api put-public-access-block',
+    'aws s3api put-bucket-policy',
+    'aws s3api put-bucket-lifecycle-configuration',
+    'aws iam create-role --role-name s3-photo-share-role',
+    'aws iam put-role-policy',
+    'aws iam create-instance-profile --instance-profile-name s3-photo-share-instance-profile',
+    'aws iam add-role-to-instance-profile',
+    'aws ec2 authorize-security-group-ingress --region eu-west-1 --group-id "$SG_ID" --protocol tcp --port 80 --cidr 203.0.113.0/24',
+    'aws ssm get-parameter --region eu-west-1 --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+    'HttpTokens=required,HttpPutResponseHopLimit=2',
+  ]) {
+    assert.ok(plan.includes(command), `plan lacks: ${command}`);
+  }
+});
+
+test('when plan is printed, then it contains no credential', async () => {
+  const cli = capturingCli();
+
+  await runCli(['plan', ...UP_OPTIONS], cli);
+
+  assert.doesNotMatch(cli.printed.join('\n'), /AKIA|ASIA[A-Z0-9]{16}|aws_secret|AWS_SECRET_ACCESS_KEY|--profile/i);
+});
+
+test('when plan is asked for down and attach, then it prints their steps too', async () => {
+  const down = capturingCli();
+  const attach = capturingCli();
+
+  await runCli(['plan', '--for', 'down', '--bucket', 'demo-bucket', '--region', 'eu-west-1'], down);
+  await runCli(['plan', '--for', 'attach', '--instance-id', 'i-0123456789abcdef0', '--region', 'eu-west-1'], attach);
+
+  assert.match(down.printed.join('\n'), /aws iam remove-role-from-instance-profile[\s\S]*aws iam delete-instance-profile[\s\S]*aws iam delete-role /);
+  assert.match(attach.printed.join('\n'), /associate-iam-instance-profile[\s\S]*replace-iam-instance-profile-association/);
+});
+
+test('when options are missing or malformed, then one error lists every problem', () => {
+  assert.throws(
+    () => parseCommandLine(['up', '--bucket', 'Bad_Bucket', '--allow-cidr', '10.0.0.0/33']),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      /--region is required for up/.test(error.message) &&
+      /--bucket "Bad_Bucket"/.test(error.message) &&
+      /--allow-cidr "10.0.0.0\/33"/.test(error.message),
+  );
+});
+
+test('when an option belongs to another command, then it is rejected by name', () => {
+  assert.throws(() => parseCommandLine(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24']), /--allow-cidr is not an option of down/);
+});
+
+test('when the key prefix would overlap the releases, then it is rejected', () => {
+  assert.throws(() => parseCommandLine(['up', ...UP_OPTIONS, '--key-prefix', 'releases/x/']), /holds the app releases/);
+});
+
+test('when up options are valid, then defaults fill in stack, instance type and key prefix', () => {
+  assert.deepEqual(parseCommandLine(['up', ...UP_OPTIONS]), {
+    name: 'up',
+    settings: { stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket', allowCidr: '203.0.113.0/24', instanceType: 't3.micro', keyPrefix: 'photos/' },
+  });
+});
+
+test('when usage is wrong, then the exit code is 2 and the usage is printed', async () => {
+  const cli = capturingCli();
+
+  const exitCode = await runCli(['launch'], cli);
+
+  assert.equal(exitCode, 2);
+  assert.match(cli.errors.join('\n'), /Unknown command "launch"[\s\S]*Usage:/);
+});
