@@ -1,41 +1,64 @@
 // `npm run dev`: the S3 emulator (data kept in .data/s3) plus the app, on 127.0.0.1, with nothing to install.
-// Optional: PORT (app, 3000), S3_BUCKET, S3_EMULATOR_PORT (4568), S3_EMULATOR_DIR.
-// The emulator's fixed test keys go only into the app's child-process environment, where the SDK's
-// default credential chain finds them, exactly as it would find an instance role on EC2.
+// `npm run dev:ec2` (--as-ec2): the same, plus an IMDSv2 emulator; the app then gets no keys at all and
+// finds rotating role credentials through the default chain, exactly as on an EC2 instance.
+// Optional: PORT (app, 3000), S3_BUCKET, S3_EMULATOR_PORT (4568), S3_EMULATOR_DIR,
+// and with --as-ec2: IMDS_ROTATION_MINUTES (2) and IMDS_CREDENTIAL_LIFETIME_MINUTES (7).
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { emulatorClientEnvironment, startS3Emulator } from './emulators/s3.js';
+import { connectImdsToS3Emulator, startImdsEmulator } from './emulators/imds.js';
+import { EMULATOR_KEY_PAIR, emulatorClientEnvironment, startS3Emulator, withoutAwsSettings } from './emulators/s3.js';
 
+const asEc2 = process.argv.includes('--as-ec2');
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bucket = process.env.S3_BUCKET ?? 'photo-share-dev';
 const appPort = process.env.PORT ?? '3000';
 const emulatorPort = Number(process.env.S3_EMULATOR_PORT ?? 4568);
 const emulatorDir = process.env.S3_EMULATOR_DIR ?? path.join(projectRoot, '.data', 's3');
 
-const emulator = await startS3Emulator({
-  directory: emulatorDir,
-  port: emulatorPort,
-  buckets: [bucket],
-}).catch((error: Error) => {
+const emulator = await startS3Emulator({ directory: emulatorDir, port: emulatorPort, buckets: [bucket] }).catch((error: Error) => {
   console.error(`Could not start the S3 emulator on 127.0.0.1:${emulatorPort}: ${error.message}`);
   console.error('Another `npm run dev` may be running; stop it, or set S3_EMULATOR_PORT to a free port.');
   process.exit(1);
 });
-console.log(`S3 emulator: ${emulator.endpoint} (bucket "${bucket}", data in ${path.relative(projectRoot, emulatorDir) || emulatorDir})`);
+console.log(`S3 emulator: ${emulator.endpoint} (bucket "${bucket}", data in ${emulatorDir})`);
+
+// Where the app's credentials come from: the emulator's fixed keys in its environment, or, as on EC2, IMDS.
+let credentialEnvironment: Record<string, string>;
+let stopImds = async () => {};
+if (asEc2) {
+  const rotationMinutes = Number(process.env.IMDS_ROTATION_MINUTES ?? 2);
+  const lifetimeMinutes = Number(process.env.IMDS_CREDENTIAL_LIFETIME_MINUTES ?? 7);
+  const imds = await startImdsEmulator({
+    credentialLifetimeMs: lifetimeMinutes * 60_000,
+    rotationPeriodMs: rotationMinutes * 60_000,
+    onEvent: (message) => console.log(`[imds] ${message}`),
+  });
+  // S3 now accepts exactly the keys IMDS has issued and not yet expired, and no fixed key.
+  connectImdsToS3Emulator(imds, emulator);
+  emulator.revokeKeyPair(EMULATOR_KEY_PAIR.accessKeyId);
+  stopImds = () => imds.close();
+  console.log(`IMDSv2 emulator: ${imds.endpoint} (tokens required, role "${imds.roleName}", new credentials every ${rotationMinutes} min, each valid ${lifetimeMinutes} min)`);
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...s3Settings } = emulatorClientEnvironment(emulator);
+  credentialEnvironment = {
+    ...s3Settings,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+    AWS_EC2_METADATA_V1_DISABLED: 'true',
+    // Your own ~/.aws files come before IMDS in the chain; hide them so the instance role is what answers.
+    AWS_CONFIG_FILE: os.devNull,
+    AWS_SHARED_CREDENTIALS_FILE: os.devNull,
+  };
+} else {
+  credentialEnvironment = emulatorClientEnvironment(emulator);
+}
 
 const app = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'server.ts')], {
   cwd: projectRoot,
   stdio: 'inherit',
-  env: {
-    ...withoutAwsSettings(process.env),
-    ...emulatorClientEnvironment(emulator),
-    S3_BUCKET: bucket,
-    HOST: '127.0.0.1',
-    PORT: appPort,
-  },
+  env: { ...withoutAwsSettings(process.env), ...credentialEnvironment, S3_BUCKET: bucket, HOST: '127.0.0.1', PORT: appPort },
 });
-console.log(`App: http://127.0.0.1:${appPort}  (Ctrl-C stops both)`);
+console.log(`App: http://127.0.0.1:${appPort}  (Ctrl-C stops everything)${asEc2 ? `; see http://127.0.0.1:${appPort}/about` : ''}`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -46,11 +69,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 app.on('exit', async (code) => {
-  await emulator.close();
+  await Promise.all([emulator.close(), stopImds()]);
   process.exit(stopping ? 0 : (code ?? 1));
 });
-
-/** The developer's own AWS settings (a profile, real keys) must not leak into a local run. */
-function withoutAwsSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('AWS_')));
-}

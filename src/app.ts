@@ -4,6 +4,8 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
+import { createAboutRoutes, type AboutDeps } from './about/routes.js';
+import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
 import { createErrorHandler, formatBytes, notFound } from './http/error-handler.js';
 import { appPaths } from './paths.js';
@@ -12,14 +14,15 @@ import type { PhotoStore } from './photos/store.js';
 import type { UploadReceiver } from './photos/upload.js';
 
 export interface AppDeps {
+  config: Pick<Config, 'maxUploadBytes' | 'maxFilesPerUpload'>;
   store: PhotoStore;
   uploads: UploadReceiver;
   logger: Logger;
-  maxUploadBytes: number;
-  maxFilesPerUpload: number;
+  about: AboutDeps;
 }
 
-export function createApp({ store, uploads, logger, maxUploadBytes, maxFilesPerUpload }: AppDeps): express.Express {
+export function createApp({ config, store, uploads, logger, about }: AppDeps): express.Express {
+  const { maxUploadBytes, maxFilesPerUpload } = config;
   const app = express();
   const { viewsDir, publicDir } = appPaths();
   app.set('views', viewsDir);
@@ -45,7 +48,8 @@ export function createApp({ store, uploads, logger, maxUploadBytes, maxFilesPerU
     }),
   );
   app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
-  app.use(createHealthRoutes(store));
+  app.use(createHealthRoutes(store, about.credentialTrace));
+  app.use(createAboutRoutes(about));
   app.use(createPhotoRoutes({ store, uploads, maxUploadBytes, maxFilesPerUpload }));
   app.use(notFound);
   app.use(createErrorHandler({ maxUploadBytes, maxFilesPerUpload }));

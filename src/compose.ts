@@ -1,24 +1,38 @@
-// Wires the app's parts from a validated config: the one place that says which store, uploads and
-// limits the app runs with. server.ts and the tests both use it.
+// Wires the app's parts from a validated config: the one place that says which S3 client, store, uploads
+// and limits the app runs with. server.ts and the tests both use it.
 import os from 'node:os';
 import path from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
+import { createIdentityLookup } from './about/identity.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createPhotoStore } from './photos/store.js';
 import { createUploadReceiver } from './photos/upload.js';
+import { createUrlLifetimePolicy, traceCredentialChain } from './storage/credentials.js';
+import { createS3Client } from './storage/s3-client.js';
 
 export interface ComposeOptions {
-  s3: S3Client;
   logger: Logger;
   /** Where uploads are copied while their thumbnails are made. */
   tempDir?: string;
 }
 
-export function composeApp(config: Config, { s3, logger, tempDir = path.join(os.tmpdir(), 's3-photo-share-uploads') }: ComposeOptions) {
-  const store = createPhotoStore(s3, config);
+export function composeApp(config: Config, { logger, tempDir = path.join(os.tmpdir(), 's3-photo-share-uploads') }: ComposeOptions) {
+  const credentialTrace = traceCredentialChain(logger);
+  // Created once and reused: every client has its own credential cache, and IMDS throttles.
+  const s3 = createS3Client(config, credentialTrace.sdkLogger);
+  const store = createPhotoStore(s3, {
+    bucket: config.bucket,
+    keyPrefix: config.keyPrefix,
+    urlLifetimeSeconds: createUrlLifetimePolicy(s3, config.presignedUrlTtlSeconds),
+  });
   const uploads = createUploadReceiver({ store, logger, tempDir, limits: config });
-  const app = createApp({ store, uploads, logger, maxUploadBytes: config.maxUploadBytes, maxFilesPerUpload: config.maxFilesPerUpload });
-  return { app, store, uploads };
+  const app = createApp({
+    config,
+    store,
+    uploads,
+    logger,
+    about: { config, s3, credentialTrace, lookUpCallerIdentity: createIdentityLookup(config, s3) },
+  });
+  return { app, s3, store, uploads, credentialTrace };
 }

@@ -13,6 +13,10 @@ export interface Config {
   maxUploadBytes: number;
   maxFilesPerUpload: number;
   presignedUrlTtlSeconds: number;
+  /** Shown on /about only: the SDK reads AWS_EC2_METADATA_SERVICE_ENDPOINT itself (default http://169.254.169.254). */
+  imdsEndpoint: string | undefined;
+  /** Shown on /about only: with AWS_EC2_METADATA_V1_DISABLED=true the SDK never falls back from IMDSv2 tokens to v1. */
+  imdsV1FallbackDisabled: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -84,6 +88,8 @@ export function loadConfig(env: Env): Config {
     maxUploadBytes: maxUploadMb * 1024 * 1024,
     maxFilesPerUpload,
     presignedUrlTtlSeconds,
+    imdsEndpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT?.trim() || undefined,
+    imdsV1FallbackDisabled: env.AWS_EC2_METADATA_V1_DISABLED?.trim() === 'true',
     logLevel: logLevel as Config['logLevel'],
   };
 }

@@ -1,8 +1,8 @@
-// Entry point: reads the environment, builds the S3 client and the app, listens, and shuts down cleanly.
+// Entry point: reads the environment, builds the app (composeApp makes its one S3 client), listens,
+// and shuts down cleanly.
 import { pino } from 'pino';
 import { composeApp } from './compose.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createS3Client } from './storage/s3-client.js';
 
 /** How long in-flight requests (uploads above all) get to finish after SIGTERM before they are aborted. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -17,7 +17,7 @@ function main(): void {
     process.exit(78); // EX_CONFIG: systemd and humans can tell a configuration error from a crash
   }
   const logger = pino({ level: config.logLevel });
-  const { app, uploads } = composeApp(config, { s3: createS3Client(config), logger });
+  const { app, uploads } = composeApp(config, { logger });
 
   const server = app.listen(config.port, config.host, () => {
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;

@@ -27,6 +27,8 @@ describe('when only the required variables are set', () => {
       maxUploadBytes: 25 * 1024 * 1024,
       maxFilesPerUpload: 10,
       presignedUrlTtlSeconds: 900,
+      imdsEndpoint: undefined,
+      imdsV1FallbackDisabled: false,
       logLevel: 'info',
     });
   });

@@ -88,6 +88,8 @@ export async function startImdsEmulator(options: ImdsEmulatorOptions = {}): Prom
   const { lifetimeMs, rotationPeriodMs } = validateRotation(options);
   // Read Date.now at call time, so a test that mocks Date moves this clock and the SDK's together.
   const now = options.now ?? (() => Date.now());
+  /** Announced when a client first receives a credential set: that is when it starts signing with it. */
+  let lastServedKeyId: string | undefined;
   const announce = options.onEvent ?? (() => {});
   const startedAt = now();
   const instanceProfileId = 'AIPA' + randomKeyIdSuffix();
@@ -177,6 +179,10 @@ export async function startImdsEmulator(options: ImdsEmulatorOptions = {}): Prom
 
   function credentialsDocument(): object {
     const credentials = newestCredentials();
+    if (credentials.accessKeyId !== lastServedKeyId) {
+      lastServedKeyId = credentials.accessKeyId;
+      announce(`IMDS served role ${roleName} credentials ${maskKey(credentials.accessKeyId)} to a client`);
+    }
     const expiration = fault === 'expired' ? new Date(now() - MINUTE) : credentials.expiration;
     return {
       Code: 'Success',

@@ -50,6 +50,11 @@ export function emulatorClientEnvironment(emulator: Pick<S3Emulator, 'endpoint'>
   };
 }
 
+/** A local run must not pick up the developer's own AWS settings (a profile, real keys): drop every AWS_ variable. */
+export function withoutAwsSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('AWS_')));
+}
+
 const ACCESS_KEY_IN_AUTHORIZATION = /Credential=([A-Z0-9]+)\//;
 const ACCESS_KEY_IN_QUERY = /[?&]X-Amz-Credential=([A-Z0-9]+)(%2F|\/)/;
 

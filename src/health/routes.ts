@@ -1,11 +1,13 @@
 // Liveness and readiness for load balancers and the deploy script: /healthz says the process answers,
-// /readyz says the bucket is reachable with the app's credentials.
+// /readyz says the bucket is reachable with the app's credentials, or why not (the SDK's messages name
+// the cause without secrets).
 import { Router } from 'express';
 import type { PhotoStore } from '../photos/store.js';
+import { describeStorageFailure, type CredentialChainTrace } from '../storage/credentials.js';
 
 const READINESS_TIMEOUT_MS = 5_000;
 
-export function createHealthRoutes(store: Pick<PhotoStore, 'checkBucket'>): Router {
+export function createHealthRoutes(store: Pick<PhotoStore, 'checkBucket'>, credentialTrace: CredentialChainTrace): Router {
   const router = Router();
 
   router.get('/healthz', function reportAlive(_req, res) {
@@ -18,19 +20,11 @@ export function createHealthRoutes(store: Pick<PhotoStore, 'checkBucket'>): Rout
       res.json({ status: 'ready', bucket: 'reachable' });
     } catch (error) {
       req.log.warn({ err: error }, 'not ready');
-      res.status(503).json({ status: 'not ready', reason: describe(error) });
+      res.status(503).json({ status: 'not ready', reason: describeStorageFailure(error, credentialTrace) });
     }
   });
 
   return router;
-}
-
-// The reason is shown to operators: the SDK's messages name the cause (no credentials, connection refused,
-// access denied) without secrets.
-function describe(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  if (!(cause instanceof Error)) return String(cause);
-  return `${cause.name}: ${cause.message}`.slice(0, 300);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -61,7 +61,8 @@ export interface PhotoVariants {
 export interface PhotoStoreOptions {
   bucket: string;
   keyPrefix: string;
-  presignedUrlTtlSeconds: number;
+  /** How long the next presigned URLs may live: the configured lifetime, capped by the credentials' own. */
+  urlLifetimeSeconds: () => Promise<number>;
 }
 
 export type PhotoStore = ReturnType<typeof createPhotoStore>;
@@ -87,12 +88,12 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
     }
   }
 
-  function presignViewUrl(key: string): Promise<string> {
-    return callS3('presign', () =>
-      getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), {
-        expiresIn: options.presignedUrlTtlSeconds,
-      }),
-    );
+  /** Presigns GETs for `objectKeys`, all with one lifetime (one credentials check per page, not per image). */
+  async function presignViewUrls(objectKeys: string[]): Promise<string[]> {
+    return callS3('presign', async () => {
+      const expiresIn = await options.urlLifetimeSeconds();
+      return Promise.all(objectKeys.map((Key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key }), { expiresIn })));
+    });
   }
 
   return {
@@ -160,9 +161,8 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
       const ids = (listing.Contents ?? [])
         .map((object) => object.Key?.slice(keys.thumbnailFolder.length).replace(/\.webp$/, '') ?? '')
         .filter(isPhotoId);
-      const photos = await Promise.all(
-        ids.map(async (id) => ({ id, uploadedAt: uploadedAt(id), thumbnailUrl: await presignViewUrl(keys.thumbnail(id)) })),
-      );
+      const thumbnailUrls = await presignViewUrls(ids.map(keys.thumbnail));
+      const photos = ids.map((id, index) => ({ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]! }));
       return { photos, nextPageToken: listing.IsTruncated ? listing.NextContinuationToken : undefined };
     },
 
@@ -194,12 +194,8 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
       const fullSizeKey = record.hasCleanCopy
         ? keys.cleanCopy(record.id, record.originalType)
         : keys.original(record.id, record.originalType);
-      const [thumbnail, display, fullSize] = await Promise.all([
-        presignViewUrl(keys.thumbnail(record.id)),
-        presignViewUrl(keys.display(record.id)),
-        presignViewUrl(fullSizeKey),
-      ]);
-      return { thumbnail, display, fullSize };
+      const [thumbnail, display, fullSize] = await presignViewUrls([keys.thumbnail(record.id), keys.display(record.id), fullSizeKey]);
+      return { thumbnail: thumbnail!, display: display!, fullSize: fullSize! };
     },
 
     /**

@@ -2,12 +2,15 @@
 // on EC2 that is the instance role, served by the instance metadata service (IMDSv2).
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Logger as SdkLogger } from '@smithy/types';
 import type { Config } from '../config.js';
 
-export function createS3Client(config: Pick<Config, 'region' | 'endpointUrl'>): S3Client {
+/** `sdkLogger` receives the SDK's own log, including the credential chain's trace (see credentials.ts). */
+export function createS3Client(config: Pick<Config, 'region' | 'endpointUrl'>, sdkLogger?: SdkLogger): S3Client {
   const usesEmulator = config.endpointUrl !== undefined;
   return new S3Client({
     region: config.region,
+    logger: sdkLogger,
     endpoint: config.endpointUrl,
     // Emulators and MinIO serve buckets as paths (/bucket/key), not as host names.
     forcePathStyle: usesEmulator,

@@ -9,7 +9,7 @@ import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
 before(async () => {
-  testApp = await startTestApp({ MAX_UPLOAD_MB: '6', MAX_FILES_PER_UPLOAD: '3' });
+  testApp = await startTestApp({ env: { MAX_UPLOAD_MB: '6', MAX_FILES_PER_UPLOAD: '3' } });
 });
 after(() => testApp.close());
 

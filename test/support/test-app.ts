@@ -1,15 +1,16 @@
 // Test harness: a real S3 emulator on 127.0.0.1 in a fresh folder, and the app wired to it exactly as
-// server.ts wires it. Only the emulator's credentials are set, in the environment, for the default chain.
+// server.ts wires it. The app gets credentials only through the default chain, from the environment the
+// test gives it (the emulator's keys, or just an IMDS endpoint).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Writable } from 'node:stream';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { composeApp } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createS3Client } from '../../src/storage/s3-client.js';
-import { emulatorClientEnvironment, startS3Emulator, type S3Emulator } from '../../scripts/emulators/s3.js';
+import { emulatorClientEnvironment, startS3Emulator, withoutAwsSettings, type S3Emulator } from '../../scripts/emulators/s3.js';
 
 export const TEST_BUCKET = 'test-photos';
 export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -21,8 +22,6 @@ export function fixture(name: string): Promise<Buffer> {
 export interface TestApp extends ReturnType<typeof composeApp> {
   config: Config;
   readonly emulator: S3Emulator;
-  /** A client of the test's own, for looking into the bucket behind the app's back. */
-  s3: S3Client;
   tempDir: string;
   /** Every key in the bucket, sorted. */
   listAllKeys(): Promise<string[]>;
@@ -33,16 +32,45 @@ export interface TestApp extends ReturnType<typeof composeApp> {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** The app's environment on top of the emulator's endpoint and the test bucket: config, and what the SDK reads. */
+  env?: Record<string, string>;
+  /**
+   * `emulator-keys` (the default): the emulator's keys in the environment, like `npm run dev`.
+   * `none`: no keys and no AWS files, so only what `env` adds (an IMDS endpoint, say) can supply credentials.
+   */
+  credentials?: 'emulator-keys' | 'none';
+  /** Where the app's log goes (silent when absent). */
+  logDestination?: Writable;
+}
+
+export async function startTestApp({ env = {}, credentials = 'emulator-keys', logDestination }: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-test-'));
   const emulatorOptions = { directory: path.join(dataDir, 's3'), buckets: [TEST_BUCKET] };
   let emulator = await startS3Emulator(emulatorOptions);
-  const savedEnv = { ...process.env };
-  Object.assign(process.env, emulatorClientEnvironment(emulator));
-  const config = loadConfig({ ...emulatorClientEnvironment(emulator), S3_BUCKET: TEST_BUCKET, LOG_LEVEL: 'silent', ...env });
-  const s3 = createS3Client(config);
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...emulatorSettings } = emulatorClientEnvironment(emulator);
+  const appEnv = {
+    ...emulatorSettings,
+    ...(credentials === 'emulator-keys'
+      ? { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY }
+      : { AWS_CONFIG_FILE: os.devNull, AWS_SHARED_CREDENTIALS_FILE: os.devNull }),
+    S3_BUCKET: TEST_BUCKET,
+    ...env,
+  } as Record<string, string>;
+  // The SDK's default chain reads process.env, as it would in the app's own process.
+  const savedEnv = process.env;
+  process.env = { ...withoutAwsSettings(savedEnv), ...appEnv };
+  const config = loadConfig(appEnv);
   const tempDir = path.join(dataDir, 'uploads');
-  const composed = composeApp(config, { s3, logger: pino({ level: config.logLevel }), tempDir });
+  const logger = logDestination ? pino({ level: 'debug' }, logDestination) : pino({ level: 'silent' });
+  const composed = composeApp(config, { logger, tempDir });
+  // The test's own view into the bucket, with the emulator's keys whatever the app uses.
+  const inspector = new S3Client({
+    region: 'us-east-1',
+    endpoint: emulator.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: AWS_ACCESS_KEY_ID!, secretAccessKey: AWS_SECRET_ACCESS_KEY! },
+  });
 
   return {
     ...composed,
@@ -50,13 +78,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     get emulator() {
       return emulator;
     },
-    s3,
     tempDir,
     async listAllKeys() {
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, ContinuationToken: token }));
+        const page = await inspector.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, ContinuationToken: token }));
         keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
         token = page.NextContinuationToken;
       } while (token);
@@ -67,7 +94,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       emulator = await startS3Emulator({ ...emulatorOptions, port: emulator.port });
     },
     async close() {
-      s3.destroy();
+      composed.s3.destroy();
+      inspector.destroy();
       await emulator.close();
       await rm(dataDir, { recursive: true, force: true });
       process.env = savedEnv;

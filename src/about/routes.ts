@@ -1,0 +1,42 @@
+// /about, "How this app gets its credentials": what the default chain found, when it expires, and who AWS
+// says the app is. Shows masked key ids only: never a secret, a session token or a full key.
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Router } from 'express';
+import type { Config } from '../config.js';
+import { CREDENTIAL_SOURCE_LABELS, describeStorageFailure, summarizeCredentials, type CredentialChainTrace } from '../storage/credentials.js';
+import type { CallerIdentity } from './identity.js';
+
+export interface AboutDeps {
+  config: Config;
+  s3: S3Client;
+  credentialTrace: CredentialChainTrace;
+  lookUpCallerIdentity: () => Promise<CallerIdentity>;
+}
+
+export function createAboutRoutes({ config, s3, credentialTrace, lookUpCallerIdentity }: AboutDeps): Router {
+  const router = Router();
+
+  router.get('/about', async function showCredentials(_req, res) {
+    const [credentials, identity] = await Promise.all([
+      summarizeCredentials(s3, credentialTrace).catch((error: unknown) => ({ failure: describeStorageFailure(error, credentialTrace) })),
+      lookUpCallerIdentity(),
+    ]);
+    res.render('about', {
+      credentials,
+      sourceLabels: CREDENTIAL_SOURCE_LABELS,
+      identity,
+      now: new Date(),
+      settings: {
+        region: config.region,
+        bucket: config.bucket,
+        keyPrefix: config.keyPrefix,
+        endpoint: config.endpointUrl ?? `AWS S3 (${config.region})`,
+        imdsEndpoint: config.imdsEndpoint ?? 'http://169.254.169.254 (the link-local address on every EC2 instance)',
+        imdsV1FallbackDisabled: config.imdsV1FallbackDisabled,
+        presignedUrlTtlSeconds: config.presignedUrlTtlSeconds,
+      },
+    });
+  });
+
+  return router;
+}
