@@ -7,7 +7,7 @@ import { createIdentityLookup } from './about/identity.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createPhotoStore } from './photos/store.js';
-import { createUploadReceiver } from './photos/upload.js';
+import { createUploadReceiver, type UploadReceiverOptions } from './photos/upload.js';
 import { createUrlLifetimePolicy, traceCredentialChain } from './storage/credentials.js';
 import { createS3Client } from './storage/s3-client.js';
 
@@ -15,9 +15,11 @@ export interface ComposeOptions {
   logger: Logger;
   /** Where uploads are copied while their thumbnails are made. */
   tempDir?: string;
+  /** Replaces image processing (the benchmark measures the upload path without it). */
+  processImage?: UploadReceiverOptions['processImage'];
 }
 
-export function composeApp(config: Config, { logger, tempDir = path.join(os.tmpdir(), 's3-photo-share-uploads') }: ComposeOptions) {
+export function composeApp(config: Config, { logger, tempDir = path.join(os.tmpdir(), 's3-photo-share-uploads'), processImage }: ComposeOptions) {
   const credentialTrace = traceCredentialChain(logger);
   // Created once and reused: every client has its own credential cache, and IMDS throttles.
   const s3 = createS3Client(config, credentialTrace.sdkLogger);
@@ -26,7 +28,7 @@ export function composeApp(config: Config, { logger, tempDir = path.join(os.tmpd
     keyPrefix: config.keyPrefix,
     urlLifetimeSeconds: createUrlLifetimePolicy(s3, config.presignedUrlTtlSeconds),
   });
-  const uploads = createUploadReceiver({ store, logger, tempDir, limits: config });
+  const uploads = createUploadReceiver({ store, logger, tempDir, limits: config, processImage });
   const app = createApp({
     config,
     store,

@@ -35,11 +35,13 @@ export interface UploadReceiverOptions {
   limits: UploadLimits;
   tempDir: string;
   logger: Logger;
+  /** Makes the served images; the benchmark swaps in a no-op to measure the upload path alone. */
+  processImage?: typeof processImage;
 }
 
 export type UploadReceiver = ReturnType<typeof createUploadReceiver>;
 
-export function createUploadReceiver({ store, limits, tempDir, logger }: UploadReceiverOptions) {
+export function createUploadReceiver({ store, limits, tempDir, logger, processImage: makeImages = processImage }: UploadReceiverOptions) {
   const inFlight = new Set<AbortController>();
 
   async function receiveFile(file: Express.Multer.File): Promise<ReceivedFile> {
@@ -102,7 +104,7 @@ export function createUploadReceiver({ store, limits, tempDir, logger }: UploadR
     try {
       const results = await Promise.allSettled(
         files.map(async (file) => {
-          const { width, height, variants } = await processImage(file.path, file.imageType);
+          const { width, height, variants } = await makeImages(file.path, file.imageType);
           await store.saveVariants(
             {
               id: file.photoId,
