@@ -7,21 +7,25 @@ import { randomUUID } from 'node:crypto';
 import { createAboutRoutes, type AboutDeps } from './about/routes.js';
 import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
+import type { BrowserSession } from './http/browser-session.js';
 import { createErrorHandler, formatBytes, notFound } from './http/error-handler.js';
+import { createRateLimits } from './http/rate-limits.js';
+import { securityHeaders } from './http/security-headers.js';
 import { appPaths } from './paths.js';
 import { createPhotoRoutes } from './photos/routes.js';
 import type { PhotoStore } from './photos/store.js';
 import type { UploadReceiver } from './photos/upload.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxUploadBytes' | 'maxFilesPerUpload'>;
+  config: Config;
   store: PhotoStore;
   uploads: UploadReceiver;
+  session: BrowserSession;
   logger: Logger;
   about: AboutDeps;
 }
 
-export function createApp({ config, store, uploads, logger, about }: AppDeps): express.Express {
+export function createApp({ config, store, uploads, session, logger, about }: AppDeps): express.Express {
   const { maxUploadBytes, maxFilesPerUpload } = config;
   const app = express();
   const { viewsDir, publicDir } = appPaths();
@@ -30,6 +34,7 @@ export function createApp({ config, store, uploads, logger, about }: AppDeps): e
   app.disable('x-powered-by');
   app.locals.formatBytes = formatBytes;
 
+  app.use(securityHeaders(config));
   app.use(
     pinoHttp({
       logger,
@@ -49,8 +54,9 @@ export function createApp({ config, store, uploads, logger, about }: AppDeps): e
   );
   app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
   app.use(createHealthRoutes(store, about.credentialTrace));
+  app.use(session.middleware);
   app.use(createAboutRoutes(about));
-  app.use(createPhotoRoutes({ store, uploads, maxUploadBytes, maxFilesPerUpload }));
+  app.use(createPhotoRoutes({ store, uploads, session, rateLimits: createRateLimits(config), maxUploadBytes, maxFilesPerUpload }));
   app.use(notFound);
   app.use(createErrorHandler({ maxUploadBytes, maxFilesPerUpload }));
   return app;

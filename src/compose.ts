@@ -1,10 +1,12 @@
 // Wires the app's parts from a validated config: the one place that says which S3 client, store, uploads
 // and limits the app runs with. server.ts and the tests both use it.
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createIdentityLookup } from './about/identity.js';
 import { createApp } from './app.js';
+import { createBrowserSession } from './http/browser-session.js';
 import type { Config } from './config.js';
 import { createPhotoStore } from './photos/store.js';
 import { createUploadReceiver, type UploadReceiverOptions } from './photos/upload.js';
@@ -28,11 +30,14 @@ export function composeApp(config: Config, { logger, tempDir = path.join(os.tmpd
     keyPrefix: config.keyPrefix,
     urlLifetimeSeconds: createUrlLifetimePolicy(s3, config.presignedUrlTtlSeconds),
   });
-  const uploads = createUploadReceiver({ store, logger, tempDir, limits: config, processImage });
+  if (!config.csrfSecret) logger.info('CSRF_SECRET is not set: CSRF tokens are signed with a random secret for this process (set it when running several instances)');
+  const session = createBrowserSession({ csrfSecret: config.csrfSecret ?? randomBytes(32).toString('hex') });
+  const uploads = createUploadReceiver({ store, logger, tempDir, limits: config, processImage, authorizeUpload: session.requireCsrfToken });
   const app = createApp({
     config,
     store,
     uploads,
+    session,
     logger,
     about: { config, s3, credentialTrace, lookUpCallerIdentity: createIdentityLookup(config, s3) },
   });

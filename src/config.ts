@@ -13,6 +13,13 @@ export interface Config {
   maxUploadBytes: number;
   maxFilesPerUpload: number;
   presignedUrlTtlSeconds: number;
+  /** Per client IP, per hour; over it the app answers 429. */
+  uploadsPerHour: number;
+  deletesPerHour: number;
+  /** How long one S3 request may stall before the app gives up and answers 503. */
+  s3TimeoutSeconds: number;
+  /** Signs CSRF tokens. Unset: a random secret per process (fine for one instance; forms must be reloaded after a restart). */
+  csrfSecret: string | undefined;
   /** Shown on /about only: the SDK reads AWS_EC2_METADATA_SERVICE_ENDPOINT itself (default http://169.254.169.254). */
   imdsEndpoint: string | undefined;
   /** Shown on /about only: with AWS_EC2_METADATA_V1_DISABLED=true the SDK never falls back from IMDSv2 tokens to v1. */
@@ -75,6 +82,13 @@ export function loadConfig(env: Env): Config {
   const maxUploadMb = integer('MAX_UPLOAD_MB', 25, 1, 200, 'megabytes (MiB)');
   const maxFilesPerUpload = integer('MAX_FILES_PER_UPLOAD', 10, 1, 50, 'files');
   const presignedUrlTtlSeconds = integer('PRESIGNED_URL_TTL_SECONDS', 900, 60, 43200, 'seconds');
+  const uploadsPerHour = integer('UPLOADS_PER_HOUR', 60, 1, 100_000, 'uploads per client per hour');
+  const deletesPerHour = integer('DELETES_PER_HOUR', 120, 1, 100_000, 'deletions per client per hour');
+  const s3TimeoutSeconds = integer('S3_TIMEOUT_SECONDS', 15, 1, 300, 'seconds');
+  const csrfSecret = env.CSRF_SECRET?.trim() || undefined;
+  if (csrfSecret !== undefined && csrfSecret.length < 32) {
+    problems.push('CSRF_SECRET is too short: set it to at least 32 random characters (for example `openssl rand -hex 32`), or unset it for a random secret per process.');
+  }
   const logLevel = optional('LOG_LEVEL', 'info', new RegExp(`^(${LOG_LEVELS.join('|')})$`), `one of ${LOG_LEVELS.join(', ')}`);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -88,6 +102,10 @@ export function loadConfig(env: Env): Config {
     maxUploadBytes: maxUploadMb * 1024 * 1024,
     maxFilesPerUpload,
     presignedUrlTtlSeconds,
+    uploadsPerHour,
+    deletesPerHour,
+    s3TimeoutSeconds,
+    csrfSecret,
     imdsEndpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT?.trim() || undefined,
     imdsV1FallbackDisabled: env.AWS_EC2_METADATA_V1_DISABLED?.trim() === 'true',
     logLevel: logLevel as Config['logLevel'],

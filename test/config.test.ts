@@ -27,6 +27,10 @@ describe('when only the required variables are set', () => {
       maxUploadBytes: 25 * 1024 * 1024,
       maxFilesPerUpload: 10,
       presignedUrlTtlSeconds: 900,
+      uploadsPerHour: 60,
+      deletesPerHour: 120,
+      s3TimeoutSeconds: 15,
+      csrfSecret: undefined,
       imdsEndpoint: undefined,
       imdsV1FallbackDisabled: false,
       logLevel: 'info',
@@ -60,6 +64,9 @@ describe('when variables are malformed', () => {
     ['a presigned URL lifetime under a minute', { PRESIGNED_URL_TTL_SECONDS: '5' }, /^PRESIGNED_URL_TTL_SECONDS="5" is not valid/],
     ['an endpoint that is not a URL', { AWS_ENDPOINT_URL_S3: '127.0.0.1:4568' }, /^AWS_ENDPOINT_URL_S3="127.0.0.1:4568" is not valid: set it to an http\(s\) URL/],
     ['an unknown log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL="loud" is not valid/],
+    ['a short CSRF secret', { CSRF_SECRET: 'secret' }, /^CSRF_SECRET is too short/],
+    ['a zero rate limit', { UPLOADS_PER_HOUR: '0' }, /^UPLOADS_PER_HOUR="0" is not valid/],
+    ['an S3 timeout of zero', { S3_TIMEOUT_SECONDS: '0' }, /^S3_TIMEOUT_SECONDS="0" is not valid/],
     ['a host name instead of an address', { HOST: 'example.com' }, /^HOST="example.com" is not valid/],
   ];
   for (const [what, env, expected] of cases) {

@@ -10,6 +10,7 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import request from 'supertest';
 import { capUrlLifetime } from '../src/storage/credentials.js';
 import { connectImdsToS3Emulator, startImdsEmulator, type ImdsEmulator } from '../scripts/emulators/imds.js';
+import { openBrowser } from './support/browser.js';
 import { fixture, startTestApp, type TestApp } from './support/test-app.js';
 
 const ROLE_PATH = '/latest/meta-data/iam/security-credentials/';
@@ -38,7 +39,7 @@ async function startAppOnImds(imdsOptions: Parameters<typeof startImdsEmulator>[
 }
 
 async function uploadThroughApp(testApp: TestApp): Promise<void> {
-  await request(testApp.app).post('/photos').attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(303);
+  await (await openBrowser(testApp.app)).upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(303);
 }
 
 describe('when the app runs with only an IMDSv2 endpoint', () => {
@@ -146,7 +147,8 @@ describe('when IMDS fails', () => {
       await run.imds.setFault('no-role');
       const readiness = await request(run.testApp.app).get('/readyz').expect(503);
       assert.match(readiness.body.reason, /no IAM role attached/);
-      await request(run.testApp.app).post('/photos').attach('photos', await fixture('square.png'), 'p.png').expect(503);
+      await assert.rejects(openBrowser(run.testApp.app), /HTTP 503/, 'the gallery, and so its form, cannot be shown');
+      await request(run.testApp.app).post('/photos').attach('photos', await fixture('square.png'), 'p.png').expect(403);
       assert.deepEqual(await run.testApp.listAllKeys(), []);
       await run.imds.setFault('none');
       await request(run.testApp.app).get('/readyz').expect(200);

@@ -5,6 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { fixture, startTestApp, type TestApp } from './support/test-app.js';
+import { openBrowser } from './support/browser.js';
 
 let testApp: TestApp;
 before(async () => {
@@ -21,6 +22,8 @@ describe('when S3 is reachable', () => {
 
 describe('when S3 goes away and comes back', () => {
   it('then pages and uploads get a clear 503, readiness says why, and all recovers without a restart', async () => {
+    // A visitor opened the gallery while S3 was up, and submits the form after it went away.
+    const browser = await openBrowser(testApp.app);
     await testApp.stopS3();
 
     const started = Date.now();
@@ -33,14 +36,14 @@ describe('when S3 goes away and comes back', () => {
     assert.match(gallery.text, /Storage unavailable/);
     assert.equal(gallery.headers['retry-after'], '30');
 
-    await request(testApp.app).post('/photos').attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(503);
+    await browser.upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(503);
     assert.deepEqual(await readdir(testApp.tempDir).catch(() => []), [], 'no temporary file left');
     assert.ok(Date.now() - started < 10_000, 'answers come quickly, not after long hangs');
 
     // Same folder, same port: the app's S3 client reconnects on its own.
     await testApp.restartS3();
     await request(testApp.app).get('/readyz').expect(200);
-    await request(testApp.app).post('/photos').attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(303);
+    await browser.upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(303);
     assert.equal((await testApp.listAllKeys()).length, 3, 'the upload after recovery is whole: thumbnail, display, original');
   });
 });

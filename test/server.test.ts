@@ -8,15 +8,18 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { fixture } from './support/test-app.js';
 
-const projectRoot = path.resolve(import.meta.dirname, '..');
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function run(script: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a failed test can stop the script and the app it started together.
+    detached: true,
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -66,13 +69,18 @@ describe('when npm run dev starts on a fresh machine', () => {
     try {
       const [, appUrl] = await waitFor(dev, /App: (http:\/\/127\.0\.0\.1:\d+)/);
       await waitFor(dev, /is listening on/);
-      assert.match(await (await fetch(`${appUrl}/`)).text(), /No photos yet/);
-
       const photo = await fixture('square.png');
       const form = new FormData();
+      // As a browser (or curl with a cookie jar) does: get the page's cookies and form token first.
+      const gallery = await fetch(`${appUrl}/`);
+      const cookies = gallery.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ');
+      const galleryHtml = await gallery.text();
+      assert.match(galleryHtml, /No photos yet/);
+      const token = /name="_csrf" value="([^"]+)"/.exec(galleryHtml)![1]!;
+      form.append('_csrf', token);
       form.append('caption', 'from the dev test');
       form.append('photos', new Blob([new Uint8Array(photo)], { type: 'image/png' }), 'square.png');
-      const upload = await fetch(`${appUrl}/photos`, { method: 'POST', body: form, redirect: 'manual' });
+      const upload = await fetch(`${appUrl}/photos`, { method: 'POST', body: form, redirect: 'manual', headers: { cookie: cookies } });
       assert.equal(upload.status, 303);
       const photoPage = await (await fetch(`${appUrl}${upload.headers.get('location')}`)).text();
       const fullSize = /<a href="([^"]+)">Full-size image<\/a>/.exec(photoPage)![1]!.replaceAll('&amp;', '&');
@@ -84,7 +92,7 @@ describe('when npm run dev starts on a fresh machine', () => {
       assert.equal(code, 0);
       await assert.rejects(fetch(`${appUrl}/healthz`), 'the app is stopped');
     } finally {
-      dev.kill('SIGKILL');
+      if (dev.exitCode === null) process.kill(-dev.pid!, 'SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
     }
   });

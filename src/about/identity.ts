@@ -16,7 +16,7 @@ export function createIdentityLookup(config: Pick<Config, 'region' | 'endpointUr
   const sts = new STSClient({
     region: config.region,
     credentials: s3.config.credentials,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 3_000 }),
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, socketTimeout: 3_000 }),
     maxAttempts: 1,
   });
   return async function lookUpCallerIdentity(): Promise<CallerIdentity> {

@@ -32,6 +32,8 @@ export interface PhotoRecord {
   originalType: ImageType;
   /** True when the original carried metadata (EXIF, GPS…), so a cleaned copy is served as the full-size image. */
   hasCleanCopy: boolean;
+  /** Hash of the uploading browser's key (see browser-session.ts): only that browser may delete the photo. */
+  uploaderHash: string;
 }
 
 export interface PhotoSummary {
@@ -144,6 +146,7 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
         'original-bytes': String(record.originalBytes),
         'original-type': originalType.extension,
         'clean-copy': record.hasCleanCopy ? 'yes' : 'no',
+        'uploader-sha256': record.uploaderHash,
       });
     },
 
@@ -187,6 +190,7 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
         originalBytes: Number(metadata['original-bytes']),
         originalType,
         hasCleanCopy: metadata['clean-copy'] === 'yes',
+        uploaderHash: metadata['uploader-sha256'] ?? '',
       };
     },
 

@@ -37,11 +37,13 @@ export interface UploadReceiverOptions {
   logger: Logger;
   /** Makes the served images; the benchmark swaps in a no-op to measure the upload path alone. */
   processImage?: typeof processImage;
+  /** Throws to refuse an upload (a missing CSRF token) before any of its bytes are stored. */
+  authorizeUpload: (req: Request) => void;
 }
 
 export type UploadReceiver = ReturnType<typeof createUploadReceiver>;
 
-export function createUploadReceiver({ store, limits, tempDir, logger, processImage: makeImages = processImage }: UploadReceiverOptions) {
+export function createUploadReceiver({ store, limits, tempDir, logger, authorizeUpload, processImage: makeImages = processImage }: UploadReceiverOptions) {
   const inFlight = new Set<AbortController>();
 
   async function receiveFile(file: Express.Multer.File): Promise<ReceivedFile> {
@@ -77,7 +79,14 @@ export function createUploadReceiver({ store, limits, tempDir, logger, processIm
   }
 
   const storage: multer.StorageEngine = {
-    _handleFile(_req, file, callback) {
+    _handleFile(req, file, callback) {
+      try {
+        // Fields sent before the file (the form puts its CSRF token first) are already in req.body.
+        authorizeUpload(req);
+      } catch (error) {
+        callback(error as Error);
+        return;
+      }
       receiveFile(file).then((received) => callback(null, received), callback);
     },
     // multer calls this for files already stored when a later part of the same request fails.
@@ -100,7 +109,7 @@ export function createUploadReceiver({ store, limits, tempDir, logger, processIm
   }).array('photos', limits.maxFilesPerUpload);
 
   /** Makes and saves the served images of every file; if any fails, removes every part of all of them. */
-  async function savePhotos(files: ReceivedFile[], caption: string): Promise<string[]> {
+  async function savePhotos(files: ReceivedFile[], caption: string, uploaderHash: string): Promise<string[]> {
     try {
       const results = await Promise.allSettled(
         files.map(async (file) => {
@@ -114,6 +123,7 @@ export function createUploadReceiver({ store, limits, tempDir, logger, processIm
               originalBytes: file.size,
               originalType: file.imageType,
               hasCleanCopy: variants.cleanCopy !== undefined,
+              uploaderHash,
             },
             variants,
           );

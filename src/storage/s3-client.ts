@@ -6,7 +6,7 @@ import type { Logger as SdkLogger } from '@smithy/types';
 import type { Config } from '../config.js';
 
 /** `sdkLogger` receives the SDK's own log, including the credential chain's trace (see credentials.ts). */
-export function createS3Client(config: Pick<Config, 'region' | 'endpointUrl'>, sdkLogger?: SdkLogger): S3Client {
+export function createS3Client(config: Pick<Config, 'region' | 'endpointUrl' | 's3TimeoutSeconds'>, sdkLogger?: SdkLogger): S3Client {
   const usesEmulator = config.endpointUrl !== undefined;
   return new S3Client({
     region: config.region,
@@ -19,8 +19,9 @@ export function createS3Client(config: Pick<Config, 'region' | 'endpointUrl'>, s
       requestChecksumCalculation: 'WHEN_REQUIRED' as const,
       responseChecksumValidation: 'WHEN_REQUIRED' as const,
     }),
-    // Without timeouts a storage outage would hang requests instead of answering 503.
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 3_000, requestTimeout: 15_000 }),
+    // Without timeouts a storage outage would hang requests instead of answering 503. The request
+    // timeout is for a stalled socket (no bytes moving), so large uploads are not cut short by it.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 3_000, socketTimeout: config.s3TimeoutSeconds * 1000 }),
     maxAttempts: 3,
   });
 }

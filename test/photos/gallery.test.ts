@@ -5,6 +5,7 @@ import request from 'supertest';
 import { imageTypeByExtension } from '../../src/photos/image-type.js';
 import { newPhotoId } from '../../src/photos/photo-id.js';
 import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
+import { openBrowser, type Browser } from '../support/browser.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -21,7 +22,7 @@ async function seedPhotos(count: number): Promise<string[]> {
   for (let i = 0; i < count; i++) {
     const id = newPhotoId(new Date(Date.UTC(2026, 0, 1) + i * 60_000));
     await testApp.store.saveVariants(
-      { id, caption: `seeded ${i}`, width: 300, height: 400, originalBytes: thumbnail.length, originalType: jpeg, hasCleanCopy: false },
+      { id, caption: `seeded ${i}`, width: 300, height: 400, originalBytes: thumbnail.length, originalType: jpeg, hasCleanCopy: false, uploaderHash: '' },
       { thumbnail, display: thumbnail, cleanCopy: undefined },
     );
     ids.push(id);
@@ -86,26 +87,51 @@ describe('when there are more photos than fit on three pages', () => {
 });
 
 describe('when a photo is deleted', () => {
-  it('then a confirmation comes first, and after it the photo and all its objects are gone', async () => {
-    const upload = await request(testApp.app)
-      .post('/photos')
+  async function uploadAs(browser: Browser): Promise<string> {
+    const upload = await browser.upload()
       .set('Accept', 'application/json')
       .attach('photos', await fixture('phone-gps-rotated.jpg'), 'phone.jpg')
       .expect(201);
-    const id: string = upload.body.photos[0].id;
+    return upload.body.photos[0].id;
+  }
+
+  it('then by its uploader, a confirmation comes first, and after it the photo and all its objects are gone', async () => {
+    const uploader = await openBrowser(testApp.app);
+    const id = await uploadAs(uploader);
     assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 4, 'thumbnail, display, original, clean copy');
 
-    const confirm = await request(testApp.app).get(`/photos/${id}/delete`).expect(200);
+    assert.match((await uploader.get(`/photos/${id}`).expect(200)).text, /Delete…/);
+    const confirm = await uploader.get(`/photos/${id}/delete`).expect(200);
     assert.match(confirm.text, new RegExp(`<form action="/photos/${id}/delete" method="post">`));
 
-    await request(testApp.app).post(`/photos/${id}/delete`).expect(303).expect('Location', '/?deleted=1');
+    await uploader.delete(id).expect(303).expect('Location', '/?deleted=1');
     assert.deepEqual((await testApp.listAllKeys()).filter((key) => key.includes(id)), []);
-    await request(testApp.app).get(`/photos/${id}`).expect(404);
-    assert.match((await request(testApp.app).get('/?deleted=1').expect(200)).text, /The photo was deleted/);
+    await uploader.get(`/photos/${id}`).expect(404);
+    assert.match((await uploader.get('/?deleted=1').expect(200)).text, /The photo was deleted/);
   });
 
-  it('then deleting it again is a 404', async () => {
-    await request(testApp.app).post('/photos/8000000000000-aaaaaaaaaaaa/delete').expect(404);
+  it('then by another browser, it is refused with 403 and the photo stays', async () => {
+    const id = await uploadAs(await openBrowser(testApp.app));
+    const stranger = await openBrowser(testApp.app);
+    const page = await stranger.get(`/photos/${id}`).expect(200);
+    assert.doesNotMatch(page.text, /Delete…/);
+    assert.match(page.text, /Only the browser that uploaded this photo can delete it/);
+    await stranger.get(`/photos/${id}/delete`).expect(403);
+    const refused = await stranger.delete(id).expect(403);
+    assert.match(refused.text, /Not your photo/);
+    assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 4);
+  });
+
+  it('then without the form token, it is refused with 403 and the photo stays', async () => {
+    const uploader = await openBrowser(testApp.app);
+    const id = await uploadAs(uploader);
+    await uploader.agent.post(`/photos/${id}/delete`).type('form').send({ _csrf: 'forged' }).expect(403);
+    await uploader.agent.post(`/photos/${id}/delete`).expect(403);
+    assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 4);
+  });
+
+  it('then deleting one that does not exist is a 404', async () => {
+    await (await openBrowser(testApp.app)).delete('8000000000000-aaaaaaaaaaaa').expect(404);
   });
 });
 

@@ -4,12 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import request from 'supertest';
+import { openBrowser, type Browser } from '../support/browser.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
+let browser: Browser;
 before(async () => {
   testApp = await startTestApp({ env: { MAX_UPLOAD_MB: '6', MAX_FILES_PER_UPLOAD: '3' } });
+  browser = await openBrowser(testApp.app);
 });
 after(() => testApp.close());
 
@@ -23,7 +25,7 @@ async function assertStoresNothing(act: () => Promise<unknown>): Promise<void> {
 }
 
 function postFile(body: Buffer, filename: string, contentType = 'image/jpeg') {
-  return request(testApp.app).post('/photos').attach('photos', body, { filename, contentType });
+  return browser.upload().attach('photos', body, { filename, contentType });
 }
 
 describe('when the upload is not an accepted image', () => {
@@ -60,8 +62,7 @@ describe('when the upload is not an accepted image', () => {
 
   it('then one bad file among good ones stores none of them', async () => {
     await assertStoresNothing(async () => {
-      await request(testApp.app)
-        .post('/photos')
+      await browser.upload()
         .attach('photos', await fixture('landscape.jpg'), 'good.jpg')
         .attach('photos', Buffer.from('not an image at all, really'), 'bad.jpg')
         .expect(415);
@@ -82,7 +83,7 @@ describe('when the upload is too large', () => {
   it('then more files than allowed get 413', async () => {
     const photo = await fixture('square.png');
     await assertStoresNothing(async () => {
-      let upload = request(testApp.app).post('/photos');
+      let upload = browser.upload();
       for (let i = 0; i < 4; i++) upload = upload.attach('photos', photo, `p${i}.png`);
       const response = await upload.expect(413);
       assert.match(response.text, /at most 3 files/);
@@ -101,19 +102,18 @@ describe('when the upload is too large', () => {
 describe('when the form itself is wrong', () => {
   it('then an upload with no file gets 400', async () => {
     await assertStoresNothing(async () => {
-      const response = await request(testApp.app).post('/photos').field('caption', 'hello').expect(400);
+      const response = await browser.upload().field('caption', 'hello').expect(400);
       assert.match(response.text, /No photo chosen/);
     });
   });
 
   it('then a form that is not multipart gets 400', async () => {
-    await request(testApp.app).post('/photos').type('form').send('caption=hi').expect(400);
+    await browser.agent.post('/photos').type('form').send({ _csrf: browser.token, caption: 'hi' }).expect(400);
   });
 
   it('then a caption over 280 characters gets 400 and stores nothing', async () => {
     await assertStoresNothing(async () => {
-      const response = await request(testApp.app)
-        .post('/photos')
+      const response = await browser.upload()
         .attach('photos', await fixture('square.png'), 'p.png')
         .field('caption', 'é'.repeat(281))
         .expect(400);
@@ -123,15 +123,16 @@ describe('when the form itself is wrong', () => {
 
   it('then a file in an unexpected field gets 400', async () => {
     await assertStoresNothing(async () => {
-      await request(testApp.app).post('/photos').attach('avatar', await fixture('square.png'), 'p.png').expect(400);
+      await browser.upload().attach('avatar', await fixture('square.png'), 'p.png').expect(400);
     });
   });
 
   it('then a broken multipart body gets 400', async () => {
-    await request(testApp.app)
+    const token = browser.token;
+    await browser.agent
       .post('/photos')
       .set('Content-Type', 'multipart/form-data; boundary=XYZ')
-      .send('--XYZ\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n\r\nabc')
+      .send(`--XYZ\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--XYZ\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n\r\nabc`)
       .expect(400);
   });
 

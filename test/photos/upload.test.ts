@@ -5,6 +5,7 @@ import exifr from 'exifr';
 import sharp from 'sharp';
 import request from 'supertest';
 import { startTestApp, fixture, type TestApp } from '../support/test-app.js';
+import { openBrowser } from '../support/browser.js';
 
 let testApp: TestApp;
 before(async () => {
@@ -14,8 +15,7 @@ after(() => testApp.close());
 
 /** Uploads through the form endpoint and returns the new photo's id. */
 async function upload(name: string, caption = ''): Promise<string> {
-  const response = await request(testApp.app)
-    .post('/photos')
+  const response = await (await openBrowser(testApp.app)).upload()
     .set('Accept', 'application/json')
     .field('caption', caption)
     .attach('photos', await fixture(name), name)
@@ -80,13 +80,12 @@ describe('when a photo is uploaded through the form', () => {
   });
 
   it('then the browser form (no JavaScript) is redirected to the new photo', async () => {
-    const response = await request(testApp.app).post('/photos').attach('photos', await fixture('square.png'), 'square.png').expect(303);
+    const response = await (await openBrowser(testApp.app)).upload().attach('photos', await fixture('square.png'), 'square.png').expect(303);
     assert.match(response.headers.location ?? '', /^\/photos\/\d{13}-[0-9a-f]{12}$/);
   });
 
   it('then several files in one upload become several photos', async () => {
-    const response = await request(testApp.app)
-      .post('/photos')
+    const response = await (await openBrowser(testApp.app)).upload()
       .set('Accept', 'application/json')
       .attach('photos', await fixture('landscape.jpg'), 'a.jpg')
       .attach('photos', await fixture('square.png'), 'b.png')
@@ -95,7 +94,7 @@ describe('when a photo is uploaded through the form', () => {
   });
 
   it('then the object keys come from the server, not the file name', async () => {
-    await request(testApp.app).post('/photos').attach('photos', await fixture('square.png'), '../../etc/passwd.png').expect(303);
+    await (await openBrowser(testApp.app)).upload().attach('photos', await fixture('square.png'), '../../etc/passwd.png').expect(303);
     const keys = await testApp.listAllKeys();
     assert.ok(keys.every((key) => /^photos\/(thumbnails|display|originals|full)\/\d{13}-[0-9a-f]{12}\.(webp|jpg|png|gif)$/.test(key)), keys.join('\n'));
   });

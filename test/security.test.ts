@@ -1,0 +1,82 @@
+// Defences for a public demo: strict headers, CSRF tokens on every state-changing form, rate limits.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { openBrowser } from './support/browser.js';
+import { fixture, startTestApp, type TestApp } from './support/test-app.js';
+
+let testApp: TestApp;
+before(async () => {
+  testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '3' } });
+});
+after(() => testApp.close());
+
+describe('when any page is served', () => {
+  it('then a strict Content-Security-Policy allows only our own scripts and styles, and images from the bucket endpoint', async () => {
+    const response = await request(testApp.app).get('/').expect(200);
+    const csp = response.headers['content-security-policy'] ?? '';
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /style-src 'self'(;|$)/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.ok(csp.includes(`img-src 'self' ${testApp.emulator.endpoint}`), csp);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.equal(response.headers['x-content-type-options'], 'nosniff');
+    assert.equal(response.headers['referrer-policy'], 'same-origin');
+  });
+
+  it('then pages hold no inline script or style for the policy to block', async () => {
+    for (const path of ['/', '/about', '/no-such-page']) {
+      const html = (await request(testApp.app).get(path)).text;
+      assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/, `${path}: inline <script>`);
+      assert.doesNotMatch(html, /<style|\sstyle="/, `${path}: inline style`);
+    }
+  });
+
+  it('then the browser cookies are HttpOnly and SameSite', async () => {
+    const cookies = [(await request(testApp.app).get('/').expect(200)).headers['set-cookie'] ?? []].flat();
+    assert.equal(cookies.length, 2, cookies.join('\n'));
+    for (const cookie of cookies) {
+      assert.match(cookie, /HttpOnly/);
+      assert.match(cookie, /SameSite=(Strict|Lax)/);
+    }
+  });
+});
+
+describe('when an upload does not carry the form token', () => {
+  it('then it is refused with 403 before anything is stored', async () => {
+    const keysBefore = await testApp.listAllKeys();
+    const stranger = request(testApp.app);
+    const response = await stranger.post('/photos').attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(403);
+    assert.match(response.text, /Form expired/);
+    assert.deepEqual(await testApp.listAllKeys(), keysBefore);
+  });
+
+  it('then a token from another browser is refused too', async () => {
+    const victim = await openBrowser(testApp.app);
+    const attacker = await openBrowser(testApp.app);
+    await victim.agent.post('/photos').field('_csrf', attacker.token).attach('photos', await fixture('square.png'), 'p.png').expect(403);
+  });
+
+  it('then a token sent after the file is refused: files are only stored once the token is checked', async () => {
+    const browser = await openBrowser(testApp.app);
+    const keysBefore = await testApp.listAllKeys();
+    await browser.agent.post('/photos').attach('photos', await fixture('square.png'), 'p.png').field('_csrf', browser.token).expect(403);
+    assert.deepEqual(await testApp.listAllKeys(), keysBefore);
+  });
+});
+
+describe('when one client uploads more than the hourly limit', () => {
+  it('then it gets a clear 429 page and nothing more is stored', async () => {
+    const browser = await openBrowser(testApp.app);
+    // Earlier tests in this file used some of this address's 3 uploads; use up the rest.
+    let response;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      response = await browser.upload().attach('photos', await fixture('square.png'), 'p.png');
+      if (response.status === 429) break;
+    }
+    assert.equal(response?.status, 429);
+    assert.match(response!.text, /Too many requests/);
+    assert.match(response!.text, /more than 3 uploads within an hour/);
+    assert.ok(response!.headers['ratelimit-policy'] ?? response!.headers['ratelimit'], 'standard RateLimit headers');
+  });
+});
