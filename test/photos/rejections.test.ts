@@ -22,6 +22,7 @@ async function assertStoresNothing(act: () => Promise<unknown>): Promise<void> {
   assert.deepEqual(await testApp.listAllKeys(), keysBefore, 'the bucket is unchanged');
   const leftovers = await readdir(testApp.tempDir).catch(() => []);
   assert.deepEqual(leftovers, [], 'no temporary upload file is left');
+  assert.deepEqual(await testApp.listIncompleteUploads(), [], 'every multipart upload was completed or aborted');
 }
 
 function postFile(body: Buffer, filename: string, contentType = 'image/jpeg') {

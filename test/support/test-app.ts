@@ -1,7 +1,7 @@
 // Test harness: a real S3 emulator on 127.0.0.1 in a fresh folder, and the app wired to it exactly as
 // server.ts wires it. The app gets credentials only through the default chain, from the environment the
 // test gives it (the emulator's keys, or just an IMDS endpoint).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ export interface TestApp extends ReturnType<typeof composeApp> {
   tempDir: string;
   /** Every key in the bucket, sorted. */
   listAllKeys(): Promise<string[]>;
+  /** Multipart uploads started and neither completed nor aborted (s3rver keeps their parts on disk). */
+  listIncompleteUploads(): Promise<string[]>;
   /** Takes S3 away: connections to its port are refused. */
   stopS3(): Promise<void>;
   /** Brings S3 back on the same port with the same data. */
@@ -42,9 +44,11 @@ export interface TestAppOptions {
   credentials?: 'emulator-keys' | 'none';
   /** Where the app's log goes (silent when absent). */
   logDestination?: Writable;
+  /** Puts something (a fault-injecting proxy) between the app and the emulator: returns the endpoint the app uses. */
+  appS3Endpoint?: (emulator: S3Emulator) => Promise<string>;
 }
 
-export async function startTestApp({ env = {}, credentials = 'emulator-keys', logDestination }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp({ env = {}, credentials = 'emulator-keys', logDestination, appS3Endpoint }: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-test-'));
   const emulatorOptions = { directory: path.join(dataDir, 's3'), buckets: [TEST_BUCKET] };
   let emulator = await startS3Emulator(emulatorOptions);
@@ -55,6 +59,7 @@ export async function startTestApp({ env = {}, credentials = 'emulator-keys', lo
       ? { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY }
       : { AWS_CONFIG_FILE: os.devNull, AWS_SHARED_CREDENTIALS_FILE: os.devNull }),
     S3_BUCKET: TEST_BUCKET,
+    ...(appS3Endpoint && { AWS_ENDPOINT_URL_S3: await appS3Endpoint(emulator) }),
     ...env,
   } as Record<string, string>;
   // The SDK's default chain reads process.env, as it would in the app's own process.
@@ -89,6 +94,7 @@ export async function startTestApp({ env = {}, credentials = 'emulator-keys', lo
       } while (token);
       return keys.sort();
     },
+    listIncompleteUploads: () => readdir(path.join(emulatorOptions.directory, TEST_BUCKET, '._S3rver_uploads')).catch(() => []),
     stopS3: () => emulator.close(),
     async restartS3() {
       emulator = await startS3Emulator({ ...emulatorOptions, port: emulator.port });
