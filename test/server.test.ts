@@ -1,7 +1,9 @@
 // The real entry points as processes: `npm start`'s server.ts refuses bad configuration and shuts down
-// cleanly; `npm run dev` serves a gallery that takes an upload and serves it back byte for byte.
+// cleanly mid-upload; `npm run dev` serves a gallery that takes an upload and serves it back byte for
+// byte; `npm run dev:ec2` runs the app on IMDS role credentials alone.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -9,12 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { emulatorClientEnvironment, startS3Emulator } from '../scripts/emulators/s3.js';
 import { fixture } from './support/test-app.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function run(script: string, env: Record<string, string>, nodeFlags: string[] = []): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
+function run(script: string, env: Record<string, string>, nodeFlags: string[] = [], scriptArgs: string[] = []): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...scriptArgs], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,6 +94,78 @@ describe('when npm run dev starts on a fresh machine', () => {
       const [code] = await once(dev, 'exit');
       assert.equal(code, 0);
       await assert.rejects(fetch(`${appUrl}/healthz`), 'the app is stopped');
+    } finally {
+      if (dev.exitCode === null) process.kill(-dev.pid!, 'SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('when server.ts gets SIGTERM while an upload is still arriving', () => {
+  it('then the upload completes, new connections are refused, and the process exits 0', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-stop-'));
+    const emulator = await startS3Emulator({ directory: dataDir, buckets: ['stop-test'] });
+    const port = await freePort();
+    const server = run('src/server.ts', { ...emulatorClientEnvironment(emulator), S3_BUCKET: 'stop-test', PORT: String(port) });
+    try {
+      await waitFor(server, /is listening on/);
+      const gallery = await fetch(`http://127.0.0.1:${port}/`);
+      const cookie = gallery.headers.getSetCookie().map((value) => value.split(';')[0]).join('; ');
+      const token = /name="_csrf" value="([^"]+)"/.exec(await gallery.text())![1]!;
+
+      const boundary = 'stop-test-boundary';
+      const photo = await fixture('landscape.jpg');
+      const head = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+      );
+      const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+      const upload = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/photos',
+        headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + photo.length + tail.length },
+      });
+      const answered = once(upload, 'response') as Promise<[IncomingMessage]>;
+      upload.write(Buffer.concat([head, photo.subarray(0, 1000)]));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      server.kill('SIGTERM');
+      await waitFor(server, /shutting down/);
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'no new connections once stopping');
+      upload.end(Buffer.concat([photo.subarray(1000), tail]));
+
+      const [response] = await answered;
+      assert.equal(response.statusCode, 303, 'the in-flight upload finished');
+      const [code] = await once(server, 'exit');
+      assert.equal(code, 0);
+    } finally {
+      if (server.exitCode === null) process.kill(-server.pid!, 'SIGKILL');
+      await emulator.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('when npm run dev:ec2 runs', () => {
+  it('then the app has no keys, gets role credentials from the IMDS emulator, and S3 accepts them', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-ec2-'));
+    const dev = run(
+      'scripts/dev.ts',
+      { PORT: String(await freePort()), S3_EMULATOR_PORT: String(await freePort()), S3_EMULATOR_DIR: dataDir },
+      ['--openssl-legacy-provider'],
+      ['--as-ec2'],
+    );
+    try {
+      const [, appUrl] = await waitFor(dev, /App: (http:\/\/127\.0\.0\.1:\d+)/);
+      await waitFor(dev, /is listening on/);
+      const readiness = await fetch(`${appUrl}/readyz`);
+      assert.equal(readiness.status, 200, await readiness.text());
+      const about = await (await fetch(`${appUrl}/about`)).text();
+      assert.match(about, /<dd id="credential-source">EC2 instance metadata \(IMDS\)/);
+      assert.match(about, /ASIA…/);
+      assert.match(dev.output(), /\[imds\] IMDS served role s3-photo-share-role credentials ASIA…/);
     } finally {
       if (dev.exitCode === null) process.kill(-dev.pid!, 'SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
