@@ -20,6 +20,7 @@ await writeFile(path.join(fixtures, 'landscape.jpg'), await scene(640, 480).jpeg
 await writeFile(path.join(fixtures, 'square.png'), await scene(256, 256).png().toBuffer());
 await writeFile(path.join(fixtures, 'portrait.webp'), await scene(300, 400).webp({ quality: 80 }).toBuffer());
 await writeFile(path.join(fixtures, 'tiny.gif'), await scene(120, 90).gif().toBuffer());
+await writeFile(path.join(fixtures, 'small.avif'), await scene(160, 120).avif({ quality: 50 }).toBuffer());
 // Stored 400×300 with EXIF orientation 6 (turn 90° clockwise to view), a GPS position and a camera name:
 // what a phone photo looks like. The app must show it 300×400 and serve no GPS.
 await writeFile(

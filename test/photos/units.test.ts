@@ -33,6 +33,7 @@ describe('image type sniffing', () => {
     assert.equal(detectImageType(await fixture('square.png'))?.label, 'PNG');
     assert.equal(detectImageType(await fixture('portrait.webp'))?.label, 'WebP');
     assert.equal(detectImageType(await fixture('tiny.gif'))?.label, 'GIF');
+    assert.equal(detectImageType(await fixture('small.avif'))?.label, 'AVIF');
   });
 
   it('when the bytes are not an accepted image, then there is no type', () => {

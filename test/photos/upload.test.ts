@@ -46,6 +46,7 @@ describe('when a photo is uploaded through the form', () => {
     ['square.png', 'png', 256, 256],
     ['portrait.webp', 'webp', 300, 400],
     ['tiny.gif', 'gif', 120, 90],
+    ['small.avif', 'avif', 160, 120],
   ] as const) {
     it(`then a ${format} appears in the gallery and every image its pages show decodes`, async () => {
       const id = await upload(name);
@@ -96,7 +97,7 @@ describe('when a photo is uploaded through the form', () => {
   it('then the object keys come from the server, not the file name', async () => {
     await (await openBrowser(testApp.app)).upload().attach('photos', await fixture('square.png'), '../../etc/passwd.png').expect(303);
     const keys = await testApp.listAllKeys();
-    assert.ok(keys.every((key) => /^photos\/(thumbnails|display|originals|full)\/\d{13}-[0-9a-f]{12}\.(webp|jpg|png|gif)$/.test(key)), keys.join('\n'));
+    assert.ok(keys.every((key) => /^photos\/(thumbnails|display|originals|full)\/\d{13}-[0-9a-f]{12}\.(webp|jpg|png|gif|avif)$/.test(key)), keys.join('\n'));
   });
 });
 
