@@ -38,20 +38,35 @@ export const processImage = limitConcurrency(IMAGE_WORKERS, async (path: string,
   }
   // Orientations 5–8 are rotated by 90°: the image people see is the stored one turned on its side.
   const turned = (metadata.orientation ?? 1) >= 5;
-  // sharp writes no metadata unless asked, and rotate() applies the EXIF orientation first.
-  const oriented = () => sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
   const hasMetadataToRemove = Boolean(metadata.exif || metadata.xmp || metadata.iptc || (metadata.orientation ?? 1) !== 1);
+  // One variant after the other, each from as small a source as will do, so one job holds one decoded
+  // image at a time: the display size is decoded with JPEG shrink-on-load, the thumbnail comes from it.
+  // sharp writes no metadata unless asked, and rotate() applies the EXIF orientation first.
   try {
-    const [thumbnail, display, cleanCopy] = await Promise.all([
-      oriented().resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover' }).webp({ quality: 70 }).toBuffer(),
-      oriented().resize(DISPLAY_SIZE, DISPLAY_SIZE, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 80 }).toBuffer(),
-      hasMetadataToRemove ? oriented().toFormat(SHARP_FORMAT[type.extension], { quality: 92 }).toBuffer() : undefined,
-    ]);
+    const display = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS })
+      .rotate()
+      .resize(DISPLAY_SIZE, DISPLAY_SIZE, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 80 })
+      .toBuffer();
+    const thumbnail = await sharp(display).resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover' }).webp({ quality: 70 }).toBuffer();
+    const cleanCopy = hasMetadataToRemove ? await fullSizeWithoutMetadata(path, type) : undefined;
     return { width: turned ? height : width, height: turned ? width : height, variants: { thumbnail, display, cleanCopy } };
   } catch (error) {
     throw unreadable(type, error as Error);
   }
 });
+
+/**
+ * The full-size image, upright and without metadata. Read sequentially, and for JPEG without optimised
+ * Huffman tables (which would hold the whole image's coefficients in memory): a 33-megapixel photo then
+ * needs tens of megabytes instead of hundreds, unless it has to be turned.
+ */
+function fullSizeWithoutMetadata(path: string, type: ImageType): Promise<Buffer> {
+  const image = sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS, sequentialRead: true }).rotate();
+  return type.extension === 'jpg'
+    ? image.jpeg({ quality: 92, optimiseCoding: false }).toBuffer()
+    : image.toFormat(SHARP_FORMAT[type.extension]!, { quality: 92 }).toBuffer();
+}
 
 function unreadable(type: ImageType, cause: Error): HttpError {
   const error = new HttpError(
