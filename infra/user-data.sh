@@ -72,6 +72,8 @@ Group=${APP_USER}
 WorkingDirectory=${APP_DIR}
 EnvironmentFile=${ENV_FILE}
 Environment=NODE_ENV=production
+# glibc gives every thread its own memory arena; with libvips' threads that fragments memory (sharp's docs).
+Environment=MALLOC_ARENA_MAX=2
 ExecStart=/usr/bin/node-${NODE_MAJOR} dist/src/server.js
 Restart=on-failure
 RestartSec=5

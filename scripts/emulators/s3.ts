@@ -77,6 +77,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
     configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
   });
   await s3rver.configureBuckets();
+  removePartialObjectsOnFailedPut(s3rver);
   const handleS3Request = s3rver.callback();
   const signedBy: string[] = [];
 
@@ -109,6 +110,21 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+// s3rver writes a PUT's body straight into the object's file, so a PUT cut short (client gone) would
+// leave a partial object behind; S3 stores nothing in that case.
+function removePartialObjectsOnFailedPut(s3rver: S3rver): void {
+  const { store } = s3rver;
+  const putObject = store.putObject.bind(store);
+  store.putObject = async (object) => {
+    try {
+      return await putObject(object);
+    } catch (error) {
+      await store.deleteObject(object.bucket, object.key).catch(() => {});
+      throw error;
+    }
   };
 }
 

@@ -8,8 +8,17 @@ declare module '@20minutes/s3rver' {
     vhostBuckets?: boolean;
     configureBuckets?: { name: string; configs: string[] }[];
   }
+  interface StoredObject {
+    bucket: string;
+    key: string;
+  }
+  interface FilesystemStore {
+    putObject(object: StoredObject): Promise<unknown>;
+    deleteObject(bucket: string, key: string): Promise<unknown>;
+  }
   export default class S3rver {
     constructor(options: S3rverOptions);
+    store: FilesystemStore;
     configureBuckets(): Promise<void>;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
   }

@@ -4,11 +4,16 @@ import sharp from 'sharp';
 import { HttpError } from '../http/errors.js';
 import type { ImageType } from './image-type.js';
 import type { PhotoVariants } from './store.js';
+import { limitConcurrency } from '../concurrency.js';
 
 /** Refused before decoding: a small file can declare a huge canvas (a decompression bomb). */
 export const MAX_IMAGE_PIXELS = 64_000_000;
-/** Decoding needs whole images in memory, so only this many are processed at once, whatever the number of uploads. */
-const IMAGE_WORKERS = 2;
+/**
+ * Decoding needs whole images in memory, so images are processed one at a time, whatever the number of
+ * uploads (libvips already spreads each image over the cores). Two at a time took 16 concurrent 20 MiB
+ * uploads past 256 MiB of memory on a 2-core machine; see `npm run bench`.
+ */
+const IMAGE_WORKERS = 1;
 
 const THUMBNAIL_SIZE = 320;
 const SHARP_FORMAT: Record<string, keyof sharp.FormatEnum> = { jpg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', avif: 'avif' };
@@ -77,24 +82,4 @@ function unreadable(type: ImageType, cause: Error): HttpError {
   );
   error.cause = cause;
   return error;
-}
-
-/** Wraps `task` so that at most `limit` calls run at once; the others wait their turn in order. */
-export function limitConcurrency<Args extends unknown[], Result>(
-  limit: number,
-  task: (...args: Args) => Promise<Result>,
-): (...args: Args) => Promise<Result> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (...args) => {
-    if (running < limit) running++;
-    else await new Promise<void>((resolve) => waiting.push(resolve)); // a finishing call hands over its slot
-    try {
-      return await task(...args);
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
 }

@@ -9,7 +9,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { HttpError, StorageUnavailableError } from '../http/errors.js';
 import { decodeCaption, encodeCaption } from './captions.js';
@@ -17,9 +16,6 @@ import { imageTypeByExtension, type ImageType } from './image-type.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
 
 export const PHOTOS_PER_PAGE = 24;
-/** lib-storage's minimum part size; memory per upload is bounded by part size × queue size, whatever the file size. */
-const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
-const UPLOAD_QUEUE_SIZE = 2;
 
 /** What a photo page needs, all read from one HeadObject on the thumbnail, the photo's record. */
 export interface PhotoRecord {
@@ -110,24 +106,16 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
     },
 
     /**
-     * Streams an upload to S3 in parts. The caller aborts it with `signal` (a multipart upload is
-     * then aborted, so no half-written object remains).
+     * Sends an original as one streamed PutObject: memory stays at the stream's buffer whatever the file
+     * size (S3 takes up to 5 GB in one PUT), and a PUT that fails or is aborted stores nothing.
      */
-    async uploadOriginal(id: string, type: ImageType, body: Readable, signal: AbortSignal): Promise<void> {
-      const upload = new Upload({
-        client: s3,
-        params: { Bucket: bucket, Key: keys.original(id, type), Body: body, ContentType: type.mime },
-        partSize: UPLOAD_PART_BYTES,
-        queueSize: UPLOAD_QUEUE_SIZE,
-        leavePartsOnError: false,
-      });
-      const abort = () => void upload.abort();
-      signal.addEventListener('abort', abort, { once: true });
-      try {
-        await callS3('upload', () => upload.done());
-      } finally {
-        signal.removeEventListener('abort', abort);
-      }
+    async putOriginal(id: string, type: ImageType, body: Readable, contentLength: number, signal: AbortSignal): Promise<void> {
+      await callS3('PutObject', () =>
+        s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: keys.original(id, type), Body: body, ContentLength: contentLength, ContentType: type.mime }),
+          { abortSignal: signal },
+        ),
+      );
     },
 
     /** Writes the derived images, then the thumbnail with the record's metadata: the photo becomes visible. */
@@ -137,8 +125,10 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
         callS3('PutObject', () =>
           s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata })),
         );
-      await put(keys.display(id), variants.display, 'image/webp');
-      if (variants.cleanCopy) await put(keys.cleanCopy(id, originalType), variants.cleanCopy, originalType.mime);
+      await Promise.all([
+        put(keys.display(id), variants.display, 'image/webp'),
+        variants.cleanCopy && put(keys.cleanCopy(id, originalType), variants.cleanCopy, originalType.mime),
+      ]);
       await put(keys.thumbnail(id), variants.thumbnail, 'image/webp', {
         caption: encodeCaption(record.caption),
         width: String(record.width),

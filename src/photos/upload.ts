@@ -1,11 +1,11 @@
-// Receives uploads: each file is streamed to S3 while its type is checked and a temporary copy kept
-// for image processing; then the served images are made and the photo saved. All or nothing: a failed
-// or aborted upload leaves no object behind.
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+// Receives uploads: each file is written to a temporary file while its type is checked, sent from there
+// to S3, and used to make the served images; then the photo is saved. All or nothing: a failed or aborted
+// upload leaves no object behind.
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { Request } from 'express';
 import multer from 'multer';
 import type { Logger } from 'pino';
@@ -14,7 +14,11 @@ import { MAX_CAPTION_LENGTH } from './captions.js';
 import { ACCEPTED_IMAGE_TYPES, detectImageType, SNIFF_BYTES, type ImageType } from './image-type.js';
 import { processImage } from './image-processing.js';
 import { newPhotoId } from './photo-id.js';
+import { limitConcurrency } from '../concurrency.js';
 import type { PhotoStore } from './store.js';
+
+/** Originals being sent from disk to S3 at once, across all requests (see receiveFile). */
+const MAX_UPLOADS_TO_S3 = 4;
 
 /** What the storage engine knows of a file once it is safely in S3. */
 export interface ReceivedFile {
@@ -46,37 +50,56 @@ export type UploadReceiver = ReturnType<typeof createUploadReceiver>;
 export function createUploadReceiver({ store, limits, tempDir, logger, authorizeUpload, processImage: makeImages = processImage }: UploadReceiverOptions) {
   const inFlight = new Set<AbortController>();
 
+  /**
+   * Two phases, so that neither a slow client nor many clients can hold memory: the file is written to a
+   * temporary file at the client's pace (its type checked from the first bytes, so a wrong file is refused
+   * before it is read whole), then sent from disk to S3 as one streamed PutObject, a few at a time.
+   * A PutObject that fails stores nothing, so there is no partial object or multipart upload to clean up.
+   */
   async function receiveFile(file: Express.Multer.File): Promise<ReceivedFile> {
     const photoId = newPhotoId();
     const tempPath = path.join(tempDir, photoId);
     await mkdir(tempDir, { recursive: true });
-    const tee = new SniffingTee(createWriteStream(tempPath));
-    const controller = new AbortController();
-    inFlight.add(controller);
-    // multer answers an oversize file with its own LIMIT_FILE_SIZE error; this only stops the stream
-    // before it ends, so the truncated file is never completed in S3.
-    file.stream.once('limit', () => tee.destroy(new Error('file size limit reached')));
-    file.stream.once('error', (error) => tee.destroy(error));
-    file.stream.pipe(tee);
+    const copy = new SniffingFileWriter(createWriteStream(tempPath));
+    // A failure of the incoming stream (client gone, size limit reached) is the real cause of whatever fails after it.
+    let streamFailure: Error | undefined;
+    const stopCopy = (error: Error) => {
+      streamFailure ??= error;
+      copy.destroy(error);
+    };
+    // multer answers an oversize file with its own LIMIT_FILE_SIZE error; this stops the copy first.
+    file.stream.once('limit', () => stopCopy(new Error('file size limit reached')));
+    file.stream.once('error', stopCopy);
+    file.stream.pipe(copy);
     try {
-      const head = await tee.head;
+      const head = await copy.head;
       const imageType = detectImageType(head);
       if (head.length === 0) throw new HttpError(400, 'Empty file', `"${file.originalname}" is empty (0 bytes).`, 'Choose the image file again.');
       if (!imageType) throw notAnAcceptedImage(file.originalname);
-      await store.uploadOriginal(photoId, imageType, tee, controller.signal);
-      await tee.copyWritten;
-      return { photoId, imageType, size: tee.bytes, path: tempPath };
+      await finished(copy);
+      await sendOriginal(photoId, imageType, tempPath, copy.bytes);
+      return { photoId, imageType, size: copy.bytes, path: tempPath };
     } catch (error) {
-      file.stream.unpipe(tee);
+      file.stream.unpipe(copy);
       file.stream.resume();
-      tee.destroy();
+      copy.destroy();
       await rm(tempPath, { force: true });
-      // A stream failure (client gone, limit reached) is the real cause of the S3 upload failing.
-      throw tee.errored ?? error;
-    } finally {
-      inFlight.delete(controller);
+      throw streamFailure ?? error;
     }
   }
+
+  // Reading a local file is fast, so a small limit costs no throughput and bounds the S3 connections in use.
+  const sendOriginal = limitConcurrency(MAX_UPLOADS_TO_S3, async (photoId: string, imageType: ImageType, tempPath: string, bytes: number) => {
+    const controller = new AbortController();
+    inFlight.add(controller);
+    const body = createReadStream(tempPath);
+    try {
+      await store.putOriginal(photoId, imageType, body, bytes, controller.signal);
+    } finally {
+      body.destroy();
+      inFlight.delete(controller);
+    }
+  });
 
   const storage: multer.StorageEngine = {
     _handleFile(req, file, callback) {
@@ -155,7 +178,7 @@ export function createUploadReceiver({ store, limits, tempDir, logger, authorize
     receiveForm,
     savePhotos,
     discardPhotos,
-    /** On shutdown: stops every upload still streaming, which aborts its multipart upload. */
+    /** On shutdown: stops every original still being sent to S3 (a PutObject cut short stores nothing). */
     abortAll(): void {
       for (const controller of inFlight) controller.abort();
     },
@@ -176,18 +199,14 @@ export function notAnAcceptedImage(filename: string): HttpError {
   );
 }
 
-/**
- * Passes an upload through to S3 unchanged while (1) keeping its first bytes for type sniffing and
- * (2) writing a copy to a temporary file, with back-pressure from both sides.
- */
-class SniffingTee extends Transform {
+/** Writes an upload to its temporary file, one chunk at a time, keeping its first bytes for type sniffing. */
+class SniffingFileWriter extends Writable {
   bytes = 0;
   readonly head: Promise<Buffer>;
-  readonly copyWritten: Promise<void>;
   private headChunks: Buffer[] = [];
   private resolveHead!: (head: Buffer) => void;
 
-  constructor(private readonly copy: Writable) {
+  constructor(private readonly file: WriteStream) {
     super();
     this.head = new Promise((resolve, reject) => {
       this.resolveHead = resolve;
@@ -195,28 +214,25 @@ class SniffingTee extends Transform {
       this.once('close', () => reject(new Error('upload stream closed')));
     });
     this.head.catch(() => {}); // the receiver awaits it; this only keeps a rejection from going unhandled
-    this.copyWritten = once(copy, 'finish').then(() => undefined);
-    this.copyWritten.catch(() => {});
-    copy.once('error', (error) => this.destroy(error));
+    file.once('error', (error) => this.destroy(error));
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes - chunk.length < SNIFF_BYTES) {
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.bytes < SNIFF_BYTES) {
       this.headChunks.push(chunk);
-      if (this.bytes >= SNIFF_BYTES) this.resolveHead(Buffer.concat(this.headChunks));
+      if (this.bytes + chunk.length >= SNIFF_BYTES) this.resolveHead(Buffer.concat(this.headChunks));
     }
-    if (this.copy.write(chunk)) callback(null, chunk);
-    else this.copy.once('drain', () => callback(null, chunk));
+    this.bytes += chunk.length;
+    this.file.write(chunk, callback);
   }
 
-  override _flush(callback: TransformCallback): void {
-    if (this.bytes < SNIFF_BYTES) this.resolveHead(Buffer.concat(this.headChunks));
-    this.copy.end(() => callback());
+  override _final(callback: (error?: Error | null) => void): void {
+    this.resolveHead(Buffer.concat(this.headChunks));
+    this.file.end(callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.copy.destroy();
+    this.file.destroy();
     callback(error);
   }
 }
