@@ -118,8 +118,11 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
       );
     },
 
-    /** Writes the derived images, then the thumbnail with the record's metadata: the photo becomes visible. */
-    async saveVariants(record: Omit<PhotoRecord, 'uploadedAt'>, variants: PhotoVariants): Promise<void> {
+    /**
+     * Writes the derived images (while the original may still be on its way: `originalStored`), then, once
+     * all of them are stored, the thumbnail with the record's metadata: the photo becomes visible.
+     */
+    async saveVariants(record: Omit<PhotoRecord, 'uploadedAt'>, variants: PhotoVariants, originalStored: Promise<void> = Promise.resolve()): Promise<void> {
       const { id, originalType } = record;
       const put = (key: string, body: Buffer, contentType: string, metadata?: Record<string, string>) =>
         callS3('PutObject', () =>
@@ -128,6 +131,7 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
       await Promise.all([
         put(keys.display(id), variants.display, 'image/webp'),
         variants.cleanCopy && put(keys.cleanCopy(id, originalType), variants.cleanCopy, originalType.mime),
+        originalStored,
       ]);
       await put(keys.thumbnail(id), variants.thumbnail, 'image/webp', {
         caption: encodeCaption(record.caption),

@@ -27,6 +27,8 @@ export interface ReceivedFile {
   size: number;
   /** The temporary copy, removed once the photo is saved or given up. */
   path: string;
+  /** Settles when the original is in S3 (or failed to get there); images are made meanwhile. */
+  stored: Promise<void>;
 }
 
 export interface UploadLimits {
@@ -53,8 +55,8 @@ export function createUploadReceiver({ store, limits, tempDir, logger, authorize
   /**
    * Two phases, so that neither a slow client nor many clients can hold memory: the file is written to a
    * temporary file at the client's pace (its type checked from the first bytes, so a wrong file is refused
-   * before it is read whole), then sent from disk to S3 as one streamed PutObject, a few at a time.
-   * A PutObject that fails stores nothing, so there is no partial object or multipart upload to clean up.
+   * before it is read whole), then sent from disk to S3 as one streamed PutObject, a few at a time, while
+   * its images are made. A PutObject that fails stores nothing: no partial object, no multipart upload.
    */
   async function receiveFile(file: Express.Multer.File): Promise<ReceivedFile> {
     const photoId = newPhotoId();
@@ -77,12 +79,15 @@ export function createUploadReceiver({ store, limits, tempDir, logger, authorize
       if (head.length === 0) throw new HttpError(400, 'Empty file', `"${file.originalname}" is empty (0 bytes).`, 'Choose the image file again.');
       if (!imageType) throw notAnAcceptedImage(file.originalname);
       await finished(copy);
-      await sendOriginal(photoId, imageType, tempPath, copy.bytes);
-      return { photoId, imageType, size: copy.bytes, path: tempPath };
+      const stored = sendOriginal(photoId, imageType, tempPath, copy.bytes);
+      stored.catch(() => {}); // awaited by savePhotos or discardPhotos; this only keeps it from going unhandled
+      return { photoId, imageType, size: copy.bytes, path: tempPath, stored };
     } catch (error) {
       file.stream.unpipe(copy);
       file.stream.resume();
       copy.destroy();
+      // The file is opened asynchronously: removing it before its stream closes could race its creation.
+      await copy.fileClosed;
       await rm(tempPath, { force: true });
       throw streamFailure ?? error;
     }
@@ -136,6 +141,7 @@ export function createUploadReceiver({ store, limits, tempDir, logger, authorize
     try {
       const results = await Promise.allSettled(
         files.map(async (file) => {
+          // The original is still being sent to S3 from the same temporary file: the two overlap.
           const { width, height, variants } = await makeImages(file.path, file.imageType);
           await store.saveVariants(
             {
@@ -149,6 +155,7 @@ export function createUploadReceiver({ store, limits, tempDir, logger, authorize
               uploaderHash,
             },
             variants,
+            file.stored,
           );
         }),
       );
@@ -159,12 +166,15 @@ export function createUploadReceiver({ store, limits, tempDir, logger, authorize
       }
       return files.map((file) => file.photoId);
     } finally {
+      await Promise.allSettled(files.map((file) => file.stored));
       await Promise.all(files.map((file) => rm(file.path, { force: true })));
     }
   }
 
   /** Removes every trace of received files: their objects in S3 and their temporary copies. */
   async function discardPhotos(files: ReceivedFile[]): Promise<void> {
+    // An original still on its way would land after the deletion below: let it finish (or fail) first.
+    await Promise.allSettled(files.map((file) => file.stored));
     await Promise.all(files.map((file) => rm(file.path, { force: true })));
     const results = await Promise.allSettled(files.map((file) => store.deletePhoto(file.photoId, file.imageType)));
     results.forEach((result, index) => {
@@ -203,6 +213,7 @@ export function notAnAcceptedImage(filename: string): HttpError {
 class SniffingFileWriter extends Writable {
   bytes = 0;
   readonly head: Promise<Buffer>;
+  readonly fileClosed: Promise<void>;
   private headChunks: Buffer[] = [];
   private resolveHead!: (head: Buffer) => void;
 
@@ -215,6 +226,7 @@ class SniffingFileWriter extends Writable {
     });
     this.head.catch(() => {}); // the receiver awaits it; this only keeps a rejection from going unhandled
     file.once('error', (error) => this.destroy(error));
+    this.fileClosed = new Promise((resolve) => file.once('close', () => resolve()));
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
