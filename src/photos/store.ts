@@ -128,11 +128,14 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
         callS3('PutObject', () =>
           s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata })),
         );
-      await Promise.all([
+      // allSettled, not all: on a failure, no write may still be in flight (and land after the clean-up).
+      const writes = await Promise.allSettled([
         put(keys.display(id), variants.display, 'image/webp'),
         variants.cleanCopy && put(keys.cleanCopy(id, originalType), variants.cleanCopy, originalType.mime),
         originalStored,
       ]);
+      const failure = writes.find((write) => write.status === 'rejected');
+      if (failure) throw failure.reason;
       await put(keys.thumbnail(id), variants.thumbnail, 'image/webp', {
         caption: encodeCaption(record.caption),
         width: String(record.width),

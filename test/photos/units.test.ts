@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cleanCaption, decodeCaption, encodeCaption } from '../../src/photos/captions.js';
-import { limitConcurrency } from '../../src/photos/image-processing.js';
+import { limitConcurrency } from '../../src/concurrency.js';
 import { detectImageType } from '../../src/photos/image-type.js';
 import { newerPageLink, olderPageLink, readPagePosition } from '../../src/photos/pagination.js';
 import { isPhotoId, newPhotoId, uploadedAt } from '../../src/photos/photo-id.js';
