@@ -1,8 +1,10 @@
 // Makes the images the app serves (thumbnail, display size, and a metadata-free full-size copy when
 // needed) from an upload's temporary file, a few at a time so memory stays bounded.
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { HttpError } from '../http/errors.js';
 import type { ImageType } from './image-type.js';
+import { stripJpegMetadata } from './jpeg-metadata.js';
 import type { PhotoVariants } from './store.js';
 import { limitConcurrency } from '../concurrency.js';
 
@@ -54,7 +56,7 @@ export const processImage = limitConcurrency(IMAGE_WORKERS, async (path: string,
       .webp({ quality: 80 })
       .toBuffer();
     const thumbnail = await sharp(display).resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover' }).webp({ quality: 70 }).toBuffer();
-    const cleanCopy = hasMetadataToRemove ? await fullSizeWithoutMetadata(path, type) : undefined;
+    const cleanCopy = hasMetadataToRemove ? await fullSizeWithoutMetadata(path, type, metadata.orientation ?? 1) : undefined;
     return { width: turned ? height : width, height: turned ? width : height, variants: { thumbnail, display, cleanCopy } };
   } catch (error) {
     throw unreadable(type, error as Error);
@@ -62,14 +64,18 @@ export const processImage = limitConcurrency(IMAGE_WORKERS, async (path: string,
 });
 
 /**
- * The full-size image, upright and without metadata. Read sequentially, and for JPEG without optimised
- * Huffman tables (which would hold the whole image's coefficients in memory): a 33-megapixel photo then
- * needs tens of megabytes instead of hundreds, unless it has to be turned.
+ * The full-size image without its metadata. A JPEG (what cameras and phones make) keeps every image byte
+ * and its orientation tag (see jpeg-metadata.ts); anything else is re-encoded upright by sharp, read
+ * sequentially so a large image is not held whole in memory.
  */
-function fullSizeWithoutMetadata(path: string, type: ImageType): Promise<Buffer> {
+async function fullSizeWithoutMetadata(path: string, type: ImageType, orientation: number): Promise<Buffer> {
+  if (type.extension === 'jpg') {
+    const stripped = stripJpegMetadata(await readFile(path), orientation);
+    if (stripped) return stripped;
+  }
   const image = sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS, sequentialRead: true }).rotate();
   return type.extension === 'jpg'
-    ? image.jpeg({ quality: 92, optimiseCoding: false }).toBuffer()
+    ? image.jpeg({ quality: 92, optimiseCoding: false }).toBuffer() // optimised tables would hold every coefficient in memory
     : image.toFormat(SHARP_FORMAT[type.extension]!, { quality: 92 }).toBuffer();
 }
 
