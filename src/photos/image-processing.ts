@@ -1,11 +1,13 @@
 // Makes the images the app serves (thumbnail, display size, and a metadata-free full-size copy when
 // needed) from an upload's temporary file, a few at a time so memory stays bounded.
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { HttpError } from '../http/errors.js';
 import type { ImageType } from './image-type.js';
-import { stripJpegMetadata } from './jpeg-metadata.js';
-import type { PhotoVariants } from './store.js';
+import { stripJpegFileMetadata } from './jpeg-metadata.js';
+import type { ImageBody, PhotoVariants } from './store.js';
 import { limitConcurrency } from '../concurrency.js';
 
 /** Refused before decoding: a small file can declare a huge canvas (a decompression bomb). */
@@ -68,15 +70,28 @@ export const processImage = limitConcurrency(IMAGE_WORKERS, async (path: string,
  * and its orientation tag (see jpeg-metadata.ts); anything else is re-encoded upright by sharp, read
  * sequentially so a large image is not held whole in memory.
  */
-async function fullSizeWithoutMetadata(path: string, type: ImageType, orientation: number): Promise<Buffer> {
+async function fullSizeWithoutMetadata(path: string, type: ImageType, orientation: number): Promise<ImageBody> {
   if (type.extension === 'jpg') {
-    const stripped = stripJpegMetadata(await readFile(path), orientation);
-    if (stripped) return stripped;
+    const stripped = await stripJpegFileMetadata(path, orientation);
+    if (stripped) {
+      // The new header, then the image data streamed from the upload's temporary file: nothing held whole.
+      const { size } = await stat(path);
+      return {
+        length: stripped.header.length + size - stripped.imageDataOffset,
+        open: () => Readable.from(concatStreams(stripped.header, createReadStream(path, { start: stripped.imageDataOffset }))),
+      };
+    }
   }
   const image = sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS, sequentialRead: true }).rotate();
-  return type.extension === 'jpg'
+  const reencoded = await (type.extension === 'jpg'
     ? image.jpeg({ quality: 92, optimiseCoding: false }).toBuffer() // optimised tables would hold every coefficient in memory
-    : image.toFormat(SHARP_FORMAT[type.extension]!, { quality: 92 }).toBuffer();
+    : image.toFormat(SHARP_FORMAT[type.extension]!, { quality: 92 }).toBuffer());
+  return { length: reencoded.length, open: () => Readable.from([reencoded]) };
+}
+
+async function* concatStreams(head: Buffer, rest: Readable): AsyncGenerator<Buffer> {
+  yield head;
+  yield* rest;
 }
 
 function unreadable(type: ImageType, cause: Error): HttpError {

@@ -2,6 +2,8 @@
 // are dropped and every image byte is kept, so the full-size copy loses no quality and costs no CPU.
 // Only the orientation survives, in a minimal EXIF block, so viewers still show the photo upright.
 
+import { open } from 'node:fs/promises';
+
 const SOI = 0xd8;
 const SOS = 0xda;
 const APP1 = 0xe1; // EXIF and XMP
@@ -9,11 +11,37 @@ const APP13 = 0xed; // IPTC (Photoshop)
 const COM = 0xfe;
 const DROPPED = new Set([APP1, APP13, COM]);
 
+/** A metadata-free JPEG as its new header and where, in the original file, the image data to append starts. */
+export interface StrippedJpeg {
+  header: Buffer;
+  imageDataOffset: number;
+}
+
+/** Metadata segments are at most 64 KiB each; a header longer than this is not a camera's. */
+const MAX_HEADER_BYTES = 1024 * 1024;
+
 /**
- * The JPEG without its metadata, or undefined when its segment structure is not what this expects
- * (the caller then re-encodes instead). `orientation` is the EXIF orientation to keep (1 = none).
+ * Reads only the header of the JPEG at `path` and returns it without metadata, or undefined when its
+ * segment structure is not what this expects (the caller then re-encodes instead). `orientation` is the
+ * EXIF orientation to keep (1 = none).
  */
+export async function stripJpegFileMetadata(path: string, orientation: number): Promise<StrippedJpeg | undefined> {
+  const file = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(MAX_HEADER_BYTES), 0, MAX_HEADER_BYTES, 0);
+    return stripJpegHeader(buffer.subarray(0, bytesRead), orientation);
+  } finally {
+    await file.close();
+  }
+}
+
+/** The whole metadata-free JPEG in memory: for small images and tests. */
 export function stripJpegMetadata(jpeg: Buffer, orientation: number): Buffer | undefined {
+  const stripped = stripJpegHeader(jpeg, orientation);
+  return stripped && Buffer.concat([stripped.header, jpeg.subarray(stripped.imageDataOffset)]);
+}
+
+function stripJpegHeader(jpeg: Buffer, orientation: number): StrippedJpeg | undefined {
   if (jpeg[0] !== 0xff || jpeg[1] !== SOI) return undefined;
   const kept: Buffer[] = [jpeg.subarray(0, 2)];
   let offset = 2;
@@ -26,9 +54,8 @@ export function stripJpegMetadata(jpeg: Buffer, orientation: number): Buffer | u
       continue;
     }
     if (marker === SOS) {
-      // Entropy-coded data follows up to the end of the image: keep all of it.
-      kept.push(jpeg.subarray(offset));
-      return Buffer.concat(kept);
+      // Entropy-coded data follows up to the end of the image: all of it is kept as it is.
+      return { header: Buffer.concat(kept), imageDataOffset: offset };
     }
     const length = jpeg.readUInt16BE(offset + 2);
     if (length < 2 || offset + 2 + length > jpeg.length) return undefined;

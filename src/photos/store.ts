@@ -53,7 +53,13 @@ export interface PhotoVariants {
   thumbnail: Buffer;
   display: Buffer;
   /** The full-size image without its metadata; absent when the original has none to remove. */
-  cleanCopy: Buffer | undefined;
+  cleanCopy: ImageBody | undefined;
+}
+
+/** A body streamed to S3 with a known length, so a large image need not be held in memory. */
+export interface ImageBody {
+  open: () => Readable;
+  length: number;
 }
 
 export interface PhotoStoreOptions {
@@ -124,10 +130,15 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
      */
     async saveVariants(record: Omit<PhotoRecord, 'uploadedAt'>, variants: PhotoVariants, originalStored: Promise<void> = Promise.resolve()): Promise<void> {
       const { id, originalType } = record;
-      const put = (key: string, body: Buffer, contentType: string, metadata?: Record<string, string>) =>
-        callS3('PutObject', () =>
-          s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata })),
-        );
+      const put = (key: string, body: Buffer | ImageBody, contentType: string, metadata?: Record<string, string>) =>
+        callS3('PutObject', async () => {
+          const [Body, ContentLength] = Buffer.isBuffer(body) ? [body, body.length] : [body.open(), body.length];
+          try {
+            return await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength, ContentType: contentType, Metadata: metadata }));
+          } finally {
+            if (!Buffer.isBuffer(Body)) Body.destroy();
+          }
+        });
       // allSettled, not all: on a failure, no write may still be in flight (and land after the clean-up).
       const writes = await Promise.allSettled([
         put(keys.display(id), variants.display, 'image/webp'),
