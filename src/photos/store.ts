@@ -79,7 +79,7 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
   const keys = {
     thumbnailFolder: `${keyPrefix}thumbnails/`,
     thumbnail: (id: string) => `${keyPrefix}thumbnails/${id}.webp`,
-    display: (id: string) => `${keyPrefix}display/${id}.webp`,
+    display: (id: string) => `${keyPrefix}display/${id}.jpg`,
     original: (id: string, type: ImageType) => `${keyPrefix}originals/${id}.${type.extension}`,
     cleanCopy: (id: string, type: ImageType) => `${keyPrefix}full/${id}.${type.extension}`,
   };
@@ -141,7 +141,7 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
         });
       // allSettled, not all: on a failure, no write may still be in flight (and land after the clean-up).
       const writes = await Promise.allSettled([
-        put(keys.display(id), variants.display, 'image/webp'),
+        put(keys.display(id), variants.display, 'image/jpeg'),
         variants.cleanCopy && put(keys.cleanCopy(id, originalType), variants.cleanCopy, originalType.mime),
         originalStored,
       ]);
