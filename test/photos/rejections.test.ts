@@ -72,8 +72,8 @@ describe('when the upload is not an accepted image', () => {
 });
 
 describe('when the upload is too large', () => {
-  it('then a file over the size limit gets 413 stating the limit, also after S3 parts were sent', async () => {
-    // 7 MiB: the first 5 MiB part has gone to S3 as a multipart upload when the limit is hit.
+  it('then a file over the size limit gets 413 stating the limit, and its partial copy is removed', async () => {
+    // 7 MiB: 6 MiB have been written to the temporary file when the limit is hit.
     const oversize = Buffer.concat([(await fixture('landscape.jpg')).subarray(0, 4), randomBytes(7 * 1024 * 1024)]);
     await assertStoresNothing(async () => {
       const response = await postFile(oversize, 'huge.jpg').expect(413);
