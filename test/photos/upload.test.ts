@@ -53,6 +53,8 @@ describe('when a photo is uploaded through the form', () => {
 
       const gallery = await request(testApp.app).get('/').expect(200);
       assert.match(gallery.text, new RegExp(`href="/photos/${id}"`));
+      const thumbnail = await sharp(await download(imageUrls(gallery.text)[0]!)).metadata();
+      assert.deepEqual([thumbnail.format, thumbnail.width, thumbnail.height], ['webp', 320, 320], 'the newest thumbnail decodes');
       const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
       assert.match(page.text, new RegExp(`${width} × ${height} pixels`));
 
