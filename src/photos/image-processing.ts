@@ -1,5 +1,5 @@
 // Makes the images the app serves (thumbnail, display size, and a metadata-free full-size copy when
-// needed) from an upload's temporary file, a few at a time so memory stays bounded.
+// needed) from an upload's temporary file, one upload at a time so memory stays bounded.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -20,8 +20,8 @@ export const MAX_IMAGE_PIXELS = 64_000_000;
 const IMAGE_WORKERS = 1;
 
 const THUMBNAIL_SIZE = 320;
-const SHARP_FORMAT: Record<string, keyof sharp.FormatEnum> = { jpg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', avif: 'avif' };
 const DISPLAY_SIZE = 1600;
+const SHARP_FORMAT: Record<string, keyof sharp.FormatEnum> = { jpg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', avif: 'avif' };
 
 // libvips' operation cache would hold decoded images between requests; uploads never repeat.
 sharp.cache(false);
