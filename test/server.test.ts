@@ -41,6 +41,26 @@ async function waitFor(child: ReturnType<typeof run>, pattern: RegExp, timeoutMs
   assert.fail(`no ${pattern} in the output:\n${child.output()}`);
 }
 
+/** As a browser (or curl with a cookie jar) does before posting a form: the gallery's cookies and form token. */
+async function openGalleryForm(appUrl: string): Promise<{ cookie: string; token: string; html: string }> {
+  const gallery = await fetch(`${appUrl}/`);
+  const cookie = gallery.headers.getSetCookie().map((value) => value.split(';')[0]).join('; ');
+  const html = await gallery.text();
+  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  assert.ok(token, 'the gallery carries a form token');
+  return { cookie, token, html };
+}
+
+/** `npm run dev` (or `dev:ec2` with --as-ec2) on free ports, its emulator data in `dataDir`. */
+async function startDevScript(dataDir: string, scriptArgs: string[] = []) {
+  return run(
+    'scripts/dev.ts',
+    { PORT: String(await freePort()), S3_EMULATOR_PORT: String(await freePort()), S3_EMULATOR_DIR: dataDir },
+    ['--openssl-legacy-provider'],
+    scriptArgs,
+  );
+}
+
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -64,26 +84,18 @@ describe('when server.ts starts with bad configuration', () => {
 describe('when npm run dev starts on a fresh machine', () => {
   it('then the printed URL serves the gallery, a curl -F upload appears, its image comes back byte for byte, and Ctrl-C stops both', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-dev-'));
-    const dev = run(
-      'scripts/dev.ts',
-      { PORT: String(await freePort()), S3_EMULATOR_PORT: String(await freePort()), S3_EMULATOR_DIR: dataDir },
-      ['--openssl-legacy-provider'],
-    );
+    const dev = await startDevScript(dataDir);
     try {
       const [, appUrl] = await waitFor(dev, /App: (http:\/\/127\.0\.0\.1:\d+)/);
       await waitFor(dev, /is listening on/);
       const photo = await fixture('square.png');
+      const { cookie, token, html } = await openGalleryForm(appUrl!);
+      assert.match(html, /No photos yet/);
       const form = new FormData();
-      // As a browser (or curl with a cookie jar) does: get the page's cookies and form token first.
-      const gallery = await fetch(`${appUrl}/`);
-      const cookies = gallery.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).join('; ');
-      const galleryHtml = await gallery.text();
-      assert.match(galleryHtml, /No photos yet/);
-      const token = /name="_csrf" value="([^"]+)"/.exec(galleryHtml)![1]!;
       form.append('_csrf', token);
       form.append('caption', 'from the dev test');
       form.append('photos', new Blob([new Uint8Array(photo)], { type: 'image/png' }), 'square.png');
-      const upload = await fetch(`${appUrl}/photos`, { method: 'POST', body: form, redirect: 'manual', headers: { cookie: cookies } });
+      const upload = await fetch(`${appUrl}/photos`, { method: 'POST', body: form, redirect: 'manual', headers: { cookie } });
       assert.equal(upload.status, 303);
       const photoPage = await (await fetch(`${appUrl}${upload.headers.get('location')}`)).text();
       const fullSize = /<a href="([^"]+)">Full-size image<\/a>/.exec(photoPage)![1]!.replaceAll('&amp;', '&');
@@ -109,9 +121,7 @@ describe('when server.ts gets SIGTERM while an upload is still arriving', () => 
     const server = run('src/server.ts', { ...emulatorClientEnvironment(emulator), S3_BUCKET: 'stop-test', PORT: String(port) });
     try {
       await waitFor(server, /is listening on/);
-      const gallery = await fetch(`http://127.0.0.1:${port}/`);
-      const cookie = gallery.headers.getSetCookie().map((value) => value.split(';')[0]).join('; ');
-      const token = /name="_csrf" value="([^"]+)"/.exec(await gallery.text())![1]!;
+      const { cookie, token } = await openGalleryForm(`http://127.0.0.1:${port}`);
 
       const boundary = 'stop-test-boundary';
       const photo = await fixture('landscape.jpg');
@@ -151,12 +161,7 @@ describe('when server.ts gets SIGTERM while an upload is still arriving', () => 
 describe('when npm run dev:ec2 runs', () => {
   it('then the app has no keys, gets role credentials from the IMDS emulator, and S3 accepts them', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-ec2-'));
-    const dev = run(
-      'scripts/dev.ts',
-      { PORT: String(await freePort()), S3_EMULATOR_PORT: String(await freePort()), S3_EMULATOR_DIR: dataDir },
-      ['--openssl-legacy-provider'],
-      ['--as-ec2'],
-    );
+    const dev = await startDevScript(dataDir, ['--as-ec2']);
     try {
       const [, appUrl] = await waitFor(dev, /App: (http:\/\/127\.0\.0\.1:\d+)/);
       await waitFor(dev, /is listening on/);

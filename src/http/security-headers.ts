@@ -5,7 +5,7 @@ import type { RequestHandler } from 'express';
 import type { Config } from '../config.js';
 
 /** Where presigned image URLs point: the S3 endpoint the SDK signs for, virtual-hosted or path-style. */
-export function imageOrigins(config: Pick<Config, 'bucket' | 'region' | 'endpointUrl'>): string[] {
+function imageOrigins(config: Pick<Config, 'bucket' | 'region' | 'endpointUrl'>): string[] {
   if (config.endpointUrl) return [new URL(config.endpointUrl).origin];
   return [`https://${config.bucket}.s3.${config.region}.amazonaws.com`, `https://s3.${config.region}.amazonaws.com`];
 }

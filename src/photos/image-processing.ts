@@ -11,7 +11,7 @@ import type { ImageBody, PhotoVariants } from './store.js';
 import { limitConcurrency } from '../concurrency.js';
 
 /** Refused before decoding: a small file can declare a huge canvas (a decompression bomb). */
-export const MAX_IMAGE_PIXELS = 64_000_000;
+const MAX_IMAGE_PIXELS = 64_000_000;
 /**
  * Decoding needs whole images in memory, so images are processed one at a time, whatever the number of
  * uploads (libvips already spreads each image over the cores). Two at a time took 16 concurrent 20 MiB

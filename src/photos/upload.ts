@@ -199,7 +199,7 @@ export function receivedFiles(req: Request): ReceivedFile[] {
   return (req.files ?? []) as unknown as ReceivedFile[];
 }
 
-export function notAnAcceptedImage(filename: string): HttpError {
+function notAnAcceptedImage(filename: string): HttpError {
   const accepted = ACCEPTED_IMAGE_TYPES.map((type) => type.label).join(', ');
   return new HttpError(
     415,

@@ -30,7 +30,7 @@ const CHAIN_STEPS: [RegExp, CredentialSource][] = [
 ];
 
 /** When the SDK fetches new credentials: 5 minutes before they expire, on the next request that needs them. */
-export const SDK_REFRESH_WINDOW_MS = 5 * 60_000;
+const SDK_REFRESH_WINDOW_MS = 5 * 60_000;
 
 export interface CredentialChainTrace {
   /** Give this to the S3 client as its `logger`: the chain writes to it. */
@@ -86,7 +86,7 @@ export async function summarizeCredentials(s3: S3Client, trace: CredentialChainT
   };
 }
 
-export function maskAccessKeyId(accessKeyId: string): string {
+function maskAccessKeyId(accessKeyId: string): string {
   return accessKeyId.length <= 8 ? '****' : `${accessKeyId.slice(0, 4)}…${accessKeyId.slice(-4)}`;
 }
 
