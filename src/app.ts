@@ -7,9 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { createAboutRoutes, type AboutDeps } from './about/routes.js';
 import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
+import { formatBytes } from './format.js';
 import type { BrowserSession } from './http/browser-session.js';
-import { createErrorHandler, formatBytes, notFound } from './http/error-handler.js';
-import { createRateLimits } from './http/rate-limits.js';
+import { handleError, notFound } from './http/error-handler.js';
+import type { RateLimits } from './http/rate-limits.js';
 import { securityHeaders } from './http/security-headers.js';
 import { appPaths } from './paths.js';
 import { createPhotoRoutes } from './photos/routes.js';
@@ -21,13 +22,20 @@ export interface AppDeps {
   store: PhotoStore;
   uploads: UploadReceiver;
   session: BrowserSession;
+  rateLimits: RateLimits;
   logger: Logger;
   about: AboutDeps;
 }
 
-export function createApp({ config, store, uploads, session, logger, about }: AppDeps): express.Express {
+/** Request URLs are logged; a hostile one can be long, and one log line stays short. */
+const MAX_LOGGED_URL_CHARS = 512;
+
+export function createApp({ config, store, uploads, session, rateLimits, logger, about }: AppDeps): express.Express {
   const { maxUploadBytes, maxFilesPerUpload } = config;
   const app = express();
+  // Behind a proxy (a load balancer, nginx): the client's address and protocol come from its X-Forwarded-*
+  // headers, counted from the right, so cookies are Secure over HTTPS and limits count real clients.
+  app.set('trust proxy', config.trustProxyHops);
   const { viewsDir, publicDir } = appPaths();
   app.set('views', viewsDir);
   app.set('view engine', 'ejs');
@@ -47,7 +55,7 @@ export function createApp({ config, store, uploads, session, logger, about }: Ap
       autoLogging: { ignore: (req) => req.url?.startsWith('/static/') === true || req.url === '/healthz' },
       // One line per request: what was asked and how it ended. Headers stay out (cookies, signed URLs).
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.slice(0, MAX_LOGGED_URL_CHARS) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
@@ -56,8 +64,8 @@ export function createApp({ config, store, uploads, session, logger, about }: Ap
   app.use(createHealthRoutes(store, about.credentialTrace));
   app.use(session.middleware);
   app.use(createAboutRoutes(about));
-  app.use(createPhotoRoutes({ store, uploads, session, rateLimits: createRateLimits(config), maxUploadBytes, maxFilesPerUpload }));
+  app.use(createPhotoRoutes({ store, uploads, session, rateLimits, maxUploadBytes, maxFilesPerUpload }));
   app.use(notFound);
-  app.use(createErrorHandler({ maxUploadBytes, maxFilesPerUpload }));
+  app.use(handleError);
   return app;
 }

@@ -1,4 +1,6 @@
 // Reads the app's configuration from the environment, once, and says at once everything that is wrong with it.
+import os from 'node:os';
+import path from 'node:path';
 
 export interface Config {
   /** The bucket that holds the photos. The app never creates it (except the dev script, on the emulator). */
@@ -16,6 +18,20 @@ export interface Config {
   /** Per client IP, per hour; over it the app answers 429. */
   uploadsPerHour: number;
   deletesPerHour: number;
+  /** Per client IP, per minute, for the pages that read from S3. */
+  pageViewsPerMinute: number;
+  /** Bytes of uploads in progress (on the server's disk) per client address, and in total. */
+  uploadBytesInProgressPerClient: number;
+  uploadBytesInProgressTotal: number;
+  /** Where uploads wait while their images are made. */
+  uploadTempDir: string;
+  /** How many reverse proxies in front of the app to trust for the client's address and protocol (0: none). */
+  trustProxyHops: number;
+  /** How often the orphan sweep runs, and how old a part without a record must be before it is removed. */
+  orphanSweepIntervalSeconds: number;
+  orphanMinAgeSeconds: number;
+  /** On SIGTERM, how long uploads in progress get before they are stopped and answered 503. */
+  shutdownGraceSeconds: number;
   /** How long one S3 request may stall before the app gives up and answers 503. */
   s3TimeoutSeconds: number;
   /** Signs CSRF tokens. Unset: a random secret per process (fine for one instance; forms must be reloaded after a restart). */
@@ -84,7 +100,26 @@ export function loadConfig(env: Env): Config {
   const presignedUrlTtlSeconds = integer('PRESIGNED_URL_TTL_SECONDS', 900, 60, 43200, 'seconds');
   const uploadsPerHour = integer('UPLOADS_PER_HOUR', 60, 1, 100_000, 'uploads per client per hour');
   const deletesPerHour = integer('DELETES_PER_HOUR', 120, 1, 100_000, 'deletions per client per hour');
+  const pageViewsPerMinute = integer('PAGE_VIEWS_PER_MINUTE', 120, 1, 100_000, 'page views per client per minute');
   const s3TimeoutSeconds = integer('S3_TIMEOUT_SECONDS', 15, 1, 300, 'seconds');
+  const uploadMbPerClient = integer('UPLOAD_MB_IN_PROGRESS_PER_CLIENT', 256, 1, 100_000, 'megabytes (MiB)');
+  const uploadMbTotal = integer('UPLOAD_MB_IN_PROGRESS', 1024, 1, 1_000_000, 'megabytes (MiB)');
+  if (uploadMbPerClient < maxUploadMb) {
+    problems.push(`UPLOAD_MB_IN_PROGRESS_PER_CLIENT (${uploadMbPerClient}) is less than MAX_UPLOAD_MB (${maxUploadMb}): no file that large could ever be uploaded. Raise it or lower MAX_UPLOAD_MB.`);
+  }
+  if (uploadMbTotal < uploadMbPerClient) {
+    problems.push(`UPLOAD_MB_IN_PROGRESS (${uploadMbTotal}) is less than UPLOAD_MB_IN_PROGRESS_PER_CLIENT (${uploadMbPerClient}): raise it, or lower the per-client value.`);
+  }
+  const uploadTempDir = env.UPLOAD_TEMP_DIR?.trim() || path.join(os.tmpdir(), 's3-photo-share-uploads');
+  if (!path.isAbsolute(uploadTempDir)) problems.push(`UPLOAD_TEMP_DIR="${uploadTempDir}" is not valid: set it to an absolute path, or unset it for the system's temporary folder.`);
+  const trustProxyHops = integer('TRUST_PROXY', 0, 0, 10, 'proxy hops (1 behind one load balancer or nginx)');
+  const orphanSweepIntervalSeconds = integer('ORPHAN_SWEEP_INTERVAL_SECONDS', 300, 1, 86_400, 'seconds');
+  const orphanMinAgeSeconds = integer('ORPHAN_MIN_AGE_SECONDS', 900, 1, 86_400, 'seconds');
+  // A photo's parts are written under two S3 deadlines (parts, then record): younger parts may still get theirs.
+  if (orphanMinAgeSeconds < 4 * s3TimeoutSeconds) {
+    problems.push(`ORPHAN_MIN_AGE_SECONDS (${orphanMinAgeSeconds}) must be at least 4 × S3_TIMEOUT_SECONDS (${4 * s3TimeoutSeconds}): an upload still storing its photos could lose its parts.`);
+  }
+  const shutdownGraceSeconds = integer('SHUTDOWN_GRACE_SECONDS', 20, 1, 600, 'seconds');
   const csrfSecret = env.CSRF_SECRET?.trim() || undefined;
   if (csrfSecret !== undefined && csrfSecret.length < 32) {
     problems.push('CSRF_SECRET is too short: set it to at least 32 random characters (for example `openssl rand -hex 32`), or unset it for a random secret per process.');
@@ -104,6 +139,14 @@ export function loadConfig(env: Env): Config {
     presignedUrlTtlSeconds,
     uploadsPerHour,
     deletesPerHour,
+    pageViewsPerMinute,
+    uploadBytesInProgressPerClient: uploadMbPerClient * 1024 * 1024,
+    uploadBytesInProgressTotal: uploadMbTotal * 1024 * 1024,
+    uploadTempDir,
+    trustProxyHops,
+    orphanSweepIntervalSeconds,
+    orphanMinAgeSeconds,
+    shutdownGraceSeconds,
     s3TimeoutSeconds,
     csrfSecret,
     imdsEndpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT?.trim() || undefined,

@@ -1,11 +1,11 @@
 // Entry point: reads the environment, builds the app (composeApp makes its one S3 client), listens,
-// and shuts down cleanly.
-import { pino } from 'pino';
+// sweeps what failed uploads left behind, and shuts down cleanly.
 import { composeApp } from './compose.js';
 import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logging.js';
 
-/** How long in-flight requests (uploads above all) get to finish after SIGTERM before they are aborted. */
-const SHUTDOWN_GRACE_MS = 20_000;
+/** After the grace, what is still open is closed: uploads have been answered by then. */
+const FINAL_EXIT_MARGIN_MS = 3_000;
 
 function main(): void {
   let config;
@@ -16,12 +16,13 @@ function main(): void {
     console.error(error.message);
     process.exit(78); // EX_CONFIG: systemd and humans can tell a configuration error from a crash
   }
-  const logger = pino({ level: config.logLevel });
-  const { app, uploads } = composeApp(config, { logger });
+  const logger = createLogger(config.logLevel);
+  const { app, uploads, orphanSweep } = composeApp(config, { logger });
 
   const server = app.listen(config.port, config.host, () => {
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
     logger.info({ url, bucket: config.bucket, prefix: config.keyPrefix, region: config.region, endpoint: config.endpointUrl ?? 'AWS' }, `S3 Photo Share is listening on ${url}`);
+    orphanSweep.start();
   });
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'cannot listen');
@@ -32,17 +33,22 @@ function main(): void {
   const shutDown = (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const graceMs = config.shutdownGraceSeconds * 1000;
+    logger.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: finishing in-flight requests');
+    orphanSweep.stop();
+    // No new connections; requests in progress finish. Uploads still running at the end of the grace are
+    // stopped, answered 503 and cleaned up by the upload receiver.
     server.close(() => {
       logger.info('stopped');
       process.exit(0);
     });
     server.closeIdleConnections();
+    void uploads.shutDown(graceMs).then(() => server.closeIdleConnections());
     setTimeout(() => {
-      logger.warn('in-flight uploads did not finish in time: aborting them');
-      uploads.abortAll();
-      setTimeout(() => process.exit(1), 3_000).unref();
-    }, SHUTDOWN_GRACE_MS).unref();
+      logger.warn('requests still open after the shutdown grace: closing them');
+      server.closeAllConnections();
+      process.exit(1);
+    }, graceMs + FINAL_EXIT_MARGIN_MS).unref();
   };
   process.on('SIGTERM', () => shutDown('SIGTERM'));
   process.on('SIGINT', () => shutDown('SIGINT'));

@@ -1,5 +1,7 @@
 // Configuration: defaults, and one message naming every bad variable and what to set.
 import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -29,6 +31,14 @@ describe('when only the required variables are set', () => {
       presignedUrlTtlSeconds: 900,
       uploadsPerHour: 60,
       deletesPerHour: 120,
+      pageViewsPerMinute: 120,
+      uploadBytesInProgressPerClient: 256 * 1024 * 1024,
+      uploadBytesInProgressTotal: 1024 * 1024 * 1024,
+      uploadTempDir: path.join(os.tmpdir(), 's3-photo-share-uploads'),
+      trustProxyHops: 0,
+      orphanSweepIntervalSeconds: 300,
+      orphanMinAgeSeconds: 900,
+      shutdownGraceSeconds: 20,
       s3TimeoutSeconds: 15,
       csrfSecret: undefined,
       imdsEndpoint: undefined,
@@ -68,6 +78,11 @@ describe('when variables are malformed', () => {
     ['a zero rate limit', { UPLOADS_PER_HOUR: '0' }, /^UPLOADS_PER_HOUR="0" is not valid/],
     ['an S3 timeout of zero', { S3_TIMEOUT_SECONDS: '0' }, /^S3_TIMEOUT_SECONDS="0" is not valid/],
     ['a host name instead of an address', { HOST: 'example.com' }, /^HOST="example.com" is not valid/],
+    ['a proxy hop count that is not a number', { TRUST_PROXY: 'true' }, /^TRUST_PROXY="true" is not valid: set it to a whole number of proxy hops/],
+    ['a relative temporary folder', { UPLOAD_TEMP_DIR: 'tmp/uploads' }, /^UPLOAD_TEMP_DIR="tmp\/uploads" is not valid: set it to an absolute path/],
+    ['a per-client upload budget under one file', { UPLOAD_MB_IN_PROGRESS_PER_CLIENT: '10' }, /^UPLOAD_MB_IN_PROGRESS_PER_CLIENT \(10\) is less than MAX_UPLOAD_MB \(25\)/],
+    ['a total upload budget under one client\'s', { UPLOAD_MB_IN_PROGRESS: '100' }, /^UPLOAD_MB_IN_PROGRESS \(100\) is less than UPLOAD_MB_IN_PROGRESS_PER_CLIENT \(256\)/],
+    ['an orphan age shorter than an upload may take', { ORPHAN_MIN_AGE_SECONDS: '30' }, /^ORPHAN_MIN_AGE_SECONDS \(30\) must be at least 4 × S3_TIMEOUT_SECONDS \(60\)/],
   ];
   for (const [what, env, expected] of cases) {
     it(`then ${what} is reported`, () => {

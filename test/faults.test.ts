@@ -45,7 +45,7 @@ async function assertRecovers(): Promise<void> {
   await request(testApp.app).get('/readyz').expect(200);
   const response = await browser.upload().set('Accept', 'application/json').attach('photos', await fixture('square.png'), 'p.png').expect(201);
   const id: string = response.body.photos[0].id;
-  assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 3);
+  assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 4, 'original, display, full size and thumbnail');
 }
 
 describe('when S3 answers every request with 500', () => {

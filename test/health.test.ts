@@ -44,6 +44,6 @@ describe('when S3 goes away and comes back', () => {
     await testApp.restartS3();
     await request(testApp.app).get('/readyz').expect(200);
     await browser.upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(303);
-    assert.equal((await testApp.listAllKeys()).length, 3, 'the upload after recovery is whole: thumbnail, display, original');
+    assert.equal((await testApp.listAllKeys()).length, 4, 'the upload after recovery is whole: thumbnail, display, full size, original');
   });
 });

@@ -76,7 +76,7 @@ describe('when one client uploads more than the hourly limit', () => {
     }
     assert.equal(response?.status, 429);
     assert.match(response!.text, /Too many requests/);
-    assert.match(response!.text, /more than 3 uploads within an hour/);
+    assert.match(response!.text, /This address has made too many uploads in a short time/);
     assert.ok(response!.headers['ratelimit-policy'] ?? response!.headers['ratelimit'], 'standard RateLimit headers');
   });
 });

@@ -3,7 +3,8 @@
 // against the originals of the photos it shows.
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { newPhotoId } from '../../src/photos/photo-id.js';
-import { PHOTOS_PER_PAGE, type PhotoStore } from '../../src/photos/store.js';
+import { objectKeys } from '../../src/photos/object-keys.js';
+import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { createS3Client } from '../../src/storage/s3-client.js';
 import { imageSources, olderPageLink, photoIdsLinked } from '../load/html.js';
 import { seedThumbnail } from './photos.js';
@@ -25,8 +26,8 @@ export async function measureGallerySpeed(tempDir: string): Promise<FigureResult
   const app = await startAppInProcess(config, { tempDir });
   const s3 = createS3Client(config);
   try {
-    const seedingSeconds = await seedGallery(s3, app.store);
-    const prefix = app.store.keys.thumbnailFolder;
+    const seedingSeconds = await seedGallery(s3, config.keyPrefix);
+    const prefix = objectKeys(config.keyPrefix).thumbnailFolder;
     const listPage = (token: string | undefined) =>
       s3.send(new ListObjectsV2Command({ Bucket: GALLERY_BUCKET, Prefix: prefix, MaxKeys: PHOTOS_PER_PAGE, ContinuationToken: token }));
     const deepToken = await continuationTokenOfPage(s3, prefix, DEEP_PAGE);
@@ -108,13 +109,14 @@ export async function measureGalleryWeight(bucket: string, tempDir: string): Pro
 }
 
 /** Writes the thumbnails of SEEDED_PHOTOS photos straight to the bucket, one a minute apart, newest first. */
-async function seedGallery(s3: S3Client, store: PhotoStore): Promise<number> {
+async function seedGallery(s3: S3Client, keyPrefix: string): Promise<number> {
+  const keys = objectKeys(keyPrefix);
   const thumbnail = await seedThumbnail();
   const started = process.hrtime.bigint();
   const now = Date.now();
   const ids = Array.from({ length: SEEDED_PHOTOS }, (_, index) => newPhotoId(new Date(now - index * 60_000)));
   await inParallel(ids, SEEDING_CONCURRENCY, async (id) => {
-    await s3.send(new PutObjectCommand({ Bucket: GALLERY_BUCKET, Key: store.keys.thumbnail(id), Body: thumbnail, ContentType: 'image/webp' }));
+    await s3.send(new PutObjectCommand({ Bucket: GALLERY_BUCKET, Key: keys.thumbnail(id), Body: thumbnail, ContentType: 'image/webp' }));
   });
   return milliseconds(started) / 1000;
 }

@@ -46,7 +46,14 @@ export function useEnvironment(environment: Record<string, string>): void {
  * The benchmark sends hundreds of uploads from one address in a few minutes; the app's per-client hourly
  * limit would rightly refuse them, so the benchmark raises it (to its maximum) as an operator would.
  */
-export const BENCH_APP_SETTINGS = { UPLOADS_PER_HOUR: '100000', MAX_UPLOAD_MB: '25' };
+export const BENCH_APP_SETTINGS = {
+  UPLOADS_PER_HOUR: '100000',
+  PAGE_VIEWS_PER_MINUTE: '100000',
+  MAX_UPLOAD_MB: '25',
+  // 16 uploads of 20 MiB at once from one address: more than the per-client default allows.
+  UPLOAD_MB_IN_PROGRESS_PER_CLIENT: '1024',
+  UPLOAD_MB_IN_PROGRESS: '2048',
+};
 
 /** The app's configuration as server.ts would load it from the current environment, for one bucket. */
 export function benchConfig(bucket: string): Config {
@@ -78,8 +85,8 @@ export async function startEmulatorProcess(directory: string, buckets: string[])
 }
 
 /** The app wired by composeApp, as server.ts wires it, listening on a free port of 127.0.0.1. */
-export async function startAppInProcess(config: Config, options: Omit<ComposeOptions, 'logger'> = {}) {
-  const composed = composeApp(config, { logger: pino({ level: 'silent' }), ...options });
+export async function startAppInProcess(config: Config, { tempDir, ...options }: Omit<ComposeOptions, 'logger'> & { tempDir: string }) {
+  const composed = composeApp({ ...config, uploadTempDir: tempDir }, { logger: pino({ level: 'silent' }), ...options });
   const running = await listen(composed.app);
   return {
     ...composed,

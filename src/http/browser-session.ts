@@ -1,19 +1,40 @@
 // Who is this browser, without user accounts or server state: a random key in an HttpOnly cookie.
 // It binds CSRF tokens to the browser (csrf-csrf's double-submit cookie), and it proves who uploaded a
-// photo: only its hash is stored with the photo, so any app instance can check it and S3 never holds it.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+// photo: each photo stores an HMAC of the photo's id keyed with the browser's key. Any app instance can
+// check it, S3 never holds the key, and two photos of one browser carry unrelated tags (unlinkable).
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import cookieParser from 'cookie-parser';
 import { doubleCsrf } from 'csrf-csrf';
 import type { Request, RequestHandler } from 'express';
-import { HttpError } from './errors.js';
+import { AppError } from '../errors.js';
 
 const BROWSER_KEY_COOKIE = 'browser_key';
 const CSRF_COOKIE = 'csrf_token';
 const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
 
-export type BrowserSession = ReturnType<typeof createBrowserSession>;
+/** The form's security token is missing, from another browser, or out of date. */
+export class FormExpired extends AppError {
+  constructor() {
+    super(
+      'forbidden',
+      'Form expired',
+      'This form could not be verified (its security token is missing or out of date), so nothing was changed.',
+      'Reload the page and submit the form again. Scripts must first GET a page and send its cookies and the _csrf value.',
+    );
+  }
+}
 
-export function createBrowserSession({ csrfSecret }: { csrfSecret: string }) {
+export interface BrowserSession {
+  /** Mount before the routes: parses cookies, gives a new browser its key, and every GET page its form token. */
+  middleware: RequestHandler[];
+  /** Throws FormExpired unless the request carries this browser's form token. Nothing may be stored before this passes. */
+  requireFormToken(req: Request): void;
+  /** Stored with a photo: proves this browser uploaded it, and reveals nothing else. */
+  ownerTag(req: Request, photoId: string): string;
+  isOwner(req: Request, photoId: string, storedTag: string): boolean;
+}
+
+export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): BrowserSession {
   const csrf = doubleCsrf({
     getSecret: () => csrfSecret,
     getSessionIdentifier: (req) => browserKeyOf(req) ?? '',
@@ -38,32 +59,22 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }) {
   };
 
   return {
-    /** Mount before the routes: parses cookies and identifies the browser. */
-    middleware: [cookieParser(), identifyBrowser] as RequestHandler[],
+    middleware: [cookieParser(), identifyBrowser],
 
-    /** Throws 403 unless the request carries this browser's CSRF token. Nothing may be stored before this passes. */
-    requireCsrfToken(req: Request): void {
-      if (!csrf.validateRequest(req)) {
-        throw new HttpError(
-          403,
-          'Form expired',
-          'This form could not be verified (its security token is missing or out of date), so nothing was changed.',
-          'Reload the page and submit the form again. Scripts must first GET a page and send its cookies and the _csrf value.',
-        );
-      }
+    requireFormToken(req) {
+      if (!csrf.validateRequest(req)) throw new FormExpired();
     },
 
-    /** Stored with each photo; reveals nothing about the key. */
-    uploaderHash(req: Request): string {
-      return hashKey(browserKeyOf(req) ?? '');
-    },
-
-    isUploader(req: Request, storedHash: string | undefined): boolean {
+    ownerTag(req, photoId) {
       const key = browserKeyOf(req);
-      if (!key || !storedHash) return false;
-      const actual = Buffer.from(hashKey(key), 'hex');
-      const expected = Buffer.from(storedHash, 'hex');
-      return actual.length === expected.length && timingSafeEqual(actual, expected);
+      if (!key) throw new FormExpired(); // the form token check already requires the key
+      return ownerTagOf(key, photoId);
+    },
+
+    isOwner(req, photoId, storedTag) {
+      const key = browserKeyOf(req);
+      if (!key || !/^[0-9a-f]{64}$/.test(storedTag)) return false;
+      return timingSafeEqual(Buffer.from(ownerTagOf(key, photoId), 'hex'), Buffer.from(storedTag, 'hex'));
     },
   };
 }
@@ -73,6 +84,6 @@ function browserKeyOf(req: Request): string | undefined {
   return typeof key === 'string' && /^[A-Za-z0-9_-]{43}$/.test(key) ? key : undefined;
 }
 
-function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+function ownerTagOf(browserKey: string, photoId: string): string {
+  return createHmac('sha256', browserKey).update(`photo-owner:${photoId}`).digest('hex');
 }

@@ -1,79 +1,69 @@
-// Maps every error to one answer: a page for browsers, JSON for scripts. 4xx say what was wrong and what
-// to do; 5xx details go to the log only.
+// The one place where failures become HTTP answers: a page for browsers, JSON for scripts. AppErrors
+// carry the user's words and a kind, mapped to a status here; anything else is a bug and answers 500.
+// Details (causes, stacks) go to the log only, never to the page.
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import multer from 'multer';
-import { MAX_CAPTION_LENGTH } from '../photos/captions.js';
-import { HttpError, StorageUnavailableError } from './errors.js';
+import { AppError, PageNotFound, type FailureKind } from '../errors.js';
 
-export interface ErrorHandlerOptions {
-  maxUploadBytes: number;
-  maxFilesPerUpload: number;
-}
-
-export const notFound: RequestHandler = (_req, _res, next) => {
-  next(new HttpError(404, 'Page not found', 'There is nothing at this address.', 'Go back to the gallery.'));
+const STATUS_BY_KIND: Record<FailureKind, number> = {
+  'bad-input': 400,
+  forbidden: 403,
+  'not-found': 404,
+  'too-large': 413,
+  'unsupported-type': 415,
+  'too-many-requests': 429,
+  internal: 500,
+  unavailable: 503,
 };
 
-export function createErrorHandler(options: ErrorHandlerOptions): ErrorRequestHandler {
-  return function handleError(error: unknown, req, res, _next) {
-    const answer = toHttpError(error, options);
-    if (answer.status >= 500) req.log.error({ err: error }, answer.title);
-    else req.log.warn({ status: answer.status, reason: answer.message }, 'request refused');
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    respond(req, res, answer);
-  };
+/** What a page or JSON answer shows. */
+interface Answer {
+  status: number;
+  title: string;
+  message: string;
+  hint?: string;
 }
 
-function toHttpError(error: unknown, { maxUploadBytes, maxFilesPerUpload }: ErrorHandlerOptions): HttpError {
-  if (error instanceof HttpError) return error;
-  if (error instanceof StorageUnavailableError) {
-    return new HttpError(503, 'Storage unavailable', 'The photo storage cannot be reached right now, so nothing was changed.', 'Try again in a minute. If it persists, check /readyz and the app log.');
+export const notFound: RequestHandler = (_req, _res, next) => next(new PageNotFound());
+
+export const handleError: ErrorRequestHandler = function handleError(error: unknown, req, res, _next) {
+  if (clientHasGone(req)) {
+    req.log.info({ reason: error instanceof Error ? error.message : String(error) }, 'client went away before the answer');
+    return;
   }
-  if (error instanceof multer.MulterError) {
-    switch (error.code) {
-      case 'LIMIT_FILE_SIZE':
-        return new HttpError(413, 'File too large', `${fileName(error)} is larger than the limit of ${formatBytes(maxUploadBytes)} per file. Nothing was stored.`, 'Resize or compress the image, then upload it again.');
-      case 'LIMIT_FILE_COUNT':
-        return new HttpError(413, 'Too many files', `One upload can hold at most ${maxFilesPerUpload} files. Nothing was stored.`, 'Upload fewer files at a time.');
-      case 'LIMIT_FIELD_VALUE':
-        return new HttpError(400, 'Caption too long', `The caption is longer than ${MAX_CAPTION_LENGTH} characters. Nothing was stored.`, 'Shorten the caption and upload again.');
-      case 'LIMIT_UNEXPECTED_FILE':
-        return new HttpError(400, 'Unexpected file field', `Files must be sent in the "photos" field. Nothing was stored.`, 'Use the upload form, or send the files as photos=@file.');
-      default:
-        return new HttpError(400, 'Malformed upload', `The upload form could not be read (${error.code}). Nothing was stored.`, 'Use the upload form on the gallery page.');
-    }
+  const answer = toAnswer(error);
+  if (answer.status === 500) req.log.error({ err: error }, answer.title);
+  else if (answer.status >= 500) req.log.warn({ err: error, status: answer.status }, answer.title);
+  else req.log.info({ status: answer.status, reason: answer.title }, 'request refused');
+  if (res.headersSent) {
+    res.destroy();
+    return;
   }
-  // Errors raised by body parsers and busboy carry a client status.
-  const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
+  respond(req, res, answer);
+};
+
+function toAnswer(error: unknown): Answer {
+  if (error instanceof AppError) return { status: STATUS_BY_KIND[error.kind], title: error.title, message: error.message, hint: error.hint };
+  // Express's body parsers mark the client's mistakes (a form too large, a bad encoding) with a 4xx status.
+  const status = (error as { status?: unknown } | undefined)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new HttpError(status, 'Bad request', 'The request could not be read.', 'Use the forms on the gallery page.');
+    return { status, title: 'Bad request', message: 'The request could not be read.', hint: 'Use the forms on the gallery page.' };
   }
-  if (error instanceof Error && /^(Malformed part header|Unexpected end of form|Multipart: Boundary not found)/.test(error.message)) {
-    return new HttpError(400, 'Malformed upload', `The upload form could not be read (${error.message}). Nothing was stored.`, 'Use the upload form on the gallery page.');
-  }
-  return new HttpError(500, 'Something went wrong', 'The app failed while answering this request. The error has been logged.', 'Try again; if it keeps happening, check the app log.');
+  return { status: 500, title: 'Something went wrong', message: 'The app failed while answering this request. The error has been logged.', hint: 'Try again; if it keeps happening, check the app log.' };
 }
 
-function respond(req: Request, res: Response, error: HttpError): void {
-  res.status(error.status);
-  if (error.status === 503) res.set('Retry-After', '30');
+/** A client that closed its connection can be answered no more: that is not the app's failure. */
+function clientHasGone(req: Request): boolean {
+  return req.socket.destroyed;
+}
+
+function respond(req: Request, res: Response, answer: Answer): void {
+  res.status(answer.status);
+  if (answer.status === 503) res.set('Retry-After', '30');
+  // A refused upload may not have been read to its end: close the connection instead of reading the rest.
+  if (!req.complete) res.set('Connection', 'close');
   if (req.accepts(['html', 'json']) === 'json') {
-    res.json({ error: { status: error.status, title: error.title, message: error.message, hint: error.hint } });
+    res.json({ error: answer });
   } else {
-    res.render('error', { error });
+    res.render('error', { error: answer });
   }
-}
-
-function fileName(error: multer.MulterError): string {
-  const { filename } = error as { filename?: string };
-  return filename ? `"${filename}"` : 'A file';
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
-  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${bytes} bytes`;
 }

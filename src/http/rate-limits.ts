@@ -1,27 +1,40 @@
-// Per-client limits on the expensive and destructive requests, so one client cannot fill the bucket or
-// empty it. Counts are kept in this process: with several instances, each counts on its own.
-import { rateLimit } from 'express-rate-limit';
+// Per-client limits on the requests that cost S3 calls or storage, so one client cannot fill the bucket,
+// empty it, or run up its bill. Clients are told apart by address (behind a proxy, the address the proxy
+// saw: see TRUST_PROXY). Counts are kept in this process: with several instances, each counts on its own.
 import type { RequestHandler } from 'express';
-import { HttpError } from './errors.js';
+import { rateLimit } from 'express-rate-limit';
+import { TooManyRequests } from '../errors.js';
 
-const HOUR_MS = 3600_000;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
 
-function limitPerHour(limit: number, what: string): RequestHandler {
+export interface RateLimitSettings {
+  uploadsPerHour: number;
+  deletesPerHour: number;
+  pageViewsPerMinute: number;
+}
+
+export interface RateLimits {
+  uploads: RequestHandler;
+  deletes: RequestHandler;
+  /** Pages that read from S3 (gallery, photo, delete confirmation). */
+  pageViews: RequestHandler;
+}
+
+function limitPer(windowMs: number, limit: number, what: string): RequestHandler {
   return rateLimit({
-    windowMs: HOUR_MS,
+    windowMs,
     limit,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    handler: (_req, res, next) => {
-      const retryAfterMinutes = Math.ceil(Number(res.getHeader('Retry-After') ?? 3600) / 60);
-      next(new HttpError(429, 'Too many requests', `This address has made more than ${limit} ${what} within an hour.`, `Wait about ${retryAfterMinutes} minutes and try again.`));
-    },
+    handler: (_req, res, next) => next(new TooManyRequests(what, Number(res.getHeader('Retry-After') ?? windowMs / 1000))),
   });
 }
 
-export function createRateLimits({ uploadsPerHour, deletesPerHour }: { uploadsPerHour: number; deletesPerHour: number }) {
+export function createRateLimits({ uploadsPerHour, deletesPerHour, pageViewsPerMinute }: RateLimitSettings): RateLimits {
   return {
-    uploads: limitPerHour(uploadsPerHour, 'uploads'),
-    deletes: limitPerHour(deletesPerHour, 'deletions'),
+    uploads: limitPer(HOUR_MS, uploadsPerHour, 'uploads'),
+    deletes: limitPer(HOUR_MS, deletesPerHour, 'deletions'),
+    pageViews: limitPer(MINUTE_MS, pageViewsPerMinute, 'page views'),
   };
 }

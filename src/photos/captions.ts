@@ -3,6 +3,8 @@
 
 /** In characters (code points). 280 emoji are 1,120 UTF-8 bytes, 1,496 in base64: under S3's 2 KB metadata limit. */
 export const MAX_CAPTION_LENGTH = 280;
+/** The caption form field's size limit: MAX_CAPTION_LENGTH characters of up to 4 UTF-8 bytes each, and some slack. */
+export const CAPTION_FIELD_BYTES = MAX_CAPTION_LENGTH * 4 + 64;
 
 export function encodeCaption(caption: string): string {
   return Buffer.from(caption, 'utf8').toString('base64');

@@ -1,107 +1,128 @@
-// Makes the images the app serves (thumbnail, display size, and a metadata-free full-size copy when
-// needed) from an upload's temporary file, one upload at a time so memory stays bounded.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+// Makes the images the app serves from an upload's temporary file: a thumbnail, a display-size image and a
+// full-size image, each written from pixels only, never from the uploaded bytes. One image at a time,
+// with a pixel limit per format read from the header before anything is decoded, and a time limit: what
+// a decoder costs differs by format, and the demo host has 1 GiB of memory.
 import sharp from 'sharp';
-import { HttpError } from '../http/errors.js';
-import type { ImageType } from './image-type.js';
-import { stripJpegFileMetadata } from './jpeg-metadata.js';
-import type { ImageBody, PhotoVariants } from './store.js';
 import { limitConcurrency } from '../concurrency.js';
+import { ImageTooLarge, ImageTooSlow, UnreadableImage } from './errors.js';
+import type { ImageType } from './image-type.js';
+import { planPixelOnlyJpeg, type JpegPiece } from './jpeg-rebuild.js';
 
-/** Refused before decoding: a small file can declare a huge canvas (a decompression bomb). */
-const MAX_IMAGE_PIXELS = 64_000_000;
 /**
- * Decoding needs whole images in memory, so images are processed one at a time, whatever the number of
- * uploads (libvips already spreads each image over the cores). Two at a time took 16 concurrent 20 MiB
- * uploads past 256 MiB of memory on a 2-core machine; see `npm run bench`.
+ * Pixels per image (all frames of an animation together), by format. Measured peak memory of the
+ * costliest step, in the production server (`npm run bench`, "worst-case decode"): JPEG is decoded at
+ * 1/8 scale for the display size and its full-size copy is never decoded; PNG is encoded line by line;
+ * WebP and GIF encoders and the AVIF decoder hold whole images, the AVIF decoder several copies.
  */
+export const MAX_PIXELS: Readonly<Record<string, number>> = {
+  jpg: 64_000_000,
+  png: 40_000_000,
+  webp: 16_000_000,
+  gif: 16_000_000,
+  avif: 16_000_000,
+};
+/** A legitimate photo takes well under a second per step here; a crafted one is stopped after this. */
+const STEP_TIME_LIMIT_SECONDS = 10;
+/** One decoded image at a time, whatever the number of uploads (libvips already spreads one over the cores). */
 const IMAGE_WORKERS = 1;
 
 const THUMBNAIL_SIZE = 320;
 const DISPLAY_SIZE = 1600;
-const SHARP_FORMAT: Record<string, keyof sharp.FormatEnum> = { jpg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', avif: 'avif' };
+const WHITE = { r: 255, g: 255, b: 255 };
 
 // libvips' operation cache would hold decoded images between requests; uploads never repeat.
 sharp.cache(false);
 
+/** The full-size image: a plan of byte ranges (JPEG) or a re-encoded file. */
+export type FullSizeImage =
+  | { kind: 'jpeg-rebuild'; pieces: JpegPiece[]; length: number }
+  | { kind: 'file'; path: string; length: number; extension: string; mime: string };
+
 export interface ProcessedImage {
+  /** As people see it: after the EXIF orientation is applied. */
   width: number;
   height: number;
-  variants: PhotoVariants;
+  thumbnail: Buffer;
+  display: Buffer;
+  fullSize: FullSizeImage;
 }
 
-export const processImage = limitConcurrency(IMAGE_WORKERS, async (path: string, type: ImageType): Promise<ProcessedImage> => {
-  const metadata = await sharp(path).metadata().catch((error: Error) => {
-    throw unreadable(type, error);
+export interface ImageSource {
+  path: string;
+  type: ImageType;
+  /** The client's name for the file, for messages. */
+  filename: string;
+  /** Where a re-encoded full-size image may be written. */
+  fullSizePath: string;
+}
+
+export type ProcessImage = (source: ImageSource) => Promise<ProcessedImage>;
+
+export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async (source: ImageSource): Promise<ProcessedImage> => {
+  const { path, type, filename } = source;
+  const maxPixels = MAX_PIXELS[type.extension] ?? 0;
+  const header = await sharp(path, { animated: true }).metadata().catch((error: unknown) => {
+    throw new UnreadableImage(filename, type.label, error);
   });
-  const { width = 0, height = 0 } = metadata;
-  if (width * height > MAX_IMAGE_PIXELS) {
-    throw new HttpError(
-      413,
-      'Image too large',
-      `The image is ${width} × ${height} pixels; the limit is ${MAX_IMAGE_PIXELS / 1_000_000} megapixels.`,
-      'Resize it before uploading.',
-    );
-  }
-  // Orientations 5–8 are rotated by 90°: the image people see is the stored one turned on its side.
-  const turned = (metadata.orientation ?? 1) >= 5;
-  const hasMetadataToRemove = Boolean(metadata.exif || metadata.xmp || metadata.iptc || (metadata.orientation ?? 1) !== 1);
-  // One variant after the other, each from as small a source as will do, so one job holds one decoded
-  // image at a time: the display size is decoded with JPEG shrink-on-load, the thumbnail comes from it.
-  // sharp writes no metadata unless asked, and rotate() applies the EXIF orientation first.
+  const width = header.width ?? 0;
+  const frameHeight = header.pageHeight ?? header.height ?? 0;
+  const frames = header.pages ?? 1;
+  if (width * frameHeight * frames > maxPixels) throw new ImageTooLarge(filename, type.label, width, frameHeight, frames, maxPixels);
+  const orientation = header.orientation ?? 1;
+  // Orientations 5–8 turn the image by 90°: people see it with width and height swapped.
+  const turned = orientation >= 5;
+  const limits = { limitInputPixels: maxPixels };
+
   try {
-    const display = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS })
+    // The first frame, upright, at display size, alpha kept: both smaller images are made from it, so
+    // the upload is decoded once for them (JPEG and WebP decode straight to the smaller size).
+    const base = await sharp(path, limits)
       .rotate()
       .resize(DISPLAY_SIZE, DISPLAY_SIZE, { fit: 'inside', withoutEnlargement: true })
-      // JPEG, not WebP, for the display size: WebP encoding took two thirds of an upload's CPU time.
-      .jpeg({ quality: 82 })
+      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const raw = { raw: { width: base.info.width, height: base.info.height, channels: base.info.channels } };
+    // JPEG, not WebP, for the display size: WebP encoding took two thirds of an upload's CPU time. JPEG has
+    // no transparency: it is flattened onto white (not the black a transparent pixel would otherwise become).
+    const display = await sharp(base.data, raw).flatten({ background: WHITE }).jpeg({ quality: 82 }).toBuffer();
+    const thumbnail = await sharp(base.data, raw)
+      .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover', withoutEnlargement: true })
+      .webp({ quality: 70 })
       .toBuffer();
-    const thumbnail = await sharp(display).resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover' }).webp({ quality: 70 }).toBuffer();
-    const cleanCopy = hasMetadataToRemove ? await fullSizeWithoutMetadata(path, type, metadata.orientation ?? 1) : undefined;
-    return { width: turned ? height : width, height: turned ? width : height, variants: { thumbnail, display, cleanCopy } };
+    const fullSize = await makeFullSize(source, orientation, frames, limits);
+    return { width: turned ? frameHeight : width, height: turned ? width : frameHeight, thumbnail, display, fullSize };
   } catch (error) {
-    throw unreadable(type, error as Error);
+    if (error instanceof Error && /^timeout/i.test(error.message)) throw new ImageTooSlow(filename, error);
+    if (error instanceof UnreadableImage) throw error;
+    throw new UnreadableImage(filename, type.label, error);
   }
 });
 
 /**
- * The full-size image without its metadata. A JPEG (what cameras and phones make) keeps every image byte
- * and its orientation tag (see jpeg-metadata.ts); anything else is re-encoded upright by sharp, read
- * sequentially so a large image is not held whole in memory.
+ * The full-size image, written from pixels only. A JPEG (what cameras and phones make) is rebuilt from its
+ * image segments without decoding (jpeg-rebuild.ts). Other formats are re-encoded, read sequentially
+ * where the format allows: PNG, GIF and WebP keep their format (transparency, animation); AVIF becomes a
+ * JPEG, because the AVIF encoder needs several times the memory of the whole image and seconds per photo.
  */
-async function fullSizeWithoutMetadata(path: string, type: ImageType, orientation: number): Promise<ImageBody> {
+async function makeFullSize({ path, type, filename, fullSizePath }: ImageSource, orientation: number, frames: number, limits: sharp.SharpOptions): Promise<FullSizeImage> {
   if (type.extension === 'jpg') {
-    const stripped = await stripJpegFileMetadata(path, orientation);
-    if (stripped) {
-      // The new header, then the image data streamed from the upload's temporary file: nothing held whole.
-      const { size } = await stat(path);
-      return {
-        length: stripped.header.length + size - stripped.imageDataOffset,
-        open: () => Readable.from(concatStreams(stripped.header, createReadStream(path, { start: stripped.imageDataOffset }))),
-      };
-    }
+    const plan = await planPixelOnlyJpeg(path, orientation);
+    if (!plan) throw new UnreadableImage(filename, type.label, new Error('JPEG structure not recognised by the pixel-only rebuild'));
+    return { kind: 'jpeg-rebuild', ...plan };
   }
-  const image = sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS, sequentialRead: true }).rotate();
-  const reencoded = await (type.extension === 'jpg'
-    ? image.jpeg({ quality: 92, optimiseCoding: false }).toBuffer() // optimised tables would hold every coefficient in memory
-    : image.toFormat(SHARP_FORMAT[type.extension]!, { quality: 92 }).toBuffer());
-  return { length: reencoded.length, open: () => Readable.from([reencoded]) };
-}
-
-async function* concatStreams(head: Buffer, rest: Readable): AsyncGenerator<Buffer> {
-  yield head;
-  yield* rest;
-}
-
-function unreadable(type: ImageType, cause: Error): HttpError {
-  const error = new HttpError(
-    415,
-    'Not a readable image',
-    `The file starts like a ${type.label} image but could not be decoded (${cause.message.split('\n')[0]}).`,
-    'The file may be damaged or incomplete: try exporting it again.',
-  );
-  error.cause = cause;
-  return error;
+  const animated = frames > 1;
+  // sharp writes no metadata unless asked to; rotate() applies the EXIF orientation (animations have none).
+  let image = sharp(path, { ...limits, sequentialRead: true, animated }).timeout({ seconds: STEP_TIME_LIMIT_SECONDS });
+  if (!animated) image = image.rotate();
+  const [extension, mime, encoded] =
+    type.extension === 'png'
+      ? (['png', 'image/png', image.png({ compressionLevel: 6 })] as const)
+      : type.extension === 'gif'
+        ? (['gif', 'image/gif', image.gif()] as const)
+        : type.extension === 'webp'
+          ? (['webp', 'image/webp', image.webp({ quality: 90 })] as const)
+          : (['jpg', 'image/jpeg', image.flatten({ background: WHITE }).jpeg({ quality: 92, optimiseCoding: false })] as const);
+  const { size } = await encoded.toFile(fullSizePath);
+  return { kind: 'file', path: fullSizePath, length: size, extension, mime };
 }

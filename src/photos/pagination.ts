@@ -4,6 +4,8 @@
 /** Older pages than this are dropped from the trail; "Newer" then leads to the newest page. */
 const MAX_TRAIL = 8;
 const FIRST_PAGE = '';
+/** Longer than any token S3 issues: such a link was not made by the app (the store refuses it as a page). */
+const MAX_TOKEN_LENGTH = 1024;
 
 export interface PagePosition {
   /** Continuation token of this page; undefined for the newest page. */
@@ -15,7 +17,7 @@ export interface PagePosition {
 export function readPagePosition(query: Record<string, unknown>): PagePosition {
   const token = typeof query.page === 'string' && query.page !== '' ? query.page : undefined;
   const back = query.back;
-  const trail = (Array.isArray(back) ? back : back === undefined ? [] : [back]).filter((item): item is string => typeof item === 'string');
+  const trail = (Array.isArray(back) ? back : back === undefined ? [] : [back]).filter((item): item is string => typeof item === 'string' && item.length <= MAX_TOKEN_LENGTH);
   return { token, trail: trail.slice(-MAX_TRAIL) };
 }
 

@@ -7,8 +7,15 @@ const LATEST_TIME = 9_999_999_999_999;
 const PHOTO_ID = /^(\d{13})-([0-9a-f]{12})$/;
 
 export function newPhotoId(now: Date = new Date()): string {
-  const invertedTime = String(LATEST_TIME - now.getTime()).padStart(13, '0');
-  return `${invertedTime}-${randomBytes(6).toString('hex')}`;
+  return `${photoIdBoundary(now)}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * The smallest id a photo uploaded at `time` can have: ids of photos uploaded before `time` sort after
+ * it, ids of later ones before it. Lets a listing start and stop at a moment in time.
+ */
+export function photoIdBoundary(time: Date): string {
+  return String(LATEST_TIME - time.getTime()).padStart(13, '0');
 }
 
 export function isPhotoId(value: string): boolean {

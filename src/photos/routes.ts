@@ -1,21 +1,21 @@
-// The photo pages: gallery, upload, photo, delete. Each handler reads the request, calls the store,
-// and renders; failures go to the error handler.
+// The photo pages: gallery, upload, photo, delete. Each handler reads the request, calls the store or
+// the upload receiver, and renders; failures are AppErrors, answered by the error handler.
 import express, { Router, type Request } from 'express';
-import { HttpError } from '../http/errors.js';
 import type { BrowserSession } from '../http/browser-session.js';
-import type { createRateLimits } from '../http/rate-limits.js';
-import { captionLength, cleanCaption, MAX_CAPTION_LENGTH } from './captions.js';
+import type { RateLimits } from '../http/rate-limits.js';
+import { MAX_CAPTION_LENGTH } from './captions.js';
+import { listInWords, NotPhotoOwner, PhotoNotFound } from './errors.js';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.js';
 import { newerPageLink, olderPageLink, readPagePosition } from './pagination.js';
 import { isPhotoId } from './photo-id.js';
 import type { PhotoRecord, PhotoStore } from './store.js';
-import { receivedFiles, type UploadReceiver } from './upload.js';
+import type { UploadReceiver } from './upload.js';
 
 export interface PhotoRoutesDeps {
   store: PhotoStore;
   uploads: UploadReceiver;
   session: BrowserSession;
-  rateLimits: ReturnType<typeof createRateLimits>;
+  rateLimits: RateLimits;
   maxUploadBytes: number;
   maxFilesPerUpload: number;
 }
@@ -24,6 +24,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   const router = Router();
   const uploadFormHints = {
     acceptedTypes: ACCEPTED_IMAGE_TYPES,
+    acceptedTypesInWords: listInWords(ACCEPTED_IMAGE_TYPES.map((type) => type.label)),
     maxUploadBytes,
     maxFilesPerUpload,
     maxCaptionLength: MAX_CAPTION_LENGTH,
@@ -31,7 +32,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   // The delete form has one field (its CSRF token): anything bigger is not from it.
   const readSmallForm = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 4 });
 
-  router.get('/', async function showGallery(req, res) {
+  router.get('/', rateLimits.pageViews, async function showGallery(req, res) {
     const position = readPagePosition(req.query);
     const page = await store.listPhotoPage(position.token);
     res.render('gallery', {
@@ -43,25 +44,8 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     });
   });
 
-  router.post('/photos', rateLimits.uploads, uploads.receiveForm, async function uploadPhotos(req, res) {
-    const files = receivedFiles(req);
-    const caption = cleanCaption(req.body?.caption);
-    try {
-      if (!req.is('multipart/form-data')) {
-        throw new HttpError(400, 'Not an upload form', 'Photos must be sent as multipart/form-data. Nothing was stored.', 'Use the upload form on the gallery page (or curl -F).');
-      }
-      session.requireCsrfToken(req);
-      if (captionLength(caption) > MAX_CAPTION_LENGTH) {
-        throw new HttpError(400, 'Caption too long', `The caption has ${captionLength(caption)} characters; the limit is ${MAX_CAPTION_LENGTH}.`, 'Shorten the caption and upload again.');
-      }
-      if (files.length === 0) {
-        throw new HttpError(400, 'No photo chosen', 'The upload had no file in it.', 'Choose one or more images, then press Upload.');
-      }
-    } catch (error) {
-      await uploads.discardPhotos(files);
-      throw error;
-    }
-    const photoIds = await uploads.savePhotos(files, caption, session.uploaderHash(req));
+  router.post('/photos', rateLimits.uploads, async function uploadPhotos(req, res) {
+    const { photoIds } = await uploads.receive(req, res);
     req.log.info({ photoIds }, 'photos uploaded');
     if (req.accepts(['html', 'json']) === 'json') {
       res.status(201).json({ photos: photoIds.map((id) => ({ id, url: `/photos/${id}` })) });
@@ -70,36 +54,34 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     }
   });
 
-  router.get('/photos/:id', async function showPhoto(req, res) {
-    const photo = await findPhotoOr404(req);
-    res.render('photo', { photo, urls: await store.presignPhotoUrls(photo), canDelete: session.isUploader(req, photo.uploaderHash) });
+  router.get('/photos/:id', rateLimits.pageViews, async function showPhoto(req, res) {
+    const photo = await findPhoto(req);
+    res.render('photo', { photo, urls: await store.presignPhotoUrls(photo), canDelete: session.isOwner(req, photo.id, photo.ownerTag) });
   });
 
-  router.get('/photos/:id/delete', async function confirmDelete(req, res) {
-    const photo = await findDeletablePhoto(req);
+  router.get('/photos/:id/delete', rateLimits.pageViews, async function confirmDelete(req, res) {
+    const photo = await findOwnPhoto(req);
     res.render('delete', { photo, urls: await store.presignPhotoUrls(photo) });
   });
 
   router.post('/photos/:id/delete', rateLimits.deletes, readSmallForm, async function deletePhoto(req, res) {
-    session.requireCsrfToken(req);
-    const photo = await findDeletablePhoto(req);
-    await store.deletePhoto(photo.id, photo.originalType);
+    session.requireFormToken(req);
+    const photo = await findOwnPhoto(req);
+    await store.deletePhoto(photo);
     req.log.info({ photoId: photo.id }, 'photo deleted');
     res.redirect(303, '/?deleted=1');
   });
 
-  async function findPhotoOr404(req: Request): Promise<PhotoRecord> {
+  async function findPhoto(req: Request): Promise<PhotoRecord> {
     const id = String(req.params.id);
     const photo = isPhotoId(id) ? await store.findPhoto(id) : undefined;
-    if (!photo) throw new HttpError(404, 'Photo not found', 'There is no photo at this address; it may have been deleted.', 'Go back to the gallery.');
+    if (!photo) throw new PhotoNotFound();
     return photo;
   }
 
-  async function findDeletablePhoto(req: Request): Promise<PhotoRecord> {
-    const photo = await findPhotoOr404(req);
-    if (!session.isUploader(req, photo.uploaderHash)) {
-      throw new HttpError(403, 'Not your photo', 'Only the browser that uploaded this photo can delete it.', 'Nothing was changed. Go back to the gallery.');
-    }
+  async function findOwnPhoto(req: Request): Promise<PhotoRecord> {
+    const photo = await findPhoto(req);
+    if (!session.isOwner(req, photo.id, photo.ownerTag)) throw new NotPhotoOwner();
     return photo;
   }
 

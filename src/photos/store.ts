@@ -1,21 +1,30 @@
-// The photo store: the only module that talks to S3. It knows where each part of a photo lives
-// under the key prefix, and turns S3 failures into StorageUnavailableError.
+// The photo store: the only module that talks to S3. Every call has a deadline (retries included), so a
+// stalled S3 becomes a StorageUnavailable error within S3_TIMEOUT_SECONDS instead of a hang.
 import type { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  NotFound,
   PutObjectCommand,
+  S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { HttpError, StorageUnavailableError } from '../http/errors.js';
+import { toStorageError } from '../storage/errors.js';
 import { decodeCaption, encodeCaption } from './captions.js';
+import { CorruptRecord, InvalidPageToken } from './errors.js';
 import { imageTypeByExtension, type ImageType } from './image-type.js';
+import { objectKeys, type PartFolder } from './object-keys.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
 
 export const PHOTOS_PER_PAGE = 24;
+/** S3's continuation tokens are far shorter; anything longer was not issued by S3 and is refused before it is sent. */
+const MAX_PAGE_TOKEN_LENGTH = 1024;
+const PAGE_TOKEN = /^[A-Za-z0-9+/=_.:-]+$/;
+/** DeleteObjects takes at most this many keys per call. */
+const MAX_KEYS_PER_DELETE = 1000;
 
 /** What a photo page needs, all read from one HeadObject on the thumbnail, the photo's record. */
 export interface PhotoRecord {
@@ -26,10 +35,10 @@ export interface PhotoRecord {
   height: number;
   originalBytes: number;
   originalType: ImageType;
-  /** True when the original carried metadata (EXIF, GPS…), so a cleaned copy is served as the full-size image. */
-  hasCleanCopy: boolean;
-  /** Hash of the uploading browser's key (see browser-session.ts): only that browser may delete the photo. */
-  uploaderHash: string;
+  /** The file extension of the served full-size image (its format may differ from the original's). */
+  fullSizeExtension: string;
+  /** Proves which browser uploaded the photo without linking its photos (see browser-session.ts). */
+  ownerTag: string;
 }
 
 export interface PhotoSummary {
@@ -49,146 +58,151 @@ export interface ViewUrls {
   fullSize: string;
 }
 
-export interface PhotoVariants {
-  thumbnail: Buffer;
+/** An image to store: in memory, or streamed (from disk) so that large images are never held whole. */
+export type ImageBody = { bytes: Buffer } | { open: () => Readable; length: number };
+
+/** The objects of one photo, ready to store. */
+export interface PhotoParts {
+  original: { body: ImageBody; type: ImageType };
   display: Buffer;
-  /** The full-size image without its metadata; absent when the original has none to remove. */
-  cleanCopy: ImageBody | undefined;
+  fullSize: { body: ImageBody; extension: string; mime: string };
 }
 
-/** A body streamed to S3 with a known length, so a large image need not be held in memory. */
-export interface ImageBody {
-  open: () => Readable;
-  length: number;
+/** One object found by listStoredParts. */
+export interface StoredPart {
+  key: string;
+  photoId: string;
+  lastModified: Date | undefined;
+}
+
+/** The S3 operations the app uses, written out so a reader (or a fake in a test) sees the whole surface. */
+export interface PhotoStore {
+  checkBucket(): Promise<void>;
+  savePhotoParts(id: string, parts: PhotoParts, signal?: AbortSignal): Promise<void>;
+  saveRecord(record: Omit<PhotoRecord, 'uploadedAt'>, thumbnail: Buffer, signal?: AbortSignal): Promise<void>;
+  listPhotoPage(pageToken: string | undefined): Promise<PhotoPage>;
+  findPhoto(id: string): Promise<PhotoRecord | undefined>;
+  presignPhotoUrls(record: PhotoRecord): Promise<ViewUrls>;
+  deletePhoto(record: Pick<PhotoRecord, 'id' | 'originalType' | 'fullSizeExtension'>, signal?: AbortSignal): Promise<void>;
+  /** Objects of `folder` whose photo ids lie between `newestId` and `oldestId` (ids sort newest first). */
+  listStoredParts(folder: PartFolder | 'thumbnails', newestId: string, oldestId: string): Promise<StoredPart[]>;
+  deleteKeys(keys: string[], signal?: AbortSignal): Promise<void>;
 }
 
 export interface PhotoStoreOptions {
   bucket: string;
   keyPrefix: string;
+  /** Deadline of each S3 operation, retries included. */
+  timeoutMs: number;
   /** How long the next presigned URLs may live: the configured lifetime, capped by the credentials' own. */
   urlLifetimeSeconds: () => Promise<number>;
 }
 
-export type PhotoStore = ReturnType<typeof createPhotoStore>;
+export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, urlLifetimeSeconds }: PhotoStoreOptions): PhotoStore {
+  const keys = objectKeys(keyPrefix);
 
-export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
-  const { bucket, keyPrefix } = options;
-
-  // Each photo is several objects. The thumbnail is written last and deleted first: it is the
-  // record the gallery lists, so a photo shows only once all its parts exist.
-  const keys = {
-    thumbnailFolder: `${keyPrefix}thumbnails/`,
-    thumbnail: (id: string) => `${keyPrefix}thumbnails/${id}.webp`,
-    display: (id: string) => `${keyPrefix}display/${id}.jpg`,
-    original: (id: string, type: ImageType) => `${keyPrefix}originals/${id}.${type.extension}`,
-    cleanCopy: (id: string, type: ImageType) => `${keyPrefix}full/${id}.${type.extension}`,
-  };
-
-  async function callS3<T>(operation: string, request: () => Promise<T>): Promise<T> {
+  /** Runs one S3 operation under the deadline (and the caller's signal), and names its failure for the user. */
+  async function callS3<T>(operation: string, request: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      return await request();
+      return await withDeadline(request(signal ? AbortSignal.any([deadline, signal]) : deadline), deadline);
     } catch (error) {
-      throw new StorageUnavailableError(operation, error);
+      throw toStorageError(operation, error);
     }
   }
 
+  function put(key: string, body: ImageBody, contentType: string, signal?: AbortSignal, metadata?: Record<string, string>) {
+    return callS3(
+      'PutObject',
+      async (abortSignal) => {
+        const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
+        try {
+          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength, ContentType: contentType, Metadata: metadata }), { abortSignal });
+        } finally {
+          if (!Buffer.isBuffer(Body)) Body.destroy();
+        }
+      },
+      signal,
+    );
+  }
+
   /** Presigns GETs for `objectKeys`, all with one lifetime (one credentials check per page, not per image). */
-  async function presignViewUrls(objectKeys: string[]): Promise<string[]> {
+  function presignViewUrls(objectKeys: string[]): Promise<string[]> {
     return callS3('presign', async () => {
-      const expiresIn = await options.urlLifetimeSeconds();
+      const expiresIn = await urlLifetimeSeconds();
       return Promise.all(objectKeys.map((Key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key }), { expiresIn })));
     });
   }
 
-  return {
-    keys,
-
+  const store: PhotoStore = {
     /**
      * Answers whether the app can reach its photos with its credentials. Not HeadBucket: AWS authorises
      * that as s3:ListBucket on the whole bucket, which the app's role is rightly not given (infra/policies).
      */
-    async checkBucket(): Promise<void> {
-      await callS3('ListObjectsV2', () => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 1 })));
+    async checkBucket() {
+      await callS3('ListObjectsV2', (abortSignal) => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 1 }), { abortSignal }));
     },
 
     /**
-     * Sends an original as one streamed PutObject: memory stays at the stream's buffer whatever the file
-     * size (S3 takes up to 5 GB in one PUT), and a PUT that fails or is aborted stores nothing.
+     * Stores everything of a photo but its record, in parallel. Each body is one streamed PutObject (S3 takes
+     * up to 5 GB in one PUT): a PUT that fails or is aborted stores nothing. allSettled, not all: when one
+     * fails, no other may still be in flight and land after the caller's clean-up.
      */
-    async putOriginal(id: string, type: ImageType, body: Readable, contentLength: number, signal: AbortSignal): Promise<void> {
-      await callS3('PutObject', () =>
-        s3.send(
-          new PutObjectCommand({ Bucket: bucket, Key: keys.original(id, type), Body: body, ContentLength: contentLength, ContentType: type.mime }),
-          { abortSignal: signal },
-        ),
-      );
-    },
-
-    /**
-     * Writes the derived images (while the original may still be on its way: `originalStored`), then, once
-     * all of them are stored, the thumbnail with the record's metadata: the photo becomes visible.
-     */
-    async saveVariants(record: Omit<PhotoRecord, 'uploadedAt'>, variants: PhotoVariants, originalStored: Promise<void> = Promise.resolve()): Promise<void> {
-      const { id, originalType } = record;
-      const put = (key: string, body: Buffer | ImageBody, contentType: string, metadata?: Record<string, string>) =>
-        callS3('PutObject', async () => {
-          const [Body, ContentLength] = Buffer.isBuffer(body) ? [body, body.length] : [body.open(), body.length];
-          try {
-            return await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength, ContentType: contentType, Metadata: metadata }));
-          } finally {
-            if (!Buffer.isBuffer(Body)) Body.destroy();
-          }
-        });
-      // allSettled, not all: on a failure, no write may still be in flight (and land after the clean-up).
+    async savePhotoParts(id, { original, display, fullSize }, signal) {
       const writes = await Promise.allSettled([
-        put(keys.display(id), variants.display, 'image/jpeg'),
-        variants.cleanCopy && put(keys.cleanCopy(id, originalType), variants.cleanCopy, originalType.mime),
-        originalStored,
+        put(keys.original(id, original.type), original.body, original.type.mime, signal),
+        put(keys.display(id), { bytes: display }, 'image/jpeg', signal),
+        put(keys.fullSize(id, fullSize.extension), fullSize.body, fullSize.mime, signal),
       ]);
       const failure = writes.find((write) => write.status === 'rejected');
       if (failure) throw failure.reason;
-      await put(keys.thumbnail(id), variants.thumbnail, 'image/webp', {
+    },
+
+    /** Writes the thumbnail with the photo's metadata: the record the gallery lists. The photo is now visible. */
+    async saveRecord(record, thumbnail, signal) {
+      await put(keys.thumbnail(record.id), { bytes: thumbnail }, 'image/webp', signal, {
         caption: encodeCaption(record.caption),
         width: String(record.width),
         height: String(record.height),
         'original-bytes': String(record.originalBytes),
-        'original-type': originalType.extension,
-        'clean-copy': record.hasCleanCopy ? 'yes' : 'no',
-        'uploader-sha256': record.uploaderHash,
+        'original-type': record.originalType.extension,
+        'full-size-type': record.fullSizeExtension,
+        'owner-tag': record.ownerTag,
       });
     },
 
     /** One ListObjectsV2 call per page: everything the gallery shows comes from the keys. */
-    async listPhotoPage(pageToken: string | undefined): Promise<PhotoPage> {
-      const listing = await s3
-        .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keys.thumbnailFolder, MaxKeys: PHOTOS_PER_PAGE, ContinuationToken: pageToken }))
-        .catch((error: { $metadata?: { httpStatusCode?: number } }) => {
-          // S3 answers 400 to a continuation token it did not issue (an edited or stale link).
-          if (pageToken && error.$metadata?.httpStatusCode === 400) {
-            throw new HttpError(400, 'Page link not valid', 'This gallery page link is not one the app made, or it has expired.', 'Start again from the newest photos.');
-          }
-          throw new StorageUnavailableError('ListObjectsV2', error);
-        });
-      const ids = (listing.Contents ?? [])
-        .map((object) => object.Key?.slice(keys.thumbnailFolder.length).replace(/\.webp$/, '') ?? '')
-        .filter(isPhotoId);
+    async listPhotoPage(pageToken) {
+      if (pageToken !== undefined && (pageToken.length > MAX_PAGE_TOKEN_LENGTH || !PAGE_TOKEN.test(pageToken))) throw new InvalidPageToken();
+      const listing = await callS3('ListObjectsV2', (abortSignal) =>
+        s3
+          .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keys.thumbnailFolder, MaxKeys: PHOTOS_PER_PAGE, ContinuationToken: pageToken }), { abortSignal })
+          .catch((error: unknown) => {
+            // S3 answers 400 to a continuation token it did not issue (an edited or stale link).
+            if (pageToken && error instanceof S3ServiceException && error.$metadata.httpStatusCode === 400) throw new InvalidPageToken();
+            throw error;
+          }),
+      );
+      const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
       const thumbnailUrls = await presignViewUrls(ids.map(keys.thumbnail));
       const photos = ids.map((id, index) => ({ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]! }));
       return { photos, nextPageToken: listing.IsTruncated ? listing.NextContinuationToken : undefined };
     },
 
     /** The photo's record, or undefined when there is no such photo. */
-    async findPhoto(id: string): Promise<PhotoRecord | undefined> {
-      let head;
-      try {
-        head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.thumbnail(id) }));
-      } catch (error) {
-        if ((error as { name?: string }).name === 'NotFound') return undefined;
-        throw new StorageUnavailableError('HeadObject', error);
-      }
+    async findPhoto(id) {
+      const head = await callS3('HeadObject', (abortSignal) =>
+        s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.thumbnail(id) }), { abortSignal }).catch((error: unknown) => {
+          if (error instanceof NotFound) return undefined;
+          throw error;
+        }),
+      );
+      if (!head) return undefined;
       const metadata = head.Metadata ?? {};
       const originalType = imageTypeByExtension(metadata['original-type'] ?? '');
-      if (!originalType) throw new StorageUnavailableError('HeadObject', new Error(`photo ${id} has no original type in its metadata`));
+      if (!originalType) throw new CorruptRecord(id, 'original-type');
+      const fullSizeExtension = metadata['full-size-type'] ?? '';
+      if (!/^[a-z]{3,4}$/.test(fullSizeExtension)) throw new CorruptRecord(id, 'full-size-type');
       return {
         id,
         caption: decodeCaption(metadata.caption),
@@ -197,33 +211,83 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
         height: Number(metadata.height),
         originalBytes: Number(metadata['original-bytes']),
         originalType,
-        hasCleanCopy: metadata['clean-copy'] === 'yes',
-        uploaderHash: metadata['uploader-sha256'] ?? '',
+        fullSizeExtension,
+        ownerTag: metadata['owner-tag'] ?? '',
       };
     },
 
-    async presignPhotoUrls(record: PhotoRecord): Promise<ViewUrls> {
-      const fullSizeKey = record.hasCleanCopy
-        ? keys.cleanCopy(record.id, record.originalType)
-        : keys.original(record.id, record.originalType);
-      const [thumbnail, display, fullSize] = await presignViewUrls([keys.thumbnail(record.id), keys.display(record.id), fullSizeKey]);
+    /** The uploaded original is never linked: it may carry metadata. */
+    async presignPhotoUrls(record) {
+      const [thumbnail, display, fullSize] = await presignViewUrls([keys.thumbnail(record.id), keys.display(record.id), keys.fullSize(record.id, record.fullSizeExtension)]);
       return { thumbnail: thumbnail!, display: display!, fullSize: fullSize! };
     },
 
     /**
-     * Deletes every object of a photo; the thumbnail first, so a photo never shows half-deleted.
-     * Also used to clean up after a failed upload, where some of the objects may not exist.
+     * Deletes the parts first and the record last, in one call each: if the call fails, the photo is still
+     * listed and can be deleted again, so no part is ever left without the record that leads to it.
      */
-    async deletePhoto(id: string, originalType: ImageType): Promise<void> {
-      const send = (objectKeys: string[]) =>
-        callS3('DeleteObjects', async () => {
-          const result = await s3.send(
-            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objectKeys.map((Key) => ({ Key })), Quiet: true } }),
-          );
-          if (result.Errors?.length) throw new Error(`could not delete ${result.Errors.map((e) => `${e.Key}: ${e.Code}`).join(', ')}`);
-        });
-      await send([keys.thumbnail(id)]);
-      await send([keys.display(id), keys.cleanCopy(id, originalType), keys.original(id, originalType)]);
+    async deletePhoto({ id, originalType, fullSizeExtension }, signal) {
+      const [original, display, fullSize, thumbnail] = keys.allOf(id, originalType, fullSizeExtension);
+      await store.deleteKeys([original!, display!, fullSize!], signal);
+      await store.deleteKeys([thumbnail!], signal);
+    },
+
+    async listStoredParts(folder, newestId, oldestId) {
+      const prefix = folder === 'thumbnails' ? keys.thumbnailFolder : keys.folder(folder);
+      const found: StoredPart[] = [];
+      let token: string | undefined;
+      do {
+        const listing = await callS3('ListObjectsV2', (abortSignal) =>
+          s3.send(
+            // Keys sort by id, and ids newest first: the listing starts at the window and stops after it.
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: token ? undefined : `${prefix}${newestId}`, ContinuationToken: token }),
+            { abortSignal },
+          ),
+        );
+        for (const object of listing.Contents ?? []) {
+          const photoId = keys.idIn(prefix, object.Key ?? '');
+          if (!photoId || !isPhotoId(photoId)) continue;
+          if (photoId > oldestId) return found;
+          found.push({ key: object.Key!, photoId, lastModified: object.LastModified });
+        }
+        token = listing.IsTruncated ? listing.NextContinuationToken : undefined;
+      } while (token);
+      return found;
+    },
+
+    async deleteKeys(objectKeys, signal) {
+      for (let start = 0; start < objectKeys.length; start += MAX_KEYS_PER_DELETE) {
+        const batch = objectKeys.slice(start, start + MAX_KEYS_PER_DELETE);
+        await callS3(
+          'DeleteObjects',
+          async (abortSignal) => {
+            const result = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal });
+            if (result.Errors?.length) throw new DeleteRefused(result.Errors.map((error) => `${error.Key}: ${error.Code}`).join(', '));
+          },
+          signal,
+        );
+      }
     },
   };
+  return store;
+}
+
+/** DeleteObjects answers 200 and lists the keys it could not delete: a failure all the same. */
+class DeleteRefused extends S3ServiceException {
+  constructor(details: string) {
+    super({ name: 'DeleteRefused', $fault: 'server', $metadata: {}, message: `could not delete ${details}` });
+  }
+}
+
+/**
+ * Settles with `work`, or rejects when `deadline` aborts: the SDK stops its own request on the same
+ * signal, but a step outside it (fetching credentials from IMDS, say) must not outlive the deadline either.
+ */
+function withDeadline<T>(work: Promise<T>, deadline: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(deadline.reason);
+    if (deadline.aborted) onAbort();
+    deadline.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => deadline.removeEventListener('abort', onAbort));
+  });
 }

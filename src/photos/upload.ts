@@ -1,235 +1,393 @@
-// Receives uploads: each file is written to a temporary file while its type is checked, sent from there
-// to S3, and used to make the served images; then the photo is saved. All or nothing: a failed or aborted
-// upload leaves no object behind.
+// Owns an upload from its first byte to its last object: the form is received to temporary files (its
+// token checked before the first file is written, every file's type sniffed from its bytes, the bytes
+// counted against the client's budget), checked whole, turned into images, and only then stored, each
+// photo's record last. All or nothing: whatever fails, the upload removes what it wrote, and answers.
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import type { Request } from 'express';
+import { Readable, Writable } from 'node:stream';
+import type { Request, Response } from 'express';
 import multer from 'multer';
 import type { Logger } from 'pino';
-import { HttpError } from '../http/errors.js';
-import { MAX_CAPTION_LENGTH } from './captions.js';
-import { ACCEPTED_IMAGE_TYPES, detectImageType, SNIFF_BYTES, type ImageType } from './image-type.js';
-import { processImage } from './image-processing.js';
-import { newPhotoId } from './photo-id.js';
 import { limitConcurrency } from '../concurrency.js';
-import type { PhotoStore } from './store.js';
+import { AppError, ServerShuttingDown } from '../errors.js';
+import { CAPTION_FIELD_BYTES, captionLength, cleanCaption, MAX_CAPTION_LENGTH } from './captions.js';
+import {
+  CaptionTooLong,
+  EmptyFile,
+  FileTooLarge,
+  MalformedUpload,
+  NoPhotoChosen,
+  NotAnAcceptedImage,
+  NotAnUploadForm,
+  TooManyFiles,
+  UnexpectedFileField,
+} from './errors.js';
+import type { FullSizeImage, ProcessedImage, ProcessImage } from './image-processing.js';
+import { ACCEPTED_IMAGE_TYPES, detectImageType, SNIFF_BYTES, type ImageType } from './image-type.js';
+import type { JpegPiece } from './jpeg-rebuild.js';
+import { newPhotoId } from './photo-id.js';
+import type { ImageBody, PhotoStore } from './store.js';
+import type { UploadBudget, UploadReservation } from './upload-budget.js';
 
-/** Originals being sent from disk to S3 at once, across all requests (see receiveFile). */
-const MAX_UPLOADS_TO_S3 = 4;
-
-/** What the storage engine knows of a file once it is safely in S3. */
-export interface ReceivedFile {
-  photoId: string;
-  imageType: ImageType;
-  size: number;
-  /** The temporary copy, removed once the photo is saved or given up. */
-  path: string;
-  /** Settles when the original is in S3 (or failed to get there); images are made meanwhile. */
-  stored: Promise<void>;
-}
+/** Photos being written to S3 at once, across all requests: bounds the S3 connections and open files in use. */
+const MAX_PHOTOS_TO_S3 = 4;
+/** The form's text fields: `_csrf` and `caption`. */
+const MAX_TEXT_FIELDS = 4;
 
 export interface UploadLimits {
   maxUploadBytes: number;
   maxFilesPerUpload: number;
 }
 
+export interface SavedUpload {
+  photoIds: string[];
+  caption: string;
+}
+
+/** The one way into an upload. Routes call `receive`; server.ts calls `shutDown`. */
+export interface UploadReceiver {
+  /** Receives, checks and stores the upload form of `req`: all its photos, or none and an AppError. */
+  receive(req: Request, res: Response): Promise<SavedUpload>;
+  /**
+   * Stops taking uploads; those in progress get until `graceMs` before the end to finish, then are stopped
+   * and answered 503. Resolves once every upload has ended and removed what it wrote.
+   */
+  shutDown(graceMs: number): Promise<void>;
+}
+
 export interface UploadReceiverOptions {
   store: PhotoStore;
   limits: UploadLimits;
+  budget: UploadBudget;
   tempDir: string;
   logger: Logger;
-  /** Makes the served images; the benchmark swaps in a no-op to measure the upload path alone. */
-  processImage?: typeof processImage;
-  /** Throws to refuse an upload (a missing CSRF token) before any of its bytes are stored. */
-  authorizeUpload: (req: Request) => void;
+  processImage: ProcessImage;
+  /** Throws (a FormExpired) unless the request carries this browser's form token. */
+  checkFormToken: (req: Request) => void;
+  /** The proof, stored with a photo, that this browser uploaded it. */
+  ownerTag: (req: Request, photoId: string) => string;
 }
 
-export type UploadReceiver = ReturnType<typeof createUploadReceiver>;
+/** A file of the form, received whole to a temporary file and sniffed. */
+interface ReceivedFile {
+  path: string;
+  size: number;
+  type: ImageType;
+  filename: string;
+}
 
-export function createUploadReceiver({ store, limits, tempDir, logger, authorizeUpload, processImage: makeImages = processImage }: UploadReceiverOptions) {
-  const inFlight = new Set<AbortController>();
+/** One upload in progress: what it holds, and how to stop it. */
+class UploadInProgress {
+  readonly controller = new AbortController();
+  readonly tempFiles: { path: string; closed: Promise<void> }[] = [];
+  formTokenChecked = false;
+  oversizeFilename: string | undefined;
+  /** Settles when the upload has answered and removed its temporary files. */
+  readonly ended: Promise<void>;
+  markEnded!: () => void;
+  constructor(readonly reservation: UploadReservation) {
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));
+  }
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+}
 
-  /**
-   * Two phases, so that neither a slow client nor many clients can hold memory: the file is written to a
-   * temporary file at the client's pace (its type checked from the first bytes, so a wrong file is refused
-   * before it is read whole), then sent from disk to S3 as one streamed PutObject, a few at a time, while
-   * its images are made. A PutObject that fails stores nothing: no partial object, no multipart upload.
-   */
-  async function receiveFile(file: Express.Multer.File): Promise<ReceivedFile> {
-    const photoId = newPhotoId();
-    const tempPath = path.join(tempDir, photoId);
-    await mkdir(tempDir, { recursive: true });
-    const copy = new SniffingFileWriter(createWriteStream(tempPath));
-    // A failure of the incoming stream (client gone, size limit reached) is the real cause of whatever fails after it.
-    let streamFailure: Error | undefined;
-    const stopCopy = (error: Error) => {
-      streamFailure ??= error;
-      copy.destroy(error);
+export function createUploadReceiver(options: UploadReceiverOptions): UploadReceiver {
+  const { store, limits, budget, tempDir, logger, processImage, checkFormToken, ownerTag } = options;
+  const inProgress = new Set<UploadInProgress>();
+  let closing = false;
+
+  /** Checks the form token once per upload, before the first file is written (the form sends it first). */
+  function requireFormToken(req: Request, upload: UploadInProgress): void {
+    if (upload.formTokenChecked) return;
+    checkFormToken(req);
+    upload.formTokenChecked = true;
+  }
+
+  /** multer hands each file here: written to disk at the client's pace, its type read from its first bytes. */
+  function storageEngine(upload: UploadInProgress): multer.StorageEngine {
+    return {
+      _handleFile(req, file, callback) {
+        receiveFile(req as Request, file, upload).then((received) => callback(null, received as Partial<Express.Multer.File>), callback);
+      },
+      // Called for files already received when a later part fails: the upload removes all its files itself.
+      _removeFile(_req, _file, callback) {
+        callback(null);
+      },
     };
-    // multer answers an oversize file with its own LIMIT_FILE_SIZE error; this stops the copy first.
-    file.stream.once('limit', () => stopCopy(new Error('file size limit reached')));
-    file.stream.once('error', stopCopy);
-    file.stream.pipe(copy);
+  }
+
+  async function receiveFile(req: Request, file: Express.Multer.File, upload: UploadInProgress): Promise<ReceivedFile> {
+    requireFormToken(req, upload);
+    upload.signal.throwIfAborted();
+    await mkdir(tempDir, { recursive: true });
+    const tempPath = path.join(tempDir, randomUUID());
+    const writer = new CountedFileWriter(createWriteStream(tempPath), upload.reservation);
+    upload.tempFiles.push({ path: tempPath, closed: writer.fileClosed });
+    const stop = (error: Error) => writer.destroy(error);
+    // multer raises its own LIMIT_FILE_SIZE; the copy stops here first, and the name is kept for the message.
+    file.stream.once('limit', () => {
+      upload.oversizeFilename = file.originalname;
+      stop(new FileTooLarge(file.originalname, limits.maxUploadBytes));
+    });
+    file.stream.once('error', stop);
+    const onAbort = () => stop(upload.signal.reason as Error);
+    upload.signal.addEventListener('abort', onAbort, { once: true });
+    file.stream.pipe(writer);
     try {
-      const head = await copy.head;
-      const imageType = detectImageType(head);
-      if (head.length === 0) throw new HttpError(400, 'Empty file', `"${file.originalname}" is empty (0 bytes).`, 'Choose the image file again.');
-      if (!imageType) throw notAnAcceptedImage(file.originalname);
-      await finished(copy);
-      const stored = sendOriginal(photoId, imageType, tempPath, copy.bytes);
-      stored.catch(() => {}); // awaited by savePhotos or discardPhotos; this only keeps it from going unhandled
-      return { photoId, imageType, size: copy.bytes, path: tempPath, stored };
+      const head = await writer.head;
+      if (head.length === 0) throw new EmptyFile(file.originalname);
+      const type = detectImageType(head);
+      if (!type) throw new NotAnAcceptedImage(file.originalname, ACCEPTED_IMAGE_TYPES.map((accepted) => accepted.label));
+      await writer.done;
+      return { path: tempPath, size: writer.bytes, type, filename: file.originalname };
     } catch (error) {
-      file.stream.unpipe(copy);
+      file.stream.unpipe(writer);
       file.stream.resume();
-      copy.destroy();
-      // The file is opened asynchronously: removing it before its stream closes could race its creation.
-      await copy.fileClosed;
-      await rm(tempPath, { force: true });
-      throw streamFailure ?? error;
+      writer.destroy();
+      throw error;
+    } finally {
+      upload.signal.removeEventListener('abort', onAbort);
     }
   }
 
-  // Reading a local file is fast, so a small limit costs no throughput and bounds the S3 connections in use.
-  const sendOriginal = limitConcurrency(MAX_UPLOADS_TO_S3, async (photoId: string, imageType: ImageType, tempPath: string, bytes: number) => {
-    const controller = new AbortController();
-    inFlight.add(controller);
-    const body = createReadStream(tempPath);
-    try {
-      await store.putOriginal(photoId, imageType, body, bytes, controller.signal);
-    } finally {
-      body.destroy();
-      inFlight.delete(controller);
-    }
-  });
+  /** Parses the multipart form into temporary files; settles early, with the reason, if the upload is stopped. */
+  function receiveForm(req: Request, res: Response, upload: UploadInProgress): Promise<ReceivedFile[]> {
+    const parse = multer({
+      storage: storageEngine(upload),
+      limits: {
+        fileSize: limits.maxUploadBytes,
+        files: limits.maxFilesPerUpload,
+        fields: MAX_TEXT_FIELDS,
+        fieldSize: CAPTION_FIELD_BYTES,
+        parts: limits.maxFilesPerUpload + MAX_TEXT_FIELDS,
+      },
+    }).array('photos', limits.maxFilesPerUpload);
+    const parsed = new Promise<ReceivedFile[]>((resolve, reject) => {
+      parse(req, res, (error?: unknown) => (error ? reject(formError(error, upload)) : resolve((req.files ?? []) as unknown as ReceivedFile[])));
+    });
+    const stopped = new Promise<never>((_, reject) => {
+      if (upload.signal.aborted) reject(upload.signal.reason);
+      upload.signal.addEventListener('abort', () => reject(upload.signal.reason), { once: true });
+    });
+    return Promise.race([parsed, stopped]);
+  }
 
-  const storage: multer.StorageEngine = {
-    _handleFile(req, file, callback) {
-      try {
-        // Fields sent before the file (the form puts its CSRF token first) are already in req.body.
-        authorizeUpload(req);
-      } catch (error) {
-        callback(error as Error);
-        return;
+  function formError(error: unknown, upload: UploadInProgress): unknown {
+    if (error instanceof AppError) return error;
+    if (error instanceof multer.MulterError) {
+      switch (error.code) {
+        case 'LIMIT_FILE_SIZE':
+          return new FileTooLarge(upload.oversizeFilename, limits.maxUploadBytes);
+        case 'LIMIT_FILE_COUNT':
+          return new TooManyFiles(limits.maxFilesPerUpload);
+        case 'LIMIT_FIELD_VALUE':
+          return new CaptionTooLong(MAX_CAPTION_LENGTH);
+        case 'LIMIT_UNEXPECTED_FILE':
+          return new UnexpectedFileField();
+        default:
+          return new MalformedUpload(error);
       }
-      receiveFile(file).then((received) => callback(null, received), callback);
-    },
-    // multer calls this for files already stored when a later part of the same request fails.
-    _removeFile(_req, file, callback) {
-      discardPhotos([file as unknown as ReceivedFile]).then(() => callback(null), callback);
-    },
-  };
+    }
+    // busboy's parse errors ("Unexpected end of form", "Malformed part header", …).
+    return new MalformedUpload(error);
+  }
 
-  /** Express middleware for the upload route only: parses the form and streams its files to S3. */
-  const receiveForm = multer({
-    storage,
-    limits: {
-      fileSize: limits.maxUploadBytes,
-      files: limits.maxFilesPerUpload,
-      fields: 4,
-      // The longest caption is MAX_CAPTION_LENGTH characters of up to 4 UTF-8 bytes each.
-      fieldSize: MAX_CAPTION_LENGTH * 4 + 64,
-      parts: limits.maxFilesPerUpload + 4,
-    },
-  }).array('photos', limits.maxFilesPerUpload);
-
-  /** Makes and saves the served images of every file; if any fails, removes every part of all of them. */
-  async function savePhotos(files: ReceivedFile[], caption: string, uploaderHash: string): Promise<string[]> {
+  /** Sends each photo's parts, then every record: no photo is listed before all parts of all of them are stored. */
+  async function storePhotos(req: Request, files: ReceivedFile[], images: ProcessedImage[], caption: string, signal: AbortSignal): Promise<string[]> {
+    const photoIds: string[] = [];
+    const written: { id: string; file: ReceivedFile; fullSizeExtension: string }[] = [];
     try {
-      const results = await Promise.allSettled(
-        files.map(async (file) => {
-          // The original is still being sent to S3 from the same temporary file: the two overlap.
-          const { width, height, variants } = await makeImages(file.path, file.imageType);
-          await store.saveVariants(
+      const parts = await Promise.allSettled(
+        files.map((file, index) =>
+          storeParts(file, images[index]!, signal, (id, fullSizeExtension) => {
+            photoIds[index] = id;
+            written.push({ id, file, fullSizeExtension });
+          }),
+        ),
+      );
+      throwFirstFailure(parts);
+      const records = await Promise.allSettled(
+        files.map((file, index) => {
+          const image = images[index]!;
+          const id = photoIds[index]!;
+          return store.saveRecord(
             {
-              id: file.photoId,
+              id,
               caption,
-              width,
-              height,
+              width: image.width,
+              height: image.height,
               originalBytes: file.size,
-              originalType: file.imageType,
-              hasCleanCopy: variants.cleanCopy !== undefined,
-              uploaderHash,
+              originalType: file.type,
+              fullSizeExtension: fullSizeExtensionOf(image.fullSize),
+              ownerTag: ownerTag(req, id),
             },
-            variants,
-            file.stored,
+            image.thumbnail,
+            signal,
           );
         }),
       );
-      const failure = results.find((result) => result.status === 'rejected');
-      if (failure) {
-        await discardPhotos(files);
-        throw failure.reason;
-      }
-      return files.map((file) => file.photoId);
-    } finally {
-      await Promise.allSettled(files.map((file) => file.stored));
-      await Promise.all(files.map((file) => rm(file.path, { force: true })));
+      throwFirstFailure(records);
+      return photoIds;
+    } catch (error) {
+      // Answer first; the clean-up has its own deadline, and the orphan sweep takes what it leaves.
+      void removeStoredPhotos(written.map(({ id, file, fullSizeExtension }) => ({ id, originalType: file.type, fullSizeExtension })));
+      throw error;
     }
   }
 
-  /** Removes every trace of received files: their objects in S3 and their temporary copies. */
-  async function discardPhotos(files: ReceivedFile[]): Promise<void> {
-    // An original still on its way would land after the deletion below: let it finish (or fail) first.
-    await Promise.allSettled(files.map((file) => file.stored));
-    await Promise.all(files.map((file) => rm(file.path, { force: true })));
-    const results = await Promise.allSettled(files.map((file) => store.deletePhoto(file.photoId, file.imageType)));
-    results.forEach((result, index) => {
-      if (result.status === 'rejected') {
-        logger.error({ err: result.reason, photoId: files[index]?.photoId }, 'could not remove the parts of a failed upload');
+  /** Photos start their S3 writes a few at a time; a photo's id (its time) is given when its writes begin. */
+  const storeParts = limitConcurrency(
+    MAX_PHOTOS_TO_S3,
+    async (file: ReceivedFile, image: ProcessedImage, signal: AbortSignal, onIdGiven: (id: string, fullSizeExtension: string) => void) => {
+      signal.throwIfAborted();
+      const id = newPhotoId();
+      onIdGiven(id, fullSizeExtensionOf(image.fullSize));
+      await store.savePhotoParts(
+        id,
+        {
+          original: { body: fileBody(file.path, file.size), type: file.type },
+          display: image.display,
+          fullSize: { body: fullSizeBody(file.path, image.fullSize), extension: fullSizeExtensionOf(image.fullSize), mime: fullSizeMimeOf(image.fullSize) },
+        },
+        signal,
+      );
+    },
+  );
+
+  async function removeStoredPhotos(photos: { id: string; originalType: ImageType; fullSizeExtension: string }[]): Promise<void> {
+    const results = await Promise.allSettled(photos.map((photo) => store.deletePhoto(photo)));
+    const failed = photos.filter((_, index) => results[index]!.status === 'rejected').map((photo) => photo.id);
+    if (failed.length > 0) logger.warn({ photoIds: failed }, 'the parts of a failed upload could not be removed now: the orphan sweep will remove them');
+  }
+
+  async function removeTempFiles(upload: UploadInProgress): Promise<void> {
+    // A file is opened asynchronously: removing it before its stream closes could race its creation.
+    await Promise.all(upload.tempFiles.map(async (file) => {
+      await file.closed;
+      await rm(file.path, { force: true });
+    }));
+  }
+
+  async function receive(req: Request, res: Response): Promise<SavedUpload> {
+    const upload = new UploadInProgress(budget.reserveFor(req.ip ?? 'unknown'));
+    inProgress.add(upload);
+    try {
+      if (closing) throw new ServerShuttingDown();
+      if (!req.is('multipart/form-data')) throw new NotAnUploadForm();
+      const files = await receiveForm(req, res, upload);
+      requireFormToken(req, upload);
+      const caption = cleanCaption((req.body as { caption?: unknown } | undefined)?.caption);
+      if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH);
+      if (files.length === 0) throw new NoPhotoChosen();
+      // One file after the other: a large upload does not queue all its images ahead of other people's.
+      const images: ProcessedImage[] = [];
+      for (const file of files) {
+        upload.signal.throwIfAborted();
+        const fullSizePath = `${file.path}.full`;
+        upload.tempFiles.push({ path: fullSizePath, closed: Promise.resolve() });
+        images.push(await processImage({ path: file.path, type: file.type, filename: file.filename, fullSizePath }));
       }
-    });
+      const photoIds = await storePhotos(req, files, images, caption, upload.signal);
+      return { photoIds, caption };
+    } catch (error) {
+      // A stopped upload fails with whatever its stopped step threw; the reason it was stopped is the answer.
+      throw upload.signal.aborted ? upload.signal.reason : error;
+    } finally {
+      await removeTempFiles(upload);
+      upload.reservation.releaseAll();
+      inProgress.delete(upload);
+      upload.markEnded();
+    }
   }
 
   return {
-    receiveForm,
-    savePhotos,
-    discardPhotos,
-    /** On shutdown: stops every original still being sent to S3 (a PutObject cut short stores nothing). */
-    abortAll(): void {
-      for (const controller of inFlight) controller.abort();
+    receive,
+    async shutDown(graceMs) {
+      closing = true;
+      const stopAll = setTimeout(() => {
+        for (const upload of inProgress) upload.controller.abort(new ServerShuttingDown());
+      }, graceMs);
+      await Promise.all([...inProgress].map((upload) => upload.ended));
+      clearTimeout(stopAll);
     },
   };
 }
 
-export function receivedFiles(req: Request): ReceivedFile[] {
-  return (req.files ?? []) as unknown as ReceivedFile[];
+function throwFirstFailure(results: PromiseSettledResult<unknown>[]): void {
+  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
-function notAnAcceptedImage(filename: string): HttpError {
-  const accepted = ACCEPTED_IMAGE_TYPES.map((type) => type.label).join(', ');
-  return new HttpError(
-    415,
-    'Not an accepted image',
-    `"${filename}" is not a ${accepted} image.`,
-    `Accepted types: ${accepted}. The type is read from the file's content, not its name.`,
-  );
+function fileBody(filePath: string, length: number): ImageBody {
+  return { open: () => createReadStream(filePath), length };
 }
 
-/** Writes an upload to its temporary file, one chunk at a time, keeping its first bytes for type sniffing. */
-class SniffingFileWriter extends Writable {
+function fullSizeBody(originalPath: string, fullSize: FullSizeImage): ImageBody {
+  if (fullSize.kind === 'file') return fileBody(fullSize.path, fullSize.length);
+  return { open: () => Readable.from(readPieces(originalPath, fullSize.pieces)), length: fullSize.length };
+}
+
+function fullSizeExtensionOf(fullSize: FullSizeImage): string {
+  return fullSize.kind === 'file' ? fullSize.extension : 'jpg';
+}
+
+function fullSizeMimeOf(fullSize: FullSizeImage): string {
+  return fullSize.kind === 'file' ? fullSize.mime : 'image/jpeg';
+}
+
+/** The rebuilt JPEG: new segments from memory, image data streamed from the upload's temporary file. */
+async function* readPieces(filePath: string, pieces: JpegPiece[]): AsyncGenerator<Buffer> {
+  for (const piece of pieces) {
+    if (Buffer.isBuffer(piece)) yield piece;
+    else if (piece.end > piece.start) yield* createReadStream(filePath, { start: piece.start, end: piece.end - 1 });
+  }
+}
+
+/**
+ * Writes an upload to its temporary file one chunk at a time, each chunk counted against the upload's
+ * budget before it is written, and keeps the first bytes for type sniffing.
+ */
+class CountedFileWriter extends Writable {
   bytes = 0;
   readonly head: Promise<Buffer>;
+  readonly done: Promise<void>;
   readonly fileClosed: Promise<void>;
   private headChunks: Buffer[] = [];
   private resolveHead!: (head: Buffer) => void;
 
-  constructor(private readonly file: WriteStream) {
+  constructor(
+    private readonly file: WriteStream,
+    private readonly reservation: UploadReservation,
+  ) {
     super();
     this.head = new Promise((resolve, reject) => {
       this.resolveHead = resolve;
       this.once('error', reject);
       this.once('close', () => reject(new Error('upload stream closed')));
     });
-    this.head.catch(() => {}); // the receiver awaits it; this only keeps a rejection from going unhandled
+    this.done = new Promise((resolve, reject) => {
+      this.once('finish', resolve);
+      this.once('error', reject);
+      this.once('close', () => reject(new Error('upload stream closed')));
+    });
+    // Awaited by the receiver; these only keep a rejection from going unhandled meanwhile.
+    this.head.catch(() => {});
+    this.done.catch(() => {});
     file.once('error', (error) => this.destroy(error));
     this.fileClosed = new Promise((resolve) => file.once('close', () => resolve()));
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    try {
+      this.reservation.take(chunk.length);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
     if (this.bytes < SNIFF_BYTES) {
       this.headChunks.push(chunk);
       if (this.bytes + chunk.length >= SNIFF_BYTES) this.resolveHead(Buffer.concat(this.headChunks));

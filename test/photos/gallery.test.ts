@@ -21,9 +21,14 @@ async function seedPhotos(count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = newPhotoId(new Date(Date.UTC(2026, 0, 1) + i * 60_000));
-    await testApp.store.saveVariants(
-      { id, caption: `seeded ${i}`, width: 300, height: 400, originalBytes: thumbnail.length, originalType: jpeg, hasCleanCopy: false, uploaderHash: '' },
-      { thumbnail, display: thumbnail, cleanCopy: undefined },
+    await testApp.store.savePhotoParts(id, {
+      original: { body: { bytes: thumbnail }, type: jpeg },
+      display: thumbnail,
+      fullSize: { body: { bytes: thumbnail }, extension: 'jpg', mime: 'image/jpeg' },
+    });
+    await testApp.store.saveRecord(
+      { id, caption: `seeded ${i}`, width: 300, height: 400, originalBytes: thumbnail.length, originalType: jpeg, fullSizeExtension: 'jpg', ownerTag: '' },
+      thumbnail,
     );
     ids.push(id);
   }

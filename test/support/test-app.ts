@@ -7,9 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { pino } from 'pino';
 import { composeApp } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logging.js';
 import { emulatorClientEnvironment, startS3Emulator, withoutAwsSettings, type S3Emulator } from '../../scripts/emulators/s3.js';
 
 export const TEST_BUCKET = 'test-photos';
@@ -65,10 +65,10 @@ export async function startTestApp({ env = {}, credentials = 'emulator-keys', lo
   // The SDK's default chain reads process.env, as it would in the app's own process.
   const savedEnv = process.env;
   process.env = { ...withoutAwsSettings(savedEnv), ...appEnv };
-  const config = loadConfig(appEnv);
   const tempDir = path.join(dataDir, 'uploads');
-  const logger = logDestination ? pino({ level: 'debug' }, logDestination) : pino({ level: 'silent' });
-  const composed = composeApp(config, { logger, tempDir });
+  const config = loadConfig({ UPLOAD_TEMP_DIR: tempDir, ...appEnv });
+  const logger = createLogger(logDestination ? 'debug' : 'silent', logDestination);
+  const composed = composeApp(config, { logger });
   // The test's own view into the bucket, with the emulator's keys whatever the app uses.
   const inspector = new S3Client({
     region: 'us-east-1',
