@@ -8,6 +8,7 @@ import { createAboutRoutes, type AboutDeps } from './about/routes.js';
 import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
 import { formatBytes } from './format.js';
+import { describeError } from './logging.js';
 import type { BrowserSession } from './http/browser-session.js';
 import { handleError, notFound } from './http/error-handler.js';
 import type { RateLimits } from './http/rate-limits.js';
@@ -53,8 +54,13 @@ export function createApp({ config, store, uploads, session, rateLimits, logger,
       },
       // Static files and probes would drown the log.
       autoLogging: { ignore: (req) => req.url?.startsWith('/static/') === true || req.url === '/healthz' },
+      // The error handler logs failures with their cause; the line per request only says how it ended.
+      // Our serializers get the raw objects: pino-http's wrapping would turn an error into a plain object first.
+      wrapSerializers: false,
+      customErrorObject: (_req, _res, _error, line: Record<string, unknown>) => ({ ...line, err: undefined }),
       // One line per request: what was asked and how it ended. Headers stay out (cookies, signed URLs).
       serializers: {
+        err: describeError,
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.slice(0, MAX_LOGGED_URL_CHARS) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },

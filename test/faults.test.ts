@@ -2,7 +2,10 @@
 // without a hang, stores no partial photo, and the app recovers without a restart.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
+import { request as httpRequest, type Server } from 'node:http';
+import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
@@ -13,11 +16,22 @@ import { fixture, startTestApp, type TestApp } from './support/test-app.js';
 let testApp: TestApp;
 let proxy: FaultProxy;
 let browser: Browser;
+/** Every line the app logged, as written. */
+const logLines: string[] = [];
+const S3_TIMEOUT_MS = 1_000;
+/** What "within S3_TIMEOUT_SECONDS plus a little" allows: the SDK's retry delays and the answer itself. */
+const DEADLINE_SLACK_MS = 1_500;
 
 before(async () => {
   // The app reaches S3 through the proxy; the test's own inspector talks to the emulator directly.
   testApp = await startTestApp({
-    env: { S3_TIMEOUT_SECONDS: '1' },
+    env: { S3_TIMEOUT_SECONDS: String(S3_TIMEOUT_MS / 1000) },
+    logDestination: new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        callback();
+      },
+    }),
     appS3Endpoint: async (emulator) => {
       proxy = await startFaultProxy(emulator.port);
       return proxy.endpoint;
@@ -59,18 +73,42 @@ describe('when S3 answers every request with 500', () => {
   });
 });
 
+/** Runs `act` and checks it answered within the S3 deadline (retries included) plus a little. */
+async function assertAnswersWithinDeadline(what: string, act: () => Promise<unknown>): Promise<void> {
+  const started = Date.now();
+  await act();
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < S3_TIMEOUT_MS + DEADLINE_SLACK_MS, `${what} answered after ${elapsed} ms; the deadline is ${S3_TIMEOUT_MS} ms`);
+}
+
 describe('when S3 stalls and never answers', () => {
-  it('then the app gives up after its timeout and answers 503 instead of hanging', async () => {
+  it('then every page and the upload answer 503 within S3_TIMEOUT_SECONDS, retries included', async () => {
+    const existing = (await browser.upload().set('Accept', 'application/json').attach('photos', await fixture('square.png'), 'p.png').expect(201)).body.photos[0].id;
     proxy.setFault({ kind: 'stall' });
-    const started = Date.now();
-    await request(testApp.app).get('/').expect(503);
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed < 12_000, `answered after ${elapsed} ms (1 s timeout, 3 attempts)`);
-    await request(testApp.app).get('/readyz').expect(503);
+    await assertAnswersWithinDeadline('the gallery', () => request(testApp.app).get('/').expect(503));
+    await assertAnswersWithinDeadline('a photo page', () => request(testApp.app).get(`/photos/${existing}`).expect(503));
+    await assertAnswersWithinDeadline('the delete confirmation', () => browser.get(`/photos/${existing}/delete`).expect(503));
+    await assertAnswersWithinDeadline('readiness', () => request(testApp.app).get('/readyz').expect(503));
+    const photo = await fixture('landscape.jpg');
     await assertLeavesNothing(async () => {
-      await browser.upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(503);
+      await assertAnswersWithinDeadline('an upload', () => browser.upload().attach('photos', photo, 'a.jpg').expect(503));
     });
     await assertRecovers();
+  });
+});
+
+describe('when an upload fails on S3', () => {
+  it('then every log line stays short and carries no image bytes, keys or signatures', async () => {
+    logLines.length = 0;
+    proxy.setFault({ kind: 'error-500' });
+    await browser.upload().attach('photos', await fixture('phone-gps-rotated.jpg'), 'a.jpg').expect(503);
+    assert.ok(logLines.length > 0, 'the failure was logged');
+    for (const line of logLines) {
+      assert.ok(Buffer.byteLength(line) < 4096, `a log line of ${Buffer.byteLength(line)} bytes: ${line.slice(0, 200)}…`);
+      assert.doesNotMatch(line, /"type":"Buffer"|\[255,216|X-Amz-Signature|x-amz-security-token|S3RVER|aws_secret|"body"/i);
+    }
+    const failure = logLines.map((line) => JSON.parse(line) as { level: number; err?: { cause?: { httpStatus?: number } } }).find((entry) => entry.err);
+    assert.equal(failure?.err?.cause?.httpStatus, 500, 'the log still says what S3 answered');
   });
 });
 
@@ -96,3 +134,40 @@ describe('when S3 goes away in the middle of an upload', () => {
     await assertRecovers();
   });
 });
+
+describe('when clients go away in the middle of their uploads', () => {
+  it('then each is logged as an info line, not an error, and nothing is left behind', async () => {
+    const server: Server = testApp.app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    logLines.length = 0;
+    try {
+      const cookie = browser.agent.jar.getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false }).map((c) => `${c.name}=${c.value}`).join('; ');
+      const boundary = 'gone-boundary';
+      const head = `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${browser.token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
+      const photo = await fixture('landscape.jpg');
+      for (let i = 0; i < 20; i++) {
+        const upload = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/photos', headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 100_000 } });
+        upload.on('error', () => {});
+        upload.write(Buffer.concat([Buffer.from(head), photo.subarray(0, 2_000)]));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        upload.destroy();
+      }
+      await waitUntil(async () => (await readdir(testApp.tempDir).catch(() => [])).length === 0);
+      const levels = logLines.map((line) => (JSON.parse(line) as { level: number }).level);
+      assert.ok(levels.length >= 20, 'each disconnect was logged');
+      assert.deepEqual(levels.filter((level) => level >= 40), [], 'no warning or error for a client that left');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -5,6 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger as SdkLogger } from '@smithy/types';
 import type { Logger } from 'pino';
+import { describeError } from '../logging.js';
 
 export type CredentialSource = 'environment' | 'sso' | 'shared-profile' | 'credential-process' | 'web-identity' | 'container' | 'instance-metadata';
 
@@ -55,11 +56,21 @@ export function traceCredentialChain(logger: Logger): CredentialChainTrace {
         failure = line.replace(/^@smithy\/property-provider (->|\(!\)) /, '');
       }
     },
-    info: (...content: unknown[]) => logger.debug({ sdk: content }, 'AWS SDK'),
-    warn: (...content: unknown[]) => logger.warn({ sdk: content }, 'AWS SDK warning'),
-    error: (...content: unknown[]) => logger.error({ sdk: content }, 'AWS SDK error'),
+    // The SDK logs each command with its input and output: bodies (images) and headers must not reach the
+    // log, and a failed command is logged by the app itself with its context, so this keeps a summary.
+    info: (...content: unknown[]) => logger.debug({ sdk: content.map(summarizeSdkLogEntry) }, 'AWS SDK'),
+    warn: (...content: unknown[]) => logger.warn({ sdk: content.map(summarizeSdkLogEntry) }, 'AWS SDK warning'),
+    error: (...content: unknown[]) => logger.debug({ sdk: content.map(summarizeSdkLogEntry) }, 'AWS SDK command failed'),
   };
   return { sdkLogger, lastSource: () => source, lastFailure: () => failure };
+}
+
+function summarizeSdkLogEntry(entry: unknown): unknown {
+  if (typeof entry === 'string') return entry.slice(0, 300);
+  if (entry instanceof Error) return describeError(entry);
+  if (typeof entry !== 'object' || entry === null) return String(entry);
+  const { clientName, commandName, error } = entry as { clientName?: unknown; commandName?: unknown; error?: unknown };
+  return { clientName, commandName, ...(error !== undefined && { error: describeError(error) }) };
 }
 
 export interface CredentialSummary {
