@@ -12,6 +12,7 @@ import request from 'supertest';
 import { openBrowser, type Browser } from './support/browser.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { fixture, startTestApp, type TestApp } from './support/test-app.js';
+import { waitUntil } from './support/waiting.js';
 
 let testApp: TestApp;
 let proxy: FaultProxy;
@@ -153,7 +154,7 @@ describe('when clients go away in the middle of their uploads', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         upload.destroy();
       }
-      await waitUntil(async () => (await readdir(testApp.tempDir).catch(() => [])).length === 0);
+      await waitUntil(async () => (await readdir(testApp.tempDir).catch(() => [])).length === 0, 'no temporary file left');
       const levels = logLines.map((line) => (JSON.parse(line) as { level: number }).level);
       assert.ok(levels.length >= 20, 'each disconnect was logged');
       assert.deepEqual(levels.filter((level) => level >= 40), [], 'no warning or error for a client that left');
@@ -163,11 +164,3 @@ describe('when clients go away in the middle of their uploads', () => {
     }
   });
 });
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

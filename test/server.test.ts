@@ -5,51 +5,16 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { emulatorClientEnvironment, startS3Emulator } from '../scripts/emulators/s3.js';
+import { freePort, killGroup, openGalleryForm, projectRoot, run, waitFor } from './support/processes.js';
+import { listKeys, waitUntil } from './support/waiting.js';
 import { fixture } from './support/test-app.js';
-
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-function run(script: string, env: Record<string, string>, nodeFlags: string[] = [], scriptArgs: string[] = []): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...scriptArgs], {
-    cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so a failed test can stop the script and the app it started together.
-    detached: true,
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  return Object.assign(child, { output: () => output });
-}
-
-async function waitFor(child: ReturnType<typeof run>, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const match = pattern.exec(child.output());
-    if (match) return match;
-    if (child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`no ${pattern} in the output:\n${child.output()}`);
-}
-
-/** As a browser (or curl with a cookie jar) does before posting a form: the gallery's cookies and form token. */
-async function openGalleryForm(appUrl: string): Promise<{ cookie: string; token: string; html: string }> {
-  const gallery = await fetch(`${appUrl}/`);
-  const cookie = gallery.headers.getSetCookie().map((value) => value.split(';')[0]).join('; ');
-  const html = await gallery.text();
-  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
-  assert.ok(token, 'the gallery carries a form token');
-  return { cookie, token, html };
-}
 
 /** `npm run dev` (or `dev:ec2` with --as-ec2) on free ports, its emulator data in `dataDir`. */
 async function startDevScript(dataDir: string, scriptArgs: string[] = []) {
@@ -59,14 +24,6 @@ async function startDevScript(dataDir: string, scriptArgs: string[] = []) {
     ['--openssl-legacy-provider'],
     scriptArgs,
   );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 describe('when server.ts starts with bad configuration', () => {
@@ -152,6 +109,62 @@ describe('when server.ts gets SIGTERM while an upload is still arriving', () => 
       assert.equal(code, 0);
     } finally {
       if (server.exitCode === null) process.kill(-server.pid!, 'SIGKILL');
+      await emulator.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('when server.ts gets SIGTERM while a slow upload is still arriving', () => {
+  it('then the upload is answered 503 within the shutdown grace, leaves nothing behind, and the process exits', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-stop-slow-'));
+    const tempDir = path.join(dataDir, 'uploads');
+    const emulator = await startS3Emulator({ directory: path.join(dataDir, 's3'), buckets: ['stop-test'] });
+    const port = await freePort();
+    const graceSeconds = 2;
+    const server = run('src/server.ts', {
+      ...emulatorClientEnvironment(emulator),
+      S3_BUCKET: 'stop-test',
+      PORT: String(port),
+      UPLOAD_TEMP_DIR: tempDir,
+      SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
+    });
+    try {
+      await waitFor(server, /is listening on/);
+      const { cookie, token } = await openGalleryForm(`http://127.0.0.1:${port}`);
+      const boundary = 'slow-stop-boundary';
+      const photo = await fixture('landscape.jpg');
+      const upload = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/photos',
+        headers: { cookie, accept: 'application/json', 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 10 * photo.length },
+      });
+      upload.on('error', () => {});
+      const answered = once(upload, 'response') as Promise<[IncomingMessage]>;
+      upload.write(
+        Buffer.concat([
+          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+          photo.subarray(0, 1000),
+        ]),
+      );
+      await waitUntil(async () => (await readdir(tempDir).catch(() => [])).length > 0);
+
+      const stoppedAt = Date.now();
+      server.kill('SIGTERM');
+      const [response] = await answered; // the client never sends the rest
+      const answeredAfter = Date.now() - stoppedAt;
+      assert.equal(response.statusCode, 503);
+      assert.ok(answeredAfter < graceSeconds * 1000 + 1500, `answered ${answeredAfter} ms after SIGTERM; the grace is ${graceSeconds} s`);
+      let body = '';
+      for await (const chunk of response) body += chunk;
+      assert.match(body, /The server is restarting/);
+      await once(server, 'exit');
+      assert.deepEqual(await readdir(tempDir), [], 'no temporary file left');
+      assert.deepEqual(await listKeys(emulator.endpoint, 'stop-test'), [], 'nothing stored');
+    } finally {
+      killGroup(server);
       await emulator.close();
       await rm(dataDir, { recursive: true, force: true });
     }

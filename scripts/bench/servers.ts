@@ -74,9 +74,9 @@ function startChild(args: string[], options: SpawnOptions): ChildProcess {
 }
 
 export async function startEmulatorProcess(directory: string, buckets: string[]): Promise<Running & { pid: number }> {
-  // Its stdin is a pipe from this process: it ends if the benchmark is killed outright (see emulator-process.ts).
+  // Its stdin is a pipe from this process: it ends if the benchmark is killed outright (see s3-process.ts).
   const child = startChild(
-    ['--openssl-legacy-provider', '--import', 'tsx', path.join(projectRoot, 'scripts', 'bench', 'emulator-process.ts'), directory, ...buckets],
+    ['--openssl-legacy-provider', '--import', 'tsx', path.join(projectRoot, 'scripts', 'emulators', 's3-process.ts'), directory, ...buckets],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const firstLine = await lineFrom(child, 'the S3 emulator');

@@ -52,9 +52,9 @@ export function createOrphanSweep({ store, tempDir, logger, minAgeMs, intervalMs
     const records = new Set((await store.listStoredParts('thumbnails', newestId, oldestId)).map((part) => part.photoId));
     const orphans: string[] = [];
     for (const folder of PART_FOLDERS) {
+      // A photo's id is its time when its first part was written: older than the minimum age, its upload is over.
       for (const part of await store.listStoredParts(folder, newestId, oldestId)) {
-        const settled = part.lastModified === undefined || part.lastModified.getTime() <= now() - minAgeMs;
-        if (!records.has(part.photoId) && settled) orphans.push(part.key);
+        if (!records.has(part.photoId)) orphans.push(part.key);
       }
     }
     if (orphans.length > 0) await store.deleteKeys(orphans);

@@ -23,6 +23,8 @@ export const PHOTOS_PER_PAGE = 24;
 /** S3's continuation tokens are far shorter; anything longer was not issued by S3 and is refused before it is sent. */
 const MAX_PAGE_TOKEN_LENGTH = 1024;
 const PAGE_TOKEN = /^[A-Za-z0-9+/=_.:-]+$/;
+/** Keys per listing when sweeping: a listing past the window's end stops after at most this many. */
+const SWEEP_PAGE_SIZE = 100;
 /** DeleteObjects takes at most this many keys per call. */
 const MAX_KEYS_PER_DELETE = 1000;
 
@@ -72,7 +74,6 @@ export interface PhotoParts {
 export interface StoredPart {
   key: string;
   photoId: string;
-  lastModified: Date | undefined;
 }
 
 /** The S3 operations the app uses, written out so a reader (or a fake in a test) sees the whole surface. */
@@ -240,7 +241,7 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         const listing = await callS3('ListObjectsV2', (abortSignal) =>
           s3.send(
             // Keys sort by id, and ids newest first: the listing starts at the window and stops after it.
-            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: token ? undefined : `${prefix}${newestId}`, ContinuationToken: token }),
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: token ? undefined : `${prefix}${newestId}`, ContinuationToken: token, MaxKeys: SWEEP_PAGE_SIZE }),
             { abortSignal },
           ),
         );
@@ -248,7 +249,7 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
           const photoId = keys.idIn(prefix, object.Key ?? '');
           if (!photoId || !isPhotoId(photoId)) continue;
           if (photoId > oldestId) return found;
-          found.push({ key: object.Key!, photoId, lastModified: object.LastModified });
+          found.push({ key: object.Key!, photoId });
         }
         token = listing.IsTruncated ? listing.NextContinuationToken : undefined;
       } while (token);

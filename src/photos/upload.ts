@@ -84,11 +84,16 @@ class UploadInProgress {
   readonly tempFiles: { path: string; closed: Promise<void> }[] = [];
   formTokenChecked = false;
   oversizeFilename: string | undefined;
+  /** The first file that failed: the form is answered at once, not when a slow client finishes sending it. */
+  readonly fileFailure: Promise<never>;
+  failFile!: (error: unknown) => void;
   /** Settles when the upload has answered and removed its temporary files. */
   readonly ended: Promise<void>;
   markEnded!: () => void;
   constructor(readonly reservation: UploadReservation) {
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
+    this.fileFailure = new Promise<never>((_, reject) => (this.failFile = reject));
+    this.fileFailure.catch(() => {}); // raced in receiveForm; this only keeps it from going unhandled
   }
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -111,7 +116,13 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   function storageEngine(upload: UploadInProgress): multer.StorageEngine {
     return {
       _handleFile(req, file, callback) {
-        receiveFile(req as Request, file, upload).then((received) => callback(null, received as Partial<Express.Multer.File>), callback);
+        receiveFile(req as Request, file, upload).then(
+          (received) => callback(null, received as Partial<Express.Multer.File>),
+          (error: unknown) => {
+            upload.failFile(error);
+            callback(error as Error);
+          },
+        );
       },
       // Called for files already received when a later part fails: the upload removes all its files itself.
       _removeFile(_req, _file, callback) {
@@ -173,7 +184,8 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       if (upload.signal.aborted) reject(upload.signal.reason);
       upload.signal.addEventListener('abort', () => reject(upload.signal.reason), { once: true });
     });
-    return Promise.race([parsed, stopped]);
+    // multer answers a failed file only once the whole request has arrived; a slow client must not hold it.
+    return Promise.race([parsed, stopped, upload.fileFailure.catch((error: unknown) => Promise.reject(formError(error, upload)))]);
   }
 
   function formError(error: unknown, upload: UploadInProgress): unknown {

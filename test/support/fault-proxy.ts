@@ -3,7 +3,13 @@
 import { createConnection, createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 
-export type Fault = { kind: 'none' } | { kind: 'error-500' } | { kind: 'stall' } | { kind: 'cut-after'; bytes: number };
+export type Fault =
+  | { kind: 'none' }
+  | { kind: 'error-500' }
+  | { kind: 'stall' }
+  | { kind: 'cut-after'; bytes: number }
+  /** Forwards everything until a request matches `pattern`; holds that one (never answered) and calls `onHold`. */
+  | { kind: 'hold-matching'; pattern: RegExp; onHold: () => void };
 
 export interface FaultProxy {
   endpoint: string;
@@ -36,7 +42,14 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     client.on('close', () => upstream.destroy());
     upstream.pipe(client);
     let forwarded = 0;
+    let holding = false;
     client.on('data', (chunk: Buffer) => {
+      if (holding) return;
+      if (current.kind === 'hold-matching' && current.pattern.test(chunk.toString('latin1'))) {
+        holding = true;
+        current.onHold();
+        return;
+      }
       forwarded += chunk.length;
       if (current.kind === 'cut-after' && forwarded > current.bytes) {
         client.destroy();
