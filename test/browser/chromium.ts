@@ -1,20 +1,33 @@
-// Debian's Chromium driven by playwright-core, for the end-to-end tests: launched headless with nothing
+// A local Chromium driven by playwright-core, for the end-to-end tests: launched headless with nothing
 // that reaches the internet, pages watched for CSP violations and script errors, a screenshot when a step fails.
-import { access, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-/** Debian's package; the tests never download a browser (`apt-get install chromium`). */
-const CHROMIUM = '/usr/bin/chromium';
+/**
+ * The browser to drive: Debian's package by default (`apt-get install chromium`); CHROMIUM_PATH names another
+ * Chromium or Chrome, such as the one on GitHub's runners. The tests never download a browser.
+ */
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const screenshotDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results');
 
+/**
+ * Why the browser tests are skipped, or false when they run. A missing browser skips them on a developer's
+ * machine but not in CI (CI=true), where launchChromium then fails and says what to install or set.
+ */
+export function chromiumSkipReason(): string | false {
+  if (existsSync(chromiumPath) || process.env.CI === 'true') return false;
+  return `no Chromium at ${chromiumPath}: apt-get install chromium, or set CHROMIUM_PATH to a Chromium or Chrome`;
+}
+
 export async function launchChromium(): Promise<Browser> {
-  await access(CHROMIUM).catch(() => {
-    throw new Error(`No Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium).`);
-  });
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`No Chromium at ${chromiumPath}: apt-get install chromium, or set CHROMIUM_PATH to a Chromium or Chrome.`);
+  }
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath,
     // Headless, and quiet: no updates, sync, QUIC or first-run requests to Google's servers.
     args: [
       '--headless',
