@@ -3,6 +3,7 @@
 import express, { Router, type Request } from 'express';
 import { HttpError } from '../http/errors.js';
 import type { BrowserSession } from '../http/browser-session.js';
+import { rememberNotice, takeNotice, uploadNoticeFromQuery } from '../http/notice.js';
 import type { createRateLimits } from '../http/rate-limits.js';
 import { captionLength, cleanCaption, MAX_CAPTION_LENGTH } from './captions.js';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.js';
@@ -32,6 +33,12 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   const readSmallForm = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 4 });
 
   router.get('/', async function showGallery(req, res) {
+    // The upload form's redirect names the count (`/?uploaded=8`): shown once, from a clean URL.
+    const uploadNotice = uploadNoticeFromQuery(req.query);
+    if (uploadNotice) {
+      rememberNotice(req, res, uploadNotice);
+      return res.redirect(303, '/');
+    }
     const position = readPagePosition(req.query);
     const page = await store.listPhotoPage(position.token);
     res.render('gallery', {
@@ -39,7 +46,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
       photos: page.photos,
       olderLink: page.nextPageToken ? olderPageLink(position, page.nextPageToken) : undefined,
       newerLink: newerPageLink(position),
-      notice: galleryNotice(req),
+      notice: takeNotice(req, res),
     });
   });
 
@@ -85,7 +92,8 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     const photo = await findDeletablePhoto(req);
     await store.deletePhoto(photo.id, photo.originalType);
     req.log.info({ photoId: photo.id }, 'photo deleted');
-    res.redirect(303, '/?deleted=1');
+    rememberNotice(req, res, { kind: 'photo-deleted' });
+    res.redirect(303, '/');
   });
 
   async function findPhotoOr404(req: Request): Promise<PhotoRecord> {
@@ -104,11 +112,4 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   }
 
   return router;
-}
-
-function galleryNotice(req: Request): string | undefined {
-  if (req.query.deleted === '1') return 'The photo was deleted.';
-  const uploaded = Number(req.query.uploaded);
-  if (Number.isInteger(uploaded) && uploaded > 1 && uploaded <= 50) return `${uploaded} photos were uploaded.`;
-  return undefined;
 }

@@ -104,10 +104,11 @@ describe('when a photo is deleted', () => {
     const confirm = await uploader.get(`/photos/${id}/delete`).expect(200);
     assert.match(confirm.text, new RegExp(`<form action="/photos/${id}/delete" method="post">`));
 
-    await uploader.delete(id).expect(303).expect('Location', '/?deleted=1');
+    await uploader.delete(id).expect(303).expect('Location', '/');
     assert.deepEqual((await testApp.listAllKeys()).filter((key) => key.includes(id)), []);
     await uploader.get(`/photos/${id}`).expect(404);
-    assert.match((await uploader.get('/?deleted=1').expect(200)).text, /The photo was deleted/);
+    assert.match((await uploader.get('/').expect(200)).text, /The photo was deleted/);
+    assert.doesNotMatch((await uploader.get('/').expect(200)).text, /The photo was deleted/, 'the notice shows once');
   });
 
   it('then by another browser, it is refused with 403 and the photo stays', async () => {
