@@ -41,9 +41,10 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     }
     const position = readPagePosition(req.query);
     const page = await store.listPhotoPage(position.token);
+    const firstOnPage = page.photos[0]?.id;
     res.render('gallery', {
       ...uploadFormHints,
-      photos: page.photos,
+      photos: page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, firstOnPage) })),
       olderLink: page.nextPageToken ? olderPageLink(position, page.nextPageToken) : undefined,
       newerLink: newerPageLink(position),
       notice: takeNotice(req, res),
@@ -79,7 +80,15 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
 
   router.get('/photos/:id', async function showPhoto(req, res) {
     const photo = await findPhotoOr404(req);
-    res.render('photo', { photo, urls: await store.presignPhotoUrls(photo), canDelete: session.isUploader(req, photo.uploaderHash) });
+    const from = typeof req.query.from === 'string' ? req.query.from : undefined;
+    const [urls, { newer, older }] = await Promise.all([store.presignPhotoUrls(photo), store.findNeighbours(photo.id, from)]);
+    res.render('photo', {
+      photo,
+      urls,
+      canDelete: session.isUploader(req, photo.uploaderHash),
+      newerLink: newer && photoLink(newer.id, newer.from),
+      olderLink: older && photoLink(older.id, older.from),
+    });
   });
 
   router.get('/photos/:id/delete', async function confirmDelete(req, res) {
@@ -112,4 +121,9 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   }
 
   return router;
+}
+
+/** A photo page's address; `from` lets that page find the photo newer than it (see store.findNeighbours). */
+function photoLink(id: string, from: string | undefined): string {
+  return from && from !== id ? `/photos/${id}?from=${from}` : `/photos/${id}`;
 }

@@ -43,6 +43,23 @@ export interface PhotoPage {
   nextPageToken: string | undefined;
 }
 
+/** A photo next to another in gallery order, and the `from` id that a link to it carries (see findNeighbours). */
+export interface Neighbour {
+  id: string;
+  from: string;
+}
+
+export interface PhotoNeighbours {
+  newer: Neighbour | undefined;
+  older: Neighbour | undefined;
+}
+
+/**
+ * How many photos newer than the one shown a neighbours listing may start before it. Walking towards
+ * newer photos works this far back from where the visitor entered (the start of a gallery page).
+ */
+const NEIGHBOUR_CONTEXT = PHOTOS_PER_PAGE;
+
 export interface ViewUrls {
   thumbnail: string;
   display: string;
@@ -83,6 +100,10 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
     original: (id: string, type: ImageType) => `${keyPrefix}originals/${id}.${type.extension}`,
     cleanCopy: (id: string, type: ImageType) => `${keyPrefix}full/${id}.${type.extension}`,
   };
+
+  function idsOfThumbnails(objects: { Key?: string }[]): string[] {
+    return objects.map((object) => object.Key?.slice(keys.thumbnailFolder.length).replace(/\.webp$/, '') ?? '').filter(isPhotoId);
+  }
 
   async function callS3<T>(operation: string, request: () => Promise<T>): Promise<T> {
     try {
@@ -175,6 +196,34 @@ export function createPhotoStore(s3: S3Client, options: PhotoStoreOptions) {
       const thumbnailUrls = await presignViewUrls(ids.map(keys.thumbnail));
       const photos = ids.map((id, index) => ({ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]! }));
       return { photos, nextPageToken: listing.IsTruncated ? listing.NextContinuationToken : undefined };
+    },
+
+    /**
+     * The photos just newer and just older than `id`, with one ListObjectsV2. S3 lists only forwards, from
+     * newest to oldest, so the newer photo shows only when the listing starts before `id`: at `from`, a
+     * photo the link to this page named (the first of the gallery page it came from). Without it, only
+     * the older photo is known. Each neighbour comes with the `from` its own link should carry.
+     */
+    async findNeighbours(id: string, from: string = id): Promise<PhotoNeighbours> {
+      const start = isPhotoId(from) && from < id ? from : id;
+      const listing = await callS3('ListObjectsV2', () =>
+        s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: keys.thumbnailFolder,
+            // The key without its extension sorts just before the key itself, so `start` is listed too.
+            StartAfter: keys.thumbnailFolder + start,
+            MaxKeys: start === id ? 2 : NEIGHBOUR_CONTEXT + 2,
+          }),
+        ),
+      );
+      const ids = idsOfThumbnails(listing.Contents ?? []);
+      const index = ids.indexOf(id);
+      // Not listed: `from` lies too far back (an edited link); the neighbours are then unknown.
+      if (index === -1) return { newer: undefined, older: undefined };
+      const neighbour = (at: number): Neighbour | undefined =>
+        at >= 0 && at < ids.length ? { id: ids[at]!, from: ids[Math.max(0, at - NEIGHBOUR_CONTEXT)]! } : undefined;
+      return { newer: neighbour(index - 1), older: neighbour(index + 1) };
     },
 
     /** The photo's record, or undefined when there is no such photo. */

@@ -31,7 +31,7 @@ async function seedPhotos(count: number): Promise<string[]> {
 }
 
 function photoLinks(html: string): string[] {
-  return [...html.matchAll(/href="\/photos\/([^"/]+)"/g)].map((match) => match[1]!);
+  return [...html.matchAll(/href="\/photos\/([^"/?]+)[^"]*"/g)].map((match) => match[1]!);
 }
 
 function link(html: string, rel: 'next' | 'prev'): string | undefined {
