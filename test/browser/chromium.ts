@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's package; the tests never download a browser (`apt-get install chromium`). */
-const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM = '/usr/bin/chromium';
 const screenshotDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results');
 
 export async function launchChromium(): Promise<Browser> {
