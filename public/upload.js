@@ -161,6 +161,8 @@
       var answer = {};
       try { answer = JSON.parse(request.responseText); } catch (ignored) { /* not JSON: explained below */ }
       if (request.status === 201 && answer.photos) {
+        // A small body may be sent before any progress event: the answer says every byte arrived.
+        chosen.forEach(function (entry) { entry.item.querySelector('progress').value = 100; });
         status.textContent = 'Uploaded. Opening…';
         window.location.assign(answer.photos.length === 1 ? answer.photos[0].url : '/?uploaded=' + answer.photos.length);
         return;
