@@ -1,6 +1,6 @@
 // The photo experience in a real browser (Debian's Chromium): a visitor drops several photos on the upload
-// form, sees their previews, uploads them, walks them with "Older"/"Newer" and the arrow keys, deletes one
-// and is told why a wrong file is refused. Then every page, at a phone's and a laptop's size, passes axe-core,
+// form, sees their previews, uploads them, walks them with "Older"/"Newer" and the arrow keys, deletes one,
+// pastes an image and is told why a wrong file is refused. Then every page, at a phone's and a laptop's size, passes axe-core,
 // fits the window's width and is saved as a screenshot; and no page broke the Content Security Policy.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -153,6 +153,24 @@ describe('the photo experience in Chromium', { skip }, () => {
       assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(oldest)).length, 0, 'nothing of it is left in the bucket');
       await page.reload();
       assert.equal(await page.locator('.notice').count(), 0);
+    });
+  });
+
+  describe('when the visitor pastes an image on the gallery page', () => {
+    step('then it is added with a preview, and "Remove" takes it off again', async () => {
+      await page.goto(`${appUrl}/`);
+      const square = (await readFile(path.join(fixturesDir, 'square.png'))).toString('base64');
+      await page.evaluate((base64) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([Uint8Array.from(atob(base64), (character) => character.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
+        document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+      }, square);
+      await page.locator('canvas.drawn[aria-label="Preview of pasted.png"]').waitFor();
+      assert.equal(await page.locator('#photos').evaluate((input) => (input as HTMLInputElement).files?.length), 1, 'the form will send it');
+
+      await page.getByRole('button', { name: 'Remove pasted.png' }).click();
+      assert.equal(await page.getByRole('list', { name: 'Chosen photos' }).isHidden(), true);
+      assert.equal(await page.locator('#photos').evaluate((input) => (input as HTMLInputElement).files?.length), 0);
     });
   });
 
