@@ -1,7 +1,7 @@
 // The photo experience in a real browser (Debian's Chromium): a visitor drops several photos on the upload
 // form, sees their previews, uploads them, walks them with "Older"/"Newer" and the arrow keys, deletes one,
-// pastes an image and is told why a wrong file is refused. Then every page, at a phone's and a laptop's size, passes axe-core,
-// fits the window's width and is saved as a screenshot; and no page broke the Content Security Policy.
+// pastes an image and is told why a wrong file is refused. Then every page, at a phone's and a laptop's
+// size, passes axe-core, fits the window's width and is saved as a screenshot; and no page broke the CSP.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
