@@ -4,6 +4,7 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
+import { credentialFooter } from './about/credential-footer.js';
 import { createAboutRoutes, type AboutDeps } from './about/routes.js';
 import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
@@ -42,6 +43,8 @@ export function createApp({ config, store, uploads, session, rateLimits, logger,
   app.set('view engine', 'ejs');
   app.disable('x-powered-by');
   app.locals.formatBytes = formatBytes;
+  // Read when a page renders, so the footer names the provider that supplied this request's credentials.
+  app.locals.credentialFooter = () => credentialFooter(about.credentialTrace.lastSource());
 
   app.use(securityHeaders(config));
   app.use(

@@ -73,7 +73,9 @@ describe('when the app runs with only an IMDSv2 endpoint', () => {
     assert.match(page.text, /<dd id="credential-source">EC2 instance metadata \(IMDS\)/);
     assert.ok(page.text.includes(`${credentials.accessKeyId.slice(0, 4)}…${credentials.accessKeyId.slice(-4)}`));
     assert.match(page.text, /temporary credentials/);
-    assert.ok(page.text.includes(credentials.expiration.toUTCString()));
+    assert.ok(page.text.includes(`datetime="${credentials.expiration.toISOString()}"`));
+    assert.match(page.text, /<dd id="instance-role">role <code>s3-photo-share-role<\/code>,\s+instance profile <code>arn:aws:iam::123456789012:instance-profile\/s3-photo-share-role<\/code>/);
+    assert.match(page.text, /This app holds no AWS keys: it uses temporary credentials for its instance role/);
     assert.match(page.text, /fallback to IMDSv1 is disabled/);
     for (const secret of [credentials.accessKeyId, credentials.secretAccessKey, credentials.sessionToken]) {
       assert.ok(!page.text.includes(secret), 'the page shows no full key, secret or token');
@@ -191,6 +193,9 @@ describe('when credentials come from elsewhere in the chain', () => {
     const page = await request(testApp.app).get('/about').expect(200);
     assert.match(page.text, /<dd id="credential-source">Environment variables/);
     assert.match(page.text, /long-term keys \(AKIA…\): avoid these on a server/);
+    assert.match(page.text, /This app is using AWS keys from its environment variables/);
+    assert.doesNotMatch(page.text, /holds no AWS keys/);
+    assert.doesNotMatch(page.text, /id="instance-role"/, 'IMDS is not asked when it did not supply the credentials');
     await testApp.close();
     testApp = undefined;
   });

@@ -28,3 +28,13 @@ export function createIdentityLookup(config: Pick<Config, 'region' | 'endpointUr
     }
   };
 }
+
+/**
+ * The role and session named in an assumed-role ARN (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`).
+ * For an instance role the session name is the instance id: every request in CloudTrail names the
+ * instance that made it, which long-term keys never tell.
+ */
+export function assumedRoleSession(arn: string): { roleName: string; sessionName: string } | undefined {
+  const match = /^arn:aws[\w-]*:sts::\d{12}:assumed-role\/([^/]+)\/(.+)$/.exec(arn);
+  return match ? { roleName: match[1]!, sessionName: match[2]! } : undefined;
+}

@@ -4,16 +4,25 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Router } from 'express';
 import type { Config } from '../config.js';
 import { CREDENTIAL_SOURCE_LABELS, describeStorageFailure, summarizeCredentials, type CredentialChainTrace } from '../storage/credentials.js';
-import type { CallerIdentity } from './identity.js';
+import { assumedRoleSession, type CallerIdentity } from './identity.js';
+import { createInstanceProfileLookup, type InstanceProfile } from './instance-profile.js';
 
 export interface AboutDeps {
   config: Config;
   s3: S3Client;
   credentialTrace: CredentialChainTrace;
   lookUpCallerIdentity: () => Promise<CallerIdentity>;
+  /** Asked only when the credentials came from IMDS. By default, IMDS at the SDK's endpoint. */
+  lookUpInstanceProfile?: () => Promise<InstanceProfile>;
 }
 
-export function createAboutRoutes({ config, s3, credentialTrace, lookUpCallerIdentity }: AboutDeps): Router {
+export function createAboutRoutes({
+  config,
+  s3,
+  credentialTrace,
+  lookUpCallerIdentity,
+  lookUpInstanceProfile = createInstanceProfileLookup(config.imdsEndpoint),
+}: AboutDeps): Router {
   const router = Router();
 
   router.get('/about', async function showCredentials(_req, res) {
@@ -21,10 +30,13 @@ export function createAboutRoutes({ config, s3, credentialTrace, lookUpCallerIde
       summarizeCredentials(s3, credentialTrace).catch((error: unknown) => ({ failure: describeStorageFailure(error, credentialTrace) })),
       lookUpCallerIdentity(),
     ]);
+    const fromImds = 'source' in credentials && credentials.source === 'instance-metadata';
     res.render('about', {
       credentials,
       sourceLabels: CREDENTIAL_SOURCE_LABELS,
+      instanceProfile: fromImds ? await lookUpInstanceProfile() : undefined,
       identity,
+      assumedRole: 'arn' in identity ? assumedRoleSession(identity.arn) : undefined,
       now: new Date(),
       settings: {
         region: config.region,

@@ -2,6 +2,7 @@
 // the upload receiver, and renders; failures are AppErrors, answered by the error handler.
 import express, { Router, type Request } from 'express';
 import type { BrowserSession } from '../http/browser-session.js';
+import { rememberNotice, takeNotice } from '../http/notice.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import { MAX_CAPTION_LENGTH } from './captions.js';
 import { listInWords, NotPhotoOwner, PhotoNotFound } from './errors.js';
@@ -35,28 +36,39 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   router.get('/', rateLimits.pageViews, async function showGallery(req, res) {
     const position = readPagePosition(req.query);
     const page = await store.listPhotoPage(position.token);
+    const firstOnPage = page.photos[0]?.id;
     res.render('gallery', {
       ...uploadFormHints,
-      photos: page.photos,
+      photos: page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, firstOnPage) })),
       olderLink: page.nextPageToken ? olderPageLink(position, page.nextPageToken) : undefined,
       newerLink: newerPageLink(position),
-      notice: galleryNotice(req),
+      notice: takeNotice(req, res),
     });
   });
 
   router.post('/photos', rateLimits.uploads, async function uploadPhotos(req, res) {
     const { photoIds } = await uploads.receive(req, res);
     req.log.info({ photoIds }, 'photos uploaded');
+    // One photo opens its page; several open the gallery, which says how many (once).
+    if (photoIds.length > 1) rememberNotice(req, res, { kind: 'photos-uploaded', count: photoIds.length });
     if (req.accepts(['html', 'json']) === 'json') {
       res.status(201).json({ photos: photoIds.map((id) => ({ id, url: `/photos/${id}` })) });
     } else {
-      res.redirect(303, photoIds.length === 1 ? `/photos/${photoIds[0]}` : `/?uploaded=${photoIds.length}`);
+      res.redirect(303, photoIds.length === 1 ? `/photos/${photoIds[0]}` : '/');
     }
   });
 
   router.get('/photos/:id', rateLimits.pageViews, async function showPhoto(req, res) {
     const photo = await findPhoto(req);
-    res.render('photo', { photo, urls: await store.presignPhotoUrls(photo), canDelete: session.isOwner(req, photo.id, photo.ownerTag) });
+    const from = typeof req.query.from === 'string' ? req.query.from : undefined;
+    const [urls, { newer, older }] = await Promise.all([store.presignPhotoUrls(photo), store.findNeighbours(photo.id, from)]);
+    res.render('photo', {
+      photo,
+      urls,
+      canDelete: session.isOwner(req, photo.id, photo.ownerTag),
+      newerLink: newer && photoLink(newer.id, newer.from),
+      olderLink: older && photoLink(older.id, older.from),
+    });
   });
 
   router.get('/photos/:id/delete', rateLimits.pageViews, async function confirmDelete(req, res) {
@@ -69,7 +81,8 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     const photo = await findOwnPhoto(req);
     await store.deletePhoto(photo);
     req.log.info({ photoId: photo.id }, 'photo deleted');
-    res.redirect(303, '/?deleted=1');
+    rememberNotice(req, res, { kind: 'photo-deleted' });
+    res.redirect(303, '/');
   });
 
   async function findPhoto(req: Request): Promise<PhotoRecord> {
@@ -88,9 +101,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   return router;
 }
 
-function galleryNotice(req: Request): string | undefined {
-  if (req.query.deleted === '1') return 'The photo was deleted.';
-  const uploaded = Number(req.query.uploaded);
-  if (Number.isInteger(uploaded) && uploaded > 1 && uploaded <= 50) return `${uploaded} photos were uploaded.`;
-  return undefined;
+/** A photo page's address; `from` lets that page find the photo newer than it (see store.findNeighbours). */
+function photoLink(id: string, from: string | undefined): string {
+  return from && from !== id ? `/photos/${id}?from=${from}` : `/photos/${id}`;
 }

@@ -54,6 +54,23 @@ export interface PhotoPage {
   nextPageToken: string | undefined;
 }
 
+/** A photo next to another in gallery order, and the `from` id that a link to it carries (see findNeighbours). */
+export interface Neighbour {
+  id: string;
+  from: string;
+}
+
+export interface PhotoNeighbours {
+  newer: Neighbour | undefined;
+  older: Neighbour | undefined;
+}
+
+/**
+ * How many photos newer than the one shown a neighbours listing may start before it. Walking towards
+ * newer photos works this far back from where the visitor entered (the start of a gallery page).
+ */
+const NEIGHBOUR_CONTEXT = PHOTOS_PER_PAGE;
+
 export interface ViewUrls {
   thumbnail: string;
   display: string;
@@ -82,6 +99,8 @@ export interface PhotoStore {
   savePhotoParts(id: string, parts: PhotoParts, signal?: AbortSignal): Promise<void>;
   saveRecord(record: Omit<PhotoRecord, 'uploadedAt'>, thumbnail: Buffer, signal?: AbortSignal): Promise<void>;
   listPhotoPage(pageToken: string | undefined): Promise<PhotoPage>;
+  /** The photos just newer and just older than `id` (see the method). */
+  findNeighbours(id: string, from?: string): Promise<PhotoNeighbours>;
   findPhoto(id: string): Promise<PhotoRecord | undefined>;
   presignPhotoUrls(record: PhotoRecord): Promise<ViewUrls>;
   deletePhoto(record: Pick<PhotoRecord, 'id' | 'originalType' | 'fullSizeExtension'>, signal?: AbortSignal): Promise<void>;
@@ -188,6 +207,35 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
       const thumbnailUrls = await presignViewUrls(ids.map(keys.thumbnail));
       const photos = ids.map((id, index) => ({ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]! }));
       return { photos, nextPageToken: listing.IsTruncated ? listing.NextContinuationToken : undefined };
+    },
+
+    /**
+     * The photos just newer and just older than `id`, with one ListObjectsV2. S3 lists only forwards, from
+     * newest to oldest, so the newer photo shows only when the listing starts before `id`: at `from`, a
+     * photo the link to this page named (the first of the gallery page it came from). Without it, only
+     * the older photo is known. Each neighbour comes with the `from` its own link should carry.
+     */
+    async findNeighbours(id, from = id) {
+      const start = isPhotoId(from) && from < id ? from : id;
+      const listing = await callS3('ListObjectsV2', (abortSignal) =>
+        s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: keys.thumbnailFolder,
+            // The key without its extension sorts just before the key itself, so `start` is listed too.
+            StartAfter: keys.thumbnailFolder + start,
+            MaxKeys: start === id ? 2 : NEIGHBOUR_CONTEXT + 2,
+          }),
+          { abortSignal },
+        ),
+      );
+      const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
+      const index = ids.indexOf(id);
+      // Not listed: `from` lies too far back (an edited link); the neighbours are then unknown.
+      if (index === -1) return { newer: undefined, older: undefined };
+      const neighbour = (at: number): Neighbour | undefined =>
+        at >= 0 && at < ids.length ? { id: ids[at]!, from: ids[Math.max(0, at - NEIGHBOUR_CONTEXT)]! } : undefined;
+      return { newer: neighbour(index - 1), older: neighbour(index + 1) };
     },
 
     /** The photo's record, or undefined when there is no such photo. */

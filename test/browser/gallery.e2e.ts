@@ -1,100 +1,231 @@
-// The gallery in a real browser (Debian's Chromium): a visitor uploads a photo through the form with a
-// caption in Japanese, sees it, opens it and deletes it, and no page breaks the Content Security Policy.
+// The photo experience in a real browser (Debian's Chromium): a visitor drops several photos on the upload
+// form, sees their previews, uploads them, walks them with "Older"/"Newer" and the arrow keys, deletes one,
+// pastes an image and is told why a wrong file is refused. Then every page, at a phone's and a laptop's
+// size, passes axe-core, fits the window's width and is saved as a screenshot; and no page broke the CSP.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fixturesDir, startTestApp, type TestApp } from '../support/test-app.js';
 import { chromiumSkipReason, launchChromium, loadedImageWidth, screenshotOnFailure, watchPage, type PageReports } from './chromium.js';
+import { accessibilityViolations, horizontalOverflow, loadAllImages, saveScreenshot, VIEWPORTS } from './page-checks.js';
 
-const CAPTION = '富士山の朝焼け';
-const PHOTO_PAGE = /\/photos\/(\d{13}-[0-9a-f]{12})$/;
+/** An Arabic caption with a dash: in its own direction, the dash sits between the words, not at an end. */
+const CAPTION = 'غروب الشمس - البحر';
+const PHOTO_PAGE = /\/photos\/(\d{13}-[0-9a-f]{12})(\?from=[0-9a-f-]+)?$/;
+/** Not the test machine's zone, so a time left in UTC would show. */
+const VIEWER_TIME_ZONE = 'Pacific/Auckland';
+const DROPPED = [
+  { name: 'landscape.jpg', type: 'image/jpeg' },
+  { name: 'portrait.webp', type: 'image/webp' },
+  { name: 'square.png', type: 'image/png' },
+];
+
+// Without Chromium the test is skipped where a developer runs it, and fails in CI (`launchChromium` says why).
+const skip = chromiumSkipReason();
 
 let testApp: TestApp;
 let server: Server;
 let appUrl: string;
 let browser: Browser;
+let context: BrowserContext;
 let page: Page;
 let reports: PageReports;
-let photoId: string;
-const skip = chromiumSkipReason();
+/** Newest first, once uploaded. */
+let photoIds: string[] = [];
 
-before(async () => {
-  if (skip) return;
-  testApp = await startTestApp();
-  server = testApp.app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  appUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  browser = await launchChromium();
-  page = await browser.newPage();
-  page.setDefaultTimeout(15_000);
-  reports = watchPage(page);
-});
+describe('the photo experience in Chromium', { skip }, () => {
+  before(async () => {
+    testApp = await startTestApp();
+    server = testApp.app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    appUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: VIEWER_TIME_ZONE });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    reports = watchPage(page);
+  });
 
-after(async () => {
-  await browser?.close();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await testApp?.close();
-});
+  after(async () => {
+    await browser?.close();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    await testApp?.close();
+  });
 
-/** A step of the visit: the test's own name for its screenshot if it fails. */
-function step(name: string, body: () => Promise<void>) {
-  it(name, () => screenshotOnFailure(page, name, body));
-}
+  /** A step of the visit: the test's own name for its screenshot if it fails. */
+  function step(name: string, body: () => Promise<void>) {
+    it(name, () => screenshotOnFailure(page, name, body));
+  }
 
-describe('when a visitor shares a photo with a Japanese caption through the gallery form, in Chromium', { skip }, () => {
-  step('then the page script sends it (XHR, with progress) and opens its page, with the caption and the image loaded', async () => {
-    await page.goto(`${appUrl}/`);
-    await page.getByRole('heading', { name: 'Share photos' }).waitFor();
-    await page.locator('#photos').setInputFiles(path.join(fixturesDir, 'landscape.jpg'));
-    await page.getByLabel('Caption').fill(CAPTION);
+  describe('when a visitor drops three photos on the upload form and gives them an Arabic caption', () => {
+    step('then each shows a preview, and Upload sends them (XHR) with progress for each file, then opens the gallery', async () => {
+      await page.goto(`${appUrl}/`);
+      await page.getByRole('heading', { name: 'Share photos' }).waitFor();
+      await dropFiles(DROPPED);
 
-    // The progress bar shows only while the upload is on its way: its showing is noted in sessionStorage,
-    // which outlives the navigation to the photo page, so the check cannot race it.
-    await page.locator('#upload-form .progress').evaluate((box) => {
-      new MutationObserver(() => {
-        if (!(box as HTMLElement).hidden) sessionStorage.setItem('progress-shown', 'yes');
-      }).observe(box, { attributes: true, attributeFilter: ['hidden'] });
+      const previews = page.getByRole('list', { name: 'Chosen photos' }).getByRole('listitem');
+      assert.equal(await previews.count(), 3);
+      for (const { name } of DROPPED) await page.locator(`canvas.drawn[aria-label="Preview of ${name}"]`).waitFor();
+      assert.ok(await previewHasPixels(0), 'the first preview shows the photo');
+
+      await page.getByLabel('Caption').fill(CAPTION);
+      await recordProgressValues();
+      const uploadRequest = page.waitForRequest((request) => request.method() === 'POST' && new URL(request.url()).pathname === '/photos');
+      await page.getByRole('button', { name: 'Upload', exact: true }).click();
+      assert.equal((await uploadRequest).resourceType(), 'xhr', 'upload.js sent the form, not a plain form post');
+      // The form is on the gallery page itself: the notice, not the address, says the new gallery has loaded.
+      await page.locator('.notice').waitFor();
+      const progress = await page.evaluate(() => JSON.parse(sessionStorage.getItem('progress') ?? '{}') as Record<string, number>);
+      assert.deepEqual(Object.keys(progress).sort(), DROPPED.map((file) => `Upload of ${file.name}`).sort(), 'each file had its own progress bar');
+      assert.ok(Object.values(progress).every((value) => value === 100), `every file reached 100%: ${JSON.stringify(progress)}`);
     });
-    const uploadRequest = page.waitForRequest((request) => request.method() === 'POST' && new URL(request.url()).pathname === '/photos');
-    await page.getByRole('button', { name: 'Upload' }).click();
-    const upload = await uploadRequest;
-    assert.equal(upload.resourceType(), 'xhr', 'upload.js sent the form, not a plain form post');
-    await page.waitForURL(PHOTO_PAGE);
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('progress-shown')), 'yes', 'the progress bar showed');
 
-    photoId = PHOTO_PAGE.exec(page.url())![1]!;
-    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), CAPTION);
-    assert.ok((await loadedImageWidth(page, 'figure img')) > 0, 'the photo loaded from its presigned URL');
+    step('then the gallery says "3 photos were uploaded." once, and each thumbnail has its own name and a local time', async () => {
+      assert.equal((await page.getByRole('status').first().textContent())?.trim(), '3 photos were uploaded.');
+      const links = page.locator('.grid a');
+      assert.equal(await links.count(), 3);
+      const names = await links.evaluateAll((elements) => elements.map((element) => element.textContent!.replace(/\s+/g, ' ').trim()));
+      assert.equal(new Set(names).size, 3, `distinct names: ${names.join(' | ')}`);
+      photoIds = await links.evaluateAll((elements) => elements.map((element) => new URL((element as HTMLAnchorElement).href).pathname.split('/')[2]!));
+
+      const time = page.locator('.grid time').first();
+      const [shown, expected] = await time.evaluate((element) => [
+        element.textContent,
+        new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(element.getAttribute('datetime')!)),
+      ]);
+      assert.equal(shown, expected, `shown in ${VIEWER_TIME_ZONE}, not UTC`);
+      assert.doesNotMatch(shown!, /UTC/);
+
+      await page.reload();
+      assert.equal(await page.locator('.notice').count(), 0, 'a reload does not repeat the notice');
+    });
   });
 
-  step('then the gallery lists it with its thumbnail, and the thumbnail opens its page', async () => {
-    await page.getByRole('link', { name: 'Back to the gallery' }).click();
-    await page.waitForURL(`${appUrl}/`);
-    const thumbnailLink = page.locator(`a[href="/photos/${photoId}"]`);
-    assert.equal(await thumbnailLink.count(), 1);
-    // Thumbnails load lazily: in view, as the visitor would scroll to it.
-    await thumbnailLink.scrollIntoViewIfNeeded();
-    assert.ok((await loadedImageWidth(page, `a[href="/photos/${photoId}"] img`)) > 0, 'the thumbnail loaded');
+  describe('when the visitor opens the newest photo', () => {
+    step('then it fits the window with its caption and actions, and its caption reads right to left', async () => {
+      await page.locator('.grid a').first().click();
+      await page.waitForURL(PHOTO_PAGE);
+      assert.ok((await loadedImageWidth(page, 'figure img')) > 0, 'the photo loaded from its presigned URL');
+      const heading = page.getByRole('heading', { level: 1 });
+      assert.equal(await heading.textContent(), CAPTION);
+      assert.equal(await heading.evaluate((element) => getComputedStyle(element).direction), 'rtl');
+      const bottomOf = (selector: string) => page.locator(selector).evaluate((element) => element.getBoundingClientRect().bottom);
+      const windowHeight = await page.evaluate(() => window.innerHeight);
+      assert.ok((await bottomOf('figure img')) <= windowHeight, 'the whole photo is in the window');
+      assert.ok((await bottomOf('.actions')) <= windowHeight, 'the full-size link and Delete are in the window');
+      assert.equal(await page.getByRole('link', { name: '← Newer' }).count(), 0, 'the newest photo has nothing newer');
+    });
 
-    await thumbnailLink.click();
-    await page.waitForURL(`${appUrl}/photos/${photoId}`);
-    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), CAPTION);
+    step('then "Older →", the right arrow key and the left arrow key walk the photos in gallery order', async () => {
+      await page.getByRole('link', { name: 'Older →' }).click();
+      await page.waitForURL(PHOTO_PAGE);
+      assert.equal(photoIdOf(page.url()), photoIds[1]);
+
+      await page.keyboard.press('ArrowRight');
+      await page.waitForURL((url) => photoIdOf(url.href) === photoIds[2]);
+      assert.equal(await page.getByRole('link', { name: 'Older →' }).count(), 0, 'the oldest photo has nothing older');
+
+      await page.keyboard.press('ArrowLeft');
+      await page.waitForURL((url) => photoIdOf(url.href) === photoIds[1]);
+      await page.getByRole('link', { name: '← Newer' }).click();
+      await page.waitForURL((url) => photoIdOf(url.href) === photoIds[0]);
+    });
   });
 
-  step('then "Delete…" asks to confirm, "Delete photo" removes it, and the gallery says so and no longer shows it', async () => {
-    await page.getByRole('link', { name: 'Delete…' }).click();
-    await page.waitForURL(`${appUrl}/photos/${photoId}/delete`);
-    await page.getByRole('heading', { name: 'Delete this photo?' }).waitFor();
+  describe('when the visitor deletes the oldest photo', () => {
+    step('then "Delete…" asks to confirm, "Delete photo" removes it, and the gallery says so once', async () => {
+      const oldest = photoIds[2]!;
+      await page.goto(`${appUrl}/photos/${oldest}`);
+      await page.getByRole('link', { name: 'Delete…' }).click();
+      await page.waitForURL(`${appUrl}/photos/${oldest}/delete`);
+      await page.getByRole('heading', { name: 'Delete this photo?' }).waitFor();
 
-    await page.getByRole('button', { name: 'Delete photo' }).click();
-    await page.waitForURL((url) => url.pathname === '/');
-    assert.equal((await page.getByRole('status').first().textContent())?.trim(), 'The photo was deleted.');
-    assert.equal(await page.locator(`a[href="/photos/${photoId}"]`).count(), 0);
-    assert.deepEqual(await testApp.listAllKeys(), [], 'nothing of the photo is left in the bucket');
+      await page.getByRole('button', { name: 'Delete photo' }).click();
+      await page.waitForURL(`${appUrl}/`);
+      assert.equal((await page.getByRole('status').first().textContent())?.trim(), 'The photo was deleted.');
+      assert.equal(await page.locator(`a[href^="/photos/${oldest}"]`).count(), 0);
+      assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(oldest)).length, 0, 'nothing of it is left in the bucket');
+      await page.reload();
+      assert.equal(await page.locator('.notice').count(), 0);
+    });
+  });
+
+  describe('when the visitor pastes an image on the gallery page', () => {
+    step('then it is added with a preview, and "Remove" takes it off again', async () => {
+      await page.goto(`${appUrl}/`);
+      const square = (await readFile(path.join(fixturesDir, 'square.png'))).toString('base64');
+      await page.evaluate((base64) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([Uint8Array.from(atob(base64), (character) => character.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
+        document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+      }, square);
+      await page.locator('canvas.drawn[aria-label="Preview of pasted.png"]').waitFor();
+      assert.equal(await page.locator('#photos').evaluate((input) => (input as HTMLInputElement).files?.length), 1, 'the form will send it');
+
+      await page.getByRole('button', { name: 'Remove pasted.png' }).click();
+      assert.equal(await page.getByRole('list', { name: 'Chosen photos' }).isHidden(), true);
+      assert.equal(await page.locator('#photos').evaluate((input) => (input as HTMLInputElement).files?.length), 0);
+    });
+  });
+
+  describe('when the visitor drops a text file named like a photo', () => {
+    step('then Upload shows an alert that names it, the progress is reset, and nothing is stored', async () => {
+      const keysBefore = await testApp.listAllKeys();
+      await page.goto(`${appUrl}/`);
+      await dropFiles([{ name: 'notes.jpg', type: 'image/jpeg', content: 'not a photo, just text' }]);
+      await page.getByRole('button', { name: 'Upload', exact: true }).click();
+
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      assert.match((await alert.textContent())!, /notes\.jpg/);
+      assert.equal(await page.getByRole('progressbar', { name: 'Upload of notes.jpg' }).evaluate((bar) => (bar as HTMLProgressElement).value), 0);
+      assert.ok(await page.getByRole('button', { name: 'Upload', exact: true }).isEnabled(), 'the form can be sent again');
+      assert.deepEqual(await testApp.listAllKeys(), keysBefore);
+    });
+  });
+
+  describe('when JavaScript is off', () => {
+    it('then the same form uploads the chosen files with a plain form post', async () => {
+      const plainContext = await browser.newContext({ javaScriptEnabled: false });
+      try {
+        const plainPage = await plainContext.newPage();
+        await plainPage.goto(`${appUrl}/`);
+        await plainPage.locator('#photos').setInputFiles(['landscape.jpg', 'square.png'].map((name) => path.join(fixturesDir, name)));
+        await plainPage.getByRole('button', { name: 'Upload', exact: true }).click();
+        await plainPage.locator('.notice').waitFor();
+        assert.equal((await plainPage.getByRole('status').first().textContent())?.trim(), '2 photos were uploaded.');
+        assert.equal(await plainPage.locator('.grid a').count(), 4);
+      } finally {
+        await plainContext.close();
+      }
+    });
+  });
+
+  describe('when each page is shown on a 390 × 844 phone and a 1280 × 800 laptop', () => {
+    const pages = [
+      { name: 'gallery', path: () => '/' },
+      { name: 'photo', path: () => `/photos/${photoIds[1]}?from=${photoIds[0]}` },
+      { name: 'delete', path: () => `/photos/${photoIds[1]}/delete` },
+      { name: 'about', path: () => '/about' },
+      { name: 'not-found', path: () => '/no-such-page' },
+    ];
+    for (const { name, path: pathOf } of pages) {
+      step(`then the ${name} page has no axe-core violation and no sideways scrolling, and is saved as a screenshot`, async () => {
+        for (const viewport of VIEWPORTS) {
+          await page.setViewportSize(viewport);
+          await page.goto(`${appUrl}${pathOf()}`);
+          await loadAllImages(page);
+          assert.deepEqual(await accessibilityViolations(page), [], `axe-core at ${viewport.width} × ${viewport.height}`);
+          assert.equal(await horizontalOverflow(page), 0, `pixels wider than the window at ${viewport.width} × ${viewport.height}`);
+          await saveScreenshot(page, `${name}-${viewport.width}x${viewport.height}`);
+        }
+      });
+    }
   });
 
   it('then no page broke the Content Security Policy or raised a script error', () => {
@@ -103,3 +234,48 @@ describe('when a visitor shares a photo with a Japanese caption through the gall
     assert.deepEqual(reports.pageErrors, [], seen);
   });
 });
+
+function photoIdOf(url: string): string | undefined {
+  return PHOTO_PAGE.exec(new URL(url).pathname + new URL(url).search)?.[1];
+}
+
+/** Drops files on the drop zone as a desktop drag would: dragover, then drop with the files. */
+async function dropFiles(files: { name: string; type: string; content?: string }[]): Promise<void> {
+  const payload = await Promise.all(
+    files.map(async (file) => ({
+      ...file,
+      base64: (file.content !== undefined ? Buffer.from(file.content) : await readFile(path.join(fixturesDir, file.name))).toString('base64'),
+    })),
+  );
+  const dataTransfer = await page.evaluateHandle((items) => {
+    const transfer = new DataTransfer();
+    for (const item of items) {
+      const bytes = Uint8Array.from(atob(item.base64), (character) => character.charCodeAt(0));
+      transfer.items.add(new File([bytes], item.name, { type: item.type }));
+    }
+    return transfer;
+  }, payload);
+  await page.dispatchEvent('.drop-zone', 'dragover', { dataTransfer });
+  await page.dispatchEvent('.drop-zone', 'drop', { dataTransfer });
+}
+
+async function previewHasPixels(index: number): Promise<boolean> {
+  return page.locator('#upload-previews canvas').nth(index).evaluate((canvas) => {
+    const pixels = (canvas as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 160, 160).data;
+    return pixels.some((value, offset) => offset % 4 === 3 && value > 0);
+  });
+}
+
+/** Notes each progress bar's highest value in sessionStorage, which outlives the navigation after the upload. */
+async function recordProgressValues(): Promise<void> {
+  await page.locator('#upload-previews').evaluate((list) => {
+    new MutationObserver(() => {
+      const seen = JSON.parse(sessionStorage.getItem('progress') ?? '{}') as Record<string, number>;
+      for (const bar of list.querySelectorAll('progress')) {
+        const name = bar.getAttribute('aria-label')!;
+        seen[name] = Math.max(seen[name] ?? 0, bar.value);
+      }
+      sessionStorage.setItem('progress', JSON.stringify(seen));
+    }).observe(list, { attributes: true, subtree: true, attributeFilter: ['value'] });
+  });
+}

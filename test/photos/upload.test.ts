@@ -59,7 +59,7 @@ describe('when a photo is uploaded through the form', () => {
     const caption = 'Café au lait — 東京の朝 🌅 Ελληνικά';
     const id = await upload('landscape.jpg', caption);
     const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
-    assert.ok(page.text.includes(`<h1>${caption}</h1>`));
+    assert.ok(page.text.includes(`<h1 dir="auto">${caption}</h1>`));
   });
 
   it('then a caption with markup is shown as text, not HTML', async () => {

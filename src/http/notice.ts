@@ -1,0 +1,32 @@
+// A notice shown once, on the page a form redirects to ("The photo was deleted."): kept in a short-lived
+// cookie that the next page reads and clears, so a reload, the back button or a shared link never repeats it.
+import type { Request, Response } from 'express';
+
+const NOTICE_COOKIE = 'notice';
+/** Long enough for the redirect to be followed, short enough that a notice never shows up a day later. */
+const NOTICE_LIFETIME_MS = 60_000;
+const MAX_UPLOAD_COUNT = 50;
+
+export type Notice = { kind: 'photo-deleted' } | { kind: 'photos-uploaded'; count: number };
+
+/** Remembers the notice for the next page this browser opens. */
+export function rememberNotice(req: Request, res: Response, notice: Notice): void {
+  const value = notice.kind === 'photo-deleted' ? 'photo-deleted' : `photos-uploaded:${notice.count}`;
+  res.cookie(NOTICE_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: NOTICE_LIFETIME_MS, path: '/' });
+}
+
+/** The remembered notice as a sentence, or undefined; either way it will not show again. */
+export function takeNotice(req: Request, res: Response): string | undefined {
+  const value: unknown = req.cookies?.[NOTICE_COOKIE];
+  if (value === undefined) return undefined;
+  res.clearCookie(NOTICE_COOKIE, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
+  return typeof value === 'string' ? noticeText(value) : undefined;
+}
+
+/** The cookie holds a code, not the text, so a cookie set by someone else can only pick among these sentences. */
+function noticeText(value: string): string | undefined {
+  if (value === 'photo-deleted') return 'The photo was deleted.';
+  const count = Number(/^photos-uploaded:(\d{1,2})$/.exec(value)?.[1]);
+  if (Number.isInteger(count) && count > 1 && count <= MAX_UPLOAD_COUNT) return `${count} photos were uploaded.`;
+  return undefined;
+}

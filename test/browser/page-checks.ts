@@ -1,0 +1,66 @@
+// What every page must pass in the browser, at a phone's and a laptop's size: no accessibility violation
+// that axe-core finds, nothing wider than the window, and a screenshot kept for reviewers.
+import { readFile, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+
+/** Where each run leaves its screenshots (named in the README); git keeps only the README's. */
+export const screenshotsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
+
+export const VIEWPORTS = [
+  { name: 'phone', width: 390, height: 844 },
+  { name: 'laptop', width: 1280, height: 800 },
+] as const;
+
+let axeSource: Promise<string> | undefined;
+
+/**
+ * Runs axe-core in the page and returns its violations, one line each. The script is evaluated through
+ * the DevTools protocol, which the Content-Security-Policy does not govern: the app's CSP stays as strict
+ * as in production, and the test still sees any violation the app's own pages cause.
+ */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  axeSource ??= readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(await axeSource);
+  const violations = await page.evaluate(async () => {
+    const results = await (window as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe.run();
+    return results.violations.map((violation) => ({
+      id: violation.id,
+      help: violation.help,
+      targets: violation.nodes.map((node) => node.target.join(' ')),
+    }));
+  });
+  return violations.map((violation) => `${violation.id} (${violation.help}): ${violation.targets.join(', ')}`);
+}
+
+interface AxeViolation {
+  id: string;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/** How many CSS pixels the page is wider than the window (0 when it fits). */
+export function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth));
+}
+
+/** Loads every image now (thumbnails are lazy) and waits for them, so a screenshot shows them. */
+export async function loadAllImages(page: Page): Promise<void> {
+  await page.evaluate(() =>
+    Promise.all(
+      Array.from(document.images, (image) => {
+        image.loading = 'eager';
+        return image.decode().catch(() => undefined);
+      }),
+    ),
+  );
+}
+
+export async function saveScreenshot(page: Page, name: string): Promise<string> {
+  await mkdir(screenshotsDir, { recursive: true });
+  const file = path.join(screenshotsDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

@@ -1,0 +1,31 @@
+// The notice after an upload or a delete shows once, on the next page, and never from the address alone.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { openBrowser } from '../support/browser.js';
+import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+
+let testApp: TestApp;
+before(async () => {
+  testApp = await startTestApp();
+});
+after(() => testApp.close());
+
+describe('when an upload of several photos redirects to the gallery', () => {
+  it('then the gallery says how many once, and an address alone never says it', async () => {
+    const browser = await openBrowser(testApp.app);
+    await browser.upload().attach('photos', await fixture('square.png'), 'a.png').attach('photos', await fixture('tiny.gif'), 'b.gif').expect(303).expect('Location', '/');
+    assert.match((await browser.get('/').expect(200)).text, /<p class="notice" role="status">2 photos were uploaded\.<\/p>/);
+    assert.doesNotMatch((await browser.get('/').expect(200)).text, /photos were uploaded/);
+    assert.doesNotMatch((await request(testApp.app).get('/?uploaded=8').expect(200)).text, /photos were uploaded/);
+  });
+});
+
+describe('when the notice cookie was not set by the app', () => {
+  it('then the gallery shows no notice, whatever the cookie says', async () => {
+    for (const value of ['%3Cscript%3E', 'photos-uploaded:999', 'photos-uploaded:1']) {
+      const page = await request(testApp.app).get('/').set('Cookie', `notice=${value}`).expect(200);
+      assert.doesNotMatch(page.text, /class="notice"/, value);
+    }
+  });
+});

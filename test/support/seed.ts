@@ -1,0 +1,24 @@
+// Photos put straight into the bucket through the store (no upload, no image processing), for tests of
+// paging and neighbours that need many of them quickly.
+import { imageTypeByExtension } from '../../src/photos/image-type.js';
+import { newPhotoId } from '../../src/photos/photo-id.js';
+import type { PhotoStore } from '../../src/photos/store.js';
+import { fixture } from './test-app.js';
+
+/** Stores `count` photos one minute apart from 2026-01-01, captioned "seeded N"; returns their ids, oldest first. */
+export async function seedPhotos(store: PhotoStore, count: number): Promise<string[]> {
+  const image = await fixture('portrait.webp');
+  const jpeg = imageTypeByExtension('jpg')!;
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = newPhotoId(new Date(Date.UTC(2026, 0, 1) + i * 60_000));
+    await store.savePhotoParts(id, {
+      original: { body: { bytes: image }, type: jpeg },
+      display: image,
+      fullSize: { body: { bytes: image }, extension: 'jpg', mime: 'image/jpeg' },
+    });
+    await store.saveRecord({ id, caption: `seeded ${i}`, width: 300, height: 400, originalBytes: image.length, originalType: jpeg, fullSizeExtension: 'jpg', ownerTag: '' }, image);
+    ids.push(id);
+  }
+  return ids;
+}
