@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { measureCredentialCost } from './bench/credential-cost.js';
 import { GALLERY_BUCKET, measureGallerySpeed, measureGalleryWeight } from './bench/gallery.js';
+import { DECODE_BUCKET, measureWorstCaseDecode } from './bench/decode-memory.js';
 import { measureMemory, MEMORY_BUCKET } from './bench/memory.js';
 import { cameraPhotos, largePhoto } from './bench/photos.js';
 import { formatTable, type FigureResult } from './bench/report.js';
@@ -25,21 +26,23 @@ const photos = await cameraPhotos(path.join(benchDir, 'photos'), PHOTOS_PER_ROUN
 const large = await largePhoto(path.join(benchDir, 'photos'));
 
 const workDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-bench-'));
-const emulator = await startEmulatorProcess(path.join(workDir, 's3'), [...Object.values(UPLOAD_BUCKETS), GALLERY_BUCKET, MEMORY_BUCKET]);
+const emulator = await startEmulatorProcess(path.join(workDir, 's3'), [...Object.values(UPLOAD_BUCKETS), GALLERY_BUCKET, MEMORY_BUCKET, DECODE_BUCKET]);
 useEnvironment(emulatorEnvironment(emulator.baseUrl));
 const tempDir = path.join(workDir, 'uploads');
 
 const figures: Record<string, FigureResult> = {};
 try {
-  progress(`S3 emulator at ${emulator.baseUrl} (its own process); 1/5 upload throughput…`);
+  progress(`S3 emulator at ${emulator.baseUrl} (its own process); 1/6 upload throughput…`);
   figures.uploadThroughput = await measureUploadThroughput(photos, tempDir);
-  progress('2/5 gallery speed (seeding 10,000 photos)…');
+  progress('2/6 gallery speed (seeding 10,000 photos)…');
   figures.gallerySpeed = await measureGallerySpeed(tempDir);
-  progress('3/5 gallery weight…');
+  progress('3/6 gallery weight…');
   figures.galleryWeight = await measureGalleryWeight(UPLOAD_BUCKETS.app, tempDir);
-  progress('4/5 memory (the app as its own process)…');
+  progress('4/6 memory (the app as its own process)…');
   figures.memory = await measureMemory(large, emulator.baseUrl);
-  progress('5/5 credential cost (IMDSv2 emulator)…');
+  progress('5/6 worst-case decode memory (images at each format\'s pixel limit)…');
+  figures.decodeMemory = await measureWorstCaseDecode(path.join(benchDir, 'photos'), emulator.baseUrl);
+  progress('6/6 credential cost (IMDSv2 emulator)…');
   figures.credentialCost = await measureCredentialCost(photos[0]!, workDir);
 } finally {
   await emulator.close();

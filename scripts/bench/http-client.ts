@@ -21,13 +21,16 @@ export async function openUploadForm(baseUrl: string): Promise<FormPass> {
   return { cookie: cookies.length > 0 ? cookies.join('; ') : undefined, hiddenFields: hiddenFormFields(html, 'upload-form') };
 }
 
-/** POSTs one photo as multipart/form-data to `/photos`; resolves with the JSON answer once it has fully arrived. */
-export async function uploadPhoto(baseUrl: string, photo: BenchPhoto, pass: FormPass): Promise<unknown> {
+/**
+ * POSTs one photo (`copies` times in one form) as multipart/form-data to `/photos`; resolves with the JSON
+ * answer once it has fully arrived.
+ */
+export async function uploadPhoto(baseUrl: string, photo: BenchPhoto, pass: FormPass, copies = 1): Promise<unknown> {
   const form = new FormData();
   // Hidden fields first, as in the page: the app checks the CSRF token before it stores any file.
   for (const [name, value] of Object.entries(pass.hiddenFields)) form.append(name, value);
   form.append('caption', photo.name);
-  form.append('photos', new Blob([photo.bytes], { type: 'image/jpeg' }), photo.name);
+  for (let copy = 0; copy < copies; copy++) form.append('photos', new Blob([photo.bytes], { type: 'image/jpeg' }), photo.name);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (pass.cookie) headers.cookie = pass.cookie;
   const response = await fetch(new URL('/photos', baseUrl), { method: 'POST', body: form, headers, redirect: 'manual' });

@@ -69,7 +69,7 @@ export async function measureMemory(largePhoto: BenchPhoto, emulatorEndpoint: st
  * Resident set now and its high-water mark, in bytes, from /proc (Linux). Read synchronously: an async
  * read waits for a libuv thread, and while 16 uploads are being sent those samples would arrive late.
  */
-function memoryOf(pid: number): { rss: number; peak: number } {
+export function memoryOf(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kibibytes = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kibibytes('VmRSS'), peak: kibibytes('VmHWM') };

@@ -36,6 +36,26 @@ export async function largePhoto(directory: string): Promise<BenchPhoto> {
   return cachedPhoto(directory, 'large-20mib.jpg', () => jpegNear(20 * MIB, 95, 99));
 }
 
+/**
+ * Per format, a small file whose pixels are just under that format's limit (MAX_PIXELS): what an attacker
+ * sends to make the decoder's memory as large as the app allows. Flat colour, so each file is tiny.
+ */
+export async function pixelLimitImages(directory: string, maxPixels: Readonly<Record<string, number>>): Promise<BenchPhoto[]> {
+  const images: BenchPhoto[] = [];
+  for (const [extension, pixels] of Object.entries(maxPixels)) {
+    const side = Math.floor(Math.sqrt(pixels)) - 1;
+    const format = extension === 'jpg' ? 'jpeg' : (extension as keyof sharp.FormatEnum);
+    images.push(
+      await cachedPhoto(directory, `limit-${side}x${side}.${extension}`, () =>
+        sharp({ create: { width: side, height: side, channels: 3, background: '#4a7' } })
+          .toFormat(format, format === 'avif' || format === 'webp' ? { effort: 0 } : {})
+          .toBuffer(),
+      ),
+    );
+  }
+  return images;
+}
+
 /** A 320×320 WebP like the app's thumbnails, for seeding the gallery without uploading. */
 export function seedThumbnail(): Promise<Buffer> {
   return scene(320, 320, 7).webp({ quality: 70 }).toBuffer();

@@ -19,7 +19,7 @@ export const MAX_PIXELS: Readonly<Record<string, number>> = {
   png: 40_000_000,
   webp: 16_000_000,
   gif: 16_000_000,
-  avif: 16_000_000,
+  avif: 12_600_000, // 4096 × 3072: a 12-megapixel phone photo, with a margin under the 512 MiB budget
 };
 /** A legitimate photo takes well under a second per step here; a crafted one is stopped after this. */
 const STEP_TIME_LIMIT_SECONDS = 10;
