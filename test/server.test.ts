@@ -73,9 +73,10 @@ describe('when npm run dev starts on a fresh machine', () => {
 describe('when server.ts gets SIGTERM while an upload is still arriving', () => {
   it('then the upload completes, new connections are refused, and the process exits 0', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-stop-'));
-    const emulator = await startS3Emulator({ directory: dataDir, buckets: ['stop-test'] });
+    const emulator = await startS3Emulator({ directory: path.join(dataDir, 's3'), buckets: ['stop-test'] });
     const port = await freePort();
-    const server = run('src/server.ts', { ...emulatorClientEnvironment(emulator), S3_BUCKET: 'stop-test', PORT: String(port) });
+    const tempDir = path.join(dataDir, 'uploads');
+    const server = run('src/server.ts', { ...emulatorClientEnvironment(emulator), S3_BUCKET: 'stop-test', PORT: String(port), UPLOAD_TEMP_DIR: tempDir });
     try {
       await waitFor(server, /is listening on/);
       const { cookie, token } = await openGalleryForm(`http://127.0.0.1:${port}`);
@@ -96,7 +97,7 @@ describe('when server.ts gets SIGTERM while an upload is still arriving', () => 
       });
       const answered = once(upload, 'response') as Promise<[IncomingMessage]>;
       upload.write(Buffer.concat([head, photo.subarray(0, 1000)]));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await waitUntil(async () => (await readdir(tempDir).catch(() => [])).length > 0, 'the upload is arriving');
 
       server.kill('SIGTERM');
       await waitFor(server, /shutting down/);

@@ -90,6 +90,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
       void abortMultipartUpload(req, res, options.directory);
       return;
     }
+    if (hasContinuationToken(req)) answerBadTokensAsAwsDoes(res);
     handleS3Request(req, res);
   });
   await new Promise<void>((resolve, reject) => {
@@ -126,6 +127,17 @@ function removePartialObjectsOnFailedPut(s3rver: S3rver): void {
       throw error;
     }
   };
+}
+
+// AWS answers 400 (InvalidArgument) to a ListObjectsV2 continuation token it did not issue; s3rver fails
+// to decrypt it and answers 500, which would look like an outage. Its status is turned into AWS's.
+function hasContinuationToken(req: IncomingMessage): boolean {
+  return req.method === 'GET' && new URL(req.url ?? '/', 'http://x').searchParams.has('continuation-token');
+}
+
+function answerBadTokensAsAwsDoes(res: ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
+  res.writeHead = ((status: number, ...rest: unknown[]) => writeHead(status === 500 ? 400 : status, ...rest)) as typeof res.writeHead;
 }
 
 // s3rver answers AbortMultipartUpload with 405, so aborted uploads would pile up parts on disk.
