@@ -104,7 +104,7 @@ function formatVerification(result: Verification, acknowledgedCount: number): st
   const lines = [
     `Gallery: ${result.listed} photos on ${result.pages} page${result.pages === 1 ? '' : 's'}; ${acknowledgedCount} uploads acknowledged.`,
     `Lost (acknowledged, not listed): ${result.lost.length}`,
-    `Corrupt (listed, but caption or bytes differ): ${result.corrupt.length}`,
+    `Corrupt (listed, but caption, size or pixels differ): ${result.corrupt.length}`,
     `Listed twice: ${result.duplicated.length}`,
     `Listed but never acknowledged (answer lost or failed upload left behind): ${result.unacknowledged.length}`,
   ];

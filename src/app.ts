@@ -8,6 +8,7 @@ import { credentialFooter } from './about/credential-footer.js';
 import { createAboutRoutes, type AboutDeps } from './about/routes.js';
 import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
+import { APP_DISPLAY_NAME } from './app-name.js';
 import { formatBytes } from './format.js';
 import { describeError } from './logging.js';
 import type { BrowserSession } from './http/browser-session.js';
@@ -43,6 +44,7 @@ export function createApp({ config, store, uploads, session, rateLimits, logger,
   app.set('view engine', 'ejs');
   app.disable('x-powered-by');
   app.locals.formatBytes = formatBytes;
+  app.locals.appName = APP_DISPLAY_NAME;
   // Read when a page renders, so the footer names the provider that supplied this request's credentials.
   app.locals.credentialFooter = () => credentialFooter(about.credentialTrace.lastSource());
 

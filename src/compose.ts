@@ -12,7 +12,8 @@ import { createOrphanSweep } from './photos/orphan-sweep.js';
 import { createPhotoStore } from './photos/store.js';
 import { createUploadBudget } from './photos/upload-budget.js';
 import { createUploadReceiver } from './photos/upload.js';
-import { createUrlLifetimePolicy, traceCredentialChain } from './storage/credentials.js';
+import { createUrlLifetimePolicy } from './photos/url-lifetime.js';
+import { traceCredentialChain } from './storage/credentials.js';
 import { createS3Client } from './storage/s3-client.js';
 
 export interface ComposeOptions {

@@ -1,6 +1,7 @@
 // Reads the app's configuration from the environment, once, and says at once everything that is wrong with it.
 import os from 'node:os';
 import path from 'node:path';
+import { APP_SLUG } from './app-name.js';
 
 export interface Config {
   /** The bucket that holds the photos. The app never creates it (except the dev script, on the emulator). */
@@ -110,7 +111,7 @@ export function loadConfig(env: Env): Config {
   if (uploadMbTotal < uploadMbPerClient) {
     problems.push(`UPLOAD_MB_IN_PROGRESS (${uploadMbTotal}) is less than UPLOAD_MB_IN_PROGRESS_PER_CLIENT (${uploadMbPerClient}): raise it, or lower the per-client value.`);
   }
-  const uploadTempDir = env.UPLOAD_TEMP_DIR?.trim() || path.join(os.tmpdir(), 's3-photo-share-uploads');
+  const uploadTempDir = env.UPLOAD_TEMP_DIR?.trim() || path.join(os.tmpdir(), `${APP_SLUG}-uploads`);
   if (!path.isAbsolute(uploadTempDir)) problems.push(`UPLOAD_TEMP_DIR="${uploadTempDir}" is not valid: set it to an absolute path, or unset it for the system's temporary folder.`);
   const trustProxyHops = integer('TRUST_PROXY', 0, 0, 10, 'proxy hops (1 behind one load balancer or nginx)');
   const orphanSweepIntervalSeconds = integer('ORPHAN_SWEEP_INTERVAL_SECONDS', 300, 1, 86_400, 'seconds');

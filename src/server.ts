@@ -1,5 +1,6 @@
 // Entry point: reads the environment, builds the app (composeApp makes its one S3 client), listens,
 // sweeps what failed uploads left behind, and shuts down cleanly.
+import { APP_DISPLAY_NAME } from './app-name.js';
 import { composeApp } from './compose.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
@@ -21,7 +22,7 @@ function main(): void {
 
   const server = app.listen(config.port, config.host, () => {
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
-    logger.info({ url, bucket: config.bucket, prefix: config.keyPrefix, region: config.region, endpoint: config.endpointUrl ?? 'AWS' }, `S3 Photo Share is listening on ${url}`);
+    logger.info({ url, bucket: config.bucket, prefix: config.keyPrefix, region: config.region, endpoint: config.endpointUrl ?? 'AWS' }, `${APP_DISPLAY_NAME} is listening on ${url}`);
     orphanSweep.start();
   });
   server.on('error', (error) => {

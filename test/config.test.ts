@@ -34,7 +34,7 @@ describe('when only the required variables are set', () => {
       pageViewsPerMinute: 120,
       uploadBytesInProgressPerClient: 256 * 1024 * 1024,
       uploadBytesInProgressTotal: 1024 * 1024 * 1024,
-      uploadTempDir: path.join(os.tmpdir(), 's3-photo-share-uploads'),
+      uploadTempDir: path.join(os.tmpdir(), 's3-photo-share-uploads'), // the APP_SLUG folder
       trustProxyHops: 0,
       orphanSweepIntervalSeconds: 300,
       orphanMinAgeSeconds: 900,

@@ -40,9 +40,11 @@ export async function startAppOnEmulator({ projectRoot, logDir }: { projectRoot:
       HOST: '127.0.0.1',
       PORT: String(port),
       TMPDIR: path.join(dataDir, 'tmp'),
-      // All visitors share 127.0.0.1, so the per-client upload limit would turn the run into a test of the
-      // limiter; it is raised unless the caller sets it.
+      // All visitors share 127.0.0.1, so the per-client limits would turn the run into a test of the
+      // limiters; they are raised unless the caller sets them.
       UPLOADS_PER_HOUR: process.env.UPLOADS_PER_HOUR ?? '100000',
+      PAGE_VIEWS_PER_MINUTE: process.env.PAGE_VIEWS_PER_MINUTE ?? '100000',
+      UPLOAD_MB_IN_PROGRESS_PER_CLIENT: process.env.UPLOAD_MB_IN_PROGRESS_PER_CLIENT ?? '1024',
     },
   });
   app.stdout!.pipe(log, { end: false });

@@ -18,7 +18,7 @@ const HTML_ENTITIES: Record<string, string> = {
 
 /** Photo ids linked from a page, in page order, each once. */
 export function photoIdsLinked(html: string): string[] {
-  return [...new Set([...html.matchAll(/href="\/photos\/(\d{13}-[0-9a-f]{12})"/g)].map((match) => match[1]!))];
+  return [...new Set([...html.matchAll(/href="\/photos\/(\d{13}-[0-9a-f]{12})(?:\?from=[^"]*)?"/g)].map((match) => match[1]!))];
 }
 
 /** The gallery's "Older →" link, if the page has one. */

@@ -1,5 +1,6 @@
 // Makes the images the load run uploads: real files of every common type, each with content no other
-// upload has (random noise), and no metadata, so the app serves their bytes back unchanged.
+// upload has (random noise). The app serves pixels, not the uploaded bytes: JPEG and PNG come back with
+// the same pixels, WebP and GIF re-encoded at the same size.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import type { UploadFile } from './browser-session.js';
@@ -29,6 +30,19 @@ export async function makeTestImage(sequence: number): Promise<UploadFile> {
   return { bytes, mime: format.mime, filename: `load-${sequence}.${format.extension}` };
 }
 
-export function digest(bytes: Buffer | Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** What must survive the round trip: the size, and for lossless formats every pixel. */
+export interface PixelSummary {
+  width: number;
+  height: number;
+  /** SHA-256 of the decoded pixels, for JPEG and PNG (whose full-size image keeps them exactly); else undefined. */
+  pixelDigest: string | undefined;
+}
+
+export async function summarizePixels(bytes: Buffer | Uint8Array, lossless: boolean): Promise<PixelSummary> {
+  const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, pixelDigest: lossless ? createHash('sha256').update(data).digest('hex') : undefined };
+}
+
+export function keepsPixelsExactly(filename: string): boolean {
+  return /\.(jpg|png)$/.test(filename);
 }

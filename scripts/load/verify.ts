@@ -1,8 +1,8 @@
 // After the load: every acknowledged upload must be listed in the gallery (all pages walked through
-// "Older"), with its caption, and its full-size image must be the very bytes that were sent.
+// "Older"), with its caption, and its full-size image must have the size (and, for JPEG and PNG, the very pixels) that were sent.
 import { BrowserSession } from './browser-session.js';
 import { fullSizeLink, olderPageLink, pageHeading, photoIdsLinked } from './html.js';
-import { digest } from './test-images.js';
+import { summarizePixels } from './test-images.js';
 import type { AcknowledgedPhoto } from './virtual-user.js';
 
 const PARALLEL_CHECKS = 8;
@@ -74,6 +74,11 @@ async function checkPhoto(session: BrowserSession, photo: AcknowledgedPhoto): Pr
   if (!fullSize) return 'its page has no full-size link';
   const image = await BrowserSession.fetchImage(fullSize);
   if (image.status !== 200) return `full-size image answered ${image.status}`;
-  if (digest(image.bytes) !== photo.sha256) return `full-size image differs (${image.bytes.length} bytes served, ${photo.bytes} sent)`;
+  const served = await summarizePixels(image.bytes, photo.pixels.pixelDigest !== undefined).catch(() => undefined);
+  if (!served) return 'full-size image does not decode';
+  if (served.width !== photo.pixels.width || served.height !== photo.pixels.height) {
+    return `full-size image is ${served.width} × ${served.height}, sent ${photo.pixels.width} × ${photo.pixels.height}`;
+  }
+  if (served.pixelDigest !== photo.pixels.pixelDigest) return 'full-size image has other pixels than were sent';
   return undefined;
 }

@@ -3,14 +3,13 @@
 import { BrowserSession } from './browser-session.js';
 import { imageSources, olderPageLink, photoIdsLinked } from './html.js';
 import type { LoadStats } from './stats.js';
-import { digest, makeTestImage, testCaption } from './test-images.js';
+import { keepsPixelsExactly, makeTestImage, summarizePixels, testCaption, type PixelSummary } from './test-images.js';
 
 /** An upload the app acknowledged (201 with ids, or 303 to the photo): it must be in the gallery, intact. */
 export interface AcknowledgedPhoto {
   id: string;
   caption: string;
-  sha256: string;
-  bytes: number;
+  pixels: PixelSummary;
 }
 
 export interface VirtualUserOptions {
@@ -57,10 +56,10 @@ async function sharePhotos(session: BrowserSession, { stats, acknowledged, nextS
       : result.status === 303
         ? [/^\/photos\/([^/?]+)$/.exec(result.location ?? '')?.[1]]
         : [];
-  ids.forEach((id, index) => {
+  for (const [index, id] of ids.entries()) {
     const file = files[index]!;
-    acknowledged.push({ id: id ?? `(no id in ${result.location})`, caption, sha256: digest(file.bytes), bytes: file.bytes.length });
-  });
+    acknowledged.push({ id: id ?? `(no id in ${result.location})`, caption, pixels: await summarizePixels(file.bytes, keepsPixelsExactly(file.filename)) });
+  }
 }
 
 async function browse(session: BrowserSession, { stats }: VirtualUserOptions): Promise<void> {

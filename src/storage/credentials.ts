@@ -101,33 +101,6 @@ function maskAccessKeyId(accessKeyId: string): string {
   return accessKeyId.length <= 8 ? '****' : `${accessKeyId.slice(0, 4)}…${accessKeyId.slice(-4)}`;
 }
 
-/** Below this remaining lifetime, credentials are refreshed before signing a URL, so the URL can live longer. */
-const REFRESH_BEFORE_PRESIGN_MS = 15 * 60_000;
-/** IMDS throttles, and keeps serving the same credentials until it rotates them: ask at most this often. */
-const MIN_FORCED_REFRESH_INTERVAL_MS = 60_000;
-
-/**
- * A presigned URL stops working when the credentials that signed it expire, and getSignedUrl neither
- * caps nor warns. This returns, for the next URLs to sign, the configured lifetime capped at what is left
- * of the credentials (refreshing them first when little is left).
- */
-export function createUrlLifetimePolicy(s3: S3Client, configuredSeconds: number, now: () => number = Date.now) {
-  let lastForcedRefresh = -Infinity;
-  return async function urlLifetimeSeconds(): Promise<number> {
-    let credentials = await s3.config.credentials();
-    const remaining = () => (credentials.expiration ? credentials.expiration.getTime() - now() : Infinity);
-    if (remaining() < REFRESH_BEFORE_PRESIGN_MS && now() - lastForcedRefresh >= MIN_FORCED_REFRESH_INTERVAL_MS) {
-      lastForcedRefresh = now();
-      credentials = await s3.config.credentials({ forceRefresh: true });
-    }
-    return capUrlLifetime(configuredSeconds, remaining());
-  };
-}
-
-export function capUrlLifetime(configuredSeconds: number, credentialsRemainingMs: number): number {
-  return Math.max(1, Math.min(configuredSeconds, Math.floor(credentialsRemainingMs / 1000)));
-}
-
 /** For /readyz and the log: why S3 cannot be used, naming a missing-credentials cause plainly. */
 export function describeStorageFailure(error: unknown, trace: CredentialChainTrace): string {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
