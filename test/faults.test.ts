@@ -46,14 +46,6 @@ after(async () => {
   await proxy.close();
 });
 
-/** Runs `act` and checks it left nothing: no new object, no temporary file. */
-async function assertLeavesNothing(act: () => Promise<void>): Promise<void> {
-  const before = await testApp.listAllKeys();
-  await act();
-  assert.deepEqual(await testApp.listAllKeys(), before, 'the bucket is unchanged');
-  assert.deepEqual(await readdir(testApp.tempDir).catch(() => []), [], 'no temporary upload file is left');
-  assert.deepEqual(await testApp.listIncompleteUploads(), [], 'every multipart upload was completed or aborted');
-}
 
 async function assertRecovers(): Promise<void> {
   proxy.setFault({ kind: 'none' });
@@ -67,7 +59,7 @@ describe('when S3 answers every request with 500', () => {
   it('then pages and uploads get 503, nothing is stored, and the app recovers', async () => {
     proxy.setFault({ kind: 'error-500' });
     assert.match((await request(testApp.app).get('/').expect(503)).text, /Storage unavailable/);
-    await assertLeavesNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       await browser.upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(503);
     });
     await assertRecovers();
@@ -91,7 +83,7 @@ describe('when S3 stalls and never answers', () => {
     await assertAnswersWithinDeadline('the delete confirmation', () => browser.get(`/photos/${existing}/delete`).expect(503));
     await assertAnswersWithinDeadline('readiness', () => request(testApp.app).get('/readyz').expect(503));
     const photo = await fixture('landscape.jpg');
-    await assertLeavesNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       await assertAnswersWithinDeadline('an upload', () => browser.upload().attach('photos', photo, 'a.jpg').expect(503));
     });
     await assertRecovers();
@@ -120,7 +112,7 @@ describe('when S3 goes away in the middle of an upload', () => {
     const large = await sharp(randomBytes(raw.width * raw.height * raw.channels), { raw }).jpeg({ quality: 95 }).toBuffer();
     assert.ok(large.length > 3 * 1024 * 1024);
     proxy.setFault({ kind: 'cut-after', bytes: 2 * 1024 * 1024 });
-    await assertLeavesNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       await browser.upload().attach('photos', large, 'large.jpg').expect(503);
     });
     await assertRecovers();
@@ -129,7 +121,7 @@ describe('when S3 goes away in the middle of an upload', () => {
   it('then a small upload cut mid-request gets 503 and leaves nothing behind', async () => {
     const photo = await fixture('landscape.jpg');
     proxy.setFault({ kind: 'cut-after', bytes: 1_000 });
-    await assertLeavesNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       await browser.upload().attach('photos', photo, 'a.jpg').expect(503);
     });
     await assertRecovers();

@@ -1,7 +1,6 @@
 // Bad uploads: each gets a clear 4xx, and the bucket and the temp folder are left exactly as they were.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { openBrowser, type Browser } from '../support/browser.js';
@@ -15,15 +14,6 @@ before(async () => {
 });
 after(() => testApp.close());
 
-/** Runs `act` and checks that it stored nothing: same keys in the bucket, no temporary file left. */
-async function assertStoresNothing(act: () => Promise<unknown>): Promise<void> {
-  const keysBefore = await testApp.listAllKeys();
-  await act();
-  assert.deepEqual(await testApp.listAllKeys(), keysBefore, 'the bucket is unchanged');
-  const leftovers = await readdir(testApp.tempDir).catch(() => []);
-  assert.deepEqual(leftovers, [], 'no temporary upload file is left');
-  assert.deepEqual(await testApp.listIncompleteUploads(), [], 'every multipart upload was completed or aborted');
-}
 
 function postFile(body: Buffer, filename: string, contentType = 'image/jpeg') {
   return browser.upload().attach('photos', body, { filename, contentType });
@@ -38,7 +28,7 @@ describe('when the upload is not an accepted image', () => {
   ];
   for (const [what, makeBody, filename] of cases) {
     it(`then ${what} gets 415 naming the accepted types`, async () => {
-      await assertStoresNothing(async () => {
+      await testApp.assertStoresNothing(async () => {
         const response = await postFile(await makeBody(), filename).expect(415);
         assert.match(response.text, /Not an accepted image/);
         assert.match(response.text, /is not a JPEG, PNG, WebP, GIF or AVIF image/);
@@ -48,21 +38,21 @@ describe('when the upload is not an accepted image', () => {
 
   it('then a truncated JPEG gets 415 saying it could not be decoded', async () => {
     const photo = await fixture('landscape.jpg');
-    await assertStoresNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       const response = await postFile(photo.subarray(0, Math.floor(photo.length / 2)), 'cut.jpg').expect(415);
       assert.match(response.text, /could not be decoded/);
     });
   });
 
   it('then a zero-byte file gets 400', async () => {
-    await assertStoresNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       const response = await postFile(Buffer.alloc(0), 'empty.jpg').expect(400);
       assert.match(response.text, /is empty/);
     });
   });
 
   it('then one bad file among good ones stores none of them', async () => {
-    await assertStoresNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       await browser.upload()
         .attach('photos', await fixture('landscape.jpg'), 'good.jpg')
         .attach('photos', Buffer.from('not an image at all, really'), 'bad.jpg')
@@ -75,7 +65,7 @@ describe('when the upload is too large', () => {
   it('then a file over the size limit gets 413 stating the limit, and its partial copy is removed', async () => {
     // 7 MiB: 6 MiB have been written to the temporary file when the limit is hit.
     const oversize = Buffer.concat([(await fixture('landscape.jpg')).subarray(0, 4), randomBytes(7 * 1024 * 1024)]);
-    await assertStoresNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       const response = await postFile(oversize, 'huge.jpg').expect(413);
       assert.match(response.text, /larger than the limit of 6 MB/);
     });
@@ -83,7 +73,7 @@ describe('when the upload is too large', () => {
 
   it('then more files than allowed get 413', async () => {
     const photo = await fixture('square.png');
-    await assertStoresNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       let upload = browser.upload();
       for (let i = 0; i < 4; i++) upload = upload.attach('photos', photo, `p${i}.png`);
       const response = await upload.expect(413);
@@ -93,7 +83,7 @@ describe('when the upload is too large', () => {
 
   it('then an image over the pixel limit is refused before it is decoded', async () => {
     const bomb = await sharp({ create: { width: 10_000, height: 7_000, channels: 3, background: '#fff' } }).png({ compressionLevel: 9 }).toBuffer();
-    await assertStoresNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       const response = await postFile(bomb, 'bomb.png').expect(413);
       assert.match(response.text, /&#34;bomb.png&#34; is 10000 × 7000 pixels; the limit for a PNG image is 40 megapixels/);
     });
@@ -102,7 +92,7 @@ describe('when the upload is too large', () => {
 
 describe('when the form itself is wrong', () => {
   it('then an upload with no file gets 400', async () => {
-    await assertStoresNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       const response = await browser.upload().field('caption', 'hello').expect(400);
       assert.match(response.text, /No photo chosen/);
     });
@@ -113,7 +103,7 @@ describe('when the form itself is wrong', () => {
   });
 
   it('then a caption over 280 characters gets 400 and stores nothing', async () => {
-    await assertStoresNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       const response = await browser.upload()
         .attach('photos', await fixture('square.png'), 'p.png')
         .field('caption', 'é'.repeat(281))
@@ -123,7 +113,7 @@ describe('when the form itself is wrong', () => {
   });
 
   it('then a file in an unexpected field gets 400', async () => {
-    await assertStoresNothing(async () => {
+    await testApp.assertStoresNothing(async () => {
       await browser.upload().attach('avatar', await fixture('square.png'), 'p.png').expect(400);
     });
   });

@@ -1,6 +1,7 @@
 // Test harness: a real S3 emulator on 127.0.0.1 in a fresh folder, and the app wired to it exactly as
 // server.ts wires it. The app gets credentials only through the default chain, from the environment the
 // test gives it (the emulator's keys, or just an IMDS endpoint).
+import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,8 @@ export interface TestApp extends ReturnType<typeof composeApp> {
   listAllKeys(): Promise<string[]>;
   /** Multipart uploads started and neither completed nor aborted (s3rver keeps their parts on disk). */
   listIncompleteUploads(): Promise<string[]>;
+  /** Runs `act` and checks it stored nothing: the same keys in the bucket, no temporary file, no pending multipart upload. */
+  assertStoresNothing(act: () => Promise<unknown>): Promise<void>;
   /** Takes S3 away: connections to its port are refused. */
   stopS3(): Promise<void>;
   /** Brings S3 back on the same port with the same data. */
@@ -77,6 +80,18 @@ export async function startTestApp({ env = {}, credentials = 'emulator-keys', lo
     credentials: { accessKeyId: AWS_ACCESS_KEY_ID!, secretAccessKey: AWS_SECRET_ACCESS_KEY! },
   });
 
+  async function listAllKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await inspector.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, ContinuationToken: token }));
+      keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
+      token = page.NextContinuationToken;
+    } while (token);
+    return keys.sort();
+  }
+  const listIncompleteUploads = () => readdir(path.join(emulatorOptions.directory, TEST_BUCKET, '._S3rver_uploads')).catch(() => [] as string[]);
+
   return {
     ...composed,
     config,
@@ -84,17 +99,15 @@ export async function startTestApp({ env = {}, credentials = 'emulator-keys', lo
       return emulator;
     },
     tempDir,
-    async listAllKeys() {
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await inspector.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, ContinuationToken: token }));
-        keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
-        token = page.NextContinuationToken;
-      } while (token);
-      return keys.sort();
+    listAllKeys,
+    listIncompleteUploads,
+    async assertStoresNothing(act) {
+      const keysBefore = await listAllKeys();
+      await act();
+      assert.deepEqual(await listAllKeys(), keysBefore, 'the bucket is unchanged');
+      assert.deepEqual(await readdir(tempDir).catch(() => []), [], 'no temporary upload file is left');
+      assert.deepEqual(await listIncompleteUploads(), [], 'every multipart upload was completed or aborted');
     },
-    listIncompleteUploads: () => readdir(path.join(emulatorOptions.directory, TEST_BUCKET, '._S3rver_uploads')).catch(() => []),
     stopS3: () => emulator.close(),
     async restartS3() {
       emulator = await startS3Emulator({ ...emulatorOptions, port: emulator.port });
