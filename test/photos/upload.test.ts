@@ -111,3 +111,28 @@ describe('when a phone photo with GPS and a rotation is uploaded', () => {
     assert.ok(!page.text.includes('/originals/'));
   });
 });
+
+describe('when an image with transparent pixels is uploaded', () => {
+  it('then the thumbnail keeps them transparent and the display image (a JPEG) shows them white, not black', async () => {
+    // Left half fully transparent, right half opaque red.
+    const width = 400;
+    const height = 300;
+    const pixels = Buffer.alloc(width * height * 4);
+    for (let y = 0; y < height; y++) for (let x = width / 2; x < width; x++) pixels.set([220, 30, 30, 255], (y * width + x) * 4);
+    for (const [format, bytes] of [
+      ['PNG', await sharp(pixels, { raw: { width, height, channels: 4 } }).png().toBuffer()],
+      ['GIF', await sharp(pixels, { raw: { width, height, channels: 4 } }).gif().toBuffer()],
+    ] as const) {
+      const browser = await openBrowser(testApp.app);
+      const id = (await browser.upload().set('Accept', 'application/json').attach('photos', bytes, `clear.${format.toLowerCase()}`).expect(201)).body.photos[0].id;
+      const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
+      const gallery = await request(testApp.app).get('/').expect(200);
+      const thumbnail = await download(imageUrls(gallery.text).find((url) => url.includes(id))!);
+      const thumbnailPixel = await sharp(thumbnail).ensureAlpha().extract({ left: 2, top: 2, width: 1, height: 1 }).raw().toBuffer();
+      assert.equal(thumbnailPixel[3], 0, `${format}: the thumbnail's transparent corner stays transparent`);
+      const display = await download(imageUrls(page.text)[0]!);
+      const displayPixel = await sharp(display).extract({ left: 2, top: 2, width: 1, height: 1 }).raw().toBuffer();
+      assert.ok([...displayPixel.subarray(0, 3)].every((channel) => channel > 240), `${format}: the display image is white where the photo is transparent (got ${[...displayPixel]})`);
+    }
+  });
+});
