@@ -11,7 +11,7 @@
   document.querySelectorAll('time[data-local-time]').forEach(function (element) {
     var moment = new Date(element.getAttribute('datetime'));
     var format = formats[element.getAttribute('data-local-time')] || formats.long;
-    if (isNaN(moment.getTime())) return;
+    if (Number.isNaN(moment.getTime())) return;
     element.title = element.textContent;
     element.textContent = format.format(moment);
   });

@@ -159,7 +159,7 @@
     });
     request.addEventListener('load', function () {
       var answer = {};
-      try { answer = JSON.parse(request.responseText); } catch (ignored) { /* not JSON: explained below */ }
+      try { answer = JSON.parse(request.responseText); } catch (_ignored) { /* not JSON: explained below */ }
       if (request.status === 201 && answer.photos) {
         // A small body may be sent before any progress event: the answer says every byte arrived.
         chosen.forEach(function (entry) { entry.item.querySelector('progress').value = 100; });

@@ -52,7 +52,7 @@ export function createApp({ config, store, uploads, session, rateLimits, logger,
   app.use(
     pinoHttp({
       logger,
-      genReqId: (req, res) => {
+      genReqId: (_req, res) => {
         const id = randomUUID();
         res.setHeader('X-Request-Id', id);
         return id;

@@ -2,14 +2,14 @@
 // sweeps what failed uploads left behind, and shuts down cleanly.
 import { APP_DISPLAY_NAME } from './app-name.js';
 import { composeApp } from './compose.js';
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
 
 /** After the grace, what is still open is closed: uploads have been answered by then. */
 const FINAL_EXIT_MARGIN_MS = 3_000;
 
 function main(): void {
-  let config;
+  let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (error) {

@@ -57,7 +57,7 @@ describe('when required variables are missing', () => {
   });
 
   it('then the message is readable as a whole', () => {
-    assert.throws(() => loadConfig({}), /The app cannot start: fix these environment variables\.\n  - S3_BUCKET/);
+    assert.throws(() => loadConfig({}), /The app cannot start: fix these environment variables\.\n {2}- S3_BUCKET/);
   });
 });
 

@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import request from 'supertest';
 import { capUrlLifetime } from '../src/photos/url-lifetime.js';
-import { connectImdsToS3Emulator, startImdsEmulator, type ImdsEmulator } from '../scripts/emulators/imds.js';
+import { connectImdsToS3Emulator, startImdsEmulator, } from '../scripts/emulators/imds.js';
 import { openBrowser } from './support/browser.js';
 import { fixture, startTestApp, type TestApp } from './support/test-app.js';
 

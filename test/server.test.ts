@@ -2,17 +2,14 @@
 // cleanly mid-upload; `npm run dev` serves a gallery that takes an upload and serves it back byte for
 // byte; `npm run dev:ec2` runs the app on IMDS role credentials alone.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { emulatorClientEnvironment, startS3Emulator } from '../scripts/emulators/s3.js';
-import { freePort, killGroup, openGalleryForm, projectRoot, run, waitFor } from './support/processes.js';
+import { freePort, killGroup, openGalleryForm, run, waitFor } from './support/processes.js';
 import { listKeys, waitUntil } from './support/waiting.js';
 import { fixture } from './support/test-app.js';
 

@@ -92,7 +92,7 @@ export async function startImdsEmulator(options: ImdsEmulatorOptions = {}): Prom
   let lastServedKeyId: string | undefined;
   const announce = options.onEvent ?? (() => {});
   const startedAt = now();
-  const instanceProfileId = 'AIPA' + randomKeyIdSuffix();
+  const instanceProfileId = `AIPA${randomKeyIdSuffix()}`;
 
   const validSets: RoleCredentials[] = [];
   const watchers = new Set<CredentialsWatcher>();
@@ -104,7 +104,7 @@ export async function startImdsEmulator(options: ImdsEmulatorOptions = {}): Prom
     // Whole seconds, because IMDS timestamps have no milliseconds.
     const issuedAtMs = Math.floor(now() / 1000) * 1000;
     const credentials: RoleCredentials = {
-      accessKeyId: 'ASIA' + randomKeyIdSuffix(),
+      accessKeyId: `ASIA${randomKeyIdSuffix()}`,
       secretAccessKey: randomBytes(30).toString('base64'),
       sessionToken: randomBytes(300).toString('base64'),
       issuedAt: new Date(issuedAtMs),

@@ -171,7 +171,10 @@ export const ATTACKS: Attack[] = [
 function plantedPatterns(): [string, Buffer][] {
   const rationals = (order: 'BE' | 'LE') => {
     const bytes = Buffer.alloc(24);
-    [48, 1, 51, 1, 30, 1].forEach((value, index) => (order === 'BE' ? bytes.writeUInt32BE(value, index * 4) : bytes.writeUInt32LE(value, index * 4)));
+    for (const [index, value] of [48, 1, 51, 1, 30, 1].entries()) {
+      if (order === 'BE') bytes.writeUInt32BE(value, index * 4);
+      else bytes.writeUInt32LE(value, index * 4);
+    }
     return bytes;
   };
   return [
