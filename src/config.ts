@@ -37,6 +37,8 @@ export interface Config {
   s3TimeoutSeconds: number;
   /** Signs CSRF tokens. Unset: a random secret per process (fine for one instance; forms must be reloaded after a restart). */
   csrfSecret: string | undefined;
+  /** An SSM Parameter Store SecureString holding the CSRF secret, read once at start with the app's own credentials. */
+  csrfSecretParameter: string | undefined;
   /** Shown on /about only: the SDK reads AWS_EC2_METADATA_SERVICE_ENDPOINT itself (default http://169.254.169.254). */
   imdsEndpoint: string | undefined;
   /** Shown on /about only: with AWS_EC2_METADATA_V1_DISABLED=true the SDK never falls back from IMDSv2 tokens to v1. */
@@ -125,6 +127,13 @@ export function loadConfig(env: Env): Config {
   if (csrfSecret !== undefined && csrfSecret.length < 32) {
     problems.push('CSRF_SECRET is too short: set it to at least 32 random characters (for example `openssl rand -hex 32`), or unset it for a random secret per process.');
   }
+  const csrfSecretParameter = env.CSRF_SECRET_PARAMETER?.trim() || undefined;
+  if (csrfSecretParameter !== undefined && !/^\/?[A-Za-z0-9_.\-/]{1,1011}$/.test(csrfSecretParameter)) {
+    problems.push(`CSRF_SECRET_PARAMETER="${csrfSecretParameter}" is not valid: set it to an SSM parameter name such as /s3-photo-share/csrf-secret.`);
+  }
+  if (csrfSecret !== undefined && csrfSecretParameter !== undefined) {
+    problems.push('CSRF_SECRET and CSRF_SECRET_PARAMETER are both set: keep one (the parameter, for several instances).');
+  }
   const logLevel = optional('LOG_LEVEL', 'info', new RegExp(`^(${LOG_LEVELS.join('|')})$`), `one of ${LOG_LEVELS.join(', ')}`);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -150,6 +159,7 @@ export function loadConfig(env: Env): Config {
     shutdownGraceSeconds,
     s3TimeoutSeconds,
     csrfSecret,
+    csrfSecretParameter,
     imdsEndpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT?.trim() || undefined,
     imdsV1FallbackDisabled: env.AWS_EC2_METADATA_V1_DISABLED?.trim() === 'true',
     logLevel: logLevel as Config['logLevel'],

@@ -4,20 +4,35 @@ import { APP_DISPLAY_NAME } from './app-name.js';
 import { composeApp } from './compose.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
+import { readSecretParameter, SecretParameterUnusable } from './storage/secret-parameter.js';
 
 /** After the grace, what is still open is closed: uploads have been answered by then. */
 const FINAL_EXIT_MARGIN_MS = 3_000;
 
-function main(): void {
+/** EX_CONFIG: systemd (RestartPreventExitStatus) and humans can tell a configuration error from a crash. */
+const EXIT_CONFIGURATION = 78;
+
+async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
-    process.exit(78); // EX_CONFIG: systemd and humans can tell a configuration error from a crash
+    process.exit(EXIT_CONFIGURATION);
   }
   const logger = createLogger(config.logLevel);
+  if (config.csrfSecretParameter) {
+    try {
+      const csrfSecret = await readSecretParameter(config.csrfSecretParameter, { region: config.region, timeoutMs: config.s3TimeoutSeconds * 1000 });
+      config = { ...config, csrfSecret };
+      logger.info({ parameter: config.csrfSecretParameter }, 'CSRF secret read from SSM Parameter Store');
+    } catch (error) {
+      if (!(error instanceof SecretParameterUnusable)) throw error;
+      logger.fatal(error.message);
+      process.exit(error.isConfiguration ? EXIT_CONFIGURATION : 1);
+    }
+  }
   const { app, uploads, orphanSweep } = composeApp(config, { logger });
 
   const server = app.listen(config.port, config.host, () => {
@@ -55,4 +70,4 @@ function main(): void {
   process.on('SIGINT', () => shutDown('SIGINT'));
 }
 
-main();
+await main();
