@@ -16,11 +16,18 @@ describe('when IMDS serves an instance profile', () => {
 
   it('then the look-up names the role and the instance profile ARN, asking with a session token', async () => {
     const profile = await createInstanceProfileLookup(`${imds.endpoint}/`)();
-    assert.deepEqual(profile, { roleName: 'photo-role', instanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/photo-role' });
+    assert.deepEqual(profile, {
+      instanceId: 'i-0123456789abcdef0',
+      availabilityZone: 'us-east-1a',
+      roleName: 'photo-role',
+      instanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/photo-role',
+    });
     const asked = imds.requests.map((entry) => `${entry.method} ${entry.path} ${entry.tokenPresented ? 'token' : 'no-token'} ${entry.status}`).sort();
     assert.deepEqual(asked, [
       'GET /latest/meta-data/iam/info token 200',
       'GET /latest/meta-data/iam/security-credentials/ token 200',
+      'GET /latest/meta-data/instance-id token 200',
+      'GET /latest/meta-data/placement/availability-zone token 200',
       'PUT /latest/api/token no-token 200',
     ]);
   });

@@ -75,6 +75,7 @@ describe('when the app runs with only an IMDSv2 endpoint', () => {
     assert.match(page.text, /temporary credentials/);
     assert.ok(page.text.includes(`datetime="${credentials.expiration.toISOString()}"`));
     assert.match(page.text, /<dd id="instance-role">role <code>s3-photo-share-role<\/code>,\s+instance profile <code>arn:aws:iam::123456789012:instance-profile\/s3-photo-share-role<\/code>/);
+    assert.match(page.text, /<dd id="instance">instance <code>i-0123456789abcdef0<\/code>\s+in <code>us-east-1a<\/code>/);
     assert.match(page.text, /This app holds no AWS keys: it uses temporary credentials for its instance role/);
     assert.match(page.text, /fallback to IMDSv1 is disabled/);
     for (const secret of [credentials.accessKeyId, credentials.secretAccessKey, credentials.sessionToken]) {

@@ -160,6 +160,7 @@ export async function startImdsEmulator(options: ImdsEmulatorOptions = {}): Prom
     }
     if (path === '/latest/meta-data/instance-id') return instanceId;
     if (path === '/latest/meta-data/placement/region') return region;
+    if (path === '/latest/meta-data/placement/availability-zone') return `${region}a`;
     if (path === '/latest/dynamic/instance-identity/document') {
       return {
         accountId,
