@@ -15,22 +15,23 @@ import {
   type RoleCredentials,
 } from '../../scripts/emulators/imds.js';
 import { startS3Emulator, type S3Emulator } from '../../scripts/emulators/s3.js';
+import { useAppEnvironment } from '../support/environment.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const CREDENTIALS_PATH = '/latest/meta-data/iam/security-credentials/';
 
-// node:test runs every file's tests in one process, so the environment is saved and put back around each test.
-const environmentBefore = { ...process.env };
+// The tests of a file share one process: each test's environment is put back after it.
+let restoreEnvironment: (() => void) | undefined;
 afterEach(() => {
-  for (const name of Object.keys(process.env)) if (!(name in environmentBefore)) delete process.env[name];
-  Object.assign(process.env, environmentBefore);
+  restoreEnvironment?.();
+  restoreEnvironment = undefined;
 });
 
 /** Leaves the SDK no credential source but this emulator: no AWS_* keys, profile or config files. */
 function useOnlyInstanceMetadata(imds: ImdsEmulator, extra: Record<string, string> = {}): void {
-  for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
-  Object.assign(process.env, {
+  restoreEnvironment?.();
+  restoreEnvironment = useAppEnvironment({
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
     AWS_CONFIG_FILE: path.join(tmpdir(), 'no-such-aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(tmpdir(), 'no-such-aws-credentials'),

@@ -11,7 +11,8 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { composeApp } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logging.js';
-import { emulatorClientEnvironment, startS3Emulator, withoutAwsSettings, type S3Emulator } from '../../scripts/emulators/s3.js';
+import { emulatorClientEnvironment, startS3Emulator, type S3Emulator } from '../../scripts/emulators/s3.js';
+import { useAppEnvironment } from './environment.js';
 
 export const TEST_BUCKET = 'test-photos';
 export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -66,8 +67,7 @@ export async function startTestApp({ env = {}, credentials = 'emulator-keys', lo
     ...env,
   } as Record<string, string>;
   // The SDK's default chain reads process.env, as it would in the app's own process.
-  const savedEnv = process.env;
-  process.env = { ...withoutAwsSettings(savedEnv), ...appEnv };
+  const restoreEnvironment = useAppEnvironment(appEnv);
   const tempDir = path.join(dataDir, 'uploads');
   const config = loadConfig({ UPLOAD_TEMP_DIR: tempDir, ...appEnv });
   const logger = createLogger(logDestination ? 'debug' : 'silent', logDestination);
@@ -117,7 +117,7 @@ export async function startTestApp({ env = {}, credentials = 'emulator-keys', lo
       inspector.destroy();
       await emulator.close();
       await rm(dataDir, { recursive: true, force: true });
-      process.env = savedEnv;
+      restoreEnvironment();
     },
   };
 }
