@@ -37,11 +37,18 @@ export interface PhotoRecord {
   height: number;
   originalBytes: number;
   originalType: ImageType;
-  /** The file extension of the served full-size image (its format may differ from the original's). */
-  fullSizeExtension: string;
+  /**
+   * The file extension of the served full-size image (its format may differ from the original's).
+   * Undefined for a photo stored before full-size images were written from pixels only: the display image
+   * is then linked as its full size, never the old copy.
+   */
+  fullSizeExtension: string | undefined;
   /** Proves which browser uploaded the photo without linking its photos (see browser-session.ts). */
   ownerTag: string;
 }
+
+/** What the app writes for a new photo: its time comes from its id, and it always has a full-size image. */
+export type NewPhotoRecord = Omit<PhotoRecord, 'uploadedAt' | 'fullSizeExtension'> & { fullSizeExtension: string };
 
 export interface PhotoSummary {
   id: string;
@@ -97,7 +104,7 @@ export interface StoredPart {
 export interface PhotoStore {
   checkBucket(): Promise<void>;
   savePhotoParts(id: string, parts: PhotoParts, signal?: AbortSignal): Promise<void>;
-  saveRecord(record: Omit<PhotoRecord, 'uploadedAt'>, thumbnail: Buffer, signal?: AbortSignal): Promise<void>;
+  saveRecord(record: NewPhotoRecord, thumbnail: Buffer, signal?: AbortSignal): Promise<void>;
   listPhotoPage(pageToken: string | undefined): Promise<PhotoPage>;
   /** The photos just newer and just older than `id` (see the method). */
   findNeighbours(id: string, from?: string): Promise<PhotoNeighbours>;
@@ -250,8 +257,8 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
       const metadata = head.Metadata ?? {};
       const originalType = imageTypeByExtension(metadata['original-type'] ?? '');
       if (!originalType) throw new CorruptRecord(id, 'original-type');
-      const fullSizeExtension = metadata['full-size-type'] ?? '';
-      if (!/^[a-z]{3,4}$/.test(fullSizeExtension)) throw new CorruptRecord(id, 'full-size-type');
+      const fullSizeExtension = metadata['full-size-type'];
+      if (fullSizeExtension !== undefined && !/^[a-z]{3,4}$/.test(fullSizeExtension)) throw new CorruptRecord(id, 'full-size-type');
       return {
         id,
         caption: decodeCaption(metadata.caption),
@@ -267,7 +274,8 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
 
     /** The uploaded original is never linked: it may carry metadata. */
     async presignPhotoUrls(record) {
-      const [thumbnail, display, fullSize] = await presignViewUrls([keys.thumbnail(record.id), keys.display(record.id), keys.fullSize(record.id, record.fullSizeExtension)]);
+      const fullSizeKey = record.fullSizeExtension ? keys.fullSize(record.id, record.fullSizeExtension) : keys.display(record.id);
+      const [thumbnail, display, fullSize] = await presignViewUrls([keys.thumbnail(record.id), keys.display(record.id), fullSizeKey]);
       return { thumbnail: thumbnail!, display: display!, fullSize: fullSize! };
     },
 
@@ -276,7 +284,8 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
      * listed and can be deleted again, so no part is ever left without the record that leads to it.
      */
     async deletePhoto({ id, originalType, fullSizeExtension }, signal) {
-      const [original, display, fullSize, thumbnail] = keys.allOf(id, originalType, fullSizeExtension);
+      // An older photo's full-size copy, if it had one, kept the original's extension.
+      const [original, display, fullSize, thumbnail] = keys.allOf(id, originalType, fullSizeExtension ?? originalType.extension);
       await store.deleteKeys([original!, display!, fullSize!], signal);
       await store.deleteKeys([thumbnail!], signal);
     },

@@ -270,7 +270,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
     },
   );
 
-  async function removeStoredPhotos(photos: { id: string; originalType: ImageType; fullSizeExtension: string }[]): Promise<void> {
+  async function removeStoredPhotos(photos: { id: string; originalType: ImageType; fullSizeExtension: string | undefined }[]): Promise<void> {
     const results = await Promise.allSettled(photos.map((photo) => store.deletePhoto(photo)));
     const failed = photos.filter((_, index) => results[index]!.status === 'rejected').map((photo) => photo.id);
     if (failed.length > 0) logger.warn({ photoIds: failed }, 'the parts of a failed upload could not be removed now: the orphan sweep will remove them');
