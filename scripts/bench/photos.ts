@@ -42,13 +42,14 @@ export async function largePhoto(directory: string): Promise<BenchPhoto> {
  */
 export async function pixelLimitImages(directory: string, maxPixels: Readonly<Record<string, number>>): Promise<BenchPhoto[]> {
   const images: BenchPhoto[] = [];
-  for (const [extension, pixels] of Object.entries(maxPixels)) {
+  for (const [limit, pixels] of Object.entries(maxPixels)) {
     const side = Math.floor(Math.sqrt(pixels)) - 1;
+    const [extension, kind] = limit.split('-') as [string, string | undefined];
     const format = extension === 'jpg' ? 'jpeg' : (extension as keyof sharp.FormatEnum);
     images.push(
-      await cachedPhoto(directory, `limit-${side}x${side}.${extension}`, () =>
+      await cachedPhoto(directory, `limit-${side}x${side}${kind ? `-${kind}` : ''}.${extension}`, () =>
         sharp({ create: { width: side, height: side, channels: 3, background: '#4a7' } })
-          .toFormat(format, format === 'avif' || format === 'webp' ? { effort: 0 } : {})
+          .toFormat(format, format === 'avif' || format === 'webp' ? { effort: 0 } : { progressive: kind === 'progressive' })
           .toBuffer(),
       ),
     );

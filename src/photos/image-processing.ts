@@ -9,16 +9,18 @@ import type { ImageType } from './image-type.js';
 import { planPixelOnlyJpeg, type JpegPiece } from './jpeg-rebuild.js';
 
 /**
- * Pixels per image (all frames of an animation together), by format. Measured peak memory of the
- * costliest step, in the production server (`npm run bench`, "worst-case decode"): JPEG is decoded at
- * 1/8 scale for the display size and its full-size copy is never decoded; PNG is encoded line by line;
- * WebP and GIF encoders and the AVIF decoder hold whole images, the AVIF decoder several copies.
+ * Pixels per image (all frames of an animation together), by format. Set from the measured peak memory of
+ * the costliest step, in the production server (`npm run bench`, "worst-case decode"): a baseline JPEG is
+ * decoded at 1/8 scale for the display size and its full-size copy is never decoded, but a progressive
+ * JPEG's decoder holds every coefficient of the image; PNG is encoded line by line; WebP and GIF encoders
+ * and the AVIF decoder hold whole images, the AVIF decoder several copies.
  */
 export const MAX_PIXELS: Readonly<Record<string, number>> = {
   jpg: 64_000_000,
+  'jpg-progressive': 32_000_000,
   png: 40_000_000,
   webp: 16_000_000,
-  gif: 16_000_000,
+  gif: 10_000_000, // quantising to a palette holds the whole image several times
   avif: 12_600_000, // 4096 × 3072: a 12-megapixel phone photo, with a margin under the 512 MiB budget
 };
 /** A legitimate photo takes well under a second per step here; a crafted one is stopped after this. */
@@ -60,14 +62,17 @@ export type ProcessImage = (source: ImageSource) => Promise<ProcessedImage>;
 
 export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async (source: ImageSource): Promise<ProcessedImage> => {
   const { path, type, filename } = source;
-  const maxPixels = MAX_PIXELS[type.extension] ?? 0;
   const header = await sharp(path, { animated: true }).metadata().catch((error: unknown) => {
     throw new UnreadableImage(filename, type.label, error);
   });
+  const limitKey = type.extension === 'jpg' && header.isProgressive ? 'jpg-progressive' : type.extension;
+  const maxPixels = MAX_PIXELS[limitKey] ?? 0;
   const width = header.width ?? 0;
   const frameHeight = header.pageHeight ?? header.height ?? 0;
   const frames = header.pages ?? 1;
-  if (width * frameHeight * frames > maxPixels) throw new ImageTooLarge(filename, type.label, width, frameHeight, frames, maxPixels);
+  if (width * frameHeight * frames > maxPixels) {
+    throw new ImageTooLarge(filename, limitKey === 'jpg-progressive' ? 'progressive JPEG' : type.label, width, frameHeight, frames, maxPixels);
+  }
   const orientation = header.orientation ?? 1;
   // Orientations 5–8 turn the image by 90°: people see it with width and height swapped.
   const turned = orientation >= 5;

@@ -301,7 +301,10 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
         upload.signal.throwIfAborted();
         const fullSizePath = `${file.path}.full`;
         upload.tempFiles.push({ path: fullSizePath, closed: Promise.resolve() });
-        images.push(await processImage({ path: file.path, type: file.type, filename: file.filename, fullSizePath }));
+        const image = await processImage({ path: file.path, type: file.type, filename: file.filename, fullSizePath });
+        // A re-encoded full-size image is on the disk too: it counts against the same budget.
+        if (image.fullSize.kind === 'file') upload.reservation.take(image.fullSize.length);
+        images.push(image);
       }
       const photoIds = await storePhotos(req, files, images, caption, upload.signal);
       return { photoIds, caption };
