@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
 import { APP_DISPLAY_NAME } from './app-name.js';
 import { formatBytes } from './format.js';
-import { describeError } from './logging.js';
+import { describeError, loggableUrl } from './logging.js';
 import type { BrowserSession } from './http/browser-session.js';
 import { handleError, notFound } from './http/error-handler.js';
 import type { RateLimits } from './http/rate-limits.js';
@@ -29,9 +29,6 @@ export interface AppDeps {
   logger: Logger;
   about: AboutDeps;
 }
-
-/** Request URLs are logged; a hostile one can be long, and one log line stays short. */
-const MAX_LOGGED_URL_CHARS = 512;
 
 export function createApp({ config, store, uploads, session, rateLimits, logger, about }: AppDeps): express.Express {
   const { maxUploadBytes, maxFilesPerUpload } = config;
@@ -66,7 +63,7 @@ export function createApp({ config, store, uploads, session, rateLimits, logger,
       // One line per request: what was asked and how it ended. Headers stay out (cookies, signed URLs).
       serializers: {
         err: describeError,
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.slice(0, MAX_LOGGED_URL_CHARS) }),
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggableUrl(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),

@@ -38,3 +38,21 @@ export function describeError(error: unknown, depth = 0): ErrorDescription {
     ...(depth < MAX_CAUSE_DEPTH && error.cause !== undefined && { cause: describeError(error.cause, depth + 1) }),
   };
 }
+
+/** Query parameters whose values the log keeps (cut short): the app's own paging links. Others show as `…`. */
+const LOGGED_QUERY_VALUES = new Set(['page', 'back', 'from']);
+const MAX_LOGGED_VALUE_CHARS = 80;
+const MAX_LOGGED_URL_CHARS = 512;
+
+/**
+ * The request URL as the log keeps it: the path, the names of its query parameters, and the values of the
+ * app's paging parameters only, so a token or anything else a client puts in a query stays out of the log.
+ */
+export function loggableUrl(url: string): string {
+  const [path = '', query] = url.split('?', 2) as [string, string | undefined];
+  if (query === undefined) return path.slice(0, MAX_LOGGED_URL_CHARS);
+  const parameters = [...new URLSearchParams(query)].map(([name, value]) =>
+    `${encodeURIComponent(name.slice(0, 40))}=${LOGGED_QUERY_VALUES.has(name) ? encodeURIComponent(value.slice(0, MAX_LOGGED_VALUE_CHARS)) : '…'}`,
+  );
+  return `${path}?${parameters.join('&')}`.slice(0, MAX_LOGGED_URL_CHARS);
+}

@@ -4,10 +4,14 @@ import { APP_DISPLAY_NAME } from './app-name.js';
 import { composeApp } from './compose.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
+import { STEP_TIME_LIMIT_SECONDS } from './photos/image-processing.js';
 import { readSecretParameter, SecretParameterUnusable } from './storage/secret-parameter.js';
 
-/** After the grace, what is still open is closed: uploads have been answered by then. */
-const FINAL_EXIT_MARGIN_MS = 3_000;
+/**
+ * After the grace, uploads have been answered; an image step they started cannot be interrupted and may
+ * run this much longer (its time limit). What is still open after that is closed.
+ */
+const FINAL_EXIT_MARGIN_MS = (STEP_TIME_LIMIT_SECONDS + 3) * 1000;
 
 /** EX_CONFIG: systemd (RestartPreventExitStatus) and humans can tell a configuration error from a crash. */
 const EXIT_CONFIGURATION = 78;
@@ -54,12 +58,18 @@ async function main(): Promise<void> {
     orphanSweep.stop();
     // No new connections; requests in progress finish. Uploads still running at the end of the grace are
     // stopped, answered 503 and cleaned up by the upload receiver.
-    server.close(() => {
-      logger.info('stopped');
-      process.exit(0);
-    });
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    void uploads.shutDown(graceMs).then(() => server.closeIdleConnections());
+    void uploads
+      .shutDown(graceMs)
+      .then(() => {
+        server.closeIdleConnections();
+        return closed;
+      })
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      });
     setTimeout(() => {
       logger.warn('requests still open after the shutdown grace: closing them');
       server.closeAllConnections();

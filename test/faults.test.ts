@@ -128,6 +128,15 @@ describe('when S3 goes away in the middle of an upload', () => {
   });
 });
 
+describe('when a client puts a token or anything else in a query string', () => {
+  it('then the log keeps the parameter names and the paging values only', async () => {
+    logLines.length = 0;
+    await request(testApp.app).get('/?_csrf=a-form-token-value&note=private-words&page=abc').expect(400);
+    const logged = logLines.map((line) => JSON.parse(line) as { req?: { url?: string } }).find((entry) => entry.req?.url)?.req?.url;
+    assert.equal(logged, '/?_csrf=…&note=…&page=abc');
+  });
+});
+
 describe('when clients go away in the middle of their uploads', () => {
   it('then each is logged as an info line, not an error, and nothing is left behind', async () => {
     const server: Server = testApp.app.listen(0, '127.0.0.1');

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import sharp from 'sharp';
 import { emulatorClientEnvironment, startS3Emulator } from '../scripts/emulators/s3.js';
 import { freePort, killGroup, openGalleryForm, run, waitFor } from './support/processes.js';
 import { listKeys, waitUntil } from './support/waiting.js';
@@ -159,6 +160,51 @@ describe('when server.ts gets SIGTERM while a slow upload is still arriving', ()
       for await (const chunk of response) body += chunk;
       assert.match(body, /The server is restarting/);
       await once(server, 'exit');
+      assert.deepEqual(await readdir(tempDir), [], 'no temporary file left');
+      assert.deepEqual(await listKeys(emulator.endpoint, 'stop-test'), [], 'nothing stored');
+    } finally {
+      killGroup(server);
+      await emulator.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('when server.ts gets SIGTERM while the images of an upload are being made', () => {
+  it('then the upload is answered 503 within the grace, and the process exits 0 having removed what it wrote', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-stop-images-'));
+    const tempDir = path.join(dataDir, 'uploads');
+    const emulator = await startS3Emulator({ directory: path.join(dataDir, 's3'), buckets: ['stop-test'] });
+    const port = await freePort();
+    const graceSeconds = 1;
+    const server = run('src/server.ts', {
+      ...emulatorClientEnvironment(emulator),
+      S3_BUCKET: 'stop-test',
+      PORT: String(port),
+      UPLOAD_TEMP_DIR: tempDir,
+      SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
+    });
+    try {
+      await waitFor(server, /is listening on/);
+      const { cookie, token } = await openGalleryForm(`http://127.0.0.1:${port}`);
+      // Ten noisy WebP photos: re-encoding them takes seconds, far longer than the grace.
+      const noisy = await sharp({ create: { width: 2600, height: 2000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).webp({ quality: 90 }).toBuffer();
+      const form = new FormData();
+      form.append('_csrf', token);
+      for (let index = 0; index < 10; index++) form.append('photos', new Blob([new Uint8Array(noisy)]), `noisy-${index}.webp`);
+      const answer = fetch(`http://127.0.0.1:${port}/photos`, { method: 'POST', body: form, headers: { cookie, accept: 'application/json' } });
+      // Every file received, the images under way: the first full-size image is being written.
+      await waitUntil(async () => (await readdir(tempDir).catch(() => [] as string[])).some((name) => name.endsWith('.full')), 'the images under way', 20_000);
+
+      const stoppedAt = Date.now();
+      server.kill('SIGTERM');
+      const response = await answer;
+      const answeredAfter = Date.now() - stoppedAt;
+      assert.equal(response.status, 503);
+      assert.match(JSON.stringify(await response.json()), /The server is restarting/);
+      assert.ok(answeredAfter < graceSeconds * 1000 + 1500, `answered ${answeredAfter} ms after SIGTERM; the grace is ${graceSeconds} s`);
+      const [code] = await once(server, 'exit');
+      assert.equal(code, 0, server.output());
       assert.deepEqual(await readdir(tempDir), [], 'no temporary file left');
       assert.deepEqual(await listKeys(emulator.endpoint, 'stop-test'), [], 'nothing stored');
     } finally {

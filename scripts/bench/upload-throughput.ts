@@ -92,7 +92,7 @@ export async function measureUploadThroughput(photos: BenchPhoto[], tempDir: str
 async function placeholderImages(photo: BenchPhoto): Promise<ProcessedImage> {
   const tiny = await sharp(photo.bytes).resize(8, 8).webp().toBuffer();
   const tinyJpeg = await sharp(photo.bytes).resize(8, 8).jpeg().toBuffer();
-  return { width: 8, height: 8, thumbnail: tiny, display: tinyJpeg, fullSize: { kind: 'jpeg-rebuild', pieces: [tinyJpeg], length: tinyJpeg.length } };
+  return { width: 8, height: 8, thumbnail: tiny, display: tinyJpeg, fullSize: { pieces: [tinyJpeg], length: tinyJpeg.length, sourcePath: photo.path, extension: 'jpg', mime: 'image/jpeg' } };
 }
 
 /** The app's image processing on each photo, one at a time with nothing else running: its cost per photo. */

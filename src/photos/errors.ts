@@ -88,9 +88,10 @@ export class ImageTooLarge extends AppError {
   }
 }
 
-export class ImageTooSlow extends AppError {
+/** Built to keep a decoder busy (thousands of scans, say), or simply too slow to process. */
+export class ImageTooComplex extends AppError {
   constructor(filename: string, cause: unknown) {
-    super('too-large', 'Image too complex', `${quoteName(filename)} took too long to process. ${NOTHING_STORED}`, 'Resize it or export it as JPEG before uploading.', { cause });
+    super('too-large', 'Image too complex', `${quoteName(filename)} would take too long to process. ${NOTHING_STORED}`, 'Export it again (as a baseline JPEG, for example) before uploading.', { cause });
   }
 }
 

@@ -1,44 +1,53 @@
 // Makes the images the app serves from an upload's temporary file: a thumbnail, a display-size image and a
-// full-size image, each written from pixels only, never from the uploaded bytes. One image at a time,
-// with a pixel limit per format read from the header before anything is decoded, and a time limit: what
-// a decoder costs differs by format, and the demo host has 1 GiB of memory.
+// full-size image, each written from pixels only, never from the uploaded bytes. One image at a time, with
+// a memory limit per format worked out from the header before anything is decoded, and a time limit: what a
+// decoder costs differs by format, bit depth and layout, and the demo host has 1 GiB of memory.
 import sharp from 'sharp';
 import { limitConcurrency } from '../concurrency.js';
-import { ImageTooLarge, ImageTooSlow, UnreadableImage } from './errors.js';
+import { ImageTooComplex, ImageTooLarge, UnreadableImage } from './errors.js';
+import type { PiecesPlan } from './file-pieces.js';
 import type { ImageType } from './image-type.js';
-import { planPixelOnlyJpeg, type JpegPiece } from './jpeg-rebuild.js';
+import { planPixelOnlyJpeg, UnservableJpeg } from './jpeg-rebuild.js';
+import { planPixelOnlyPng } from './png-chunks.js';
 
 /**
- * Pixels per image (all frames of an animation together), by format. Set from the measured peak memory of
- * the costliest step, in the production server (`npm run bench`, "worst-case decode"): a baseline JPEG is
- * decoded at 1/8 scale for the display size and its full-size copy is never decoded, but a progressive
- * JPEG's decoder holds every coefficient of the image; PNG is encoded line by line; WebP and GIF encoders
- * and the AVIF decoder hold whole images, the AVIF decoder several copies.
+ * The most pixels an image may have (all frames of an animation together), by format. Set from the
+ * measured peak memory of the costliest step in the production server (`npm run bench`, "worst-case
+ * decode"), with the header's own numbers: a baseline JPEG is decoded at 1/8 scale for the display size
+ * and its full-size copy is never decoded, but a progressive JPEG's decoder holds two bytes per sample of
+ * the whole image; PNG holds the whole image when interlaced, at its bit depth; WebP and GIF encoders and
+ * the AVIF decoder hold whole images several times over.
  */
 export const MAX_PIXELS: Readonly<Record<string, number>> = {
   jpg: 64_000_000,
-  'jpg-progressive': 32_000_000,
   png: 40_000_000,
-  webp: 16_000_000,
+  webp: 10_000_000,
   gif: 10_000_000, // quantising to a palette holds the whole image several times
-  avif: 12_600_000, // 4096 × 3072: a 12-megapixel phone photo, with a margin under the 512 MiB budget
+  avif: 12_600_000, // 4096 × 3072: a 12-megapixel phone photo
 };
+/** Decoded bytes a progressive JPEG or a PNG may need held at once (samples × bytes per sample). */
+const MAX_DECODED_BYTES = 160_000_000;
 /** A legitimate photo takes well under a second per step here; a crafted one is stopped after this. */
-const STEP_TIME_LIMIT_SECONDS = 10;
+export const STEP_TIME_LIMIT_SECONDS = 10;
 /** One decoded image at a time, whatever the number of uploads (libvips already spreads one over the cores). */
 const IMAGE_WORKERS = 1;
 
 const THUMBNAIL_SIZE = 320;
 const DISPLAY_SIZE = 1600;
 const WHITE = { r: 255, g: 255, b: 255 };
+/** Animations are served with one frame delay for all frames (a value an uploader could otherwise write text in). */
+const FRAME_DELAY_MS = { min: 20, max: 1000, step: 10 };
 
 // libvips' operation cache would hold decoded images between requests; uploads never repeat.
 sharp.cache(false);
 
-/** The full-size image: a plan of byte ranges (JPEG) or a re-encoded file. */
-export type FullSizeImage =
-  | { kind: 'jpeg-rebuild'; pieces: JpegPiece[]; length: number }
-  | { kind: 'file'; path: string; length: number; extension: string; mime: string };
+/** The full-size image: a plan of the bytes to serve from a file (the upload, or its re-encoded copy). */
+export interface FullSizeImage extends PiecesPlan {
+  /** The file the plan's ranges are read from. */
+  sourcePath: string;
+  extension: string;
+  mime: string;
+}
 
 export interface ProcessedImage {
   /** As people see it: after the EXIF orientation is applied. */
@@ -56,27 +65,29 @@ export interface ImageSource {
   filename: string;
   /** Where a re-encoded full-size image may be written. */
   fullSizePath: string;
+  /** Stops the work between steps (a step itself cannot be interrupted). */
+  signal?: AbortSignal;
 }
 
 export type ProcessImage = (source: ImageSource) => Promise<ProcessedImage>;
 
 export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async (source: ImageSource): Promise<ProcessedImage> => {
-  const { path, type, filename } = source;
+  const { path, type, filename, signal } = source;
+  signal?.throwIfAborted();
   const header = await sharp(path, { animated: true }).metadata().catch((error: unknown) => {
     throw new UnreadableImage(filename, type.label, error);
   });
-  const limitKey = type.extension === 'jpg' && header.isProgressive ? 'jpg-progressive' : type.extension;
-  const maxPixels = MAX_PIXELS[limitKey] ?? 0;
   const width = header.width ?? 0;
   const frameHeight = header.pageHeight ?? header.height ?? 0;
   const frames = header.pages ?? 1;
-  if (width * frameHeight * frames > maxPixels) {
-    throw new ImageTooLarge(filename, limitKey === 'jpg-progressive' ? 'progressive JPEG' : type.label, width, frameHeight, frames, maxPixels);
-  }
+  const limit = decodeLimit(type, header);
+  if (width * frameHeight * frames > limit.maxPixels) throw new ImageTooLarge(filename, limit.label, width, frameHeight, frames, limit.maxPixels);
   const orientation = header.orientation ?? 1;
+  // A JPEG's structure is checked (and its scans counted) before it is decoded at all.
+  const jpegPlan = type.extension === 'jpg' ? await planJpeg(source, orientation) : undefined;
   // Orientations 5–8 turn the image by 90°: people see it with width and height swapped.
   const turned = orientation >= 5;
-  const limits = { limitInputPixels: maxPixels };
+  const limits = { limitInputPixels: limit.maxPixels };
 
   try {
     // The first frame, upright, at display size, alpha kept: both smaller images are made from it, so
@@ -87,6 +98,7 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
       .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
       .raw()
       .toBuffer({ resolveWithObject: true });
+    signal?.throwIfAborted();
     const raw = { raw: { width: base.info.width, height: base.info.height, channels: base.info.channels } };
     // JPEG, not WebP, for the display size: WebP encoding took two thirds of an upload's CPU time. JPEG has
     // no transparency: it is flattened onto white (not the black a transparent pixel would otherwise become).
@@ -95,39 +107,69 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
       .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover', withoutEnlargement: true })
       .webp({ quality: 70 })
       .toBuffer();
-    const fullSize = await makeFullSize(source, orientation, frames, limits);
+    signal?.throwIfAborted();
+    const fullSize = jpegPlan ?? (await reencodeFullSize(source, header, limits));
     return { width: turned ? frameHeight : width, height: turned ? width : frameHeight, thumbnail, display, fullSize };
   } catch (error) {
-    if (error instanceof Error && /^timeout/i.test(error.message)) throw new ImageTooSlow(filename, error);
-    if (error instanceof UnreadableImage) throw error;
+    if (signal?.aborted) throw signal.reason;
+    if (error instanceof Error && /^timeout/i.test(error.message)) throw new ImageTooComplex(filename, error);
     throw new UnreadableImage(filename, type.label, error);
   }
 });
 
-/**
- * The full-size image, written from pixels only. A JPEG (what cameras and phones make) is rebuilt from its
- * image segments without decoding (jpeg-rebuild.ts). Other formats are re-encoded, read sequentially
- * where the format allows: PNG, GIF and WebP keep their format (transparency, animation); AVIF becomes a
- * JPEG, because the AVIF encoder needs several times the memory of the whole image and seconds per photo.
- */
-async function makeFullSize({ path, type, filename, fullSizePath }: ImageSource, orientation: number, frames: number, limits: sharp.SharpOptions): Promise<FullSizeImage> {
-  if (type.extension === 'jpg') {
-    const plan = await planPixelOnlyJpeg(path, orientation);
-    if (!plan) throw new UnreadableImage(filename, type.label, new Error('JPEG structure not recognised by the pixel-only rebuild'));
-    return { kind: 'jpeg-rebuild', ...plan };
+/** The pixel limit for this image, from what its header says about how its decoder will hold it. */
+function decodeLimit(type: ImageType, header: sharp.Metadata): { maxPixels: number; label: string } {
+  const channels = header.channels ?? 4;
+  const bytesPerSample = header.depth === 'ushort' || (header.bitsPerSample ?? 8) > 8 ? 2 : 1;
+  const formatLimit = MAX_PIXELS[type.extension] ?? 0;
+  if (type.extension === 'jpg' && header.isProgressive) {
+    // Every DCT coefficient (two bytes) of every component, for the whole image.
+    return { maxPixels: Math.min(formatLimit, Math.floor(MAX_DECODED_BYTES / (channels * 2))), label: `progressive ${channels === 4 ? 'CMYK ' : ''}JPEG` };
   }
-  const animated = frames > 1;
+  if (type.extension === 'png') {
+    const maxPixels = Math.min(formatLimit, Math.floor(MAX_DECODED_BYTES / (channels * bytesPerSample)));
+    return { maxPixels, label: `${bytesPerSample === 2 ? '16-bit ' : ''}PNG${channels === 4 || channels === 2 ? ' with transparency' : ''}` };
+  }
+  if (type.extension === 'avif' && bytesPerSample === 2) return { maxPixels: Math.floor(formatLimit / 2), label: 'high bit depth AVIF' };
+  return { maxPixels: formatLimit, label: type.label };
+}
+
+async function planJpeg({ path, type, filename }: ImageSource, orientation: number): Promise<FullSizeImage> {
+  try {
+    return { ...(await planPixelOnlyJpeg(path, orientation)), sourcePath: path, extension: 'jpg', mime: 'image/jpeg' };
+  } catch (error) {
+    if (error instanceof UnservableJpeg && error.reason === 'too-many-scans') throw new ImageTooComplex(filename, error);
+    throw new UnreadableImage(filename, type.label, error);
+  }
+}
+
+/**
+ * The full-size image of a format other than JPEG (whose pixels are rebuilt without decoding, see
+ * jpeg-rebuild.ts), re-encoded and read sequentially where the format allows: PNG, GIF and WebP keep
+ * their format (transparency, animation, with one frame delay for all frames); AVIF becomes a JPEG,
+ * because the AVIF encoder needs several times the memory of the whole image and seconds per photo.
+ */
+async function reencodeFullSize({ path, type, fullSizePath }: ImageSource, header: sharp.Metadata, limits: sharp.SharpOptions): Promise<FullSizeImage> {
+  const animated = (header.pages ?? 1) > 1;
   // sharp writes no metadata unless asked to; rotate() applies the EXIF orientation (animations have none).
   let image = sharp(path, { ...limits, sequentialRead: true, animated }).timeout({ seconds: STEP_TIME_LIMIT_SECONDS });
   if (!animated) image = image.rotate();
-  const [extension, mime, encoded] =
-    type.extension === 'png'
-      ? (['png', 'image/png', image.png({ compressionLevel: 6 })] as const)
-      : type.extension === 'gif'
-        ? (['gif', 'image/gif', image.gif()] as const)
-        : type.extension === 'webp'
-          ? (['webp', 'image/webp', image.webp({ quality: 90 })] as const)
-          : (['jpg', 'image/jpeg', image.flatten({ background: WHITE }).jpeg({ quality: 92, optimiseCoding: false })] as const);
-  const { size } = await encoded.toFile(fullSizePath);
-  return { kind: 'file', path: fullSizePath, length: size, extension, mime };
+  const animation = { delay: uniformFrameDelay(header.delay), loop: 0 };
+  const file = (extension: string, mime: string, size: number) => ({ pieces: [{ start: 0, end: size }], length: size, sourcePath: fullSizePath, extension, mime });
+  if (type.extension === 'png') {
+    await image.png({ compressionLevel: 6 }).toFile(fullSizePath);
+    // The encoder adds chunks of its own (pHYs copies the upload's density): only pixel chunks are served.
+    return { ...(await planPixelOnlyPng(fullSizePath)), sourcePath: fullSizePath, extension: 'png', mime: 'image/png' };
+  }
+  if (type.extension === 'gif') return file('gif', 'image/gif', (await image.gif(animated ? animation : {}).toFile(fullSizePath)).size);
+  if (type.extension === 'webp') return file('webp', 'image/webp', (await image.webp({ quality: 90, ...(animated ? animation : {}) }).toFile(fullSizePath)).size);
+  const jpeg = await image.flatten({ background: WHITE }).jpeg({ quality: 92, optimiseCoding: false }).toFile(fullSizePath);
+  return file('jpg', 'image/jpeg', jpeg.size);
+}
+
+/** The animation's mean frame delay, rounded and bounded: the timing people see, and nothing an uploader could write in it. */
+export function uniformFrameDelay(delays: number[] | undefined): number {
+  const mean = delays && delays.length > 0 ? delays.reduce((sum, delay) => sum + delay, 0) / delays.length : 100;
+  const rounded = Math.round(mean / FRAME_DELAY_MS.step) * FRAME_DELAY_MS.step;
+  return Math.min(FRAME_DELAY_MS.max, Math.max(FRAME_DELAY_MS.min, rounded));
 }

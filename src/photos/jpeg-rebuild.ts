@@ -3,18 +3,13 @@
 // hides in many places (EXIF or XMP in APP segments, a second picture after the end marker, segments
 // between the scans of a progressive JPEG), so every segment is dropped unless it is image data.
 //
-// Kept: SOI, DQT, DHT, DAC, DRI, DNL, SOFn, SOS with its entropy-coded data, EOI. Written fresh: a JFIF
-// APP0, the Adobe APP14 colour transform (CMYK and RGB JPEGs need it to show the right colours) and an
-// Orientation-only EXIF (so viewers show the photo upright). Nothing after EOI is kept.
+// Kept: SOI, the frame header, each scan with its entropy-coded data, the quantisation and Huffman tables
+// those scans use (each rewritten as a segment of its own; a table no scan uses is dropped), DAC, DRI, DNL,
+// EOI. Written fresh: a JFIF APP0, the Adobe APP14 colour transform (CMYK and RGB JPEGs need it to show the
+// right colours) and an Orientation-only EXIF (so viewers show the photo upright). Nothing after EOI.
 import { open, type FileHandle } from 'node:fs/promises';
+import { type FilePiece, type PiecesPlan, planOf } from './file-pieces.js';
 
-/** Where the rebuilt JPEG's bytes come from: new segments, and ranges of the uploaded file. */
-export type JpegPiece = Buffer | { start: number; end: number };
-
-export interface PixelOnlyJpeg {
-  pieces: JpegPiece[];
-  length: number;
-}
 
 const SOI = 0xd8;
 const EOI = 0xd9;
@@ -30,68 +25,140 @@ const SOF = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc9, 0xca, 0xcb]);
 const CHUNK_BYTES = 256 * 1024;
 
 /**
- * Plans the pixel-only copy of the JPEG at `path`, or returns undefined when its structure is not a JPEG
- * this can vouch for (the caller refuses the upload rather than serve what it cannot check).
+ * Plans the pixel-only copy of the JPEG at `path`. Throws UnservableJpeg when its structure is not a JPEG
+ * this can vouch for, or it has more scans than a photo needs (the caller refuses the upload rather than
+ * serve what it cannot check, or decode what would hold the image worker for a minute).
  */
-export async function planPixelOnlyJpeg(path: string, orientation: number): Promise<PixelOnlyJpeg | undefined> {
+export async function planPixelOnlyJpeg(path: string, orientation: number): Promise<PiecesPlan> {
   const file = await open(path, 'r');
   try {
-    const pieces = await walkSegments(new FileReader(file, (await file.stat()).size), orientation);
-    return pieces && { pieces, length: pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start), 0) };
+    const walked = await walkSegments(new FileReader(file, (await file.stat()).size), orientation);
+    // Each table a scan uses becomes a segment of its own; tables no scan uses are dropped.
+    const pieces = walked.flatMap((piece): FilePiece[] => ('marker' in piece ? (piece.used ? [segment(piece.marker, piece.bytes)] : []) : [piece]));
+    return planOf(pieces);
   } finally {
     await file.close();
   }
 }
 
-async function walkSegments(reader: FileReader, orientation: number): Promise<JpegPiece[] | undefined> {
+/** A JPEG this does not serve, and why (the caller refuses the upload with it). */
+export class UnservableJpeg extends Error {
+  constructor(readonly reason: 'structure' | 'too-many-scans') {
+    super(reason === 'structure' ? 'JPEG structure not recognised by the pixel-only rebuild' : `more than ${MAX_SCANS} scans`);
+    this.name = 'UnservableJpeg';
+  }
+}
+
+/** Progressive JPEGs have about ten scans; thousands of empty ones make a decoder spin for a minute. */
+export const MAX_SCANS = 64;
+
+/** A quantisation or Huffman table, kept only if a scan that decodes pixels uses it. */
+interface TableDefinition {
+  marker: number;
+  bytes: Buffer;
+  used: boolean;
+}
+
+async function walkSegments(reader: FileReader, orientation: number): Promise<(FilePiece | TableDefinition)[]> {
   const soi = await reader.read(0, 2);
-  if (soi[0] !== 0xff || soi[1] !== SOI) return undefined;
-  const pieces: JpegPiece[] = [Buffer.from([0xff, SOI]), jfifSegment()];
+  if (soi[0] !== 0xff || soi[1] !== SOI) throw new UnservableJpeg('structure');
+  const pieces: (FilePiece | TableDefinition)[] = [Buffer.from([0xff, SOI]), jfifSegment()];
   if (orientation >= 2 && orientation <= 8) pieces.push(orientationOnlyExif(orientation));
+  // The table each slot holds now ("q0".."q3", "dc0".., "ac0"..): a scan uses the tables current when it starts.
+  const current = new Map<string, TableDefinition>();
+  let frame: { progressive: boolean; arithmetic: boolean; quantTableOf: Map<number, number> } | undefined;
+  let scans = 0;
   let offset = 2;
-  let sawFrame = false;
+  const define = (marker: number, slot: string, bytes: Buffer) => {
+    const table = { marker, bytes, used: false };
+    current.set(slot, table);
+    pieces.push(table);
+  };
   while (offset < reader.size) {
     const marker = await reader.read(offset, 2);
-    if (marker[0] !== 0xff || marker.length < 2) return undefined;
+    if (marker[0] !== 0xff || marker.length < 2) throw new UnservableJpeg('structure');
     const code = marker[1]!;
     if (code === 0xff) {
       offset += 1; // a fill byte before a marker
       continue;
     }
     if (code === EOI) {
+      if (!frame || scans === 0) throw new UnservableJpeg('structure');
       pieces.push(Buffer.from([0xff, EOI]));
-      return sawFrame ? pieces : undefined;
+      return pieces;
     }
     const lengthBytes = await reader.read(offset + 2, 2);
-    if (lengthBytes.length < 2) return undefined;
+    if (lengthBytes.length < 2) throw new UnservableJpeg('structure');
     const length = lengthBytes.readUInt16BE(0);
     const end = offset + 2 + length;
-    if (length < 2 || end > reader.size) return undefined;
+    if (length < 2 || end > reader.size) throw new UnservableJpeg('structure');
     const body = await reader.read(offset + 4, length - 2);
     if (SOF.has(code)) {
-      if (!isFrameHeader(body)) return undefined;
-      sawFrame = true;
+      if (frame || !isFrameHeader(body)) throw new UnservableJpeg('structure');
+      const quantTableOf = new Map<number, number>();
+      for (let index = 0; index < body[5]!; index++) quantTableOf.set(body[6 + 3 * index]!, body[8 + 3 * index]! & 0x0f);
+      frame = { progressive: code === 0xc2 || code === 0xca, arithmetic: code >= 0xc9, quantTableOf };
       pieces.push({ start: offset, end });
-    } else if (code === DQT ? isQuantizationTables(body) : code === DHT ? isHuffmanTables(body) : code === DRI || code === DNL ? body.length === 2 : code === DAC && body.length > 0 && body.length % 2 === 0) {
+    } else if (code === DQT) {
+      const tables = splitQuantizationTables(body);
+      if (!tables) throw new UnservableJpeg('structure');
+      for (const table of tables) define(DQT, `q${table[0]! & 0x0f}`, table);
+    } else if (code === DHT) {
+      const tables = splitHuffmanTables(body);
+      if (!tables) throw new UnservableJpeg('structure');
+      for (const table of tables) define(DHT, `${table[0]! >> 4 === 0 ? 'dc' : 'ac'}${table[0]! & 0x0f}`, table);
+    } else if (code === DRI || code === DNL) {
+      if (body.length !== 2) throw new UnservableJpeg('structure');
+      pieces.push({ start: offset, end });
+    } else if (code === DAC) {
+      if (body.length === 0 || body.length % 2 !== 0) throw new UnservableJpeg('structure');
       pieces.push({ start: offset, end });
     } else if (code === APP14) {
       const transform = adobeColorTransform(body);
       if (transform !== undefined) pieces.push(adobeSegment(transform));
     } else if (code === SOS) {
-      if (!sawFrame || !isScanHeader(body)) return undefined;
+      if (!frame || !isScanHeader(body)) throw new UnservableJpeg('structure');
+      if (++scans > MAX_SCANS) throw new UnservableJpeg('too-many-scans');
+      markTablesUsedBy(body, frame, current);
       const scanEnd = await reader.findMarkerAfterEntropyData(end);
-      if (scanEnd === undefined) return undefined;
+      if (scanEnd === undefined) throw new UnservableJpeg('structure');
       pieces.push({ start: offset, end: scanEnd });
       offset = scanEnd;
       continue;
     } else if (!(code >= 0xe0 && code <= 0xef) && code !== 0xfe) {
       // Not image data, not an APPn or comment to drop: a JPEG this cannot vouch for (hierarchical, JPEG-LS…).
-      return undefined;
+      throw new UnservableJpeg('structure');
     }
     // APPn and COM fall through: dropped.
     offset = end;
   }
-  return undefined; // no EOI: a truncated file
+  throw new UnservableJpeg('structure'); // no EOI: a truncated file
+}
+
+/**
+ * Marks the tables a scan decodes with: the quantisation table of each of its components, and the Huffman
+ * tables its kind of scan reads (a sequential scan both; in a progressive JPEG, a first DC scan its DC
+ * table, an AC scan its AC table; a DC refinement none). Arithmetic coding uses no Huffman table.
+ */
+function markTablesUsedBy(scanHeader: Buffer, frame: { progressive: boolean; arithmetic: boolean; quantTableOf: Map<number, number> }, current: Map<string, TableDefinition>): void {
+  const components = scanHeader[0]!;
+  const spectralStart = scanHeader[1 + 2 * components]!;
+  const approximationHigh = scanHeader[3 + 2 * components]! >> 4;
+  const readsDc = !frame.progressive || (spectralStart === 0 && approximationHigh === 0);
+  const readsAc = !frame.progressive || spectralStart > 0;
+  const use = (slot: string) => {
+    const table = current.get(slot);
+    if (table) table.used = true;
+  };
+  for (let index = 0; index < components; index++) {
+    const componentId = scanHeader[1 + 2 * index]!;
+    const tables = scanHeader[2 + 2 * index]!;
+    const quantTable = frame.quantTableOf.get(componentId);
+    if (quantTable !== undefined) use(`q${quantTable}`);
+    if (frame.arithmetic) continue;
+    if (readsDc) use(`dc${tables >> 4}`);
+    if (readsAc) use(`ac${tables & 0x0f}`);
+  }
 }
 
 /** SOFn: precision, height, width, component count, then 3 bytes per component, and nothing else. */
@@ -104,22 +171,34 @@ function isScanHeader(body: Buffer): boolean {
   return body.length >= 1 && body.length === 1 + 2 * body[0]! + 3;
 }
 
-/** DQT: tables of 64 values (8- or 16-bit) that fill the segment exactly. */
-function isQuantizationTables(body: Buffer): boolean {
+/** DQT: tables of 64 values (8- or 16-bit) that fill the segment exactly; each returned with its Pq/Tq byte. */
+function splitQuantizationTables(body: Buffer): Buffer[] | undefined {
+  const tables: Buffer[] = [];
   let at = 0;
-  while (at < body.length) at += 1 + (body[at]! >> 4 === 0 ? 64 : 128);
-  return at === body.length && body.length > 0;
+  while (at < body.length) {
+    const precision = body[at]! >> 4;
+    if (precision > 1 || (body[at]! & 0x0f) > 3) return undefined;
+    const next = at + 1 + (precision === 0 ? 64 : 128);
+    tables.push(body.subarray(at, next));
+    at = next;
+  }
+  return at === body.length && tables.length > 0 ? tables : undefined;
 }
 
-/** DHT: tables of 16 code counts then that many symbols, filling the segment exactly. */
-function isHuffmanTables(body: Buffer): boolean {
+/** DHT: tables of 16 code counts then that many symbols (at most 256), filling the segment exactly. */
+function splitHuffmanTables(body: Buffer): Buffer[] | undefined {
+  const tables: Buffer[] = [];
   let at = 0;
   while (at + 17 <= body.length) {
+    if (body[at]! >> 4 > 1 || (body[at]! & 0x0f) > 3) return undefined;
     let symbols = 0;
     for (let index = 1; index <= 16; index++) symbols += body[at + index]!;
-    at += 17 + symbols;
+    if (symbols > 256) return undefined;
+    const next = at + 17 + symbols;
+    tables.push(body.subarray(at, next));
+    at = next;
   }
-  return at === body.length && body.length > 0;
+  return at === body.length && tables.length > 0 ? tables : undefined;
 }
 
 /** The colour transform byte of an Adobe APP14 segment, or undefined when the segment is not one. */

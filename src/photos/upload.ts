@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import type { Logger } from 'pino';
@@ -24,9 +24,9 @@ import {
   TooManyFiles,
   UnexpectedFileField,
 } from './errors.js';
-import type { FullSizeImage, ProcessedImage, ProcessImage } from './image-processing.js';
+import { streamPieces } from './file-pieces.js';
+import type { ProcessedImage, ProcessImage } from './image-processing.js';
 import { ACCEPTED_IMAGE_TYPES, detectImageType, SNIFF_BYTES, type ImageType } from './image-type.js';
-import type { JpegPiece } from './jpeg-rebuild.js';
 import { newPhotoId } from './photo-id.js';
 import type { ImageBody, PhotoStore } from './store.js';
 import type { UploadBudget, UploadReservation } from './upload-budget.js';
@@ -103,6 +103,8 @@ class UploadInProgress {
 export function createUploadReceiver(options: UploadReceiverOptions): UploadReceiver {
   const { store, limits, budget, tempDir, logger, processImage, checkFormToken, ownerTag } = options;
   const inProgress = new Set<UploadInProgress>();
+  /** Image steps that went on after their upload was stopped, with the removal of what they write. */
+  const abandonedSteps = new Set<Promise<unknown>>();
   let closing = false;
 
   /** Checks the form token once per upload, before the first file is written (the form sends it first). */
@@ -234,7 +236,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
               height: image.height,
               originalBytes: file.size,
               originalType: file.type,
-              fullSizeExtension: fullSizeExtensionOf(image.fullSize),
+              fullSizeExtension: image.fullSize.extension,
               ownerTag: ownerTag(req, id),
             },
             image.thumbnail,
@@ -257,13 +259,13 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
     async (file: ReceivedFile, image: ProcessedImage, signal: AbortSignal, onIdGiven: (id: string, fullSizeExtension: string) => void) => {
       signal.throwIfAborted();
       const id = newPhotoId();
-      onIdGiven(id, fullSizeExtensionOf(image.fullSize));
+      onIdGiven(id, image.fullSize.extension);
       await store.savePhotoParts(
         id,
         {
           original: { body: fileBody(file.path, file.size), type: file.type },
           display: image.display,
-          fullSize: { body: fullSizeBody(file.path, image.fullSize), extension: fullSizeExtensionOf(image.fullSize), mime: fullSizeMimeOf(image.fullSize) },
+          fullSize: { body: { open: () => streamPieces(image.fullSize.sourcePath, image.fullSize.pieces), length: image.fullSize.length }, extension: image.fullSize.extension, mime: image.fullSize.mime },
         },
         signal,
       );
@@ -301,9 +303,19 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
         upload.signal.throwIfAborted();
         const fullSizePath = `${file.path}.full`;
         upload.tempFiles.push({ path: fullSizePath, closed: Promise.resolve() });
-        const image = await processImage({ path: file.path, type: file.type, filename: file.filename, fullSizePath });
+        // An image step cannot be interrupted; a stopped upload answers without waiting for it, and what
+        // the step writes after that is removed when it ends.
+        const processing = processImage({ path: file.path, type: file.type, filename: file.filename, fullSizePath, signal: upload.signal });
+        const image = await untilStopped(processing, upload.signal).catch((error: unknown) => {
+          if (upload.signal.aborted) {
+            const removal = processing.catch(() => {}).then(() => rm(fullSizePath, { force: true }));
+            abandonedSteps.add(removal);
+            void removal.finally(() => abandonedSteps.delete(removal));
+          }
+          throw error;
+        });
         // A re-encoded full-size image is on the disk too: it counts against the same budget.
-        if (image.fullSize.kind === 'file') upload.reservation.take(image.fullSize.length);
+        if (image.fullSize.sourcePath !== file.path) upload.reservation.take(image.fullSize.length);
         images.push(image);
       }
       const photoIds = await storePhotos(req, files, images, caption, upload.signal);
@@ -328,8 +340,20 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       }, graceMs);
       await Promise.all([...inProgress].map((upload) => upload.ended));
       clearTimeout(stopAll);
+      // An image step cannot be interrupted (and keeps the process from exiting until it ends anyway).
+      await Promise.allSettled([...abandonedSteps]);
     },
   };
+}
+
+/** Settles with `work`, or rejects with the signal's reason as soon as it is aborted. */
+function untilStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => {}); // it may settle after the upload has given up on it
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    work.then(resolve, reject);
+  });
 }
 
 function throwFirstFailure(results: PromiseSettledResult<unknown>[]): void {
@@ -339,27 +363,6 @@ function throwFirstFailure(results: PromiseSettledResult<unknown>[]): void {
 
 function fileBody(filePath: string, length: number): ImageBody {
   return { open: () => createReadStream(filePath), length };
-}
-
-function fullSizeBody(originalPath: string, fullSize: FullSizeImage): ImageBody {
-  if (fullSize.kind === 'file') return fileBody(fullSize.path, fullSize.length);
-  return { open: () => Readable.from(readPieces(originalPath, fullSize.pieces)), length: fullSize.length };
-}
-
-function fullSizeExtensionOf(fullSize: FullSizeImage): string {
-  return fullSize.kind === 'file' ? fullSize.extension : 'jpg';
-}
-
-function fullSizeMimeOf(fullSize: FullSizeImage): string {
-  return fullSize.kind === 'file' ? fullSize.mime : 'image/jpeg';
-}
-
-/** The rebuilt JPEG: new segments from memory, image data streamed from the upload's temporary file. */
-async function* readPieces(filePath: string, pieces: JpegPiece[]): AsyncGenerator<Buffer> {
-  for (const piece of pieces) {
-    if (Buffer.isBuffer(piece)) yield piece;
-    else if (piece.end > piece.start) yield* createReadStream(filePath, { start: piece.start, end: piece.end - 1 });
-  }
 }
 
 /**

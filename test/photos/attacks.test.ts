@@ -7,8 +7,8 @@ import sharp from 'sharp';
 import request from 'supertest';
 import { composeApp } from '../../src/compose.js';
 import { createLogger } from '../../src/logging.js';
-import { MAX_PIXELS } from '../../src/photos/image-processing.js';
 import { openBrowser } from '../support/browser.js';
+import { manyScansJpeg } from '../support/metadata-attacks.js';
 import { imageUrls } from '../support/pages.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -115,22 +115,37 @@ describe('when a request carries input longer than the app issues', () => {
 });
 
 describe('when an image declares more pixels than its format may decode within the memory budget', () => {
-  // Each is a small file whose header asks for just over its format's cap (a decompression bomb).
-  const cases: [string, number, () => Promise<Buffer>][] = [
-    ['progressive JPEG', MAX_PIXELS['jpg-progressive']!, () => sharp({ create: { width: 6000, height: 6000, channels: 3, background: '#fff' } }).jpeg({ progressive: true }).toBuffer()],
-    ['AVIF', MAX_PIXELS.avif!, () => sharp({ create: { width: 4100, height: 4000, channels: 3, background: '#fff' } }).avif({ effort: 0, quality: 1 }).toBuffer()],
-    ['WebP', MAX_PIXELS.webp!, () => sharp({ create: { width: 4100, height: 4000, channels: 3, background: '#fff' } }).webp({ effort: 0, quality: 1 }).toBuffer()],
-    ['GIF', MAX_PIXELS.gif!, () => sharp({ create: { width: 4100, height: 4000, channels: 3, background: '#fff' } }).gif().toBuffer()],
+  // Each is a small file whose header asks for more than its kind of decoder may hold (a decompression bomb).
+  const blank = (width: number, height: number, channels: 3 | 4 = 3) => sharp({ create: { width, height, channels, background: '#fff' } });
+  const cases: [string, string, string, () => Promise<Buffer>][] = [
+    ['progressive JPEG', '26.7', 'jpg', () => blank(6000, 6000).jpeg({ progressive: true }).toBuffer()],
+    ['progressive CMYK JPEG', '20', 'jpg', () => blank(5000, 5000).toColourspace('cmyk').jpeg({ progressive: true }).toBuffer()],
+    ['16-bit PNG with transparency', '20', 'png', () => blank(5000, 5000, 4).toColourspace('rgb16').png().toBuffer()],
+    ['AVIF', '12.6', 'avif', () => blank(4100, 4000).avif({ effort: 0, quality: 1 }).toBuffer()],
+    ['WebP', '10', 'webp', () => blank(4100, 4000).webp({ effort: 0, quality: 1 }).toBuffer()],
+    ['GIF', '10', 'gif', () => blank(4100, 4000).gif().toBuffer()],
   ];
-  for (const [format, cap, make] of cases) {
-    it(`then a ${format} over ${cap / 1_000_000} megapixels is refused with 413 before it is decoded`, async () => {
+  for (const [kind, megapixels, extension, make] of cases) {
+    it(`then a ${kind} over ${megapixels} megapixels is refused with 413 before it is decoded`, async () => {
       const browser = await openBrowser(testApp.app);
       const keysBefore = await testApp.listAllKeys();
-      const response = await browser.upload().attach('photos', await make(), `bomb.${format.split(' ').at(-1)!.toLowerCase()}`).expect(413);
-      assert.match(response.text, new RegExp(`the limit for a ${format} image is ${cap / 1_000_000} megapixels`));
+      const response = await browser.upload().attach('photos', await make(), `bomb.${extension}`).expect(413);
+      assert.match(response.text, new RegExp(`the limit for a ${kind} image is ${megapixels.replace('.', '\\.')} megapixels`));
       assert.deepEqual(await testApp.listAllKeys(), keysBefore);
     });
   }
+});
+
+describe('when a JPEG is built to keep the decoder busy (hundreds of empty scans)', () => {
+  it('then it is refused with 413 before it is decoded, and stores nothing', async () => {
+    const bomb = manyScansJpeg(1024, 1024, 1);
+    const browser = await openBrowser(testApp.app);
+    await testApp.assertStoresNothing(async () => {
+      const response = await browser.upload().attach('photos', bomb, 'scans.jpg').expect(413);
+      assert.match(response.text, /Image too complex/);
+      assert.match(response.text, /&#34;scans.jpg&#34; would take too long to process/);
+    });
+  });
 });
 
 describe('when one client reads pages faster than anyone browses', () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
-import { ATTACKS, findLeaks } from '../support/metadata-attacks.js';
+import { ATTACKS, findLeaks, MESSAGE_DELAYS, MESSAGE_LOOP, messageInDelays } from '../support/metadata-attacks.js';
 import { download, fullSizeUrl, imageUrls, servedImageUrls } from '../support/pages.js';
 import { openBrowser } from '../support/browser.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
@@ -64,4 +64,22 @@ describe('when a camera JPEG is uploaded', () => {
     assert.equal(response.status, 415);
     assert.deepEqual(await testApp.listAllKeys(), before);
   });
+});
+
+describe('when an animation carries a message in its frame delays and loop count', () => {
+  for (const format of ['gif', 'webp'] as const) {
+    it(`then the served ${format.toUpperCase()} animates with one delay for every frame and loops forever`, async () => {
+      const planted = await messageInDelays(format);
+      const uploaded = await sharp(planted, { animated: true }).metadata();
+      assert.equal(uploaded.pages, MESSAGE_DELAYS.length);
+      assert.equal(uploaded.loop, MESSAGE_LOOP);
+
+      const id = await uploadBytes(planted, `message.${format}`);
+      const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
+      const served = await sharp(await download(fullSizeUrl(page.text)), { animated: true }).metadata();
+      assert.equal(served.pages, MESSAGE_DELAYS.length, 'still animated, every frame kept');
+      assert.equal(new Set(served.delay).size, 1, `one delay for all frames, got ${served.delay}`);
+      assert.equal(served.loop, 0);
+    });
+  }
 });

@@ -122,6 +122,29 @@ export const ATTACKS: Attack[] = [
     make: async () => afterSoi(await scene().jpeg().toBuffer(), jpegSegment(0xe0, Buffer.concat([Buffer.from('JFXX\0\x13', 'latin1'), Buffer.from(COORDINATES_COMMENT)]))),
   },
   {
+    name: 'a JPEG with quantisation and Huffman tables no scan uses, holding text',
+    filename: 'tables.jpg',
+    make: async () => {
+      const text = Buffer.from(COORDINATES_COMMENT.padEnd(64, ' ').slice(0, 64));
+      const unusedQuantization = jpegSegment(0xdb, Buffer.concat([Buffer.from([0x03]), text]));
+      const counts = Buffer.alloc(16);
+      counts[7] = text.length;
+      const unusedHuffman = jpegSegment(0xc4, Buffer.concat([Buffer.from([0x13]), counts, text]));
+      return afterSoi(await scene().jpeg().toBuffer(), Buffer.concat([unusedQuantization, unusedHuffman]));
+    },
+  },
+  {
+    name: 'a PNG whose pixel density spells coordinates',
+    filename: 'density.png',
+    make: async () => {
+      const density = Buffer.alloc(9);
+      density.writeUInt32BE(48_858_370, 0);
+      density.writeUInt32BE(2_294_481, 4);
+      density[8] = 1;
+      return withPngChunks(await scene().png().toBuffer(), pngChunk('pHYs', density));
+    },
+  },
+  {
     name: 'a PNG with an eXIf chunk',
     filename: 'exif.png',
     make: async () => scene().png().withExif(GPS_EXIF).toBuffer(),
@@ -183,6 +206,7 @@ function plantedPatterns(): [string, Buffer][] {
     ['hex EXIF', Buffer.from('457869660000')],
     ['GPS rationals (big-endian)', rationals('BE')],
     ['GPS rationals (little-endian)', rationals('LE')],
+    ['planted pixel density', Buffer.from([0x02, 0xe9, 0x85, 0x02])],
   ];
 }
 
@@ -232,7 +256,7 @@ function jpegContainers(jpeg: Buffer): string[] {
 }
 
 function pngContainers(png: Buffer): string[] {
-  const allowed = new Set(['IHDR', 'PLTE', 'tRNS', 'IDAT', 'IEND', 'pHYs']);
+  const allowed = new Set(['IHDR', 'PLTE', 'tRNS', 'IDAT', 'IEND']);
   const found: string[] = [];
   for (let at = 8; at < png.length; ) {
     const type = png.toString('latin1', at + 4, at + 8);
@@ -284,4 +308,74 @@ function gifContainers(gif: Buffer): string[] {
     }
   }
   return [...found, 'no trailer'];
+}
+
+/** Frame delays (ms) that spell a message (ASCII codes × 10), with a loop count chosen the same way. */
+export const MESSAGE_DELAYS = [...'GPS 48.8584N'].map((character) => character.charCodeAt(0) * 10);
+export const MESSAGE_LOOP = 4885;
+
+/** An animation in `format` whose frame delays and loop count carry a message, not timing. */
+export async function messageInDelays(format: 'gif' | 'webp'): Promise<Buffer> {
+  const frames = await Promise.all(
+    MESSAGE_DELAYS.map((_, index) => sharp({ create: { width: 48, height: 32, channels: 4, background: { r: (index * 20) % 255, g: 120, b: 200, alpha: 1 } } }).png().toBuffer()),
+  );
+  return sharp(frames, { join: { animated: true } }).toFormat(format, { delay: MESSAGE_DELAYS, loop: MESSAGE_LOOP }).toBuffer();
+}
+
+/**
+ * A progressive JPEG with hundreds of scans that decode to nothing (end-of-band runs): tiny, but each
+ * scan makes a decoder pass over the whole image. 3 + 3 × 63 × (1 + refinements) scans.
+ */
+export function manyScansJpeg(width: number, height: number, refinements: number): Buffer {
+  const blocks = Math.ceil(width / 8) * Math.ceil(height / 8);
+  const parts: Buffer[] = [Buffer.from([0xff, 0xd8]), jpegSegment(0xdb, Buffer.from([0, ...new Array(64).fill(1)]))];
+  const frame = [8, height >> 8, height & 255, width >> 8, width & 255, 3];
+  for (let component = 1; component <= 3; component++) frame.push(component, 0x11, 0);
+  parts.push(jpegSegment(0xc2, Buffer.from(frame)));
+  const dcCounts = new Array(16).fill(0);
+  dcCounts[0] = 1;
+  parts.push(jpegSegment(0xc4, Buffer.from([0x00, ...dcCounts, 0])));
+  const acCounts = new Array(16).fill(0);
+  acCounts[3] = 15;
+  parts.push(jpegSegment(0xc4, Buffer.from([0x10, ...acCounts, ...Array.from({ length: 15 }, (_, run) => run << 4)])));
+  parts.push(jpegSegment(0xda, Buffer.from([3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 0, 0x00])), bits(Array.from({ length: blocks * 3 }, () => [0, 1] as const)));
+  const endOfBands: [number, number][] = [];
+  for (let left = blocks; left > 0; ) {
+    const run = Math.min(left, 32767);
+    const magnitude = 31 - Math.clz32(run);
+    endOfBands.push([magnitude, 4]);
+    if (magnitude) endOfBands.push([run - (1 << magnitude), magnitude]);
+    left -= run;
+  }
+  const emptyBand = bits(endOfBands);
+  for (let component = 1; component <= 3; component++) {
+    for (let coefficient = 1; coefficient < 64; coefficient++) {
+      const passes: [number, number][] = [[0, refinements]];
+      for (let high = refinements; high > 0; high--) passes.push([high, high - 1]);
+      for (const [high, low] of passes) parts.push(jpegSegment(0xda, Buffer.from([1, component, 0x00, coefficient, coefficient, (high << 4) | low])), emptyBand);
+    }
+  }
+  parts.push(Buffer.from([0xff, 0xd9]));
+  return Buffer.concat(parts);
+}
+
+/** Packs (value, bit count) pairs into entropy-coded bytes, stuffing 0xFF and padding with ones. */
+function bits(values: readonly (readonly [number, number])[]): Buffer {
+  const bytes: number[] = [];
+  let accumulator = 0;
+  let count = 0;
+  const put = (value: number, length: number) => {
+    for (let bit = length - 1; bit >= 0; bit--) {
+      accumulator = (accumulator << 1) | ((value >> bit) & 1);
+      if (++count === 8) {
+        bytes.push(accumulator);
+        if (accumulator === 0xff) bytes.push(0);
+        accumulator = 0;
+        count = 0;
+      }
+    }
+  };
+  for (const [value, length] of values) put(value, length);
+  if (count > 0) put((1 << (8 - count)) - 1, 8 - count);
+  return Buffer.from(bytes);
 }
