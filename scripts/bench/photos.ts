@@ -37,22 +37,25 @@ export async function largePhoto(directory: string): Promise<BenchPhoto> {
 }
 
 /**
- * Per format, a small file whose pixels are just under that format's limit (MAX_PIXELS): what an attacker
- * sends to make the decoder's memory as large as the app allows. Flat colour, so each file is tiny.
+ * The costliest images the app accepts: per kind of decoder, a small file just under its limit (see
+ * image-processing.ts): what an attacker sends to make the app's memory as large as it allows.
  */
-export async function pixelLimitImages(directory: string, maxPixels: Readonly<Record<string, number>>): Promise<BenchPhoto[]> {
+const WORST_CASES: { name: string; side: number; channels: 3 | 4; encode: (image: sharp.Sharp) => sharp.Sharp }[] = [
+  { name: 'baseline-64mp.jpg', side: 7999, channels: 3, encode: (image) => image.jpeg() },
+  { name: 'progressive-26mp.jpg', side: 5163, channels: 3, encode: (image) => image.jpeg({ progressive: true }) },
+  { name: 'progressive-cmyk-20mp.jpg', side: 4471, channels: 3, encode: (image) => image.toColourspace('cmyk').jpeg({ progressive: true }) },
+  { name: 'rgba-40mp.png', side: 6324, channels: 4, encode: (image) => image.png() },
+  { name: 'rgba16-interlaced-20mp.png', side: 4471, channels: 4, encode: (image) => image.toColourspace('rgb16').png({ progressive: true }) },
+  { name: 'lossless-10mp.webp', side: 3161, channels: 4, encode: (image) => image.webp({ lossless: true, effort: 0 }) },
+  { name: 'lossy-10mp.webp', side: 3161, channels: 3, encode: (image) => image.webp({ effort: 0 }) },
+  { name: 'gif-10mp.gif', side: 3161, channels: 3, encode: (image) => image.gif() },
+  { name: 'avif-12mp.avif', side: 3548, channels: 3, encode: (image) => image.avif({ effort: 0 }) },
+];
+
+export async function worstCaseImages(directory: string): Promise<BenchPhoto[]> {
   const images: BenchPhoto[] = [];
-  for (const [limit, pixels] of Object.entries(maxPixels)) {
-    const side = Math.floor(Math.sqrt(pixels)) - 1;
-    const [extension, kind] = limit.split('-') as [string, string | undefined];
-    const format = extension === 'jpg' ? 'jpeg' : (extension as keyof sharp.FormatEnum);
-    images.push(
-      await cachedPhoto(directory, `limit-${side}x${side}${kind ? `-${kind}` : ''}.${extension}`, () =>
-        sharp({ create: { width: side, height: side, channels: 3, background: '#4a7' } })
-          .toFormat(format, format === 'avif' || format === 'webp' ? { effort: 0 } : { progressive: kind === 'progressive' })
-          .toBuffer(),
-      ),
-    );
+  for (const { name, side, channels, encode } of WORST_CASES) {
+    images.push(await cachedPhoto(directory, `worst-${name}`, () => encode(sharp({ create: { width: side, height: side, channels, background: '#4a7' } })).toBuffer()));
   }
   return images;
 }
