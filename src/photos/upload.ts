@@ -23,6 +23,7 @@ import {
   NotAnUploadForm,
   TooManyFiles,
   UnexpectedFileField,
+  UploadsBusy,
 } from './errors.js';
 import { streamPieces } from './file-pieces.js';
 import type { ProcessedImage, ProcessImage } from './image-processing.js';
@@ -35,6 +36,11 @@ import type { UploadBudget, UploadReservation } from './upload-budget.js';
 const MAX_PHOTOS_TO_S3 = 4;
 /** The form's text fields: `_csrf` and `caption`. */
 const MAX_TEXT_FIELDS = 4;
+/**
+ * Images waiting for (or in) the one image worker. Past this, a new upload is refused at once (503) rather
+ * than queued behind the others: an upload never waits for more than a few full uploads ahead of it.
+ */
+const MAX_IMAGES_WAITING = 30;
 
 export interface UploadLimits {
   maxUploadBytes: number;
@@ -106,6 +112,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   /** Image steps that went on after their upload was stopped, with the removal of what they write. */
   const abandonedSteps = new Set<Promise<unknown>>();
   let closing = false;
+  let imagesWaiting = 0;
 
   /** Checks the form token once per upload, before the first file is written (the form sends it first). */
   function requireFormToken(req: Request, upload: UploadInProgress): void {
@@ -154,7 +161,11 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       const head = await writer.head;
       if (head.length === 0) throw new EmptyFile(file.originalname);
       const type = detectImageType(head);
-      if (!type) throw new NotAnAcceptedImage(file.originalname, ACCEPTED_IMAGE_TYPES.map((accepted) => accepted.label));
+      if (!type)
+        throw new NotAnAcceptedImage(
+          file.originalname,
+          ACCEPTED_IMAGE_TYPES.map((accepted) => accepted.label),
+        );
       await writer.done;
       return { path: tempPath, size: writer.bytes, type, filename: file.originalname };
     } catch (error) {
@@ -180,7 +191,9 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       },
     }).array('photos', limits.maxFilesPerUpload);
     const parsed = new Promise<ReceivedFile[]>((resolve, reject) => {
-      parse(req, res, (error?: unknown) => (error ? reject(formError(error, upload)) : resolve((req.files ?? []) as unknown as ReceivedFile[])));
+      parse(req, res, (error?: unknown) =>
+        error ? reject(formError(error, upload)) : resolve((req.files ?? []) as unknown as ReceivedFile[]),
+      );
     });
     const stopped = new Promise<never>((_, reject) => {
       if (upload.signal.aborted) reject(upload.signal.reason);
@@ -211,7 +224,13 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   }
 
   /** Sends each photo's parts, then every record: no photo is listed before all parts of all of them are stored. */
-  async function storePhotos(req: Request, files: ReceivedFile[], images: ProcessedImage[], caption: string, signal: AbortSignal): Promise<string[]> {
+  async function storePhotos(
+    req: Request,
+    files: ReceivedFile[],
+    images: ProcessedImage[],
+    caption: string,
+    signal: AbortSignal,
+  ): Promise<string[]> {
     const photoIds: string[] = [];
     const written: { id: string; file: ReceivedFile; fullSizeExtension: string }[] = [];
     try {
@@ -265,46 +284,49 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
         {
           original: { body: fileBody(file.path, file.size), type: file.type },
           display: image.display,
-          fullSize: { body: { open: () => streamPieces(image.fullSize.sourcePath, image.fullSize.pieces), length: image.fullSize.length }, extension: image.fullSize.extension, mime: image.fullSize.mime },
+          fullSize: {
+            body: { open: () => streamPieces(image.fullSize.sourcePath, image.fullSize.pieces), length: image.fullSize.length },
+            extension: image.fullSize.extension,
+            mime: image.fullSize.mime,
+          },
         },
         signal,
       );
     },
   );
 
-  async function removeStoredPhotos(photos: { id: string; originalType: ImageType; fullSizeExtension: string | undefined }[]): Promise<void> {
+  async function removeStoredPhotos(
+    photos: { id: string; originalType: ImageType; fullSizeExtension: string | undefined }[],
+  ): Promise<void> {
     const results = await Promise.allSettled(photos.map((photo) => store.deletePhoto(photo)));
     const failed = photos.filter((_, index) => results[index]!.status === 'rejected').map((photo) => photo.id);
-    if (failed.length > 0) logger.warn({ photoIds: failed }, 'the parts of a failed upload could not be removed now: the orphan sweep will remove them');
+    if (failed.length > 0)
+      logger.warn({ photoIds: failed }, 'the parts of a failed upload could not be removed now: the orphan sweep will remove them');
   }
 
   async function removeTempFiles(upload: UploadInProgress): Promise<void> {
     // A file is opened asynchronously: removing it before its stream closes could race its creation.
-    await Promise.all(upload.tempFiles.map(async (file) => {
-      await file.closed;
-      await rm(file.path, { force: true });
-    }));
+    await Promise.all(
+      upload.tempFiles.map(async (file) => {
+        await file.closed;
+        await rm(file.path, { force: true });
+      }),
+    );
   }
 
-  async function receive(req: Request, res: Response): Promise<SavedUpload> {
-    const upload = new UploadInProgress(budget.reserveFor(req.ip ?? 'unknown'));
-    inProgress.add(upload);
+  /**
+   * Makes the images of every file, one file after the other: a large upload does not queue all its images
+   * ahead of other people's. An image step cannot be interrupted; a stopped upload answers without waiting
+   * for it, and what the step writes after that is removed when it ends.
+   */
+  async function makeImages(files: ReceivedFile[], upload: UploadInProgress): Promise<ProcessedImage[]> {
+    const images: ProcessedImage[] = [];
+    imagesWaiting += files.length;
     try {
-      if (closing) throw new ServerShuttingDown();
-      if (!req.is('multipart/form-data')) throw new NotAnUploadForm();
-      const files = await receiveForm(req, res, upload);
-      requireFormToken(req, upload);
-      const caption = cleanCaption((req.body as { caption?: unknown } | undefined)?.caption);
-      if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH);
-      if (files.length === 0) throw new NoPhotoChosen();
-      // One file after the other: a large upload does not queue all its images ahead of other people's.
-      const images: ProcessedImage[] = [];
       for (const file of files) {
         upload.signal.throwIfAborted();
         const fullSizePath = `${file.path}.full`;
         upload.tempFiles.push({ path: fullSizePath, closed: Promise.resolve() });
-        // An image step cannot be interrupted; a stopped upload answers without waiting for it, and what
-        // the step writes after that is removed when it ends.
         const processing = processImage({ path: file.path, type: file.type, filename: file.filename, fullSizePath, signal: upload.signal });
         const image = await untilStopped(processing, upload.signal).catch((error: unknown) => {
           if (upload.signal.aborted) {
@@ -317,7 +339,27 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
         // A re-encoded full-size image is on the disk too: it counts against the same budget.
         if (image.fullSize.sourcePath !== file.path) upload.reservation.take(image.fullSize.length);
         images.push(image);
+        imagesWaiting--;
       }
+      return images;
+    } finally {
+      imagesWaiting -= files.length - images.length;
+    }
+  }
+
+  async function receive(req: Request, res: Response): Promise<SavedUpload> {
+    const upload = new UploadInProgress(budget.reserveFor(req.ip ?? 'unknown'));
+    inProgress.add(upload);
+    try {
+      if (closing) throw new ServerShuttingDown();
+      if (imagesWaiting >= MAX_IMAGES_WAITING) throw new UploadsBusy();
+      if (!req.is('multipart/form-data')) throw new NotAnUploadForm();
+      const files = await receiveForm(req, res, upload);
+      requireFormToken(req, upload);
+      const caption = cleanCaption((req.body as { caption?: unknown } | undefined)?.caption);
+      if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH);
+      if (files.length === 0) throw new NoPhotoChosen();
+      const images = await makeImages(files, upload);
       const photoIds = await storePhotos(req, files, images, caption, upload.signal);
       return { photoIds, caption };
     } catch (error) {

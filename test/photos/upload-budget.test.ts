@@ -6,7 +6,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type Server } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { processImage } from '../../src/photos/image-processing.js';
+import { openBrowser } from '../support/browser.js';
+import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 import { waitUntil } from '../support/waiting.js';
 
 const MiB = 1024 * 1024;
@@ -119,5 +121,37 @@ describe('when slow uploads from one address hold more bytes than it may', () =>
     await waitForBytesOnDisk(1.4 * MiB);
     later.request.destroy();
     await waitUntil(async () => testApp.uploadBudget.bytesInProgress() === 0 && (await bytesOnDisk()) === 0, 'every byte given back and removed');
+  });
+});
+
+describe('when the image worker has more images waiting than a few full uploads', () => {
+  it('then a new upload is refused at once with 503, before its body is read, and is taken again once the queue drains', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const busy = await startTestApp({
+      env: { MAX_FILES_PER_UPLOAD: '10', UPLOADS_PER_HOUR: '1000' },
+      processImage: async (source) => {
+        await held;
+        return processImage(source);
+      },
+    });
+    try {
+      const photo = await fixture('square.png');
+      const browser = await openBrowser(busy.app);
+      const queued = [0, 1, 2].map(() => {
+        let upload = browser.upload().set('Accept', 'application/json');
+        for (let index = 0; index < 10; index++) upload = upload.attach('photos', photo, `p${index}.png`);
+        return upload.then((response) => response.status);
+      });
+      await waitUntil(async () => (await readdir(busy.tempDir).catch(() => [] as string[])).length >= 30, '30 images waiting');
+      const refused = await browser.upload().set('Accept', 'application/json').attach('photos', photo, 'late.png').expect(503);
+      assert.equal(refused.body.error.title, 'Too busy');
+      release();
+      assert.deepEqual(await Promise.all(queued), [201, 201, 201]);
+      await browser.upload().attach('photos', photo, 'later.png').expect(303);
+    } finally {
+      release();
+      await busy.close();
+    }
   });
 });

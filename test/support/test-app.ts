@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { composeApp } from '../../src/compose.js';
+import { type ComposeOptions, composeApp } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logging.js';
 import { emulatorClientEnvironment, startS3Emulator, type S3Emulator } from '../../scripts/emulators/s3.js';
@@ -50,9 +50,11 @@ export interface TestAppOptions {
   logDestination?: Writable;
   /** Puts something (a fault-injecting proxy) between the app and the emulator: returns the endpoint the app uses. */
   appS3Endpoint?: (emulator: S3Emulator) => Promise<string>;
+  /** Replaces image processing, as the benchmark does (to hold uploads in the image queue, say). */
+  processImage?: ComposeOptions['processImage'];
 }
 
-export async function startTestApp({ env = {}, credentials = 'emulator-keys', logDestination, appS3Endpoint }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp({ env = {}, credentials = 'emulator-keys', logDestination, appS3Endpoint, processImage }: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-test-'));
   const emulatorOptions = { directory: path.join(dataDir, 's3'), buckets: [TEST_BUCKET] };
   let emulator = await startS3Emulator(emulatorOptions);
@@ -71,7 +73,7 @@ export async function startTestApp({ env = {}, credentials = 'emulator-keys', lo
   const tempDir = path.join(dataDir, 'uploads');
   const config = loadConfig({ UPLOAD_TEMP_DIR: tempDir, ...appEnv });
   const logger = createLogger(logDestination ? 'debug' : 'silent', logDestination);
-  const composed = composeApp(config, { logger });
+  const composed = composeApp(config, { logger, processImage });
   // The test's own view into the bucket, with the emulator's keys whatever the app uses.
   const inspector = new S3Client({
     region: 'us-east-1',
