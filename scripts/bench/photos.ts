@@ -46,8 +46,9 @@ const WORST_CASES: { name: string; side: number; channels: 3 | 4; encode: (image
   { name: 'progressive-cmyk-20mp.jpg', side: 4471, channels: 3, encode: (image) => image.toColourspace('cmyk').jpeg({ progressive: true }) },
   { name: 'rgba-40mp.png', side: 6324, channels: 4, encode: (image) => image.png() },
   { name: 'rgba16-interlaced-20mp.png', side: 4471, channels: 4, encode: (image) => image.toColourspace('rgb16').png({ progressive: true }) },
-  { name: 'lossless-10mp.webp', side: 3161, channels: 4, encode: (image) => image.webp({ lossless: true, effort: 0 }) },
+  { name: 'lossless-10mp.webp', side: 3161, channels: 3, encode: (image) => image.webp({ lossless: true, effort: 0 }) },
   { name: 'lossy-10mp.webp', side: 3161, channels: 3, encode: (image) => image.webp({ effort: 0 }) },
+  { name: 'alpha-6mp.webp', side: 2448, channels: 4, encode: (image) => image.webp({ effort: 0 }) },
   { name: 'gif-10mp.gif', side: 3161, channels: 3, encode: (image) => image.gif() },
   { name: 'avif-12mp.avif', side: 3548, channels: 3, encode: (image) => image.avif({ effort: 0 }) },
 ];
@@ -55,8 +56,17 @@ const WORST_CASES: { name: string; side: number; channels: 3 | 4; encode: (image
 export async function worstCaseImages(directory: string): Promise<BenchPhoto[]> {
   const images: BenchPhoto[] = [];
   for (const { name, side, channels, encode } of WORST_CASES) {
-    images.push(await cachedPhoto(directory, `worst-${name}`, () => encode(sharp({ create: { width: side, height: side, channels, background: '#4a7' } })).toBuffer()));
+    // Half-transparent where there is an alpha channel: a fully opaque one is dropped by the encoders.
+    const background = channels === 4 ? { r: 68, g: 170, b: 119, alpha: 0.5 } : '#4a7';
+    images.push(await cachedPhoto(directory, `worst-${name}`, () => encode(sharp({ create: { width: side, height: side, channels, background } })).toBuffer()));
   }
+  // An animation with transparency: ten frames, six megapixels in all.
+  images.push(
+    await cachedPhoto(directory, 'worst-animated-alpha-6mp.webp', async () => {
+      const frame = await sharp({ create: { width: 2448, height: 244, channels: 4, background: { r: 68, g: 170, b: 119, alpha: 0.5 } } }).png().toBuffer();
+      return sharp(new Array(10).fill(frame), { join: { animated: true } }).webp({ effort: 0 }).toBuffer();
+    }),
+  );
   return images;
 }
 

@@ -81,6 +81,13 @@ export class UnreadableImage extends AppError {
   }
 }
 
+/** Lossless, hierarchical and arithmetic-coded JPEGs: valid, but browsers do not show them. */
+export class UnsupportedJpegCoding extends AppError {
+  constructor(filename: string) {
+    super('unsupported-type', 'JPEG coding not supported', `${quoteName(filename)} is a JPEG coded in a way browsers do not show (lossless, hierarchical or arithmetic coding). ${NOTHING_STORED}`, 'Export it again as a standard JPEG.');
+  }
+}
+
 export class ImageTooLarge extends AppError {
   constructor(filename: string, typeLabel: string, width: number, height: number, frames: number, maxPixels: number) {
     const size = frames > 1 ? `${width} × ${height} pixels in ${frames} frames` : `${width} × ${height} pixels`;

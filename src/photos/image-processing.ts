@@ -4,7 +4,7 @@
 // decoder costs differs by format, bit depth and layout, and the demo host has 1 GiB of memory.
 import sharp from 'sharp';
 import { limitConcurrency } from '../concurrency.js';
-import { ImageTooComplex, ImageTooLarge, UnreadableImage } from './errors.js';
+import { ImageTooComplex, ImageTooLarge, UnreadableImage, UnsupportedJpegCoding } from './errors.js';
 import type { PiecesPlan } from './file-pieces.js';
 import type { ImageType } from './image-type.js';
 import { planPixelOnlyJpeg, UnservableJpeg } from './jpeg-rebuild.js';
@@ -21,10 +21,11 @@ import { planPixelOnlyPng } from './png-chunks.js';
 export const MAX_PIXELS: Readonly<Record<string, number>> = {
   jpg: 64_000_000,
   png: 40_000_000,
-  webp: 10_000_000,
+  webp: 10_000_000, // 6 MP with transparency or animation (see decodeLimit)
   gif: 10_000_000, // quantising to a palette holds the whole image several times
   avif: 12_600_000, // 4096 × 3072: a 12-megapixel phone photo
 };
+const WEBP_WITH_ALPHA_MAX_PIXELS = 6_000_000;
 /** Decoded bytes a progressive JPEG or a PNG may need held at once (samples × bytes per sample). */
 const MAX_DECODED_BYTES = 160_000_000;
 /** A legitimate photo takes well under a second per step here; a crafted one is stopped after this. */
@@ -131,6 +132,8 @@ function decodeLimit(type: ImageType, header: sharp.Metadata): { maxPixels: numb
     return { maxPixels, label: `${bytesPerSample === 2 ? '16-bit ' : ''}PNG${channels === 4 || channels === 2 ? ' with transparency' : ''}` };
   }
   if (type.extension === 'avif' && bytesPerSample === 2) return { maxPixels: Math.floor(formatLimit / 2), label: 'high bit depth AVIF' };
+  // The WebP decoder and encoder hold an alpha plane, and every frame of an animation, besides the colours.
+  if (type.extension === 'webp' && (header.hasAlpha || (header.pages ?? 1) > 1)) return { maxPixels: WEBP_WITH_ALPHA_MAX_PIXELS, label: 'WebP with transparency or animation' };
   return { maxPixels: formatLimit, label: type.label };
 }
 
@@ -139,6 +142,7 @@ async function planJpeg({ path, type, filename }: ImageSource, orientation: numb
     return { ...(await planPixelOnlyJpeg(path, orientation)), sourcePath: path, extension: 'jpg', mime: 'image/jpeg' };
   } catch (error) {
     if (error instanceof UnservableJpeg && error.reason === 'too-many-scans') throw new ImageTooComplex(filename, error);
+    if (error instanceof UnservableJpeg && error.reason === 'unsupported-coding') throw new UnsupportedJpegCoding(filename);
     throw new UnreadableImage(filename, type.label, error);
   }
 }

@@ -4,8 +4,7 @@
 // between the scans of a progressive JPEG), so every segment is dropped unless it is image data.
 //
 // Kept: SOI, the frame header, each scan with its entropy-coded data, the quantisation and Huffman tables
-// those scans use (each rewritten as a segment of its own; a table no scan uses is dropped), DAC, DRI, DNL,
-// EOI. Written fresh: a JFIF APP0, the Adobe APP14 colour transform (CMYK and RGB JPEGs need it to show the
+// those scans use (each rewritten as a segment of its own; a table no scan uses is dropped), DRI, DNL, EOI. Written fresh: a JFIF APP0, the Adobe APP14 colour transform (CMYK and RGB JPEGs need it to show the
 // right colours) and an Orientation-only EXIF (so viewers show the photo upright). Nothing after EOI.
 import { open, type FileHandle } from 'node:fs/promises';
 import { type FilePiece, type PiecesPlan, planOf } from './file-pieces.js';
@@ -18,10 +17,14 @@ const DQT = 0xdb;
 const DNL = 0xdc;
 const DRI = 0xdd;
 const DHT = 0xc4;
-const DAC = 0xcc;
 const APP14 = 0xee;
-/** Frame headers (SOF0–SOF15 but DHT, JPG and DAC). Hierarchical ones (SOF5–7, 13–15) need DHP/EXP, refused below. */
-const SOF = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc9, 0xca, 0xcb]);
+/**
+ * Frame headers served: baseline, extended and progressive Huffman-coded JPEGs (SOF0–SOF2). Lossless
+ * (SOF3), hierarchical (SOF5–7, 13–15) and arithmetic-coded ones (SOF9–11, whose DAC tables are free-form
+ * and which browsers do not decode) are refused.
+ */
+const SOF = new Set([0xc0, 0xc1, 0xc2]);
+const OTHER_CODINGS = new Set([0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf]);
 const CHUNK_BYTES = 256 * 1024;
 
 /**
@@ -43,8 +46,14 @@ export async function planPixelOnlyJpeg(path: string, orientation: number): Prom
 
 /** A JPEG this does not serve, and why (the caller refuses the upload with it). */
 export class UnservableJpeg extends Error {
-  constructor(readonly reason: 'structure' | 'too-many-scans') {
-    super(reason === 'structure' ? 'JPEG structure not recognised by the pixel-only rebuild' : `more than ${MAX_SCANS} scans`);
+  constructor(readonly reason: 'structure' | 'too-many-scans' | 'unsupported-coding') {
+    super(
+      reason === 'structure'
+        ? 'JPEG structure not recognised by the pixel-only rebuild'
+        : reason === 'too-many-scans'
+          ? `more than ${MAX_SCANS} scans`
+          : 'a lossless, hierarchical or arithmetic-coded JPEG',
+    );
     this.name = 'UnservableJpeg';
   }
 }
@@ -66,7 +75,7 @@ async function walkSegments(reader: FileReader, orientation: number): Promise<(F
   if (orientation >= 2 && orientation <= 8) pieces.push(orientationOnlyExif(orientation));
   // The table each slot holds now ("q0".."q3", "dc0".., "ac0"..): a scan uses the tables current when it starts.
   const current = new Map<string, TableDefinition>();
-  let frame: { progressive: boolean; arithmetic: boolean; quantTableOf: Map<number, number> } | undefined;
+  let frame: { progressive: boolean; quantTableOf: Map<number, number> } | undefined;
   let scans = 0;
   let offset = 2;
   const define = (marker: number, slot: string, bytes: Buffer) => {
@@ -93,11 +102,12 @@ async function walkSegments(reader: FileReader, orientation: number): Promise<(F
     const end = offset + 2 + length;
     if (length < 2 || end > reader.size) throw new UnservableJpeg('structure');
     const body = await reader.read(offset + 4, length - 2);
+    if (OTHER_CODINGS.has(code)) throw new UnservableJpeg('unsupported-coding');
     if (SOF.has(code)) {
       if (frame || !isFrameHeader(body)) throw new UnservableJpeg('structure');
       const quantTableOf = new Map<number, number>();
       for (let index = 0; index < body[5]!; index++) quantTableOf.set(body[6 + 3 * index]!, body[8 + 3 * index]! & 0x0f);
-      frame = { progressive: code === 0xc2 || code === 0xca, arithmetic: code >= 0xc9, quantTableOf };
+      frame = { progressive: code === 0xc2, quantTableOf };
       pieces.push({ start: offset, end });
     } else if (code === DQT) {
       const tables = splitQuantizationTables(body);
@@ -109,9 +119,6 @@ async function walkSegments(reader: FileReader, orientation: number): Promise<(F
       for (const table of tables) define(DHT, `${table[0]! >> 4 === 0 ? 'dc' : 'ac'}${table[0]! & 0x0f}`, table);
     } else if (code === DRI || code === DNL) {
       if (body.length !== 2) throw new UnservableJpeg('structure');
-      pieces.push({ start: offset, end });
-    } else if (code === DAC) {
-      if (body.length === 0 || body.length % 2 !== 0) throw new UnservableJpeg('structure');
       pieces.push({ start: offset, end });
     } else if (code === APP14) {
       const transform = adobeColorTransform(body);
@@ -138,9 +145,9 @@ async function walkSegments(reader: FileReader, orientation: number): Promise<(F
 /**
  * Marks the tables a scan decodes with: the quantisation table of each of its components, and the Huffman
  * tables its kind of scan reads (a sequential scan both; in a progressive JPEG, a first DC scan its DC
- * table, an AC scan its AC table; a DC refinement none). Arithmetic coding uses no Huffman table.
+ * table, an AC scan its AC table; a DC refinement none).
  */
-function markTablesUsedBy(scanHeader: Buffer, frame: { progressive: boolean; arithmetic: boolean; quantTableOf: Map<number, number> }, current: Map<string, TableDefinition>): void {
+function markTablesUsedBy(scanHeader: Buffer, frame: { progressive: boolean; quantTableOf: Map<number, number> }, current: Map<string, TableDefinition>): void {
   const components = scanHeader[0]!;
   const spectralStart = scanHeader[1 + 2 * components]!;
   const approximationHigh = scanHeader[3 + 2 * components]! >> 4;
@@ -155,7 +162,6 @@ function markTablesUsedBy(scanHeader: Buffer, frame: { progressive: boolean; ari
     const tables = scanHeader[2 + 2 * index]!;
     const quantTable = frame.quantTableOf.get(componentId);
     if (quantTable !== undefined) use(`q${quantTable}`);
-    if (frame.arithmetic) continue;
     if (readsDc) use(`dc${tables >> 4}`);
     if (readsAc) use(`ac${tables & 0x0f}`);
   }

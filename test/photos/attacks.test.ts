@@ -116,13 +116,15 @@ describe('when a request carries input longer than the app issues', () => {
 
 describe('when an image declares more pixels than its format may decode within the memory budget', () => {
   // Each is a small file whose header asks for more than its kind of decoder may hold (a decompression bomb).
-  const blank = (width: number, height: number, channels: 3 | 4 = 3) => sharp({ create: { width, height, channels, background: '#fff' } });
+  const blank = (width: number, height: number, channels: 3 | 4 = 3) =>
+    sharp({ create: { width, height, channels, background: channels === 4 ? { r: 255, g: 255, b: 255, alpha: 0.5 } : '#fff' } });
   const cases: [string, string, string, () => Promise<Buffer>][] = [
     ['progressive JPEG', '26.7', 'jpg', () => blank(6000, 6000).jpeg({ progressive: true }).toBuffer()],
     ['progressive CMYK JPEG', '20', 'jpg', () => blank(5000, 5000).toColourspace('cmyk').jpeg({ progressive: true }).toBuffer()],
     ['16-bit PNG with transparency', '20', 'png', () => blank(5000, 5000, 4).toColourspace('rgb16').png().toBuffer()],
     ['AVIF', '12.6', 'avif', () => blank(4100, 4000).avif({ effort: 0, quality: 1 }).toBuffer()],
     ['WebP', '10', 'webp', () => blank(4100, 4000).webp({ effort: 0, quality: 1 }).toBuffer()],
+    ['WebP with transparency or animation', '6', 'webp', () => blank(2600, 2600, 4).webp({ effort: 0, quality: 1 }).toBuffer()],
     ['GIF', '10', 'gif', () => blank(4100, 4000).gif().toBuffer()],
   ];
   for (const [kind, megapixels, extension, make] of cases) {

@@ -55,6 +55,18 @@ describe('when a camera JPEG is uploaded', () => {
     }
   });
 
+  it('then an arithmetic-coded JPEG (free-form coding tables, and no browser shows it) is refused with 415, saying why', async () => {
+    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#36c' } }).jpeg().toBuffer();
+    const frame = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    const arithmetic = Buffer.from(jpeg);
+    arithmetic[frame + 1] = 0xc9; // SOF9: the same frame, arithmetic-coded
+    const before = await testApp.listAllKeys();
+    const response = await (await openBrowser(testApp.app)).upload().attach('photos', arithmetic, 'arith.jpg');
+    assert.equal(response.status, 415);
+    assert.match(response.text, /is a JPEG coded in a way browsers do not show/);
+    assert.deepEqual(await testApp.listAllKeys(), before);
+  });
+
   it('then a JPEG whose structure cannot be vouched for is refused, not served as uploaded', async () => {
     const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#36c' } }).jpeg().toBuffer();
     // A hierarchical-process marker (DHP) the rebuild does not know: decoders skip it, the app refuses it.
