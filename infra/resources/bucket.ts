@@ -49,7 +49,7 @@ export function bucketUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[]
   const { bucket, region } = settings;
   const tags = stackTags(settings);
   // us-east-1 is the one region where CreateBucket must not name a location.
-  const locationCli = region === 'us-east-1' ? '' : ` --create-bucket-configuration 'LocationConstraint=${region},Tags=[${tags.map((tag) => `{Key=${tag.Key},Value=${tag.Value}}`).join(',')}]'`;
+  const configurationCli = `${region === 'us-east-1' ? '' : `LocationConstraint=${region},`}Tags=[${tags.map((tag) => `{Key=${tag.Key},Value=${tag.Value}}`).join(',')}]`;
 
   if (settings.adoptBucket) {
     return [
@@ -78,7 +78,7 @@ export function bucketUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[]
       why: 'Photos and the release live here. The tags are set by CreateBucket itself, so only a bucket this stack created carries them; an existing bucket without them is refused (use --adopt-bucket to use it unchanged). BucketOwnerEnforced turns ACLs off.',
       cli: [
         `aws s3api get-bucket-tagging --bucket ${bucket}   # NoSuchBucket: create it; tags app, stack, stack-region: this stack's; anything else: refused`,
-        `aws s3api create-bucket --bucket ${bucket} --region ${region}${locationCli} --object-ownership BucketOwnerEnforced`,
+        `aws s3api create-bucket --bucket ${bucket} --region ${region} --create-bucket-configuration '${configurationCli}' --object-ownership BucketOwnerEnforced`,
       ],
       run: async ({ aws, log }) => {
         // Read before create: in us-east-1 CreateBucket answers 200 for a bucket you already own, which would hide someone else's bucket.

@@ -97,7 +97,7 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
     {
       title: `Give the role the app's permissions (inline policy ${names.rolePolicyName})`,
       why: `List only with an s3:prefix under ${settings.keyPrefix}; read, write and delete only under ${settings.bucket}/${settings.keyPrefix}*; read this stack's releases; write log events to the log group ${names.logGroupName} only; nothing else. put-role-policy overwrites in place, so a rerun converges.`,
-      cli: [`aws iam put-role-policy --role-name ${names.roleName} --policy-name ${names.rolePolicyName} --policy-document file://app-policy.json   # ${PLAN_ACCOUNT_ID} is $ACCOUNT_ID`],
+      cli: [`aws iam put-role-policy --role-name ${names.roleName} --policy-name ${names.rolePolicyName} --policy-document file://app-policy.json   # with your account id ($ACCOUNT_ID) for ${PLAN_ACCOUNT_ID}`],
       documents: { 'app-policy.json': appPolicy(settings, PLAN_ACCOUNT_ID) },
       run: async ({ aws, log }, state) => {
         const document = appPolicy(settings, required(state.accountId, 'the account id'));

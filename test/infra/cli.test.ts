@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommandLine, runCli, UsageError, type CliDeps } from '../../infra/cli.js';
+import { FakeAccount } from './fake-aws.js';
 
 const UP_OPTIONS = ['--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24'];
 
@@ -145,4 +146,31 @@ test('when usage is wrong, then the exit code is 2 and the usage is printed', as
 
   assert.equal(exitCode, 2);
   assert.match(cli.errors.join('\n'), /Unknown command "launch"[\s\S]*Usage:/);
+});
+
+test('when up, logs and down run through the CLI, then each exits 0, up prints its summary, and down leaves nothing behind', async () => {
+  const account = new FakeAccount();
+  const regions: string[] = [];
+  const cli = { ...capturingCli(), createDeps: (region: string) => (regions.push(region), account.deps(region)) };
+
+  assert.equal(await runCli(['up', ...UP_OPTIONS, '--allow-cidr', '0.0.0.0/0'], cli), 0);
+  assert.equal(await runCli(['logs', '--region', 'eu-west-1'], cli), 0);
+  assert.equal(await runCli(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--delete-bucket'], cli), 0);
+
+  assert.deepEqual(regions, ['eu-west-1', 'eu-west-1', 'eu-west-1']);
+  assert.ok(account.runtime.lines.includes('Warning: --allow-cidr 0.0.0.0/0 opens the app to the whole internet.'));
+  assert.ok(account.runtime.lines.some((line) => /^App URL: {14}http:\/\/198\.51\.100\.\d+\/$/.test(line)));
+  assert.deepEqual(cli.errors, []);
+  assert.equal(account.buckets.size + account.roles.size + account.profiles.size, 0);
+});
+
+test('when a command fails, then the CLI exits 1 and says the step is safe to repeat', async () => {
+  const account = new FakeAccount();
+  account.addBucket('demo-bucket');
+  const cli = { ...capturingCli(), createDeps: () => account.deps('eu-west-1') };
+
+  assert.equal(await runCli(['up', ...UP_OPTIONS], cli), 1);
+
+  assert.match(cli.errors.join('\n'), /^\nup stopped: Bucket demo-bucket already exists and was not created by this stack[\s\S]*Every step is safe to repeat/);
+  assert.ok(!account.runtime.lines.some((line) => line.startsWith('App URL')));
 });
