@@ -90,8 +90,11 @@ for (const [action, resource] of [
 }
 
 test('when the CloudWatch agent on the instance writes to the stack log group, then it is allowed', async () => {
+  // Both are authorised on the log stream (the service authorization reference lists log-stream for each).
   for (const action of ['logs:CreateLogStream', 'logs:PutLogEvents']) {
     assert.equal(await appDecision(action, `${LOG_GROUP_ARN}:log-stream:i-0123456789abcdef0/app`), 'Allowed');
+    assert.notEqual(await appDecision(action, `arn:aws:logs:eu-west-1:${ACCOUNT_ID}:log-group:/s3-photo-share/other-stack:log-stream:i-0123456789abcdef0/app`), 'Allowed');
+    assert.notEqual(await appDecision(action, `arn:aws:logs:us-east-1:${ACCOUNT_ID}:log-group:/s3-photo-share/s3-photo-share:log-stream:i-0123456789abcdef0/app`), 'Allowed');
   }
 });
 
