@@ -2,7 +2,7 @@
 import type { AwsDeps } from './aws-clients.js';
 import { identityStep } from './identity.js';
 import { attachInstanceSteps } from './resources/instance.js';
-import { profileLookupStep, stackRegionCheckStep } from './resources/role.js';
+import { profileLookupStep } from './resources/role.js';
 import type { StackSettings } from './stack.js';
 import type { StackState } from './state.js';
 import type { Step } from './step.js';
@@ -14,5 +14,6 @@ export interface AttachSettings extends StackSettings {
 }
 
 export function attachSteps(settings: AttachSettings): Step<AwsDeps, StackState>[] {
-  return [identityStep(), stackRegionCheckStep(settings), profileLookupStep(settings), ...attachInstanceSteps(settings)];
+  // The profile lookup refuses a profile recorded in another region, so attach acts in the stack's region only.
+  return [identityStep(), profileLookupStep(settings), ...attachInstanceSteps(settings)];
 }

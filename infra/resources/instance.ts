@@ -328,7 +328,7 @@ export function attachInstanceSteps(settings: StackSettings & { instanceId: stri
         try {
           found = await describeInstance(deps, instanceId);
         } catch (error) {
-          if (!isAwsError(error, 'InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed')) throw error;
+          if (!isAwsError(error, 'InvalidInstanceID.NotFound')) throw error;
         }
         if (!found) throw new Error(`Instance ${instanceId} was not found in ${region}. Check --instance-id and --region (attach works in the stack's region only).`);
       },

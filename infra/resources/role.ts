@@ -52,8 +52,8 @@ export function stackRegionCheckStep(settings: StackSettings): Step<AwsDeps, Sta
       `aws iam list-instance-profile-tags --instance-profile-name ${names.instanceProfileName}`,
     ],
     run: async ({ aws, log }) => {
-      const role = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: names.roleName })), 'NoSuchEntityException', 'NoSuchEntity');
-      const profile = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException', 'NoSuchEntity');
+      const role = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: names.roleName })), 'NoSuchEntityException');
+      const profile = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
       for (const [what, tags] of [
         [`role ${names.roleName}`, role?.Role?.Tags],
         [`instance profile ${names.instanceProfileName}`, profile?.InstanceProfile?.Tags],
@@ -85,7 +85,7 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
           state.roleArn = Role?.Arn;
           log(`Created role ${state.roleArn}`);
         } catch (error) {
-          if (!isAwsError(error, 'EntityAlreadyExistsException', 'EntityAlreadyExists')) throw error;
+          if (!isAwsError(error, 'EntityAlreadyExistsException')) throw error;
           const { Role } = await aws.iam.send(new GetRoleCommand({ RoleName: names.roleName }));
           assertStackOwns(Role?.Tags, settings, `Role ${names.roleName}`);
           await aws.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: names.roleName, PolicyDocument: document }));
@@ -119,7 +119,7 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
           state.instanceProfileArn = InstanceProfile?.Arn;
           log(`Created instance profile ${state.instanceProfileArn}`);
         } catch (error) {
-          if (!isAwsError(error, 'EntityAlreadyExistsException', 'EntityAlreadyExists')) throw error;
+          if (!isAwsError(error, 'EntityAlreadyExistsException')) throw error;
           const { InstanceProfile } = await aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName }));
           assertStackOwns(InstanceProfile?.Tags, settings, `Instance profile ${names.instanceProfileName}`);
           state.instanceProfileArn = InstanceProfile?.Arn;
@@ -145,7 +145,7 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
         deps.log('IAM is eventually consistent: waiting until the instance profile is visible with its role');
         const visible = await waitFor(
           async () => {
-            const found = await unlessMissing(deps.aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException', 'NoSuchEntity');
+            const found = await unlessMissing(deps.aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
             return found?.InstanceProfile?.Roles?.some((role) => role.RoleName === names.roleName) ? true : undefined;
           },
           { intervalMs: 2_000, timeoutMs: 60_000 },
@@ -166,7 +166,7 @@ export function profileLookupStep(settings: StackSettings): Step<AwsDeps, StackS
     why: 'EC2 attaches an instance profile, not a role; `npm run infra:up` created this one with the app role inside.',
     cli: [`PROFILE_ARN=$(aws iam get-instance-profile --instance-profile-name ${names.instanceProfileName} --query InstanceProfile.Arn --output text)`],
     run: async ({ aws, log }, state) => {
-      const found = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException', 'NoSuchEntity');
+      const found = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
       if (!found?.InstanceProfile) throw new Error(`Instance profile ${names.instanceProfileName} does not exist. Create it first with \`npm run infra:up\` (same --stack and --region).`);
       assertStackOwns(found.InstanceProfile.Tags, settings, `Instance profile ${names.instanceProfileName}`);
       state.instanceProfileArn = required(found.InstanceProfile.Arn, 'the instance profile ARN');
@@ -200,7 +200,7 @@ export function roleDownSteps(settings: StackSettings): Step<AwsDeps, StackState
       ],
       run: async (deps, state) => {
         const { aws, log } = deps;
-        const found = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException', 'NoSuchEntity');
+        const found = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
         if (!found?.InstanceProfile) {
           log(`Instance profile ${names.instanceProfileName} is already gone`);
           return;
@@ -234,7 +234,7 @@ export function roleDownSteps(settings: StackSettings): Step<AwsDeps, StackState
         `aws iam delete-role --role-name ${names.roleName}`,
       ],
       run: async ({ aws, log }) => {
-        const found = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: names.roleName })), 'NoSuchEntityException', 'NoSuchEntity');
+        const found = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: names.roleName })), 'NoSuchEntityException');
         if (!found?.Role) {
           log(`Role ${names.roleName} is already gone`);
           return;

@@ -89,3 +89,32 @@ test('when the instance does not exist in the region, then attach says so', asyn
 
   await assert.rejects(runAgainst(account, 'eu-west-1', attachSteps(attachSettings('i-0123456789abcdef0'))), /i-0123456789abcdef0 was not found in eu-west-1/);
 });
+
+test('when the instance already requires IMDSv2, then attach gives no warning and changes no metadata option', async () => {
+  const { account } = await accountWithStack();
+  const target = account.addInstance('eu-west-1', { MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 } });
+  account.runtime.lines.length = 0;
+
+  await runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId)));
+
+  assert.ok(!account.runtime.lines.some((line) => /IMDSv1/.test(line)));
+  assert.equal(account.inputsOf('ModifyInstanceMetadataOptions').length, 0);
+});
+
+test('when --require-imdsv2 meets an instance with its metadata endpoint disabled, then attach enables it with tokens required', async () => {
+  const { account } = await accountWithStack();
+  const target = account.addInstance('eu-west-1', { MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'disabled', HttpPutResponseHopLimit: 1 } });
+
+  await runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId, { requireImdsv2: true })));
+
+  assert.deepEqual(account.inputsOf('ModifyInstanceMetadataOptions'), [{ InstanceId: target.InstanceId, HttpTokens: 'required', HttpEndpoint: 'enabled' }]);
+});
+
+test('when the stack profile exists but was not created by this stack, then attach refuses to hand it out', async () => {
+  const account = new FakeAccount();
+  account.addProfile(PROFILE, []);
+  const target = account.addInstance('eu-west-1');
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId))), /Instance profile s3-photo-share-instance-profile exists but is not tagged/);
+  assert.equal(account.region('eu-west-1').associations.size, 0);
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { downSteps, type DownSettings } from '../../infra/down.js';
 import { upSteps } from '../../infra/up.js';
-import { ACCOUNT_ID, awsError, FakeAccount, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
+import { ACCOUNT_ID, awsError, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 
 function downSettings(overrides: Partial<DownSettings> = {}): DownSettings {
   return { stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket', deleteBucket: false, ...overrides };
@@ -34,6 +34,7 @@ test('when up then down --delete-bucket run, then the account is exactly as befo
 
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
   await runAgainst(account, 'eu-west-1', downSteps(downSettings({ deleteBucket: true })));
+  account.runtime.clockMs += 60_000;
 
   const after = account.snapshot() as { regions: [string, { instances: [string, { State: { Name: string } }][] }][] };
   // The stack's own instance stays listed as terminated for a while, as in EC2; everything else is as before.
@@ -199,4 +200,65 @@ test('when down lists the stack, then it sends the stack tag filters, never an u
   for (const input of account.inputsOf('DescribeInstances')) assert.deepEqual((input.Filters as unknown[]).slice(0, 3), tagFilters);
   assert.deepEqual(account.inputsOf('DescribeSecurityGroups'), [{ Filters: tagFilters }]);
   assert.equal(ACCOUNT_ID.length, 12);
+});
+
+test('when down runs in another region, then it refuses before any EC2, S3 or CloudWatch Logs call', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  account.calls.length = 0;
+
+  await assert.rejects(runAgainst(account, 'us-east-1', downSteps(downSettings({ region: 'us-east-1', deleteBucket: true }))), /lives in eu-west-1/);
+
+  assert.deepEqual(account.commandNames(), ['sts:GetCallerIdentity', 'iam:GetRole', 'iam:GetInstanceProfile']);
+});
+
+test('when only the profile is left of the stack, then down in another region still refuses by the profile’s region', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  account.profiles.get(PROFILE)!.roles = [];
+  account.roles.delete(ROLE);
+
+  await assert.rejects(runAgainst(account, 'us-east-1', downSteps(downSettings({ region: 'us-east-1' }))), /recorded on instance profile s3-photo-share-instance-profile/);
+
+  assert.equal(account.profiles.has(PROFILE), true);
+});
+
+test('when the bucket is versioned, then --delete-bucket removes the delete markers too', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  account.buckets.get('demo-bucket')!.deleteMarkers.add('photos/deleted.jpg');
+
+  await runAgainst(account, 'eu-west-1', downSteps(downSettings({ deleteBucket: true })));
+
+  assert.equal(account.buckets.has('demo-bucket'), false);
+  assert.deepEqual(account.inputsOf('DeleteObjects')[0], {
+    Bucket: 'demo-bucket',
+    Delete: {
+      Objects: [
+        { Key: `releases/s3-photo-share/${RELEASE_ID}/app.tgz`, VersionId: 'null' },
+        { Key: `releases/s3-photo-share/${RELEASE_ID}/package-lock.json`, VersionId: 'null' },
+        { Key: 'photos/deleted.jpg', VersionId: 'marker-photos/deleted.jpg' },
+      ],
+      Quiet: true,
+    },
+  });
+});
+
+test('when the bucket is already gone, then down without --delete-bucket still removes the rest', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  account.buckets.delete('demo-bucket');
+
+  await runAgainst(account, 'eu-west-1', downSteps(downSettings()));
+
+  assert.equal(account.roles.size + account.profiles.size, 0);
+});
+
+test('when listing the release objects fails for another reason, then down stops with that error', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const denied = awsError('AccessDenied', 'not allowed to list versions');
+  account.fail('s3', 'ListObjectVersions', denied);
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', downSteps(downSettings())), (error) => error === denied);
 });

@@ -41,6 +41,8 @@ export interface BucketModel {
   ownerAccount: string;
   tags?: Tags;
   objects: Map<string, string>;
+  /** Keys whose latest version is a delete marker (a versioned bucket): listed, and removed by DeleteObjects with their VersionId. */
+  deleteMarkers: Set<string>;
   /** Keys DeleteObjects reports as errors (an object lock, a deny in the bucket policy). */
   undeletable: Set<string>;
   objectOwnership?: string;
@@ -93,6 +95,7 @@ export interface AssociationModel {
   InstanceId: string;
   IamInstanceProfile: { Arn: string };
   State: string;
+  endsAt?: number;
 }
 
 export interface RegionModel {
@@ -155,7 +158,7 @@ export class FakeAccount {
   }
 
   addBucket(name: string, bucket: Partial<BucketModel> & { objects?: Map<string, string> } = {}): BucketModel {
-    const model: BucketModel = { region: 'eu-west-1', ownerAccount: ACCOUNT_ID, objects: new Map(), undeletable: new Set(), ...bucket };
+    const model: BucketModel = { region: 'eu-west-1', ownerAccount: ACCOUNT_ID, objects: new Map(), deleteMarkers: new Set(), undeletable: new Set(), ...bucket };
     this.buckets.set(name, model);
     return model;
   }
@@ -261,13 +264,15 @@ export class FakeAccount {
 
   private advanceInstances(): void {
     for (const region of this.regions.values()) {
+      for (const [id, association] of region.associations) if (association.endsAt !== undefined && this.now() >= association.endsAt) region.associations.delete(id);
       for (const instance of region.instances.values()) {
         if (instance.stateChangeAt === undefined || this.now() < instance.stateChangeAt) continue;
         const next: Record<string, string> = { pending: 'running', 'shutting-down': 'terminated', stopping: 'stopped' };
         instance.State = { Name: next[instance.State.Name] ?? instance.State.Name };
         instance.stateChangeAt = undefined;
+        // EC2 ends the profile association of a terminated instance shortly after, not at once.
         if (instance.State.Name === 'terminated') {
-          for (const [id, association] of region.associations) if (association.InstanceId === instance.InstanceId) region.associations.delete(id);
+          for (const association of region.associations.values()) if (association.InstanceId === instance.InstanceId) association.endsAt = this.now() + 10_000;
         }
       }
     }
@@ -349,20 +354,22 @@ export class FakeAccount {
       const bucket = this.bucketFor(input.Bucket, region);
       const prefix = String(input.Prefix ?? '');
       const keys = [...bucket.objects.keys()].filter((key) => key.startsWith(prefix)).slice(0, 2);
-      return { Versions: keys.map((Key) => ({ Key, VersionId: 'null' })), IsTruncated: false };
+      const markers = [...bucket.deleteMarkers].filter((key) => key.startsWith(prefix)).slice(0, 2);
+      return { Versions: keys.map((Key) => ({ Key, VersionId: 'null' })), DeleteMarkers: markers.map((Key) => ({ Key, VersionId: `marker-${Key}` })), IsTruncated: false };
     },
     's3:DeleteObjects': (input, region) => {
       const bucket = this.bucketFor(input.Bucket, region);
       const Errors: { Key: string; Code: string }[] = [];
-      for (const { Key } of (input.Delete as { Objects: { Key: string }[] }).Objects) {
+      for (const { Key, VersionId } of (input.Delete as { Objects: { Key: string; VersionId?: string }[] }).Objects) {
         if (bucket.undeletable.has(Key)) Errors.push({ Key, Code: 'AccessDenied' });
+        else if (VersionId === `marker-${Key}`) bucket.deleteMarkers.delete(Key);
         else bucket.objects.delete(Key);
       }
       return { Errors };
     },
     's3:DeleteBucket': (input, region) => {
       const bucket = this.bucketFor(input.Bucket, region);
-      if (bucket.objects.size > 0) throw awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty');
+      if (bucket.objects.size + bucket.deleteMarkers.size > 0) throw awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty');
       this.buckets.delete(String(input.Bucket));
       return {};
     },
@@ -520,9 +527,14 @@ export class FakeAccount {
       const text = instance.setup === 'failed' ? 'Installing Node.js 24\ns3-photo-share-setup: FAILED (exit 1) at line 42: retry dnf install -y nodejs24\n' : 'Installing Node.js 24\n';
       return { InstanceId: instance.InstanceId, Output: Buffer.from(text).toString('base64') };
     },
-    'ec2:DescribeIamInstanceProfileAssociations': (input, region) => ({
-      IamInstanceProfileAssociations: structuredClone([...this.region(region).associations.values()].filter((association) => matchesFilters(association, input.Filters as Filter[] | undefined))),
-    }),
+    'ec2:DescribeIamInstanceProfileAssociations': (input, region) => {
+      this.advanceInstances();
+      const associations = [...this.region(region).associations.values()].filter((association) => matchesFilters(association, input.Filters as Filter[] | undefined));
+      // One association a page, so paging is exercised.
+      const start = Number(input.NextToken ?? 0);
+      const page = associations.slice(start, start + 1).map(({ endsAt: _endsAt, ...association }) => association);
+      return { IamInstanceProfileAssociations: structuredClone(page), NextToken: start + 1 < associations.length ? String(start + 1) : undefined };
+    },
     'ec2:AssociateIamInstanceProfile': (input, region) => {
       const model = this.region(region);
       const instance = this.instanceFor(region, input.InstanceId);

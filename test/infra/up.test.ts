@@ -366,3 +366,113 @@ test('when the stack instance from an earlier run lost IMDSv2 or its profile, th
   assert.deepEqual(instance?.MetadataOptions, { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 });
   assert.deepEqual([...account.region('eu-west-1').associations.values()].map((association) => association.InstanceId), [instance!.InstanceId]);
 });
+
+test('when up uploads the release, then the tarball and lockfile go under the stack release prefix with their content types', async () => {
+  const account = new FakeAccount();
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.deepEqual(
+    account.inputsOf('PutObject').map(({ Bucket, Key, ContentType }) => ({ Bucket, Key, ContentType })),
+    [
+      { Bucket: 'demo-bucket', Key: `releases/s3-photo-share/${RELEASE_ID}/app.tgz`, ContentType: 'application/gzip' },
+      { Bucket: 'demo-bucket', Key: `releases/s3-photo-share/${RELEASE_ID}/package-lock.json`, ContentType: 'application/json' },
+    ],
+  );
+  assert.equal(account.buckets.get('demo-bucket')?.objects.get(`releases/s3-photo-share/${RELEASE_ID}/package-lock.json`), '{}');
+});
+
+test('when another account creates the bucket name between the check and the create, then up says bucket names are global', async () => {
+  const account = new FakeAccount();
+  account.addBucket('demo-bucket', { ownerAccount: '210987654321' });
+  account.fail('s3', 'GetBucketTagging', awsError('NoSuchBucket'), 1);
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /^Error: Bucket name demo-bucket belongs to another AWS account \(bucket names are global\)\. Choose another --bucket\.$/);
+});
+
+test('when reading the bucket tags fails for another reason, then up stops with that error', async () => {
+  const account = new FakeAccount();
+  const throttled = awsError('SlowDown', 'Please reduce your request rate.');
+  account.fail('s3', 'GetBucketTagging', throttled, 1);
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), (error) => error === throttled);
+  assert.equal(account.buckets.size, 0);
+});
+
+test('when --adopt-bucket names a bucket this stack created, then up uses it unchanged and does not count it as adopted', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  const state = await runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true })));
+
+  assert.equal(state.bucketAdopted, false);
+  const adopted = new FakeAccount();
+  adopted.addBucket('demo-bucket');
+  assert.equal((await runAgainst(adopted, 'eu-west-1', upSteps(upSettings({ adoptBucket: true })))).bucketAdopted, true);
+});
+
+test('when a log group with the stack name exists without the stack tags, then up refuses it and down leaves it', async () => {
+  const account = new FakeAccount();
+  account.region('eu-west-1').logGroups.set(LOG_GROUP, { tags: { team: 'payroll' }, events: [], retentionInDays: 365 });
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Log group \/s3-photo-share\/s3-photo-share exists but is not tagged/);
+  await assert.rejects(runAgainst(account, 'eu-west-1', (await import('../../infra/down.js')).downSteps({ stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket', deleteBucket: false })), /Log group .* exists but is not tagged/);
+
+  assert.deepEqual(account.region('eu-west-1').logGroups.get(LOG_GROUP), { tags: { team: 'payroll' }, events: [], retentionInDays: 365 });
+});
+
+for (const [description, metadata] of [
+  ['requires IMDSv2 but allows two hops', { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 }],
+  ['has its metadata endpoint disabled', { HttpTokens: 'required', HttpEndpoint: 'disabled', HttpPutResponseHopLimit: 1 }],
+] as const) {
+  test(`when the stack instance ${description}, then up converges it to IMDSv2 with hop limit 1`, async () => {
+    const account = new FakeAccount();
+    await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+    const [instance] = liveInstances(account);
+    instance!.MetadataOptions = { ...metadata };
+
+    await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+    assert.deepEqual(instance?.MetadataOptions, { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 });
+  });
+}
+
+test('when the stack instance is stopped, then up starts it at once', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const [instance] = liveInstances(account);
+  instance!.State = { Name: 'stopped' };
+  const sleepsBefore = account.runtime.sleeps.length;
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.equal(instance?.State.Name, 'running');
+  assert.deepEqual(account.inputsOf('StartInstances'), [{ InstanceIds: [instance!.InstanceId] }]);
+  assert.deepEqual(account.runtime.sleeps.slice(sleepsBefore), [5_000, 5_000, 5_000]);
+});
+
+test('when the stack instance never finishes stopping, then up stops with a message', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const [instance] = liveInstances(account);
+  instance!.State = { Name: 'stopping' };
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), new RegExp(`${instance!.InstanceId} did not finish stopping within 300 s`));
+  assert.equal(account.inputsOf('StartInstances').length, 0);
+});
+
+test('when the new instance never gets to running, then up stops with a message naming it', async () => {
+  const account = new FakeAccount();
+  const deps = account.deps.bind(account);
+  account.deps = (region, overrides) => {
+    const built = deps(region, overrides);
+    const sleep = built.sleep;
+    built.sleep = async (ms) => {
+      for (const instance of account.region(region).instances.values()) instance.stateChangeAt = undefined;
+      return sleep(ms);
+    };
+    return built;
+  };
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /^Error: i-\w+ was not running with a public IPv4 address after 300 s\. Check it with `aws ec2 describe-instances --region eu-west-1 --instance-ids i-\w+`\.$/);
+});
