@@ -83,10 +83,6 @@ export function ownershipOf(tags: TagList, { stack, region }: StackSettings): Ow
   return recorded === undefined ? { owner: 'other' } : { owner: 'this-stack-elsewhere', region: recorded };
 }
 
-export function carriesStackTags(tags: TagList, settings: StackSettings): boolean {
-  return ownershipOf(tags, settings).owner === 'this-stack';
-}
-
 /** A resource with our name but without our tags belongs to someone else: changing or deleting it would be a surprise. */
 export function assertStackOwns(tags: TagList, settings: StackSettings, what: string): void {
   const ownership = ownershipOf(tags, settings);
