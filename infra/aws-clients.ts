@@ -1,9 +1,11 @@
 // Builds the AWS SDK clients the infra commands use, with no credentials option: the operator's default provider chain decides.
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
+import type { Runtime } from './step.js';
 
 export interface AwsClients {
   s3: S3Client;
@@ -11,6 +13,12 @@ export interface AwsClients {
   ec2: EC2Client;
   ssm: SSMClient;
   sts: STSClient;
+  logs: CloudWatchLogsClient;
+}
+
+/** What every command needs: clients for the stack's region, a clock and a log. */
+export interface AwsDeps extends Runtime {
+  aws: AwsClients;
 }
 
 export function createAwsClients(region: string): AwsClients {
@@ -21,10 +29,21 @@ export function createAwsClients(region: string): AwsClients {
     ec2: new EC2Client({ region }),
     ssm: new SSMClient({ region }),
     sts: new STSClient({ region }),
+    logs: new CloudWatchLogsClient({ region }),
   };
 }
 
 /** SDK v3 errors carry the service's error code as their name; this is the one place that compares them. */
 export function isAwsError(error: unknown, ...names: string[]): error is Error {
   return error instanceof Error && names.includes(error.name);
+}
+
+/** Runs a request and turns the named "does not exist" errors into undefined; every other error (AccessDenied included) is thrown. */
+export async function unlessMissing<T>(request: Promise<T>, ...missingErrorNames: string[]): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (error) {
+    if (isAwsError(error, ...missingErrorNames)) return undefined;
+    throw error;
+  }
 }

@@ -1,20 +1,23 @@
-// Entry point of `npm run infra:*`: parses and checks the options, then prints the plan or runs up, attach or down.
+// Entry point of `npm run infra:*`: parses and checks the options, then prints the plan or runs up, attach, down or logs.
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { attachSteps, newAttachState, type AttachSettings, type AwsDeps } from './attach.js';
-import { createAwsClients } from './aws-clients.js';
-import { downSteps, newDownState, type DownSettings } from './down.js';
+import { attachSteps, type AttachSettings } from './attach.js';
+import { createAwsClients, type AwsDeps } from './aws-clients.js';
+import { downSteps, type DownSettings } from './down.js';
+import { logsSteps, type LogsSettings } from './logs.js';
 import { buildRelease } from './release.js';
 import { APP_PORT, DEFAULT_INSTANCE_TYPE, DEFAULT_KEY_PREFIX, DEFAULT_STACK, RELEASES_ROOT, type UpSettings } from './stack.js';
-import { formatPlan, runSteps, type Runtime } from './step.js';
-import { formatUpSummary, newUpState, upSteps, type UpDeps } from './up.js';
+import { newStackState, type UpDeps } from './state.js';
+import { formatPlan, runSteps, type Runtime, type Step } from './step.js';
+import { formatUpSummary, upSteps } from './up.js';
 
 export type Command =
   | { name: 'plan'; target: Exclude<Command, { name: 'plan' }> }
   | { name: 'up'; settings: UpSettings }
   | { name: 'attach'; settings: AttachSettings }
-  | { name: 'down'; settings: DownSettings };
+  | { name: 'down'; settings: DownSettings }
+  | { name: 'logs'; settings: LogsSettings };
 
 type CommandName = Command['name'];
 type OptionName = keyof typeof OPTIONS;
@@ -29,30 +32,45 @@ const OPTIONS = {
   stack: { type: 'string' },
   'instance-id': { type: 'string' },
   'delete-bucket': { type: 'boolean' },
+  'adopt-bucket': { type: 'boolean' },
+  'require-imdsv2': { type: 'boolean' },
+  minutes: { type: 'string' },
+  lines: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const ACCEPTED: Record<Exclude<CommandName, 'plan'>, { required: OptionName[]; optional: OptionName[] }> = {
-  up: { required: ['bucket', 'region', 'allow-cidr'], optional: ['instance-type', 'key-prefix', 'stack'] },
-  attach: { required: ['instance-id', 'region'], optional: ['stack'] },
+  up: { required: ['bucket', 'region', 'allow-cidr'], optional: ['instance-type', 'key-prefix', 'stack', 'adopt-bucket'] },
+  attach: { required: ['instance-id', 'region'], optional: ['stack', 'require-imdsv2'] },
   down: { required: ['bucket', 'region'], optional: ['stack', 'delete-bucket'] },
+  logs: { required: ['region'], optional: ['stack', 'minutes', 'lines'] },
 };
 
+const DEFAULT_LOG_MINUTES = '60';
+const DEFAULT_LOG_LINES = '200';
+
 export const USAGE = `Usage:
-  npm run infra:plan   -- [--for up|attach|down] <the options of that command>   (default: up; calls nothing, needs no credentials)
-  npm run infra:up     -- --bucket NAME --region REGION --allow-cidr CIDR [--instance-type ${DEFAULT_INSTANCE_TYPE}] [--key-prefix ${DEFAULT_KEY_PREFIX}] [--stack ${DEFAULT_STACK}]
-  npm run infra:attach -- --instance-id i-… --region REGION [--stack ${DEFAULT_STACK}]
+  npm run infra:plan   -- [--for up|attach|down|logs] <the options of that command>   (default: up; calls nothing, needs no credentials)
+  npm run infra:up     -- --bucket NAME --region REGION --allow-cidr CIDR [--instance-type ${DEFAULT_INSTANCE_TYPE}] [--key-prefix ${DEFAULT_KEY_PREFIX}] [--stack ${DEFAULT_STACK}] [--adopt-bucket]
+  npm run infra:attach -- --instance-id i-… --region REGION [--stack ${DEFAULT_STACK}] [--require-imdsv2]
   npm run infra:down   -- --bucket NAME --region REGION [--stack ${DEFAULT_STACK}] [--delete-bucket]
+  npm run infra:logs   -- --region REGION [--stack ${DEFAULT_STACK}] [--minutes ${DEFAULT_LOG_MINUTES}] [--lines ${DEFAULT_LOG_LINES}]
 AWS credentials come from the default provider chain (environment, SSO or profile config, instance role); never pass keys as options.`;
 
 export class UsageError extends Error {}
 
+function isTargetName(name: string | undefined): name is Exclude<CommandName, 'plan'> {
+  return name === 'up' || name === 'attach' || name === 'down' || name === 'logs';
+}
+
+function isCommandName(name: string | undefined): name is CommandName {
+  return name === 'plan' || isTargetName(name);
+}
+
 /** Checks every option at once, so one run lists every problem. */
 export function parseCommandLine(argv: readonly string[]): Command {
   const [commandName, ...rest] = argv;
-  if (commandName !== 'plan' && commandName !== 'up' && commandName !== 'attach' && commandName !== 'down') {
-    throw new UsageError(`Unknown command ${JSON.stringify(commandName ?? '')}: expected plan, up, attach or down.`);
-  }
+  if (!isCommandName(commandName)) throw new UsageError(`Unknown command ${JSON.stringify(commandName ?? '')}: expected plan, up, attach, down or logs.`);
   let values: Partial<Record<OptionName, string | boolean>>;
   try {
     ({ values } = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false }));
@@ -61,8 +79,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   if (values.help) throw new UsageError('');
 
-  const target = commandName === 'plan' ? values.for ?? 'up' : commandName;
-  if (target !== 'up' && target !== 'attach' && target !== 'down') throw new UsageError(`--for must be up, attach or down, not ${JSON.stringify(target)}.`);
+  const target = commandName === 'plan' ? String(values.for ?? 'up') : commandName;
+  if (!isTargetName(target)) throw new UsageError(`--for must be up, attach, down or logs, not ${JSON.stringify(target)}.`);
   if (commandName !== 'plan' && values.for !== undefined) throw new UsageError('--for only applies to plan.');
 
   const problems: string[] = [];
@@ -95,10 +113,16 @@ export function parseCommandLine(argv: readonly string[]): Command {
         allowCidr: check('allow-cidr', undefined, validateCidr),
         instanceType: check('instance-type', DEFAULT_INSTANCE_TYPE, validateInstanceType),
         keyPrefix: check('key-prefix', DEFAULT_KEY_PREFIX, validateKeyPrefix),
+        adoptBucket: values['adopt-bucket'] === true,
       },
     };
   } else if (target === 'attach') {
-    command = { name: 'attach', settings: { stack, region, instanceId: check('instance-id', undefined, validateInstanceId) } };
+    command = { name: 'attach', settings: { stack, region, instanceId: check('instance-id', undefined, validateInstanceId), requireImdsv2: values['require-imdsv2'] === true } };
+  } else if (target === 'logs') {
+    command = {
+      name: 'logs',
+      settings: { stack, region, minutes: Number(check('minutes', DEFAULT_LOG_MINUTES, validateCount)), lines: Number(check('lines', DEFAULT_LOG_LINES, validateCount)) },
+    };
   } else {
     command = { name: 'down', settings: { stack, region, bucket: check('bucket', undefined, validateBucket), deleteBucket: values['delete-bucket'] === true } };
   }
@@ -140,6 +164,10 @@ function validateKeyPrefix(value: string): string | undefined {
   return undefined;
 }
 
+function validateCount(value: string): string | undefined {
+  return /^[1-9]\d{0,4}$/.test(value) ? undefined : 'expected a whole number from 1 to 99999';
+}
+
 function validateInstanceId(value: string): string | undefined {
   return /^i-[0-9a-f]{8,17}$/.test(value) ? undefined : 'expected an instance id such as i-0123456789abcdef0';
 }
@@ -153,12 +181,13 @@ export function planText(target: Exclude<Command, { name: 'plan' }>): string {
       return formatPlan(
         [
           intro,
-          `Stack ${settings.stack}, bucket ${target.settings.bucket}, region ${settings.region}, ${target.settings.instanceType}, photos under ${target.settings.keyPrefix}, app port ${APP_PORT} open to ${target.settings.allowCidr} only.`,
+          `Stack ${settings.stack}, bucket ${target.settings.bucket}${target.settings.adoptBucket ? ' (adopted: its settings are left as they are)' : ''}, region ${settings.region}, ${target.settings.instanceType}, photos under ${target.settings.keyPrefix}, app port ${APP_PORT} open to ${target.settings.allowCidr} only.`,
           variables,
         ],
         upSteps(target.settings),
         [
-          'Up prints the app URL, instance id, role ARN and instance-profile ARN at the end. Every step is safe to repeat.',
+          'Up prints the app URL, instance id, role ARN and instance-profile ARN at the end. Every step is safe to repeat. The permissions it needs: infra/policies/operator-policy.json.',
+          `Logs: npm run infra:logs -- --region ${settings.region}${settings.stack === DEFAULT_STACK ? '' : ` --stack ${settings.stack}`}`,
           `Teardown: npm run infra:down -- --bucket ${target.settings.bucket} --region ${settings.region}${settings.stack === DEFAULT_STACK ? '' : ` --stack ${settings.stack}`}   (see its plan with --for down)`,
         ],
       );
@@ -166,10 +195,12 @@ export function planText(target: Exclude<Command, { name: 'plan' }>): string {
       return formatPlan([intro, `Stack ${settings.stack}, instance ${target.settings.instanceId}, region ${settings.region}.`, variables], attachSteps(target.settings), []);
     case 'down':
       return formatPlan(
-        [intro, `Stack ${settings.stack}, region ${settings.region}; bucket ${target.settings.bucket} is ${target.settings.deleteBucket ? 'deleted with every object in it' : 'kept with its photos'}.`, variables],
+        [intro, `Stack ${settings.stack}, region ${settings.region}; bucket ${target.settings.bucket} is ${target.settings.deleteBucket ? 'deleted with every object in it, if this stack created it' : 'kept with its photos'}.`, variables],
         downSteps(target.settings),
         [],
       );
+    case 'logs':
+      return formatPlan([intro, `Stack ${settings.stack}, region ${settings.region}.`], logsSteps(target.settings), []);
   }
 }
 
@@ -177,6 +208,19 @@ export interface CliDeps {
   createDeps: (region: string) => UpDeps;
   print: (text: string) => void;
   printError: (text: string) => void;
+}
+
+function stepsOf(command: Exclude<Command, { name: 'plan' }>): Step<UpDeps, ReturnType<typeof newStackState>>[] {
+  switch (command.name) {
+    case 'up':
+      return upSteps(command.settings);
+    case 'attach':
+      return attachSteps(command.settings) as Step<AwsDeps, ReturnType<typeof newStackState>>[];
+    case 'down':
+      return downSteps(command.settings);
+    case 'logs':
+      return logsSteps(command.settings);
+  }
 }
 
 /** Returns the process exit code; never calls AWS for plan or for a usage error. */
@@ -194,26 +238,15 @@ export async function runCli(argv: readonly string[], cli: CliDeps): Promise<num
     return 0;
   }
   const deps = cli.createDeps(command.settings.region);
+  if (command.name === 'up' && command.settings.allowCidr.endsWith('/0')) deps.log(`Warning: --allow-cidr ${command.settings.allowCidr} opens the app to the whole internet.`);
+  const state = newStackState();
   try {
-    switch (command.name) {
-      case 'up': {
-        if (command.settings.allowCidr.endsWith('/0')) deps.log(`Warning: --allow-cidr ${command.settings.allowCidr} opens the app to the whole internet.`);
-        const state = newUpState();
-        await runSteps(upSteps(command.settings), deps, state);
-        for (const line of formatUpSummary(state)) deps.log(line);
-        break;
-      }
-      case 'attach':
-        await runSteps(attachSteps(command.settings), deps as AwsDeps, newAttachState());
-        break;
-      case 'down':
-        await runSteps(downSteps(command.settings), deps as AwsDeps, newDownState());
-        break;
-    }
+    await runSteps(stepsOf(command), deps, state);
   } catch (error) {
     cli.printError(`\n${command.name} stopped: ${(error as Error).message}\nEvery step is safe to repeat: fix the cause and run the same command again.`);
     return 1;
   }
+  if (command.name === 'up') for (const line of formatUpSummary(state)) deps.log(line);
   return 0;
 }
 

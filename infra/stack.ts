@@ -1,4 +1,4 @@
-// The settings of one demo stack and every name and tag derived from them, so up, attach and down agree on what they look for.
+// The settings of one demo stack and every name and tag derived from them, so up, attach, down and logs agree on what they look for.
 
 export const APP_TAG_VALUE = 's3-photo-share';
 export const DEFAULT_STACK = 's3-photo-share';
@@ -7,6 +7,9 @@ export const DEFAULT_KEY_PREFIX = 'photos/';
 export const RELEASES_ROOT = 'releases/';
 // Port 80 so the demo URL needs no port; systemd grants the unprivileged service user CAP_NET_BIND_SERVICE for it.
 export const APP_PORT = 80;
+/** The file `npm start` runs; the systemd unit starts the same file from the unpacked release. */
+export const APP_ENTRY = 'dist/src/server.js';
+export const LOG_RETENTION_DAYS = 7;
 
 export interface StackSettings {
   stack: string;
@@ -21,6 +24,8 @@ export interface UpSettings extends BucketSettings {
   allowCidr: string;
   instanceType: string;
   keyPrefix: string;
+  /** Use an existing bucket this stack did not create, changing nothing on it; down never empties or deletes it. */
+  adoptBucket: boolean;
 }
 
 export interface StackNames {
@@ -29,6 +34,7 @@ export interface StackNames {
   rolePolicyName: string;
   securityGroupName: string;
   releasePrefix: string;
+  logGroupName: string;
 }
 
 export function stackNames(stack: string): StackNames {
@@ -38,6 +44,7 @@ export function stackNames(stack: string): StackNames {
     rolePolicyName: `${stack}-s3-access`,
     securityGroupName: `${stack}-web`,
     releasePrefix: `${RELEASES_ROOT}${stack}/`,
+    logGroupName: `/s3-photo-share/${stack}`,
   };
 }
 
@@ -46,28 +53,70 @@ export interface Tag {
   Value: string;
 }
 
-/** The tags that mark a resource as created by this tool for this stack; down only touches resources that carry both. */
-export function stackTags(stack: string): Tag[] {
+type TagList = readonly { Key?: string; Value?: string }[] | undefined;
+
+export const REGION_TAG_KEY = 'stack-region';
+
+/**
+ * The tags that mark a resource as created by this tool for this stack, in this region. Only the creating call sets them
+ * (CreateBucket, CreateRole, RunInstances, … take tags), so a resource carrying them was made by `up`, never adopted.
+ */
+export function stackTags({ stack, region }: StackSettings): Tag[] {
   return [
     { Key: 'app', Value: APP_TAG_VALUE },
     { Key: 'stack', Value: stack },
+    { Key: REGION_TAG_KEY, Value: region },
   ];
 }
 
-export function carriesStackTags(tags: readonly { Key?: string; Value?: string }[] | undefined, stack: string): boolean {
-  return stackTags(stack).every((wanted) => tags?.some((tag) => tag.Key === wanted.Key && tag.Value === wanted.Value));
+function tagValue(tags: TagList, key: string): string | undefined {
+  return tags?.find((tag) => tag.Key === key)?.Value;
+}
+
+export type Ownership = { owner: 'this-stack' } | { owner: 'other' } | { owner: 'this-stack-elsewhere'; region: string };
+
+/** Whose a resource is: this stack's (here), this stack's but recorded in another region, or someone else's. */
+export function ownershipOf(tags: TagList, { stack, region }: StackSettings): Ownership {
+  if (tagValue(tags, 'app') !== APP_TAG_VALUE || tagValue(tags, 'stack') !== stack) return { owner: 'other' };
+  const recorded = tagValue(tags, REGION_TAG_KEY);
+  if (recorded === region) return { owner: 'this-stack' };
+  return recorded === undefined ? { owner: 'other' } : { owner: 'this-stack-elsewhere', region: recorded };
 }
 
 /** A resource with our name but without our tags belongs to someone else: changing or deleting it would be a surprise. */
-export function assertStackOwns(tags: readonly { Key?: string; Value?: string }[] | undefined, stack: string, what: string): void {
-  if (!carriesStackTags(tags, stack)) {
-    throw new Error(`${what} exists but is not tagged app=${APP_TAG_VALUE}, stack=${stack}, so this tool leaves it alone. Choose another --stack, or remove it yourself.`);
+export function assertStackOwns(tags: TagList, settings: StackSettings, what: string): void {
+  const ownership = ownershipOf(tags, settings);
+  if (ownership.owner === 'this-stack-elsewhere') throw new WrongRegionError(settings, ownership.region, what);
+  if (ownership.owner === 'other') {
+    throw new Error(
+      `${what} exists but is not tagged app=${APP_TAG_VALUE}, stack=${settings.stack}, ${REGION_TAG_KEY}=${settings.region}, so this tool did not create it and leaves it alone. Choose another --stack, or remove it yourself.`,
+    );
   }
 }
 
-/** EC2 filters that select only this stack's resources. */
-export function stackTagFilters(stack: string): { Name: string; Values: string[] }[] {
-  return stackTags(stack).map((tag) => ({ Name: `tag:${tag.Key}`, Values: [tag.Value] }));
+export class WrongRegionError extends Error {
+  constructor(settings: StackSettings, recordedRegion: string, what: string) {
+    super(
+      `Stack ${settings.stack} lives in ${recordedRegion} (recorded on ${what}), not ${settings.region}. Run the command again with --region ${recordedRegion}, or choose another --stack for a second demo in ${settings.region}.`,
+    );
+  }
+}
+
+/** EC2 filters that select only this stack's resources in this region. */
+export function stackTagFilters(settings: StackSettings): { Name: string; Values: string[] }[] {
+  return stackTags(settings).map((tag) => ({ Name: `tag:${tag.Key}`, Values: [tag.Value] }));
+}
+
+export function tagsCli(settings: StackSettings): string {
+  return stackTags(settings)
+    .map((tag) => `Key=${tag.Key},Value=${tag.Value}`)
+    .join(' ');
+}
+
+export function tagFiltersCli(settings: StackSettings): string {
+  return stackTagFilters(settings)
+    .map((filter) => `Name=${filter.Name},Values=${filter.Values.join(',')}`)
+    .join(' ');
 }
 
 /** Graviton instance types (t4g, m7g, c8g, …) need the arm64 image; everything else gets x86_64. */

@@ -6,7 +6,7 @@ const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 // Every value lands inside a JSON string or a single-quoted shell word; this alphabet is safe in both, so no escaping is needed.
 const SAFE_VALUE = /^[A-Za-z0-9._\/:-]+$/;
 
-export type PolicyName = 'app-policy' | 'trust-policy' | 'bucket-policy';
+export type PolicyName = 'app-policy' | 'trust-policy' | 'bucket-policy' | 'operator-policy';
 
 export interface PolicyDocument {
   Version: string;
@@ -36,6 +36,7 @@ export interface UserDataValues {
   keyPrefix: string;
   region: string;
   releasePrefix: string;
+  logGroup: string;
   port: number;
 }
 
@@ -45,6 +46,7 @@ export function renderUserData(values: UserDataValues): string {
     Prefix: values.keyPrefix,
     Region: values.region,
     ReleasePrefix: values.releasePrefix,
+    LogGroup: values.logGroup,
     Port: values.port,
   });
 }

@@ -1,37 +1,18 @@
-// Test doubles for the infra commands: AWS clients mocked with aws-sdk-client-mock, a fake clock, and a small fresh-account world.
+// A stateful in-memory AWS account for the infra tests: buckets, roles, profiles, instances, groups and log groups that the SDK calls change, answered through aws-sdk-client-mock.
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  DescribeInstancesCommand,
-  DescribeVpcsCommand,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  GetInstanceProfileCommand,
-  PutRolePolicyCommand,
-} from '@aws-sdk/client-iam';
-import { GetBucketTaggingCommand } from '@aws-sdk/client-s3';
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { createAwsClients } from '../../infra/aws-clients.js';
+import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
+import { createAwsClients, type AwsClients } from '../../infra/aws-clients.js';
 import type { UpSettings } from '../../infra/stack.js';
-import type { UpDeps } from '../../infra/up.js';
+import type { UpDeps } from '../../infra/state.js';
 
 export const ACCOUNT_ID = '123456789012';
-export const ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/s3-photo-share-role`;
-export const PROFILE_ARN = `arn:aws:iam::${ACCOUNT_ID}:instance-profile/s3-photo-share-instance-profile`;
-export const INSTANCE_ID = 'i-0123456789abcdef0';
-export const SECURITY_GROUP_ID = 'sg-0123456789abcdef0';
-export const VPC_ID = 'vpc-0123456789abcdef0';
+export const OTHER_ACCOUNT_ID = '210987654321';
 export const AMI_ID = 'ami-0123456789abcdef0';
-export const PUBLIC_IP = '198.51.100.7';
+export const RELEASE_ID = '0.1.0-abcdef012345';
 export const STACK_TAGS = [
   { Key: 'app', Value: 's3-photo-share' },
   { Key: 'stack', Value: 's3-photo-share' },
+  { Key: 'stack-region', Value: 'eu-west-1' },
 ];
 
 export function upSettings(overrides: Partial<UpSettings> = {}): UpSettings {
@@ -42,6 +23,7 @@ export function upSettings(overrides: Partial<UpSettings> = {}): UpSettings {
     allowCidr: '203.0.113.0/24',
     instanceType: 't3.micro',
     keyPrefix: 'photos/',
+    adoptBucket: false,
     ...overrides,
   };
 }
@@ -51,70 +33,575 @@ export function awsError(name: string, message = name): Error {
   return Object.assign(new Error(message), { name, $metadata: {} });
 }
 
-export function fakeAws() {
-  const aws = createAwsClients('eu-west-1');
-  const stubs = {
-    s3: mockClient(aws.s3),
-    iam: mockClient(aws.iam),
-    ec2: mockClient(aws.ec2),
-    ssm: mockClient(aws.ssm),
-    sts: mockClient(aws.sts),
-  };
-  stubs.sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT_ID, Arn: `arn:aws:iam::${ACCOUNT_ID}:user/operator` });
+type Tags = { Key: string; Value: string }[];
+type Json = Record<string, unknown>;
 
-  /** Every command sent to any client, in the order sent, as e.g. "iam:CreateRole". */
-  function commandSequence(): string[] {
-    const calls = Object.entries(stubs).flatMap(([service, stub]) => stub.calls().map((call) => ({ service, call })));
-    calls.sort((a, b) => (a.call.calledBefore(b.call) ? -1 : 1));
-    return calls.map(({ service, call }) => `${service}:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`);
+export interface BucketModel {
+  region: string;
+  ownerAccount: string;
+  tags?: Tags;
+  objects: Map<string, string>;
+  /** Keys whose latest version is a delete marker (a versioned bucket): listed, and removed by DeleteObjects with their VersionId. */
+  deleteMarkers: Set<string>;
+  /** Keys DeleteObjects reports as errors (an object lock, a deny in the bucket policy). */
+  undeletable: Set<string>;
+  objectOwnership?: string;
+  publicAccessBlock?: Json;
+  encryption?: Json;
+  policy?: Json;
+  lifecycle?: Json;
+}
+
+export interface RoleModel {
+  arn: string;
+  tags: Tags;
+  trust: Json;
+  inlinePolicies: Map<string, Json>;
+  attachedPolicies: string[];
+}
+
+export interface ProfileModel {
+  arn: string;
+  tags: Tags;
+  roles: string[];
+  /** Clock time from which EC2 accepts the profile in RunInstances (IAM propagation). */
+  visibleToEc2At: number;
+}
+
+export interface InstanceModel {
+  InstanceId: string;
+  State: { Name: string };
+  Tags: Tags;
+  MetadataOptions: { HttpTokens?: string; HttpEndpoint?: string; HttpPutResponseHopLimit?: number };
+  SecurityGroupIds: string[];
+  PublicIpAddress: string;
+  UserData?: string;
+  ImageId?: string;
+  /** 'ok': the app answers /readyz once running; 'failed': setup prints FAILED on the console and never answers. */
+  setup: 'ok' | 'failed';
+  stateChangeAt?: number;
+}
+
+export interface SecurityGroupModel {
+  GroupId: string;
+  GroupName: string;
+  VpcId: string;
+  Tags: Tags;
+  IpPermissions: { IpProtocol: string; FromPort?: number; ToPort?: number; IpRanges: { CidrIp: string; Description?: string }[] }[];
+}
+
+export interface AssociationModel {
+  AssociationId: string;
+  InstanceId: string;
+  IamInstanceProfile: { Arn: string };
+  State: string;
+  endsAt?: number;
+}
+
+export interface RegionModel {
+  vpcId: string;
+  instances: Map<string, InstanceModel>;
+  groups: Map<string, SecurityGroupModel>;
+  associations: Map<string, AssociationModel>;
+  logGroups: Map<string, { tags: Record<string, string>; retentionInDays?: number; events: { timestamp: number; logStreamName: string; message: string }[] }>;
+}
+
+export interface RecordedCall {
+  service: keyof AwsClients;
+  region: string;
+  command: string;
+  input: Json;
+}
+
+type Handler = (input: Json, region: string) => unknown;
+
+/** Instances take this long to change state, as they do in EC2 (roughly). */
+const PENDING_MS = 15_000;
+const STOPPING_MS = 15_000;
+
+export class FakeAccount {
+  readonly buckets = new Map<string, BucketModel>();
+  readonly roles = new Map<string, RoleModel>();
+  readonly profiles = new Map<string, ProfileModel>();
+  readonly regions = new Map<string, RegionModel>();
+  readonly calls: RecordedCall[] = [];
+  readonly runtime = fakeRuntime();
+  /** How long a terminating instance stays shutting-down. */
+  terminationMs = 30_000;
+  /** How long after creation EC2 accepts a new instance profile. */
+  profilePropagationMs = 0;
+  releaseId = RELEASE_ID;
+  private sequence = 0;
+  private readonly faults: { service: string; command: string; error: Error; remaining: number; when?: (input: Json) => boolean }[] = [];
+
+  /** Makes the next `times` calls of a command fail with the error (Infinity: every call). */
+  fail(service: keyof AwsClients, command: string, error: Error, times = Infinity, when?: (input: Json) => boolean): void {
+    this.faults.push({ service, command, error, remaining: times, when });
   }
 
-  return { aws, stubs, commandSequence };
-}
+  region(name: string): RegionModel {
+    let region = this.regions.get(name);
+    if (!region) {
+      region = { vpcId: `vpc-${name}`, instances: new Map(), groups: new Map(), associations: new Map(), logGroups: new Map() };
+      this.regions.set(name, region);
+    }
+    return region;
+  }
 
-export type FakeAws = ReturnType<typeof fakeAws>;
+  nextId(prefix: string): string {
+    this.sequence += 1;
+    return `${prefix}-${this.sequence.toString(16).padStart(17, '0')}`;
+  }
 
-/** The answers of an account where nothing of the stack exists yet. */
-export function answerAsFreshAccount({ stubs }: FakeAws): void {
-  stubs.s3.onAnyCommand().resolves({});
-  stubs.s3.on(GetBucketTaggingCommand).rejects(awsError('NoSuchTagSet', 'The TagSet does not exist'));
-  stubs.iam.onAnyCommand().resolves({});
-  stubs.iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN, RoleName: 's3-photo-share-role', Path: '/', RoleId: 'AROAEXAMPLE', CreateDate: new Date() } });
-  stubs.iam.on(PutRolePolicyCommand).resolves({});
-  stubs.iam.on(CreateInstanceProfileCommand).resolves({ InstanceProfile: instanceProfile([]) });
-  stubs.iam.on(AddRoleToInstanceProfileCommand).resolves({});
-  stubs.iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: instanceProfile(['s3-photo-share-role']) });
-  stubs.ec2.onAnyCommand().resolves({});
-  stubs.ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: VPC_ID, IsDefault: true }] });
-  stubs.ec2.on(CreateSecurityGroupCommand).resolves({ GroupId: SECURITY_GROUP_ID });
-  stubs.ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
-  stubs.ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
-  stubs.ec2.on(DescribeInstancesCommand, { InstanceIds: [INSTANCE_ID] }).resolves({ Reservations: [{ Instances: [runningInstance()] }] });
-  stubs.ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: INSTANCE_ID }] });
-  stubs.ssm.on(GetParameterCommand).resolves({ Parameter: { Value: AMI_ID } });
-}
+  now(): number {
+    return this.runtime.clockMs;
+  }
 
-export function instanceProfile(roleNames: string[]) {
-  return {
-    Arn: PROFILE_ARN,
-    InstanceProfileName: 's3-photo-share-instance-profile',
-    InstanceProfileId: 'AIPAEXAMPLE',
-    Path: '/',
-    CreateDate: new Date(),
-    Tags: STACK_TAGS,
-    Roles: roleNames.map((RoleName) => ({ RoleName, Arn: ROLE_ARN, Path: '/', RoleId: 'AROAEXAMPLE', CreateDate: new Date() })),
+  addBucket(name: string, bucket: Partial<BucketModel> & { objects?: Map<string, string> } = {}): BucketModel {
+    const model: BucketModel = { region: 'eu-west-1', ownerAccount: ACCOUNT_ID, objects: new Map(), deleteMarkers: new Set(), undeletable: new Set(), ...bucket };
+    this.buckets.set(name, model);
+    return model;
+  }
+
+  addRole(name: string, tags: Tags, inlinePolicies: Record<string, Json> = {}): RoleModel {
+    const role: RoleModel = { arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}`, tags, trust: {}, inlinePolicies: new Map(Object.entries(inlinePolicies)), attachedPolicies: [] };
+    this.roles.set(name, role);
+    return role;
+  }
+
+  addProfile(name: string, tags: Tags, roles: string[] = []): ProfileModel {
+    const profile: ProfileModel = { arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${name}`, tags, roles, visibleToEc2At: 0 };
+    this.profiles.set(name, profile);
+    return profile;
+  }
+
+  addInstance(regionName: string, instance: Partial<InstanceModel> & { profileArn?: string } = {}): InstanceModel {
+    const { profileArn, ...rest } = instance;
+    const model: InstanceModel = {
+      InstanceId: this.nextId('i'),
+      State: { Name: 'running' },
+      Tags: [],
+      MetadataOptions: { HttpTokens: 'optional', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+      SecurityGroupIds: [],
+      PublicIpAddress: `198.51.100.${this.sequence}`,
+      setup: 'ok',
+      ...rest,
+    };
+    const region = this.region(regionName);
+    region.instances.set(model.InstanceId, model);
+    if (profileArn) this.associate(region, model.InstanceId, profileArn);
+    return model;
+  }
+
+  addSecurityGroup(regionName: string, group: Partial<SecurityGroupModel> = {}): SecurityGroupModel {
+    const region = this.region(regionName);
+    const model: SecurityGroupModel = { GroupId: this.nextId('sg'), GroupName: 'other', VpcId: region.vpcId, Tags: [], IpPermissions: [], ...group };
+    region.groups.set(model.GroupId, model);
+    return model;
+  }
+
+  associate(region: RegionModel, instanceId: string, profileArn: string): AssociationModel {
+    const association = { AssociationId: this.nextId('iip-assoc'), InstanceId: instanceId, IamInstanceProfile: { Arn: profileArn }, State: 'associated' };
+    region.associations.set(association.AssociationId, association);
+    return association;
+  }
+
+  /** Everything in the account, as plain data, to compare before and after a command. */
+  snapshot(): unknown {
+    this.advanceInstances();
+    return JSON.parse(
+      JSON.stringify({ buckets: [...this.buckets], roles: [...this.roles], profiles: [...this.profiles], regions: [...this.regions].filter(([, region]) => !isEmptyRegion(region)) }, (_key, value: unknown) =>
+        value instanceof Map ? [...value] : value instanceof Set ? [...value] : value,
+      ),
+    ) as unknown;
+  }
+
+  /** Dependencies for one command, with clients of the given region answered by this account. */
+  deps(regionName: string, overrides: Partial<UpDeps> = {}): UpDeps {
+    const aws = createAwsClients(regionName);
+    for (const service of Object.keys(aws) as (keyof AwsClients)[]) {
+      const client = aws[service];
+      const stub = mockClient(client as never);
+      stub.send.callsFake((async (command: { input: Json; constructor: { name: string } }) => {
+        // The region comes from the client itself, so a client built without one is caught here.
+        const clientRegion = await client.config.region();
+        if (!clientRegion) throw new Error('client has no region');
+        return this.handle(service, clientRegion, command.constructor.name.replace(/Command$/, ''), structuredClone(command.input));
+      }) as never);
+    }
+    return {
+      ...this.runtime,
+      aws,
+      buildRelease: async () => ({ id: this.releaseId, tarball: Buffer.from(`tarball ${this.releaseId}`), packageLock: Buffer.from('{}') }),
+      isReady: async (url) => {
+        this.advanceInstances();
+        return [...this.region(regionName).instances.values()].some((instance) => url.startsWith(`http://${instance.PublicIpAddress}/`) && instance.State.Name === 'running' && instance.setup === 'ok');
+      },
+      ...overrides,
+    };
+  }
+
+  /** The commands sent, as "service:Command", in order. */
+  commandNames(): string[] {
+    return this.calls.map((call) => `${call.service}:${call.command}`);
+  }
+
+  inputsOf(command: string): Json[] {
+    return this.calls.filter((call) => call.command === command).map((call) => call.input);
+  }
+
+  private async handle(service: keyof AwsClients, region: string, command: string, input: Json): Promise<unknown> {
+    this.calls.push({ service, region, command, input });
+    const fault = this.faults.find((candidate) => candidate.service === service && candidate.command === command && candidate.remaining > 0 && (candidate.when?.(input) ?? true));
+    if (fault) {
+      fault.remaining -= 1;
+      throw fault.error;
+    }
+    const handler = this.handlers[`${service}:${command}`];
+    if (!handler) throw new Error(`The fake account does not implement ${service}:${command}`);
+    return handler(input, region);
+  }
+
+  private advanceInstances(): void {
+    for (const region of this.regions.values()) {
+      for (const [id, association] of region.associations) if (association.endsAt !== undefined && this.now() >= association.endsAt) region.associations.delete(id);
+      for (const instance of region.instances.values()) {
+        if (instance.stateChangeAt === undefined || this.now() < instance.stateChangeAt) continue;
+        const next: Record<string, string> = { pending: 'running', 'shutting-down': 'terminated', stopping: 'stopped' };
+        instance.State = { Name: next[instance.State.Name] ?? instance.State.Name };
+        instance.stateChangeAt = undefined;
+        // EC2 ends the profile association of a terminated instance shortly after, not at once.
+        if (instance.State.Name === 'terminated') {
+          for (const association of region.associations.values()) if (association.InstanceId === instance.InstanceId) association.endsAt = this.now() + 10_000;
+        }
+      }
+    }
+  }
+
+  private bucketFor(name: unknown, region: string): BucketModel {
+    const bucket = this.buckets.get(String(name));
+    if (!bucket) throw awsError('NoSuchBucket', 'The specified bucket does not exist');
+    if (bucket.ownerAccount !== ACCOUNT_ID) throw awsError('AccessDenied', 'Access Denied');
+    if (bucket.region !== region) throw awsError('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.');
+    return bucket;
+  }
+
+  private roleFor(name: unknown): RoleModel {
+    const role = this.roles.get(String(name));
+    if (!role) throw awsError('NoSuchEntityException', `The role with name ${String(name)} cannot be found.`);
+    return role;
+  }
+
+  private profileFor(name: unknown): ProfileModel {
+    const profile = this.profiles.get(String(name));
+    if (!profile) throw awsError('NoSuchEntityException', `Instance Profile ${String(name)} cannot be found.`);
+    return profile;
+  }
+
+  private instanceFor(region: string, id: unknown): InstanceModel {
+    const instance = this.region(region).instances.get(String(id));
+    if (!instance) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${String(id)}' does not exist`);
+    return instance;
+  }
+
+  private logGroupFor(region: string, name: unknown) {
+    const group = this.region(region).logGroups.get(String(name));
+    if (!group) throw awsError('ResourceNotFoundException', 'The specified log group does not exist.');
+    return group;
+  }
+
+  private readonly handlers: Record<string, Handler> = {
+    'sts:GetCallerIdentity': () => ({ Account: ACCOUNT_ID, Arn: `arn:aws:iam::${ACCOUNT_ID}:user/operator` }),
+    'ssm:GetParameter': () => ({ Parameter: { Value: AMI_ID } }),
+
+    's3:CreateBucket': (input, region) => {
+      const name = String(input.Bucket);
+      const configuration = (input.CreateBucketConfiguration ?? {}) as { LocationConstraint?: string; Tags?: Tags };
+      const existing = this.buckets.get(name);
+      if (existing && existing.ownerAccount !== ACCOUNT_ID) throw awsError('BucketAlreadyExists', 'The requested bucket name is not available.');
+      if (region === 'us-east-1' && configuration.LocationConstraint !== undefined) throw awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
+      if (region !== 'us-east-1' && configuration.LocationConstraint !== region) throw awsError('IllegalLocationConstraintException', 'The location constraint is incompatible with the region');
+      // us-east-1 answers 200 for a bucket you already own there, and changes nothing.
+      if (existing && existing.region === 'us-east-1' && region === 'us-east-1') return {};
+      if (existing) throw awsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
+      this.addBucket(name, { region, tags: configuration.Tags, objectOwnership: input.ObjectOwnership as string | undefined });
+      return {};
+    },
+    's3:GetBucketTagging': (input, region) => {
+      const bucket = this.bucketFor(input.Bucket, region);
+      if (!bucket.tags?.length) throw awsError('NoSuchTagSet', 'The TagSet does not exist');
+      return { TagSet: bucket.tags };
+    },
+    's3:GetBucketLocation': (input) => {
+      const bucket = this.buckets.get(String(input.Bucket));
+      if (!bucket) throw awsError('NoSuchBucket');
+      if (bucket.ownerAccount !== ACCOUNT_ID) throw awsError('AccessDenied');
+      return { LocationConstraint: bucket.region === 'us-east-1' ? undefined : bucket.region === 'eu-west-1' ? 'EU' : bucket.region };
+    },
+    's3:PutPublicAccessBlock': (input, region) => void (this.bucketFor(input.Bucket, region).publicAccessBlock = input.PublicAccessBlockConfiguration as Json),
+    's3:PutBucketOwnershipControls': (input, region) =>
+      void (this.bucketFor(input.Bucket, region).objectOwnership = (input.OwnershipControls as { Rules: { ObjectOwnership: string }[] }).Rules[0]?.ObjectOwnership),
+    's3:PutBucketEncryption': (input, region) => void (this.bucketFor(input.Bucket, region).encryption = input.ServerSideEncryptionConfiguration as Json),
+    's3:PutBucketPolicy': (input, region) => void (this.bucketFor(input.Bucket, region).policy = JSON.parse(String(input.Policy)) as Json),
+    's3:PutBucketLifecycleConfiguration': (input, region) => void (this.bucketFor(input.Bucket, region).lifecycle = input.LifecycleConfiguration as Json),
+    's3:PutBucketTagging': (input, region) => void (this.bucketFor(input.Bucket, region).tags = (input.Tagging as { TagSet: Tags }).TagSet),
+    's3:PutObject': (input, region) => {
+      const body = input.Body as Uint8Array | string;
+      this.bucketFor(input.Bucket, region).objects.set(String(input.Key), Buffer.from(body).toString('utf8'));
+      return {};
+    },
+    's3:ListObjectVersions': (input, region) => {
+      const bucket = this.bucketFor(input.Bucket, region);
+      const prefix = String(input.Prefix ?? '');
+      const keys = [...bucket.objects.keys()].filter((key) => key.startsWith(prefix)).slice(0, 2);
+      const markers = [...bucket.deleteMarkers].filter((key) => key.startsWith(prefix)).slice(0, 2);
+      return { Versions: keys.map((Key) => ({ Key, VersionId: 'null' })), DeleteMarkers: markers.map((Key) => ({ Key, VersionId: `marker-${Key}` })), IsTruncated: false };
+    },
+    's3:DeleteObjects': (input, region) => {
+      const bucket = this.bucketFor(input.Bucket, region);
+      const Errors: { Key: string; Code: string }[] = [];
+      for (const { Key, VersionId } of (input.Delete as { Objects: { Key: string; VersionId?: string }[] }).Objects) {
+        if (bucket.undeletable.has(Key)) Errors.push({ Key, Code: 'AccessDenied' });
+        else if (VersionId === `marker-${Key}`) bucket.deleteMarkers.delete(Key);
+        else bucket.objects.delete(Key);
+      }
+      return { Errors };
+    },
+    's3:DeleteBucket': (input, region) => {
+      const bucket = this.bucketFor(input.Bucket, region);
+      if (bucket.objects.size + bucket.deleteMarkers.size > 0) throw awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty');
+      this.buckets.delete(String(input.Bucket));
+      return {};
+    },
+
+    'iam:CreateRole': (input) => {
+      const name = String(input.RoleName);
+      if (this.roles.has(name)) throw awsError('EntityAlreadyExistsException', `Role with name ${name} already exists.`);
+      const role = this.addRole(name, (input.Tags as Tags) ?? []);
+      role.trust = JSON.parse(String(input.AssumeRolePolicyDocument)) as Json;
+      return { Role: { Arn: role.arn, RoleName: name, Tags: role.tags } };
+    },
+    'iam:GetRole': (input) => {
+      const role = this.roleFor(input.RoleName);
+      return { Role: { Arn: role.arn, RoleName: input.RoleName, Tags: role.tags } };
+    },
+    'iam:UpdateAssumeRolePolicy': (input) => void (this.roleFor(input.RoleName).trust = JSON.parse(String(input.PolicyDocument)) as Json),
+    'iam:PutRolePolicy': (input) => void this.roleFor(input.RoleName).inlinePolicies.set(String(input.PolicyName), JSON.parse(String(input.PolicyDocument)) as Json),
+    'iam:ListRolePolicies': (input) => ({ PolicyNames: [...this.roleFor(input.RoleName).inlinePolicies.keys()] }),
+    'iam:DeleteRolePolicy': (input) => void this.roleFor(input.RoleName).inlinePolicies.delete(String(input.PolicyName)),
+    'iam:ListAttachedRolePolicies': (input) => ({ AttachedPolicies: this.roleFor(input.RoleName).attachedPolicies.map((PolicyArn) => ({ PolicyArn })) }),
+    'iam:DetachRolePolicy': (input) => {
+      const role = this.roleFor(input.RoleName);
+      role.attachedPolicies = role.attachedPolicies.filter((arn) => arn !== input.PolicyArn);
+    },
+    'iam:DeleteRole': (input) => {
+      const role = this.roleFor(input.RoleName);
+      if (role.inlinePolicies.size > 0 || role.attachedPolicies.length > 0) throw awsError('DeleteConflictException', 'Cannot delete entity, must delete policies first.');
+      if ([...this.profiles.values()].some((profile) => profile.roles.includes(String(input.RoleName)))) throw awsError('DeleteConflictException', 'Cannot delete entity, must remove roles from instance profile first.');
+      this.roles.delete(String(input.RoleName));
+    },
+    'iam:CreateInstanceProfile': (input) => {
+      const name = String(input.InstanceProfileName);
+      if (this.profiles.has(name)) throw awsError('EntityAlreadyExistsException', `Instance Profile ${name} already exists.`);
+      const profile = this.addProfile(name, (input.Tags as Tags) ?? []);
+      profile.visibleToEc2At = this.now() + this.profilePropagationMs;
+      return { InstanceProfile: { Arn: profile.arn, InstanceProfileName: name, Tags: profile.tags, Roles: [] } };
+    },
+    'iam:GetInstanceProfile': (input) => {
+      const profile = this.profileFor(input.InstanceProfileName);
+      return {
+        InstanceProfile: { Arn: profile.arn, InstanceProfileName: input.InstanceProfileName, Tags: profile.tags, Roles: profile.roles.map((RoleName) => ({ RoleName, Arn: this.roles.get(RoleName)?.arn })) },
+      };
+    },
+    'iam:AddRoleToInstanceProfile': (input) => {
+      const profile = this.profileFor(input.InstanceProfileName);
+      this.roleFor(input.RoleName);
+      if (profile.roles.length > 0) throw awsError('LimitExceededException', 'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1');
+      profile.roles.push(String(input.RoleName));
+    },
+    'iam:RemoveRoleFromInstanceProfile': (input) => {
+      const profile = this.profileFor(input.InstanceProfileName);
+      profile.roles = profile.roles.filter((name) => name !== input.RoleName);
+    },
+    'iam:DeleteInstanceProfile': (input) => {
+      const profile = this.profileFor(input.InstanceProfileName);
+      if (profile.roles.length > 0) throw awsError('DeleteConflictException', 'Cannot delete entity, must remove roles from instance profile first.');
+      this.profiles.delete(String(input.InstanceProfileName));
+    },
+
+    'ec2:DescribeVpcs': (_input, region) => ({ Vpcs: [{ VpcId: this.region(region).vpcId, IsDefault: true }] }),
+    'ec2:CreateSecurityGroup': (input, region) => {
+      const model = this.region(region);
+      if ([...model.groups.values()].some((group) => group.GroupName === input.GroupName && group.VpcId === input.VpcId)) {
+        throw awsError('InvalidGroup.Duplicate', `The security group '${String(input.GroupName)}' already exists for VPC '${String(input.VpcId)}'`);
+      }
+      const tags = ((input.TagSpecifications as { Tags: Tags }[] | undefined) ?? []).flatMap((spec) => spec.Tags);
+      const group = this.addSecurityGroup(region, { GroupName: String(input.GroupName), VpcId: String(input.VpcId), Tags: tags });
+      return { GroupId: group.GroupId };
+    },
+    'ec2:DescribeSecurityGroups': (input, region) => ({
+      SecurityGroups: structuredClone([...this.region(region).groups.values()].filter((group) => matchesFilters(group, input.Filters as Filter[] | undefined))),
+    }),
+    'ec2:AuthorizeSecurityGroupIngress': (input, region) => {
+      const group = this.region(region).groups.get(String(input.GroupId));
+      if (!group) throw awsError('InvalidGroup.NotFound');
+      group.IpPermissions.push(...(input.IpPermissions as SecurityGroupModel['IpPermissions']));
+      return { Return: true };
+    },
+    'ec2:RevokeSecurityGroupIngress': (input, region) => {
+      const group = this.region(region).groups.get(String(input.GroupId));
+      if (!group) throw awsError('InvalidGroup.NotFound');
+      for (const revoked of input.IpPermissions as SecurityGroupModel['IpPermissions']) {
+        const revokedCidrs = new Set((revoked.IpRanges ?? []).map((range) => range.CidrIp));
+        for (const rule of group.IpPermissions) {
+          if (rule.IpProtocol === revoked.IpProtocol && rule.FromPort === revoked.FromPort && rule.ToPort === revoked.ToPort) rule.IpRanges = rule.IpRanges.filter((range) => !revokedCidrs.has(range.CidrIp));
+        }
+        group.IpPermissions = group.IpPermissions.filter((rule) => rule.IpRanges.length > 0);
+      }
+      return { Return: true };
+    },
+    'ec2:DeleteSecurityGroup': (input, region) => {
+      this.advanceInstances();
+      const model = this.region(region);
+      if (!model.groups.has(String(input.GroupId))) throw awsError('InvalidGroup.NotFound');
+      const users = [...model.instances.values()].filter((instance) => instance.State.Name !== 'terminated' && instance.SecurityGroupIds.includes(String(input.GroupId)));
+      if (users.length > 0) throw awsError('DependencyViolation', `resource ${String(input.GroupId)} has a dependent object`);
+      model.groups.delete(String(input.GroupId));
+    },
+    'ec2:DescribeInstances': (input, region) => {
+      this.advanceInstances();
+      const model = this.region(region);
+      const ids = input.InstanceIds as string[] | undefined;
+      if (ids) for (const id of ids) this.instanceFor(region, id);
+      const instances = [...model.instances.values()].filter((instance) => (!ids || ids.includes(instance.InstanceId)) && matchesFilters(instance, input.Filters as Filter[] | undefined));
+      return { Reservations: instances.length === 0 ? [] : [{ Instances: structuredClone(instances) }] };
+    },
+    'ec2:RunInstances': (input, region) => {
+      const profileArn = (input.IamInstanceProfile as { Arn?: string } | undefined)?.Arn;
+      const profile = [...this.profiles.values()].find((candidate) => candidate.arn === profileArn);
+      if (profileArn && (!profile || this.now() < profile.visibleToEc2At)) {
+        throw awsError('InvalidParameterValue', `Value (${profileArn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile name`);
+      }
+      const tags = ((input.TagSpecifications as { ResourceType: string; Tags: Tags }[] | undefined) ?? []).find((spec) => spec.ResourceType === 'instance')?.Tags ?? [];
+      const groupIds = (input.SecurityGroupIds as string[] | undefined) ?? [];
+      const instance = this.addInstance(region, {
+        State: { Name: 'pending' },
+        stateChangeAt: this.now() + PENDING_MS,
+        Tags: tags,
+        ImageId: String(input.ImageId),
+        MetadataOptions: input.MetadataOptions as InstanceModel['MetadataOptions'],
+        // Without a group, EC2 uses the VPC's default group, which is open to everything else in it.
+        SecurityGroupIds: groupIds.length > 0 ? groupIds : ['sg-default'],
+        UserData: Buffer.from(String(input.UserData ?? ''), 'base64').toString('utf8'),
+        profileArn,
+      });
+      return { Instances: [{ InstanceId: instance.InstanceId }] };
+    },
+    'ec2:TerminateInstances': (input, region) => {
+      for (const id of input.InstanceIds as string[]) {
+        const instance = this.instanceFor(region, id);
+        if (instance.State.Name === 'terminated' || instance.State.Name === 'shutting-down') continue;
+        instance.State = { Name: 'shutting-down' };
+        instance.stateChangeAt = this.now() + this.terminationMs;
+      }
+      return {};
+    },
+    'ec2:StartInstances': (input, region) => {
+      for (const id of input.InstanceIds as string[]) {
+        const instance = this.instanceFor(region, id);
+        if (instance.State.Name !== 'stopped') throw awsError('IncorrectInstanceState', `The instance '${id}' is not in a state from which it can be started.`);
+        instance.State = { Name: 'pending' };
+        instance.stateChangeAt = this.now() + PENDING_MS;
+      }
+      return {};
+    },
+    'ec2:CreateTags': (input, region) => {
+      for (const id of input.Resources as string[]) {
+        const instance = this.instanceFor(region, id);
+        for (const tag of input.Tags as Tags) instance.Tags = [...instance.Tags.filter((existing) => existing.Key !== tag.Key), tag];
+      }
+      return {};
+    },
+    'ec2:GetConsoleOutput': (input, region) => {
+      const instance = this.instanceFor(region, input.InstanceId);
+      const text = instance.setup === 'failed' ? 'Installing Node.js 24\ns3-photo-share-setup: FAILED (exit 1) at line 42: retry dnf install -y nodejs24\n' : 'Installing Node.js 24\n';
+      return { InstanceId: instance.InstanceId, Output: Buffer.from(text).toString('base64') };
+    },
+    'ec2:DescribeIamInstanceProfileAssociations': (input, region) => {
+      this.advanceInstances();
+      const associations = [...this.region(region).associations.values()].filter((association) => matchesFilters(association, input.Filters as Filter[] | undefined));
+      // One association a page, so paging is exercised.
+      const start = Number(input.NextToken ?? 0);
+      const page = associations.slice(start, start + 1).map(({ endsAt: _endsAt, ...association }) => association);
+      return { IamInstanceProfileAssociations: structuredClone(page), NextToken: start + 1 < associations.length ? String(start + 1) : undefined };
+    },
+    'ec2:AssociateIamInstanceProfile': (input, region) => {
+      const model = this.region(region);
+      const instance = this.instanceFor(region, input.InstanceId);
+      if ([...model.associations.values()].some((association) => association.InstanceId === instance.InstanceId)) throw awsError('IncorrectState', 'There is an existing association for instance');
+      return { IamInstanceProfileAssociation: this.associate(model, instance.InstanceId, String((input.IamInstanceProfile as { Arn: string }).Arn)) };
+    },
+    'ec2:ReplaceIamInstanceProfileAssociation': (input, region) => {
+      const association = this.region(region).associations.get(String(input.AssociationId));
+      if (!association) throw awsError('InvalidAssociationID.NotFound');
+      association.IamInstanceProfile = { Arn: String((input.IamInstanceProfile as { Arn: string }).Arn) };
+      return { IamInstanceProfileAssociation: association };
+    },
+    'ec2:ModifyInstanceMetadataOptions': (input, region) => {
+      const instance = this.instanceFor(region, input.InstanceId);
+      const { HttpTokens, HttpEndpoint, HttpPutResponseHopLimit } = input as InstanceModel['MetadataOptions'];
+      instance.MetadataOptions = { ...instance.MetadataOptions, ...(HttpTokens && { HttpTokens }), ...(HttpEndpoint && { HttpEndpoint }), ...(HttpPutResponseHopLimit && { HttpPutResponseHopLimit }) };
+      return {};
+    },
+
+    'logs:CreateLogGroup': (input, region) => {
+      const model = this.region(region);
+      if (model.logGroups.has(String(input.logGroupName))) throw awsError('ResourceAlreadyExistsException', 'The specified log group already exists');
+      model.logGroups.set(String(input.logGroupName), { tags: (input.tags as Record<string, string>) ?? {}, events: [] });
+      return {};
+    },
+    'logs:ListTagsForResource': (input, region) => {
+      const match = /^arn:aws:logs:([^:]+):(\d+):log-group:(.+)$/.exec(String(input.resourceArn));
+      if (!match || match[1] !== region || match[2] !== ACCOUNT_ID) throw awsError('ResourceNotFoundException', 'The specified resource does not exist.');
+      return { tags: this.logGroupFor(region, match[3]).tags };
+    },
+    'logs:PutRetentionPolicy': (input, region) => void (this.logGroupFor(region, input.logGroupName).retentionInDays = Number(input.retentionInDays)),
+    'logs:DeleteLogGroup': (input, region) => {
+      this.logGroupFor(region, input.logGroupName);
+      this.region(region).logGroups.delete(String(input.logGroupName));
+    },
+    'logs:FilterLogEvents': (input, region) => {
+      const events = this.logGroupFor(region, input.logGroupName).events.filter((event) => event.timestamp >= Number(input.startTime ?? 0));
+      // Two events a page, so paging is exercised.
+      const start = Number(input.nextToken ?? 0);
+      const page = events.slice(start, start + 2);
+      return { events: page, nextToken: start + 2 < events.length ? String(start + 2) : undefined };
+    },
   };
 }
 
-export function runningInstance(overrides: object = {}) {
-  return {
-    InstanceId: INSTANCE_ID,
-    State: { Name: 'running' as const, Code: 16 },
-    PublicIpAddress: PUBLIC_IP,
-    MetadataOptions: { HttpTokens: 'required' as const, HttpEndpoint: 'enabled' as const, HttpPutResponseHopLimit: 2 },
-    Tags: STACK_TAGS,
-    ...overrides,
+type Filter = { Name: string; Values: string[] };
+
+/** A region the tests never put anything in looks the same as one a command only looked at. */
+function isEmptyRegion(region: RegionModel): boolean {
+  return region.instances.size + region.groups.size + region.associations.size + region.logGroups.size === 0;
+}
+
+/** EC2-style filters: every filter must match one of its values; tag:Key looks at the tags. */
+function matchesFilters(resource: { Tags?: Ec2Tag[] } & object, filters: Filter[] | undefined): boolean {
+  const fields: Record<string, (item: Record<string, unknown>) => unknown> = {
+    'instance-state-name': (item) => (item.State as { Name: string }).Name,
+    'group-name': (item) => item.GroupName,
+    'vpc-id': (item) => item.VpcId,
+    'instance-id': (item) => item.InstanceId,
+    state: (item) => item.State,
   };
+  return (filters ?? []).every((filter) => {
+    const value = filter.Name.startsWith('tag:')
+      ? resource.Tags?.find((tag) => tag.Key === filter.Name.slice(4))?.Value
+      : (fields[filter.Name] ?? (() => { throw new Error(`The fake account does not know the filter ${filter.Name}`); }))(resource as Record<string, unknown>);
+    return filter.Values.includes(String(value));
+  });
 }
 
 /** A clock that only moves when the code under test sleeps, so waits and retries run instantly and measurably. */
@@ -133,14 +620,15 @@ export function fakeRuntime() {
   return runtime;
 }
 
-export function upDeps(fake: FakeAws, overrides: Partial<UpDeps> = {}) {
-  const runtime = fakeRuntime();
-  const deps: UpDeps = {
-    ...runtime,
-    aws: fake.aws,
-    buildRelease: async () => ({ id: '0.1.0-abcdef012345', tarball: Buffer.from('tarball'), packageLock: Buffer.from('{}') }),
-    isReady: async () => true,
-    ...overrides,
-  };
-  return { deps, runtime };
+/** Runs the steps of one command against the account, as the CLI would, and returns the state it ended with. */
+export async function runAgainst<State extends object>(
+  account: FakeAccount,
+  region: string,
+  steps: import('../../infra/step.js').Step<UpDeps, State>[],
+  overrides: Partial<UpDeps> = {},
+): Promise<State> {
+  const { runSteps } = await import('../../infra/step.js');
+  const state = {} as State;
+  await runSteps(steps, account.deps(region, overrides), state);
+  return state;
 }

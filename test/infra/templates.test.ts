@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderTemplate } from '../../infra/templates.js';
-import { stackPolicies } from '../../infra/up.js';
+import { appPolicy } from '../../infra/resources/role.js';
 import { upSettings } from './fake-aws.js';
 
 test('when every placeholder has a value, then the template is filled in', () => {
@@ -20,7 +20,7 @@ test('when a value could break out of a JSON string or a shell word, then render
 });
 
 test('when the policies are rendered for a stack, then they name its bucket and prefix and hold no placeholder', () => {
-  const text = JSON.stringify(stackPolicies(upSettings({ bucket: 'my-photos', keyPrefix: 'pics/' })));
+  const text = JSON.stringify(appPolicy(upSettings({ bucket: 'my-photos', keyPrefix: 'pics/' }), '123456789012'));
   assert.doesNotMatch(text, /\{\{/);
   assert.match(text, /arn:aws:s3:::my-photos\/pics\/\*/);
 });

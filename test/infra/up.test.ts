@@ -1,262 +1,478 @@
-// Tests of `up` against mocked AWS clients: the command sequence, reruns, a half-way failure, IAM propagation and readiness.
+// Tests of `up` against the in-memory account: the end state of a fresh run, reruns that converge, and what up refuses to touch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, DescribeIamInstanceProfileAssociationsCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { CreateInstanceProfileCommand, CreateRoleCommand, EntityAlreadyExistsException, GetInstanceProfileCommand, GetRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { BucketAlreadyOwnedByYou, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { runSteps } from '../../infra/step.js';
-import { newUpState, upSteps } from '../../infra/up.js';
-import {
-  AMI_ID,
-  answerAsFreshAccount,
-  awsError,
-  fakeAws,
-  INSTANCE_ID,
-  instanceProfile,
-  PROFILE_ARN,
-  ROLE_ARN,
-  runningInstance,
-  SECURITY_GROUP_ID,
-  STACK_TAGS,
-  upDeps,
-  upSettings,
-  type FakeAws,
-} from './fake-aws.js';
+import { bucketPolicy } from '../../infra/resources/bucket.js';
+import { DEPLOYMENT_TAG_KEY, READINESS_TIMEOUT_MS } from '../../infra/resources/instance.js';
+import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
+import { upSteps } from '../../infra/up.js';
+import { ACCOUNT_ID, AMI_ID, awsError, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 
-const FRESH_ACCOUNT_SEQUENCE = [
-  'sts:GetCallerIdentity',
-  's3:CreateBucket',
-  's3:PutPublicAccessBlock',
-  's3:PutBucketOwnershipControls',
-  's3:PutBucketEncryption',
-  's3:PutBucketPolicy',
-  's3:PutBucketLifecycleConfiguration',
-  's3:GetBucketTagging',
-  's3:PutBucketTagging',
-  's3:PutObject',
-  's3:PutObject',
-  'iam:CreateRole',
-  'iam:PutRolePolicy',
-  'iam:CreateInstanceProfile',
-  'iam:AddRoleToInstanceProfile',
-  'iam:GetInstanceProfile',
-  'ec2:DescribeVpcs',
-  'ec2:CreateSecurityGroup',
-  'ec2:AuthorizeSecurityGroupIngress',
-  'ssm:GetParameter',
-  'ec2:DescribeInstances',
-  'ec2:RunInstances',
-  'ec2:DescribeInstances',
-];
+const ROLE = 's3-photo-share-role';
+const PROFILE = 's3-photo-share-instance-profile';
+const LOG_GROUP = '/s3-photo-share/s3-photo-share';
 
-/** What the account answers once an earlier `up` has created everything. */
-function answerAsAlreadyCreated({ stubs }: FakeAws): void {
-  stubs.s3.on(CreateBucketCommand).rejects(new BucketAlreadyOwnedByYou({ message: 'Your previous request to create the named bucket succeeded', $metadata: {} }));
-  stubs.iam.on(CreateRoleCommand).rejects(new EntityAlreadyExistsException({ message: 'Role with name s3-photo-share-role already exists.', $metadata: {} }));
-  stubs.iam.on(GetRoleCommand).resolves({ Role: { Arn: ROLE_ARN, RoleName: 's3-photo-share-role', Path: '/', RoleId: 'AROAEXAMPLE', CreateDate: new Date(), Tags: STACK_TAGS } });
-  stubs.iam.on(CreateInstanceProfileCommand).rejects(new EntityAlreadyExistsException({ message: 'Instance Profile already exists.', $metadata: {} }));
-  stubs.iam.on(GetInstanceProfileCommand).resolves({ InstanceProfile: instanceProfile(['s3-photo-share-role']) });
-  stubs.ec2.on(CreateSecurityGroupCommand).rejects(awsError('InvalidGroup.Duplicate', "The security group 's3-photo-share-web' already exists for VPC"));
-  stubs.ec2.on(DescribeSecurityGroupsCommand).resolves({
-    SecurityGroups: [
-      {
-        GroupId: SECURITY_GROUP_ID,
-        Tags: STACK_TAGS,
-        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '203.0.113.0/24' }] }],
-      },
-    ],
+function liveInstances(account: FakeAccount, region = 'eu-west-1') {
+  return [...account.region(region).instances.values()].filter((instance) => instance.State.Name !== 'terminated' && instance.State.Name !== 'shutting-down');
+}
+
+function stackGroup(account: FakeAccount, region = 'eu-west-1') {
+  return [...account.region(region).groups.values()].find((group) => group.GroupName === 's3-photo-share-web');
+}
+
+test('when up runs on a fresh account, then the bucket is private, tagged, encrypted with SSE-S3, TLS-only and has the lifecycle rule', async () => {
+  const account = new FakeAccount();
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  const bucket = account.buckets.get('demo-bucket');
+  assert.equal(bucket?.region, 'eu-west-1');
+  assert.deepEqual(bucket?.tags, STACK_TAGS);
+  assert.equal(bucket?.objectOwnership, 'BucketOwnerEnforced');
+  assert.deepEqual(bucket?.publicAccessBlock, { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+  assert.deepEqual(bucket?.encryption, { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+  assert.deepEqual(bucket?.policy, bucketPolicy('demo-bucket'));
+  assert.deepEqual(bucket?.lifecycle, { Rules: [{ ID: 'abort-incomplete-multipart-uploads', Status: 'Enabled', Filter: {}, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }] });
+  assert.deepEqual([...(bucket?.objects.keys() ?? [])], [`releases/s3-photo-share/${RELEASE_ID}/app.tgz`, `releases/s3-photo-share/${RELEASE_ID}/package-lock.json`]);
+});
+
+test('when up runs on a fresh account, then the role trusts EC2 only, holds exactly the app policy, and sits in the tagged profile', async () => {
+  const account = new FakeAccount();
+
+  const state = await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  const role = account.roles.get(ROLE);
+  assert.deepEqual(role?.tags, STACK_TAGS);
+  assert.deepEqual(role?.trust, trustPolicy());
+  assert.deepEqual([...(role?.inlinePolicies ?? [])], [['s3-photo-share-s3-access', appPolicy(upSettings(), ACCOUNT_ID)]]);
+  assert.deepEqual(account.profiles.get(PROFILE)?.tags, STACK_TAGS);
+  assert.deepEqual(account.profiles.get(PROFILE)?.roles, [ROLE]);
+  assert.deepEqual(state, {
+    accountId: ACCOUNT_ID,
+    releaseId: RELEASE_ID,
+    roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/${ROLE}`,
+    instanceProfileArn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${PROFILE}`,
+    securityGroupId: stackGroup(account)?.GroupId,
+    amiId: AMI_ID,
+    instanceId: liveInstances(account)[0]?.InstanceId,
+    appUrl: `http://${liveInstances(account)[0]?.PublicIpAddress}/`,
   });
-  stubs.ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [runningInstance()] }] });
-  stubs.ec2.on(DescribeIamInstanceProfileAssociationsCommand).resolves({
-    IamInstanceProfileAssociations: [{ AssociationId: 'iip-assoc-1', InstanceId: INSTANCE_ID, State: 'associated', IamInstanceProfile: { Arn: PROFILE_ARN } }],
+});
+
+test('when up runs on a fresh account, then one tagged instance runs in the stack group with the profile, IMDSv2 and hop limit 1', async () => {
+  const account = new FakeAccount();
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  const [instance, ...others] = liveInstances(account);
+  assert.equal(others.length, 0);
+  assert.equal(instance?.State.Name, 'running');
+  assert.equal(instance?.ImageId, AMI_ID);
+  assert.deepEqual(instance?.MetadataOptions, { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' });
+  assert.deepEqual(instance?.SecurityGroupIds, [stackGroup(account)?.GroupId]);
+  assert.deepEqual(instance?.Tags.slice(0, 4), [{ Key: 'Name', Value: 's3-photo-share' }, ...STACK_TAGS]);
+  assert.equal(instance?.Tags[4]?.Key, DEPLOYMENT_TAG_KEY);
+  assert.deepEqual(
+    [...account.region('eu-west-1').associations.values()].map((association) => [association.InstanceId, association.IamInstanceProfile.Arn]),
+    [[instance?.InstanceId, account.profiles.get(PROFILE)?.arn]],
+  );
+  assert.match(instance?.UserData ?? '', /readonly RELEASE_PREFIX='releases\/s3-photo-share\/0\.1\.0-abcdef012345\/'/);
+  assert.match(instance?.UserData ?? '', /readonly S3_BUCKET='demo-bucket'\nreadonly S3_PREFIX='photos\/'\nreadonly AWS_REGION='eu-west-1'/);
+  assert.match(instance?.UserData ?? '', /readonly LOG_GROUP='\/s3-photo-share\/s3-photo-share'/);
+});
+
+test('when up runs on a fresh account, then the group allows TCP 80 from the given range only, and the log group keeps 7 days', async () => {
+  const account = new FakeAccount();
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  const group = stackGroup(account);
+  assert.deepEqual(group?.Tags, [{ Key: 'Name', Value: 's3-photo-share' }, ...STACK_TAGS]);
+  assert.deepEqual(group?.IpPermissions, [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'S3 Photo Share HTTP' }] }]);
+  const logGroup = account.region('eu-west-1').logGroups.get(LOG_GROUP);
+  assert.deepEqual(logGroup?.tags, { app: 's3-photo-share', stack: 's3-photo-share', 'stack-region': 'eu-west-1' });
+  assert.equal(logGroup?.retentionInDays, 7);
+});
+
+test('when up runs in us-east-1, then the bucket is created there without a location constraint', async () => {
+  const account = new FakeAccount();
+  const settings = upSettings({ region: 'us-east-1' });
+
+  await runAgainst(account, 'us-east-1', upSteps(settings));
+
+  assert.equal(account.buckets.get('demo-bucket')?.region, 'us-east-1');
+  assert.deepEqual(account.inputsOf('CreateBucket')[0]?.CreateBucketConfiguration, { Tags: stackTagsIn('us-east-1') });
+});
+
+function stackTagsIn(region: string) {
+  return [...STACK_TAGS.slice(0, 2), { Key: 'stack-region', Value: region }];
+}
+
+test('when up runs twice, then the second run reuses everything and launches nothing', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const before = account.snapshot();
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.deepEqual(account.snapshot(), before);
+  assert.equal(account.inputsOf('RunInstances').length, 1);
+});
+
+test('when up fails half-way and runs again, then the rerun converges on one instance and the full role policy', async () => {
+  const account = new FakeAccount();
+  account.fail('iam', 'PutRolePolicy', awsError('ServiceFailure', 'Request processing has failed due to an unknown error'), 1);
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /unknown error/);
+  assert.equal(account.regions.get('eu-west-1')?.instances.size ?? 0, 0);
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.equal(liveInstances(account).length, 1);
+  assert.deepEqual(account.roles.get(ROLE)?.inlinePolicies.get('s3-photo-share-s3-access'), appPolicy(upSettings(), ACCOUNT_ID));
+});
+
+test('when a bucket with that name exists without the stack tags, then up refuses it and changes nothing on it', async () => {
+  const account = new FakeAccount();
+  account.addBucket('demo-bucket', {
+    encryption: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/ledger' } }] },
+    objects: new Map([['ledger/2024.csv', 'date,amount']]),
+  });
+  const before = account.snapshot();
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /already exists and was not created by this stack.*--adopt-bucket/);
+
+  assert.deepEqual(account.snapshot(), before);
+});
+
+for (const [description, tags] of [
+  ['only the app tag', [{ Key: 'app', Value: 's3-photo-share' }]],
+  ['another stack', [...STACK_TAGS.slice(0, 1), { Key: 'stack', Value: 'other-demo' }, STACK_TAGS[2]!]],
+  ['the stack tags but no region', STACK_TAGS.slice(0, 2)],
+] as const) {
+  test(`when the bucket carries ${description}, then up refuses it`, async () => {
+    const account = new FakeAccount();
+    account.addBucket('demo-bucket', { tags: [...tags] });
+    const before = account.snapshot();
+
+    await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /was not created by this stack/);
+
+    assert.deepEqual(account.snapshot(), before);
   });
 }
 
-test('when up runs on a fresh account, then it sends exactly the expected commands in order', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  const { deps } = upDeps(fake);
+test('when the bucket belongs to another account, then up stops with a message to choose another name', async () => {
+  const account = new FakeAccount();
+  account.addBucket('demo-bucket', { ownerAccount: '210987654321' });
 
-  await runSteps(upSteps(upSettings()), deps, newUpState());
-
-  assert.deepEqual(fake.commandSequence(), FRESH_ACCOUNT_SEQUENCE);
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /belongs to another AWS account.*Choose another --bucket/);
 });
 
-test('when up finishes, then it reports the app URL, instance id, role ARN and instance-profile ARN', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  const { deps } = upDeps(fake);
-  const state = newUpState();
+test('when --adopt-bucket names an existing bucket, then up changes nothing on it but adds the release, and grants the prefix', async () => {
+  const account = new FakeAccount();
+  account.addBucket('demo-bucket', {
+    encryption: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }] },
+    objects: new Map([['ledger/2024.csv', 'date,amount']]),
+  });
+  const before = structuredClone(account.buckets.get('demo-bucket'));
 
-  await runSteps(upSteps(upSettings()), deps, state);
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true })));
 
-  assert.deepEqual(
-    { appUrl: state.appUrl, instanceId: state.instanceId, roleArn: state.roleArn, instanceProfileArn: state.instanceProfileArn },
-    { appUrl: 'http://198.51.100.7/', instanceId: INSTANCE_ID, roleArn: ROLE_ARN, instanceProfileArn: PROFILE_ARN },
-  );
+  const after = account.buckets.get('demo-bucket');
+  assert.deepEqual({ ...after, objects: undefined }, { ...before, objects: undefined });
+  assert.deepEqual([...(after?.objects.keys() ?? [])], ['ledger/2024.csv', `releases/s3-photo-share/${RELEASE_ID}/app.tgz`, `releases/s3-photo-share/${RELEASE_ID}/package-lock.json`]);
+  assert.deepEqual(account.roles.get(ROLE)?.inlinePolicies.get('s3-photo-share-s3-access'), appPolicy(upSettings(), ACCOUNT_ID));
+  assert.equal(liveInstances(account).length, 1);
 });
 
-test('when up launches the instance, then it attaches the profile, requires IMDSv2 with hop limit 2, and tags everything', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  const { deps } = upDeps(fake);
+test('when --adopt-bucket names a bucket in another region or no bucket, then up refuses', async () => {
+  const account = new FakeAccount();
+  account.addBucket('elsewhere-bucket', { region: 'us-east-1' });
+  account.addBucket('ireland-bucket', { region: 'eu-west-1' });
 
-  await runSteps(upSteps(upSettings()), deps, newUpState());
-
-  const input = fake.stubs.ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input;
-  assert.equal(input?.ImageId, AMI_ID);
-  assert.deepEqual(input?.IamInstanceProfile, { Arn: PROFILE_ARN });
-  assert.deepEqual(input?.MetadataOptions, { HttpTokens: 'required', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled' });
-  assert.equal(input?.KeyName, undefined);
-  assert.deepEqual(input?.TagSpecifications?.map((spec) => spec.ResourceType), ['instance', 'volume', 'network-interface']);
-  for (const spec of input?.TagSpecifications ?? []) assert.deepEqual(spec.Tags?.slice(1), STACK_TAGS);
-  const userData = Buffer.from(input?.UserData ?? '', 'base64').toString('utf8');
-  assert.match(userData, /readonly RELEASE_PREFIX='releases\/s3-photo-share\/0\.1\.0-abcdef012345\/'/);
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true, bucket: 'missing-bucket' }))), /does not exist. Leave out --adopt-bucket/);
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true, bucket: 'elsewhere-bucket' }))), /exists in another region than eu-west-1/);
+  await assert.rejects(runAgainst(account, 'eu-central-1', upSteps(upSettings({ adoptBucket: true, bucket: 'ireland-bucket', region: 'eu-central-1' }))), /exists in another region/);
 });
 
-test('when up runs a second time against existing resources, then it reuses them and creates nothing twice', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  answerAsAlreadyCreated(fake);
-  const { deps } = upDeps(fake);
+test('when a role with the stack name exists without the stack tags, then up refuses and leaves it as it is', async () => {
+  const account = new FakeAccount();
+  account.addRole(ROLE, [{ Key: 'app', Value: 's3-photo-share' }], { admin: { Statement: [] } });
+  const before = structuredClone(account.roles.get(ROLE));
 
-  await runSteps(upSteps(upSettings()), deps, newUpState());
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Role s3-photo-share-role exists but is not tagged/);
 
-  assert.deepEqual(fake.commandSequence(), [
-    'sts:GetCallerIdentity',
-    's3:CreateBucket',
-    's3:PutPublicAccessBlock',
-    's3:PutBucketOwnershipControls',
-    's3:PutBucketEncryption',
-    's3:PutBucketPolicy',
-    's3:PutBucketLifecycleConfiguration',
-    's3:GetBucketTagging',
-    's3:PutBucketTagging',
-    's3:PutObject',
-    's3:PutObject',
-    'iam:CreateRole',
-    'iam:GetRole',
-    'iam:UpdateAssumeRolePolicy',
-    'iam:PutRolePolicy',
-    'iam:CreateInstanceProfile',
-    'iam:GetInstanceProfile',
-    'iam:GetInstanceProfile',
-    'ec2:DescribeVpcs',
-    'ec2:CreateSecurityGroup',
-    'ec2:DescribeSecurityGroups',
-    'ssm:GetParameter',
-    'ec2:DescribeInstances',
-    'ec2:DescribeIamInstanceProfileAssociations',
-    'ec2:DescribeInstances',
-  ]);
+  assert.deepEqual(account.roles.get(ROLE), before);
+  assert.equal(liveInstances(account).length, 0);
 });
 
-test('when a role with the stack name exists without the stack tags, then up refuses to change it', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  answerAsAlreadyCreated(fake);
-  fake.stubs.iam.on(GetRoleCommand).resolves({ Role: { Arn: ROLE_ARN, RoleName: 's3-photo-share-role', Path: '/', RoleId: 'AROAEXAMPLE', CreateDate: new Date(), Tags: [] } });
-  const { deps } = upDeps(fake);
+test('when a profile with the stack name exists without the stack tags, then up refuses and leaves it as it is', async () => {
+  const account = new FakeAccount();
+  account.addProfile(PROFILE, [{ Key: 'app', Value: 's3-photo-share' }, { Key: 'stack', Value: 's3-photo-share' }], ['someone-elses-role']);
+  const before = structuredClone(account.profiles.get(PROFILE));
 
-  await assert.rejects(runSteps(upSteps(upSettings()), deps, newUpState()), /Role s3-photo-share-role exists but is not tagged/);
-  assert.equal(fake.stubs.iam.commandCalls(PutRolePolicyCommand).length, 0);
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Instance profile s3-photo-share-instance-profile exists but is not tagged/);
+
+  assert.deepEqual(account.profiles.get(PROFILE), before);
+  assert.equal(liveInstances(account).length, 0);
 });
 
-test('when up fails half-way and runs again, then the rerun converges and launches one instance', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  fake.stubs.iam.on(PutRolePolicyCommand).rejects(awsError('ServiceFailure', 'Request processing has failed due to an unknown error'));
-  const first = upDeps(fake);
+test('when a security group with the stack name exists without the stack tags, then up refuses it', async () => {
+  const account = new FakeAccount();
+  const group = account.addSecurityGroup('eu-west-1', { GroupName: 's3-photo-share-web', IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }] });
+  const before = structuredClone(group);
 
-  await assert.rejects(runSteps(upSteps(upSettings()), first.deps, newUpState()), /unknown error/);
-  assert.equal(fake.commandSequence().at(-1), 'iam:PutRolePolicy');
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Security group s3-photo-share-web exists but is not tagged/);
 
-  fake.stubs.iam.on(PutRolePolicyCommand).resolves({});
-  fake.stubs.s3.on(CreateBucketCommand).rejects(new BucketAlreadyOwnedByYou({ message: 'owned', $metadata: {} }));
-  fake.stubs.iam.on(CreateRoleCommand).rejects(new EntityAlreadyExistsException({ message: 'exists', $metadata: {} }));
-  fake.stubs.iam.on(GetRoleCommand).resolves({ Role: { Arn: ROLE_ARN, RoleName: 's3-photo-share-role', Path: '/', RoleId: 'AROAEXAMPLE', CreateDate: new Date(), Tags: STACK_TAGS } });
-  const second = upDeps(fake);
-  const state = newUpState();
-  await runSteps(upSteps(upSettings()), second.deps, state);
-
-  assert.equal(fake.stubs.ec2.commandCalls(RunInstancesCommand).length, 1);
-  assert.equal(fake.stubs.iam.commandCalls(CreateInstanceProfileCommand).length, 1);
-  assert.equal(state.instanceId, INSTANCE_ID);
+  assert.deepEqual(account.region('eu-west-1').groups.get(group.GroupId), before);
+  assert.equal(liveInstances(account).length, 0);
 });
 
-test('when EC2 does not see the new instance profile yet, then up retries run-instances with backoff and says why', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  const propagationError = awsError('InvalidParameterValue', 'Value (s3-photo-share-instance-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name');
-  fake.stubs.ec2.on(RunInstancesCommand).rejectsOnce(propagationError).rejectsOnce(propagationError).resolves({ Instances: [{ InstanceId: INSTANCE_ID }] });
-  const { deps, runtime } = upDeps(fake);
+test('when the same stack is brought up in a second region, then up refuses, names the first region, and the role policy stays', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const policyBefore = account.roles.get(ROLE)?.inlinePolicies.get('s3-photo-share-s3-access');
 
-  await runSteps(upSteps(upSettings()), deps, newUpState());
+  await assert.rejects(runAgainst(account, 'us-west-2', upSteps(upSettings({ region: 'us-west-2', bucket: 'second-bucket' }))), /lives in eu-west-1.*--region eu-west-1/);
 
-  assert.equal(fake.stubs.ec2.commandCalls(RunInstancesCommand).length, 3);
-  assert.deepEqual(runtime.sleeps, [2_000, 4_000]);
-  assert.ok(runtime.lines.some((line) => /IAM is eventually consistent\); retrying in 2 s/.test(line)));
+  assert.deepEqual(account.roles.get(ROLE)?.inlinePolicies.get('s3-photo-share-s3-access'), policyBefore);
+  assert.equal(account.buckets.has('second-bucket'), false);
+  assert.equal(account.regions.get('us-west-2')?.instances.size ?? 0, 0);
+});
+
+test('when --allow-cidr changed and someone added SSH, then up revokes both and allows only the new range', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  stackGroup(account)?.IpPermissions.push({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] });
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings({ allowCidr: '192.0.2.10/32' })));
+
+  assert.deepEqual(stackGroup(account)?.IpPermissions, [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '192.0.2.10/32', Description: 'S3 Photo Share HTTP' }] }]);
+});
+
+test('when EC2 does not see the new instance profile yet, then up retries the launch with backoff and says why', async () => {
+  const account = new FakeAccount();
+  account.profilePropagationMs = 5_000;
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.equal(account.inputsOf('RunInstances').length, 3);
+  assert.deepEqual(account.runtime.sleeps.slice(0, 2), [2_000, 4_000]);
+  assert.ok(account.runtime.lines.some((line) => /IAM is eventually consistent\); retrying in 2 s/.test(line)));
 });
 
 test('when the instance profile never reaches EC2, then up gives up after about two minutes with the AWS error', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  fake.stubs.ec2.on(RunInstancesCommand).rejects(awsError('InvalidParameterValue', 'Invalid IAM Instance Profile name'));
-  const { deps, runtime } = upDeps(fake);
+  const account = new FakeAccount();
+  account.profilePropagationMs = 10 * 60_000;
 
-  await assert.rejects(runSteps(upSteps(upSettings()), deps, newUpState()), /Invalid IAM Instance Profile name/);
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Invalid IAM Instance Profile name/);
 
-  const waitedMs = runtime.sleeps.reduce((sum, ms) => sum + ms, 0);
+  const waitedMs = account.runtime.sleeps.reduce((sum, ms) => sum + ms, 0);
   assert.ok(waitedMs >= 90_000 && waitedMs <= 120_000, `waited ${waitedMs} ms`);
 });
 
-test('when run-instances fails for another reason, then up does not retry it', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  fake.stubs.ec2.on(RunInstancesCommand).rejects(awsError('InsufficientInstanceCapacity', 'no capacity'));
-  const { deps } = upDeps(fake);
+test('when run-instances fails with another invalid parameter or for capacity, then up does not retry it', async () => {
+  for (const error of [awsError('InvalidParameterValue', 'Value (t3.nano2) for parameter instanceType is invalid.'), awsError('InsufficientInstanceCapacity', 'no capacity')]) {
+    const account = new FakeAccount();
+    account.fail('ec2', 'RunInstances', error);
 
-  await assert.rejects(runSteps(upSteps(upSettings()), deps, newUpState()), /no capacity/);
-  assert.equal(fake.stubs.ec2.commandCalls(RunInstancesCommand).length, 1);
+    await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), (thrown) => thrown === error);
+    assert.equal(account.inputsOf('RunInstances').length, 1);
+  }
 });
 
-test('when /readyz answers 200 after a while, then up waits for it', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  const answers = [false, false, true];
-  const { deps, runtime } = upDeps(fake, { isReady: async () => answers.shift() ?? true });
+test('when /readyz never answers 200 and the console shows no failure, then up stops after its timeout and tells where to look', async () => {
+  const account = new FakeAccount();
 
-  await runSteps(upSteps(upSettings()), deps, newUpState());
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings()), { isReady: async () => false }), /readyz did not answer 200 within 900 s.*infra:logs/s);
 
-  assert.deepEqual(runtime.sleeps, [10_000, 10_000]);
+  assert.ok(account.runtime.clockMs >= READINESS_TIMEOUT_MS);
 });
 
-test('when /readyz never answers 200, then up stops with a timeout and tells where to look', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  const { deps } = upDeps(fake, { isReady: async () => false });
+test('when the setup fails on the instance, then up reports the console line, tags the instance failed, and the rerun replaces it', async () => {
+  const account = new FakeAccount();
+  const runInstances = account.inputsOf.bind(account, 'RunInstances');
+  const originalDeps = account.deps.bind(account);
+  let firstLaunch = true;
+  account.deps = (region, overrides) => {
+    const deps = originalDeps(region, overrides);
+    if (firstLaunch) {
+      const isReady = deps.isReady;
+      deps.isReady = async (url) => {
+        for (const instance of account.region(region).instances.values()) instance.setup = 'failed';
+        return isReady(url);
+      };
+    }
+    return deps;
+  };
 
-  await assert.rejects(runSteps(upSteps(upSettings()), deps, newUpState()), /readyz did not answer 200 within 600 s.*get-console-output/s);
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /setup of i-\w+ failed: s3-photo-share-setup: FAILED \(exit 1\) at line 42.*tagged setup-status=failed/s);
+  const [failed] = liveInstances(account);
+  assert.deepEqual(failed?.Tags.at(-1), { Key: 'setup-status', Value: 'failed' });
+  assert.ok(account.runtime.clockMs < 60_000, 'up stopped waiting as soon as the console showed the failure');
+
+  firstLaunch = false;
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.equal(runInstances().length, 2);
+  assert.ok(['shutting-down', 'terminated'].includes(account.region('eu-west-1').instances.get(failed?.InstanceId ?? '')?.State.Name ?? ''));
+  assert.equal(liveInstances(account).length, 1);
 });
 
-test('when --allow-cidr changed since the last run, then up revokes the old rule and allows the new range', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  answerAsAlreadyCreated(fake);
-  const { deps } = upDeps(fake);
+test('when the stack instance is stopped, then up starts it again and waits for it', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const [instance] = liveInstances(account);
+  instance!.State = { Name: 'stopping' };
+  instance!.stateChangeAt = account.now() + 10_000;
 
-  await runSteps(upSteps(upSettings({ allowCidr: '192.0.2.10/32' })), deps, newUpState());
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
 
-  const authorized = fake.stubs.ec2.commandCalls(AuthorizeSecurityGroupIngressCommand).map((call) => call.args[0].input.IpPermissions?.[0]?.IpRanges?.[0]?.CidrIp);
-  assert.deepEqual(authorized, ['192.0.2.10/32']);
-  assert.ok(fake.commandSequence().includes('ec2:RevokeSecurityGroupIngress'));
+  assert.equal(account.region('eu-west-1').instances.get(instance!.InstanceId)?.State.Name, 'running');
+  assert.deepEqual(account.inputsOf('StartInstances'), [{ InstanceIds: [instance!.InstanceId] }]);
+  assert.equal(account.inputsOf('RunInstances').length, 1);
 });
 
-test('when the bucket name belongs to another account, then up stops with a message to choose another name', async () => {
-  const fake = fakeAws();
-  answerAsFreshAccount(fake);
-  fake.stubs.s3.on(CreateBucketCommand).rejects(awsError('BucketAlreadyExists', 'The requested bucket name is not available'));
-  const { deps } = upDeps(fake);
+for (const [change, settings, release] of [
+  ['the key prefix', upSettings({ keyPrefix: 'pictures/' }), RELEASE_ID],
+  ['the bucket', upSettings({ bucket: 'new-bucket' }), RELEASE_ID],
+  ['the release', upSettings(), '0.2.0-0123456789ab'],
+] as const) {
+  test(`when ${change} changes on a rerun, then up replaces the instance with one configured for it`, async () => {
+    const account = new FakeAccount();
+    await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+    const [old] = liveInstances(account);
+    account.releaseId = release;
 
-  await assert.rejects(runSteps(upSteps(upSettings()), deps, newUpState()), /belongs to another AWS account.*Choose another --bucket/);
+    await runAgainst(account, 'eu-west-1', upSteps(settings));
+
+    const [current, ...others] = liveInstances(account);
+    assert.equal(others.length, 0);
+    assert.notEqual(current?.InstanceId, old?.InstanceId);
+    assert.ok(['shutting-down', 'terminated'].includes(account.region('eu-west-1').instances.get(old!.InstanceId)?.State.Name ?? ''));
+    assert.match(current?.UserData ?? '', new RegExp(`readonly S3_BUCKET='${settings.bucket}'\\nreadonly S3_PREFIX='${settings.keyPrefix}'`));
+    assert.match(current?.UserData ?? '', new RegExp(`releases/s3-photo-share/${release}/`));
+    assert.deepEqual(account.roles.get(ROLE)?.inlinePolicies.get('s3-photo-share-s3-access'), appPolicy(settings, ACCOUNT_ID));
+  });
+}
+
+test('when the stack instance from an earlier run lost IMDSv2 or its profile, then up converges it to the stack settings', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const [instance] = liveInstances(account);
+  instance!.MetadataOptions = { HttpTokens: 'optional', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 };
+  account.region('eu-west-1').associations.clear();
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.deepEqual(instance?.MetadataOptions, { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 });
+  assert.deepEqual([...account.region('eu-west-1').associations.values()].map((association) => association.InstanceId), [instance!.InstanceId]);
+});
+
+test('when up uploads the release, then the tarball and lockfile go under the stack release prefix with their content types', async () => {
+  const account = new FakeAccount();
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.deepEqual(
+    account.inputsOf('PutObject').map(({ Bucket, Key, ContentType }) => ({ Bucket, Key, ContentType })),
+    [
+      { Bucket: 'demo-bucket', Key: `releases/s3-photo-share/${RELEASE_ID}/app.tgz`, ContentType: 'application/gzip' },
+      { Bucket: 'demo-bucket', Key: `releases/s3-photo-share/${RELEASE_ID}/package-lock.json`, ContentType: 'application/json' },
+    ],
+  );
+  assert.equal(account.buckets.get('demo-bucket')?.objects.get(`releases/s3-photo-share/${RELEASE_ID}/package-lock.json`), '{}');
+});
+
+test('when another account creates the bucket name between the check and the create, then up says bucket names are global', async () => {
+  const account = new FakeAccount();
+  account.addBucket('demo-bucket', { ownerAccount: '210987654321' });
+  account.fail('s3', 'GetBucketTagging', awsError('NoSuchBucket'), 1);
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /^Error: Bucket name demo-bucket belongs to another AWS account \(bucket names are global\)\. Choose another --bucket\.$/);
+});
+
+test('when reading the bucket tags fails for another reason, then up stops with that error', async () => {
+  const account = new FakeAccount();
+  const throttled = awsError('SlowDown', 'Please reduce your request rate.');
+  account.fail('s3', 'GetBucketTagging', throttled, 1);
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), (error) => error === throttled);
+  assert.equal(account.buckets.size, 0);
+});
+
+test('when --adopt-bucket names a bucket this stack created, then up uses it unchanged and does not count it as adopted', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  const state = await runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true })));
+
+  assert.equal(state.bucketAdopted, false);
+  const adopted = new FakeAccount();
+  adopted.addBucket('demo-bucket');
+  assert.equal((await runAgainst(adopted, 'eu-west-1', upSteps(upSettings({ adoptBucket: true })))).bucketAdopted, true);
+});
+
+test('when a log group with the stack name exists without the stack tags, then up refuses it and down leaves it', async () => {
+  const account = new FakeAccount();
+  account.region('eu-west-1').logGroups.set(LOG_GROUP, { tags: { team: 'payroll' }, events: [], retentionInDays: 365 });
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Log group \/s3-photo-share\/s3-photo-share exists but is not tagged/);
+  await assert.rejects(runAgainst(account, 'eu-west-1', (await import('../../infra/down.js')).downSteps({ stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket', deleteBucket: false })), /Log group .* exists but is not tagged/);
+
+  assert.deepEqual(account.region('eu-west-1').logGroups.get(LOG_GROUP), { tags: { team: 'payroll' }, events: [], retentionInDays: 365 });
+});
+
+for (const [description, metadata] of [
+  ['requires IMDSv2 but allows two hops', { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 }],
+  ['has its metadata endpoint disabled', { HttpTokens: 'required', HttpEndpoint: 'disabled', HttpPutResponseHopLimit: 1 }],
+] as const) {
+  test(`when the stack instance ${description}, then up converges it to IMDSv2 with hop limit 1`, async () => {
+    const account = new FakeAccount();
+    await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+    const [instance] = liveInstances(account);
+    instance!.MetadataOptions = { ...metadata };
+
+    await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+    assert.deepEqual(instance?.MetadataOptions, { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 });
+  });
+}
+
+test('when the stack instance is stopped, then up starts it at once', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const [instance] = liveInstances(account);
+  instance!.State = { Name: 'stopped' };
+  const sleepsBefore = account.runtime.sleeps.length;
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.equal(instance?.State.Name, 'running');
+  assert.deepEqual(account.inputsOf('StartInstances'), [{ InstanceIds: [instance!.InstanceId] }]);
+  assert.deepEqual(account.runtime.sleeps.slice(sleepsBefore), [5_000, 5_000, 5_000]);
+});
+
+test('when the stack instance never finishes stopping, then up stops with a message', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const [instance] = liveInstances(account);
+  instance!.State = { Name: 'stopping' };
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), new RegExp(`${instance!.InstanceId} did not finish stopping within 300 s`));
+  assert.equal(account.inputsOf('StartInstances').length, 0);
+});
+
+test('when the new instance never gets to running, then up stops with a message naming it', async () => {
+  const account = new FakeAccount();
+  const deps = account.deps.bind(account);
+  account.deps = (region, overrides) => {
+    const built = deps(region, overrides);
+    const sleep = built.sleep;
+    built.sleep = async (ms) => {
+      for (const instance of account.region(region).instances.values()) instance.stateChangeAt = undefined;
+      return sleep(ms);
+    };
+    return built;
+  };
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /^Error: i-\w+ was not running with a public IPv4 address after 300 s\. Check it with `aws ec2 describe-instances --region eu-west-1 --instance-ids i-\w+`\.$/);
 });

@@ -1,0 +1,258 @@
+// The IAM role and its instance profile: global resources, so they also record the stack's region, which every command checks first.
+import { DescribeIamInstanceProfileAssociationsCommand, type IamInstanceProfileAssociation } from '@aws-sdk/client-ec2';
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  DeleteInstanceProfileCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  PutRolePolicyCommand,
+  RemoveRoleFromInstanceProfileCommand,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { isAwsError, unlessMissing, type AwsDeps } from '../aws-clients.js';
+import { assertStackOwns, ownershipOf, stackNames, stackTags, tagsCli, WrongRegionError, type StackSettings, type UpSettings } from '../stack.js';
+import type { StackState } from '../state.js';
+import { required, waitFor, type Step } from '../step.js';
+import { renderPolicy } from '../templates.js';
+
+/** The plan shows this where the account id appears; up fills in the real one from GetCallerIdentity. */
+export const PLAN_ACCOUNT_ID = 'ACCOUNT_ID';
+
+export function appPolicy(settings: UpSettings, accountId: string) {
+  const names = stackNames(settings.stack);
+  return renderPolicy('app-policy', {
+    Bucket: settings.bucket,
+    Prefix: settings.keyPrefix,
+    ReleasePrefix: names.releasePrefix,
+    Region: settings.region,
+    AccountId: accountId,
+    LogGroup: names.logGroupName,
+  });
+}
+
+export function trustPolicy() {
+  return renderPolicy('trust-policy', {});
+}
+
+/** Reads the tags of the role and profile, which IAM keeps globally, and refuses when they place the stack in another region. */
+export function stackRegionCheckStep(settings: StackSettings): Step<AwsDeps, StackState> {
+  const names = stackNames(settings.stack);
+  return {
+    title: `Check that stack ${settings.stack} lives in ${settings.region}`,
+    why: 'IAM is global while EC2, S3 and CloudWatch Logs are regional: the role and profile record the region (tag stack-region). Acting in another region would find no instance there and break the real one, so it is refused with the right region named.',
+    cli: [
+      `aws iam list-role-tags --role-name ${names.roleName}   # stack-region must be ${settings.region}`,
+      `aws iam list-instance-profile-tags --instance-profile-name ${names.instanceProfileName}`,
+    ],
+    run: async ({ aws, log }) => {
+      const role = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: names.roleName })), 'NoSuchEntityException');
+      const profile = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
+      for (const [what, tags] of [
+        [`role ${names.roleName}`, role?.Role?.Tags],
+        [`instance profile ${names.instanceProfileName}`, profile?.InstanceProfile?.Tags],
+      ] as const) {
+        const ownership = ownershipOf(tags, settings);
+        if (ownership.owner === 'this-stack-elsewhere') throw new WrongRegionError(settings, ownership.region, what);
+      }
+      log(role?.Role || profile?.InstanceProfile ? `Stack ${settings.stack} is recorded in ${settings.region}` : `Stack ${settings.stack} has no role or profile yet`);
+    },
+  };
+}
+
+export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
+  const names = stackNames(settings.stack);
+  const tags = stackTags(settings);
+  return [
+    {
+      title: `Create the IAM role ${names.roleName}, assumable only by EC2`,
+      why: 'The trust policy says who may assume the role; naming only ec2.amazonaws.com means no person, Lambda or other service can use it. The tags, set at creation, mark it as this stack’s and record its region.',
+      cli: [
+        `aws iam create-role --role-name ${names.roleName} --assume-role-policy-document file://trust-policy.json --tags ${tagsCli(settings)}`,
+        `aws iam update-assume-role-policy --role-name ${names.roleName} --policy-document file://trust-policy.json   # when this stack's role already exists`,
+      ],
+      documents: { 'trust-policy.json': trustPolicy() },
+      run: async ({ aws, log }, state) => {
+        const document = JSON.stringify(trustPolicy());
+        try {
+          const { Role } = await aws.iam.send(new CreateRoleCommand({ RoleName: names.roleName, AssumeRolePolicyDocument: document, Tags: tags }));
+          state.roleArn = Role?.Arn;
+          log(`Created role ${state.roleArn}`);
+        } catch (error) {
+          if (!isAwsError(error, 'EntityAlreadyExistsException')) throw error;
+          const { Role } = await aws.iam.send(new GetRoleCommand({ RoleName: names.roleName }));
+          assertStackOwns(Role?.Tags, settings, `Role ${names.roleName}`);
+          await aws.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: names.roleName, PolicyDocument: document }));
+          state.roleArn = Role?.Arn;
+          log(`Reusing role ${state.roleArn}; trust policy updated`);
+        }
+      },
+    },
+    {
+      title: `Give the role the app's permissions (inline policy ${names.rolePolicyName})`,
+      why: `List only with an s3:prefix under ${settings.keyPrefix}; read, write and delete only under ${settings.bucket}/${settings.keyPrefix}*; read this stack's releases; write log events to the log group ${names.logGroupName} only; nothing else. put-role-policy overwrites in place, so a rerun converges.`,
+      cli: [`aws iam put-role-policy --role-name ${names.roleName} --policy-name ${names.rolePolicyName} --policy-document file://app-policy.json   # with your account id ($ACCOUNT_ID) for ${PLAN_ACCOUNT_ID}`],
+      documents: { 'app-policy.json': appPolicy(settings, PLAN_ACCOUNT_ID) },
+      run: async ({ aws, log }, state) => {
+        const document = appPolicy(settings, required(state.accountId, 'the account id'));
+        await aws.iam.send(new PutRolePolicyCommand({ RoleName: names.roleName, PolicyName: names.rolePolicyName, PolicyDocument: JSON.stringify(document) }));
+        log(`Policy ${names.rolePolicyName} set on ${names.roleName}`);
+      },
+    },
+    {
+      title: `Create the instance profile ${names.instanceProfileName} and add the role to it`,
+      why: 'EC2 attaches an instance profile, not a role. The console creates one silently with the same name as the role; the CLI and SDK must create it and add the role themselves.',
+      cli: [
+        `aws iam create-instance-profile --instance-profile-name ${names.instanceProfileName} --tags ${tagsCli(settings)}`,
+        `aws iam add-role-to-instance-profile --instance-profile-name ${names.instanceProfileName} --role-name ${names.roleName}`,
+      ],
+      run: async ({ aws, log }, state) => {
+        let rolesInProfile: string[] = [];
+        try {
+          const { InstanceProfile } = await aws.iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, Tags: tags }));
+          state.instanceProfileArn = InstanceProfile?.Arn;
+          log(`Created instance profile ${state.instanceProfileArn}`);
+        } catch (error) {
+          if (!isAwsError(error, 'EntityAlreadyExistsException')) throw error;
+          const { InstanceProfile } = await aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName }));
+          assertStackOwns(InstanceProfile?.Tags, settings, `Instance profile ${names.instanceProfileName}`);
+          state.instanceProfileArn = InstanceProfile?.Arn;
+          rolesInProfile = (InstanceProfile?.Roles ?? []).map((role) => role.RoleName ?? '');
+          log(`Reusing instance profile ${state.instanceProfileArn}`);
+        }
+        if (rolesInProfile.includes(names.roleName)) {
+          log(`${names.roleName} is already in the profile`);
+          return;
+        }
+        if (rolesInProfile.length > 0) {
+          throw new Error(`Instance profile ${names.instanceProfileName} holds role ${rolesInProfile.join(', ')}, and a profile holds one role. Run \`npm run infra:down\` for this stack first.`);
+        }
+        await aws.iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, RoleName: names.roleName }));
+        log(`Added ${names.roleName} to ${names.instanceProfileName}`);
+      },
+    },
+    {
+      title: 'Wait until IAM shows the role inside the instance profile',
+      why: 'IAM is eventually consistent; launching before the profile is visible fails with "Invalid IAM Instance Profile name".',
+      cli: [`aws iam wait instance-profile-exists --instance-profile-name ${names.instanceProfileName}`],
+      run: async (deps) => {
+        deps.log('IAM is eventually consistent: waiting until the instance profile is visible with its role');
+        const visible = await waitFor(
+          async () => {
+            const found = await unlessMissing(deps.aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
+            return found?.InstanceProfile?.Roles?.some((role) => role.RoleName === names.roleName) ? true : undefined;
+          },
+          { intervalMs: 2_000, timeoutMs: 60_000 },
+          deps,
+        );
+        if (!visible) throw new Error(`Instance profile ${names.instanceProfileName} did not show role ${names.roleName} within 60 s. Run \`npm run infra:up\` again.`);
+        deps.log('The instance profile is visible');
+      },
+    },
+  ];
+}
+
+/** The stack's instance profile ARN, for attach; refuses a profile this stack did not create. */
+export function profileLookupStep(settings: StackSettings): Step<AwsDeps, StackState> {
+  const names = stackNames(settings.stack);
+  return {
+    title: `Look up the instance profile ${names.instanceProfileName}`,
+    why: 'EC2 attaches an instance profile, not a role; `npm run infra:up` created this one with the app role inside.',
+    cli: [`PROFILE_ARN=$(aws iam get-instance-profile --instance-profile-name ${names.instanceProfileName} --query InstanceProfile.Arn --output text)`],
+    run: async ({ aws, log }, state) => {
+      const found = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
+      if (!found?.InstanceProfile) throw new Error(`Instance profile ${names.instanceProfileName} does not exist. Create it first with \`npm run infra:up\` (same --stack and --region).`);
+      assertStackOwns(found.InstanceProfile.Tags, settings, `Instance profile ${names.instanceProfileName}`);
+      state.instanceProfileArn = required(found.InstanceProfile.Arn, 'the instance profile ARN');
+      log(`Found ${state.instanceProfileArn}`);
+    },
+  };
+}
+
+/** Every live association of the region, page by page (the API cannot filter by profile). */
+async function liveAssociations({ aws }: AwsDeps): Promise<IamInstanceProfileAssociation[]> {
+  const associations: IamInstanceProfileAssociation[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await aws.ec2.send(new DescribeIamInstanceProfileAssociationsCommand({ Filters: [{ Name: 'state', Values: ['associating', 'associated'] }], NextToken }));
+    associations.push(...(page.IamInstanceProfileAssociations ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return associations;
+}
+
+export function roleDownSteps(settings: StackSettings): Step<AwsDeps, StackState>[] {
+  const names = stackNames(settings.stack);
+  return [
+    {
+      title: `Remove the role from the instance profile ${names.instanceProfileName}, then delete the profile, unless another instance still uses it`,
+      why: 'IAM refuses to delete a profile that still holds a role. An instance that `attach` gave this profile is not the stack’s and is not terminated: deleting the profile under it would leave it without credentials, so down stops and names it.',
+      cli: [
+        `aws ec2 describe-iam-instance-profile-associations --region ${settings.region} --filters Name=state,Values=associating,associated --query "IamInstanceProfileAssociations[?IamInstanceProfile.Arn=='$PROFILE_ARN'].InstanceId"   # must be empty`,
+        `aws iam remove-role-from-instance-profile --instance-profile-name ${names.instanceProfileName} --role-name ${names.roleName}`,
+        `aws iam delete-instance-profile --instance-profile-name ${names.instanceProfileName}`,
+      ],
+      run: async (deps, state) => {
+        const { aws, log } = deps;
+        const found = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
+        if (!found?.InstanceProfile) {
+          log(`Instance profile ${names.instanceProfileName} is already gone`);
+          return;
+        }
+        const profile = found.InstanceProfile;
+        assertStackOwns(profile.Tags, settings, `Instance profile ${names.instanceProfileName}`);
+        const terminated = new Set(state.terminatedInstanceIds ?? []);
+        const users = (await liveAssociations(deps))
+          .filter((association) => association.IamInstanceProfile?.Arn === profile.Arn && !terminated.has(association.InstanceId ?? ''))
+          .map((association) => association.InstanceId);
+        if (users.length > 0) {
+          throw new Error(
+            `Instance profile ${names.instanceProfileName} is still associated with ${users.join(', ')}, which this stack did not launch (given it by attach?). ` +
+              `Down keeps the profile and the role so that instance keeps its credentials. Detach it first (aws ec2 disassociate-iam-instance-profile --region ${settings.region} --association-id <id>), then run down again.`,
+          );
+        }
+        for (const role of profile.Roles ?? []) {
+          await aws.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, RoleName: role.RoleName }));
+          log(`Removed ${role.RoleName} from ${names.instanceProfileName}`);
+        }
+        await aws.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName }));
+        log(`Deleted instance profile ${names.instanceProfileName}`);
+      },
+    },
+    {
+      title: `Delete the role ${names.roleName} and its policies`,
+      why: 'IAM refuses to delete a role that still has inline or attached policies. Attached managed policies are only detached, never deleted.',
+      cli: [
+        `aws iam delete-role-policy --role-name ${names.roleName} --policy-name ${names.rolePolicyName}`,
+        `aws iam list-attached-role-policies --role-name ${names.roleName}   # detach any with: aws iam detach-role-policy --role-name ${names.roleName} --policy-arn <arn>`,
+        `aws iam delete-role --role-name ${names.roleName}`,
+      ],
+      run: async ({ aws, log }) => {
+        const found = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: names.roleName })), 'NoSuchEntityException');
+        if (!found?.Role) {
+          log(`Role ${names.roleName} is already gone`);
+          return;
+        }
+        assertStackOwns(found.Role.Tags, settings, `Role ${names.roleName}`);
+        const { PolicyNames = [] } = await aws.iam.send(new ListRolePoliciesCommand({ RoleName: names.roleName }));
+        for (const policyName of PolicyNames) {
+          await aws.iam.send(new DeleteRolePolicyCommand({ RoleName: names.roleName, PolicyName: policyName }));
+          log(`Deleted inline policy ${policyName}`);
+        }
+        const { AttachedPolicies = [] } = await aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: names.roleName }));
+        for (const policy of AttachedPolicies) {
+          await aws.iam.send(new DetachRolePolicyCommand({ RoleName: names.roleName, PolicyArn: policy.PolicyArn }));
+          log(`Detached ${policy.PolicyArn}`);
+        }
+        await aws.iam.send(new DeleteRoleCommand({ RoleName: names.roleName }));
+        log(`Deleted role ${names.roleName}`);
+      },
+    },
+  ];
+}

@@ -1,0 +1,28 @@
+// What the steps of one command learn from AWS and hand to later steps, and the dependencies of up beyond the AWS clients.
+import type { AwsDeps } from './aws-clients.js';
+import type { ReleaseArtifact } from './release.js';
+
+export interface StackState {
+  accountId?: string;
+  /** Set when --adopt-bucket found a bucket this stack did not create: nothing on the bucket itself is changed. */
+  bucketAdopted?: boolean;
+  releaseId?: string;
+  roleArn?: string;
+  instanceProfileArn?: string;
+  securityGroupId?: string;
+  amiId?: string;
+  instanceId?: string;
+  appUrl?: string;
+  /** Instances down terminated: their profile associations end with them. */
+  terminatedInstanceIds?: string[];
+}
+
+export function newStackState(): StackState {
+  return {};
+}
+
+export interface UpDeps extends AwsDeps {
+  buildRelease: () => Promise<ReleaseArtifact>;
+  /** One GET of the app's /readyz; true only for a 200. */
+  isReady: (url: string) => Promise<boolean>;
+}
