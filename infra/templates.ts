@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 // {{Name}} rather than ${Name}: IAM policy variables already use ${…}, and in user-data.sh ${…} would be shell expansion.
 const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 // Every value lands inside a JSON string or a single-quoted shell word; this alphabet is safe in both, so no escaping is needed.
-const SAFE_VALUE = /^[A-Za-z0-9._\/:-]+$/;
+const SAFE_VALUE = /^[A-Za-z0-9._/:-]+$/;
 
 export type PolicyName = 'app-policy' | 'trust-policy' | 'bucket-policy' | 'operator-policy';
 

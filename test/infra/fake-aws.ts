@@ -117,7 +117,6 @@ type Handler = (input: Json, region: string) => unknown;
 
 /** Instances take this long to change state, as they do in EC2 (roughly). */
 const PENDING_MS = 15_000;
-const STOPPING_MS = 15_000;
 
 export class FakeAccount {
   readonly buckets = new Map<string, BucketModel>();
