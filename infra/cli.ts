@@ -70,7 +70,8 @@ function isCommandName(name: string | undefined): name is CommandName {
 /** Checks every option at once, so one run lists every problem. */
 export function parseCommandLine(argv: readonly string[]): Command {
   const [commandName, ...rest] = argv;
-  if (!isCommandName(commandName)) throw new UsageError(`Unknown command ${JSON.stringify(commandName ?? '')}: expected plan, up, attach, down or logs.`);
+  if (!isCommandName(commandName))
+    throw new UsageError(`Unknown command ${JSON.stringify(commandName ?? '')}: expected plan, up, attach, down or logs.`);
   let values: Partial<Record<OptionName, string | boolean>>;
   try {
     ({ values } = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false }));
@@ -86,7 +87,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const problems: string[] = [];
   const accepted = ACCEPTED[target];
   for (const name of Object.keys(values) as OptionName[]) {
-    if (name !== 'for' && !accepted.required.includes(name) && !accepted.optional.includes(name)) problems.push(`--${name} is not an option of ${target}.`);
+    if (name !== 'for' && !accepted.required.includes(name) && !accepted.optional.includes(name))
+      problems.push(`--${name} is not an option of ${target}.`);
   }
   for (const name of accepted.required) {
     if (values[name] === undefined) problems.push(`--${name} is required for ${target}.`);
@@ -117,14 +119,30 @@ export function parseCommandLine(argv: readonly string[]): Command {
       },
     };
   } else if (target === 'attach') {
-    command = { name: 'attach', settings: { stack, region, instanceId: check('instance-id', undefined, validateInstanceId), requireImdsv2: values['require-imdsv2'] === true } };
+    command = {
+      name: 'attach',
+      settings: {
+        stack,
+        region,
+        instanceId: check('instance-id', undefined, validateInstanceId),
+        requireImdsv2: values['require-imdsv2'] === true,
+      },
+    };
   } else if (target === 'logs') {
     command = {
       name: 'logs',
-      settings: { stack, region, minutes: Number(check('minutes', DEFAULT_LOG_MINUTES, validateCount)), lines: Number(check('lines', DEFAULT_LOG_LINES, validateCount)) },
+      settings: {
+        stack,
+        region,
+        minutes: Number(check('minutes', DEFAULT_LOG_MINUTES, validateCount)),
+        lines: Number(check('lines', DEFAULT_LOG_LINES, validateCount)),
+      },
     };
   } else {
-    command = { name: 'down', settings: { stack, region, bucket: check('bucket', undefined, validateBucket), deleteBucket: values['delete-bucket'] === true } };
+    command = {
+      name: 'down',
+      settings: { stack, region, bucket: check('bucket', undefined, validateBucket), deleteBucket: values['delete-bucket'] === true },
+    };
   }
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return commandName === 'plan' ? { name: 'plan', target: command } : command;
@@ -141,7 +159,8 @@ function validateRegion(value: string): string | undefined {
 
 function validateBucket(value: string): string | undefined {
   // Dots are valid in bucket names but break the TLS certificate of virtual-hosted URLs, which the SDK uses.
-  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(value)) return 'use 3–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit (no dots)';
+  if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(value))
+    return 'use 3–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit (no dots)';
   if (value.startsWith('xn--') || value.endsWith('-s3alias') || value.endsWith('--ol-s3')) return 'S3 reserves this prefix or suffix';
   return undefined;
 }
@@ -159,7 +178,8 @@ function validateInstanceType(value: string): string | undefined {
 }
 
 function validateKeyPrefix(value: string): string | undefined {
-  if (!/^[A-Za-z0-9!_.-]+(\/[A-Za-z0-9!_.-]+)*\/$/.test(value)) return 'use letters, digits and ! _ . - in /-separated parts, ending with / (for example photos/)';
+  if (!/^[A-Za-z0-9!_.-]+(\/[A-Za-z0-9!_.-]+)*\/$/.test(value))
+    return 'use letters, digits and ! _ . - in /-separated parts, ending with / (for example photos/)';
   if (value.startsWith(RELEASES_ROOT)) return `${RELEASES_ROOT} holds the app releases; choose another prefix`;
   return undefined;
 }
@@ -173,7 +193,8 @@ function validateInstanceId(value: string): string | undefined {
 }
 
 export function planText(target: Exclude<Command, { name: 'plan' }>): string {
-  const variables = 'Shell variables ($VPC_ID, $SG_ID, …) hold values AWS returns at run time; <angle brackets> mark values only known then.';
+  const variables =
+    'Shell variables ($VPC_ID, $SG_ID, …) hold values AWS returns at run time; <angle brackets> mark values only known then.';
   const intro = `Plan for \`npm run infra:${target.name}\`: a dry run. Nothing is sent to AWS and no credentials are needed.`;
   const { settings } = target;
   switch (target.name) {
@@ -192,10 +213,18 @@ export function planText(target: Exclude<Command, { name: 'plan' }>): string {
         ],
       );
     case 'attach':
-      return formatPlan([intro, `Stack ${settings.stack}, instance ${target.settings.instanceId}, region ${settings.region}.`, variables], attachSteps(target.settings), []);
+      return formatPlan(
+        [intro, `Stack ${settings.stack}, instance ${target.settings.instanceId}, region ${settings.region}.`, variables],
+        attachSteps(target.settings),
+        [],
+      );
     case 'down':
       return formatPlan(
-        [intro, `Stack ${settings.stack}, region ${settings.region}; bucket ${target.settings.bucket} is ${target.settings.deleteBucket ? 'deleted with every object in it, if this stack created it' : 'kept with its photos'}.`, variables],
+        [
+          intro,
+          `Stack ${settings.stack}, region ${settings.region}; bucket ${target.settings.bucket} is ${target.settings.deleteBucket ? 'deleted with every object in it, if this stack created it' : 'kept with its photos'}.`,
+          variables,
+        ],
         downSteps(target.settings),
         [],
       );
@@ -238,12 +267,15 @@ export async function runCli(argv: readonly string[], cli: CliDeps): Promise<num
     return 0;
   }
   const deps = cli.createDeps(command.settings.region);
-  if (command.name === 'up' && command.settings.allowCidr.endsWith('/0')) deps.log(`Warning: --allow-cidr ${command.settings.allowCidr} opens the app to the whole internet.`);
+  if (command.name === 'up' && command.settings.allowCidr.endsWith('/0'))
+    deps.log(`Warning: --allow-cidr ${command.settings.allowCidr} opens the app to the whole internet.`);
   const state = newStackState();
   try {
     await runSteps(stepsOf(command), deps, state);
   } catch (error) {
-    cli.printError(`\n${command.name} stopped: ${(error as Error).message}\nEvery step is safe to repeat: fix the cause and run the same command again.`);
+    cli.printError(
+      `\n${command.name} stopped: ${(error as Error).message}\nEvery step is safe to repeat: fix the cause and run the same command again.`,
+    );
     return 1;
   }
   if (command.name === 'up') for (const line of formatUpSummary(state)) deps.log(line);
@@ -269,5 +301,9 @@ export function defaultDeps(region: string): UpDeps {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await runCli(process.argv.slice(2), { createDeps: defaultDeps, print: (text) => console.log(text), printError: (text) => console.error(text) });
+  process.exitCode = await runCli(process.argv.slice(2), {
+    createDeps: defaultDeps,
+    print: (text) => console.log(text),
+    printError: (text) => console.error(text),
+  });
 }

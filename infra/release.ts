@@ -39,7 +39,9 @@ export async function buildRelease(repoRoot: string): Promise<ReleaseArtifact> {
     const [pack] = JSON.parse(packOutput) as PackResult[];
     if (!pack) throw new Error('npm pack printed no package description');
     if (!pack.files.some((file) => file.path === 'dist/src/server.js')) {
-      throw new Error('The packed release has no dist/src/server.js: check that `npm run build` emits it and that package.json "files" includes dist/.');
+      throw new Error(
+        'The packed release has no dist/src/server.js: check that `npm run build` emits it and that package.json "files" includes dist/.',
+      );
     }
     const tarball = await readFile(join(destination, pack.filename));
     const packageLock = await readFile(join(repoRoot, 'package-lock.json'));
@@ -57,6 +59,8 @@ function runNpm(args: string[], cwd: string): Promise<string> {
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`npm ${args.join(' ')} exited with code ${code}\n${stdout}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`npm ${args.join(' ')} exited with code ${code}\n${stdout}`)),
+    );
   });
 }

@@ -104,7 +104,9 @@
     remove.className = 'remove';
     remove.textContent = 'Remove';
     remove.setAttribute('aria-label', 'Remove ' + file.name);
-    remove.addEventListener('click', function () { removeFile(file); });
+    remove.addEventListener('click', function () {
+      removeFile(file);
+    });
     item.append(canvas, name, progress, remove);
     previews.append(item);
     previews.hidden = false;
@@ -114,15 +116,20 @@
 
   function drawPreview(file, canvas) {
     if (!window.createImageBitmap) return;
-    createImageBitmap(file).then(function (bitmap) {
-      // Cover the square, as the gallery's thumbnails do.
-      var side = Math.min(bitmap.width, bitmap.height);
-      canvas.getContext('2d').drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, canvas.width, canvas.height);
-      bitmap.close();
-      canvas.classList.add('drawn');
-    }, function () {
-      canvas.classList.add('unreadable');
-    });
+    createImageBitmap(file).then(
+      function (bitmap) {
+        // Cover the square, as the gallery's thumbnails do.
+        var side = Math.min(bitmap.width, bitmap.height);
+        canvas
+          .getContext('2d')
+          .drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, canvas.width, canvas.height);
+        bitmap.close();
+        canvas.classList.add('drawn');
+      },
+      function () {
+        canvas.classList.add('unreadable');
+      },
+    );
   }
 
   function removeFile(file) {
@@ -140,7 +147,9 @@
   /** Keeps the file input's list the same as the chosen files, so the form's `required` check agrees. */
   function syncInput() {
     var transfer = new DataTransfer();
-    chosen.forEach(function (entry) { transfer.items.add(entry.file); });
+    chosen.forEach(function (entry) {
+      transfer.items.add(entry.file);
+    });
     input.files = transfer.files;
   }
 
@@ -149,7 +158,9 @@
     var body = new FormData();
     body.append('_csrf', form.elements._csrf.value);
     body.append('caption', form.elements.caption.value);
-    chosen.forEach(function (entry) { body.append('photos', entry.file, entry.file.name); });
+    chosen.forEach(function (entry) {
+      body.append('photos', entry.file, entry.file.name);
+    });
 
     var request = new XMLHttpRequest();
     request.open('POST', form.action);
@@ -159,16 +170,25 @@
     });
     request.addEventListener('load', function () {
       var answer = {};
-      try { answer = JSON.parse(request.responseText); } catch (_ignored) { /* not JSON: explained below */ }
+      try {
+        answer = JSON.parse(request.responseText);
+      } catch (_ignored) {
+        /* not JSON: explained below */
+      }
       if (request.status === 201 && answer.photos) {
         // A small body may be sent before any progress event: the answer says every byte arrived.
-        chosen.forEach(function (entry) { entry.item.querySelector('progress').value = 100; });
+        chosen.forEach(function (entry) {
+          entry.item.querySelector('progress').value = 100;
+        });
         status.textContent = 'Uploaded. Opening…';
         // Several photos: the server remembered "N photos were uploaded" for the gallery to say once.
         window.location.assign(answer.photos.length === 1 ? answer.photos[0].url : '/');
         return;
       }
-      var error = answer.error || { title: 'Upload failed', message: 'The server answered HTTP ' + request.status + '. Nothing was stored.' };
+      var error = answer.error || {
+        title: 'Upload failed',
+        message: 'The server answered HTTP ' + request.status + '. Nothing was stored.',
+      };
       fail(error.title, error.message + (error.hint ? ' ' + error.hint : ''));
     });
     request.addEventListener('error', function () {
@@ -186,7 +206,9 @@
    * sizes before it (the multipart headers around them are a few hundred bytes, not worth counting).
    */
   function showProgress(loaded, total) {
-    var filesBytes = chosen.reduce(function (sum, entry) { return sum + entry.file.size; }, 0);
+    var filesBytes = chosen.reduce(function (sum, entry) {
+      return sum + entry.file.size;
+    }, 0);
     var sentOfFiles = loaded - (total - filesBytes);
     var before = 0;
     chosen.forEach(function (entry) {
@@ -208,7 +230,9 @@
     form.classList.toggle('sending', isSending);
     button.disabled = isSending;
     // A failed upload stored nothing, so its progress starts again from zero.
-    chosen.forEach(function (entry) { entry.item.querySelector('progress').value = 0; });
+    chosen.forEach(function (entry) {
+      entry.item.querySelector('progress').value = 0;
+    });
   }
 
   function showAlert(title, message) {

@@ -26,7 +26,12 @@ const photos = await cameraPhotos(path.join(benchDir, 'photos'), PHOTOS_PER_ROUN
 const large = await largePhoto(path.join(benchDir, 'photos'));
 
 const workDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-bench-'));
-const emulator = await startEmulatorProcess(path.join(workDir, 's3'), [...Object.values(UPLOAD_BUCKETS), GALLERY_BUCKET, MEMORY_BUCKET, DECODE_BUCKET]);
+const emulator = await startEmulatorProcess(path.join(workDir, 's3'), [
+  ...Object.values(UPLOAD_BUCKETS),
+  GALLERY_BUCKET,
+  MEMORY_BUCKET,
+  DECODE_BUCKET,
+]);
 useEnvironment(emulatorEnvironment(emulator.baseUrl));
 const tempDir = path.join(workDir, 'uploads');
 
@@ -40,7 +45,7 @@ try {
   figures.galleryWeight = await measureGalleryWeight(UPLOAD_BUCKETS.app, tempDir);
   progress('4/6 memory (the app as its own process)…');
   figures.memory = await measureMemory(large, emulator.baseUrl);
-  progress('5/6 worst-case decode memory (images at each format\'s pixel limit)…');
+  progress("5/6 worst-case decode memory (images at each format's pixel limit)…");
   figures.decodeMemory = await measureWorstCaseDecode(path.join(benchDir, 'photos'), emulator.baseUrl);
   progress('6/6 credential cost (IMDSv2 emulator)…');
   figures.credentialCost = await measureCredentialCost(photos[0]!, workDir);
@@ -53,7 +58,13 @@ const rows = Object.values(figures).flatMap((figure) => figure.rows);
 const misses = rows.filter((row) => row.verdict === 'MISS');
 const results = {
   date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  },
   durationSeconds: (Date.now() - started) / 1000,
   rows,
   figures: Object.fromEntries(Object.entries(figures).map(([name, figure]) => [name, figure.details])),

@@ -52,7 +52,9 @@ if (asEc2) {
   connectImdsToS3Emulator(imds, emulator);
   emulator.revokeKeyPair(EMULATOR_KEY_PAIR.accessKeyId);
   stopImds = () => imds.close();
-  console.log(`IMDSv2 emulator: ${imds.endpoint} (tokens required, role "${imds.roleName}", new credentials every ${rotationMinutes} min, each valid ${lifetimeMinutes} min)`);
+  console.log(
+    `IMDSv2 emulator: ${imds.endpoint} (tokens required, role "${imds.roleName}", new credentials every ${rotationMinutes} min, each valid ${lifetimeMinutes} min)`,
+  );
   const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...s3Settings } = emulatorClientEnvironment(emulator);
   credentialEnvironment = {
     ...s3Settings,
@@ -77,7 +79,11 @@ const prettify = prettyFactory({
   singleLine: true,
   // A request's line says what was asked and how it ended; its id stays in the JSON log of production.
   messageFormat: (log, messageKey) => {
-    const { req, res, responseTime } = log as { req?: { method: string; url: string }; res?: { statusCode: number }; responseTime?: number };
+    const { req, res, responseTime } = log as {
+      req?: { method: string; url: string };
+      res?: { statusCode: number };
+      responseTime?: number;
+    };
     const message = String(log[messageKey] ?? '');
     if (!req || !res) return message;
     const outcome = message === 'request completed' ? '' : ` (${message})`;

@@ -24,10 +24,13 @@ const app = await startAppOnEmulator({ projectRoot, logDir }).catch((error: Erro
 });
 stopEverythingOnInterrupt(app);
 // A run that hangs (a request that never ends, a stuck shutdown) still ends, and takes the app with it.
-setTimeout(() => {
-  console.error('The run took far longer than planned: stopping.');
-  void app.stop().finally(() => process.exit(1));
-}, seconds * 1000 + OVERRUN_ALLOWANCE_MS).unref();
+setTimeout(
+  () => {
+    console.error('The run took far longer than planned: stopping.');
+    void app.stop().finally(() => process.exit(1));
+  },
+  seconds * 1000 + OVERRUN_ALLOWANCE_MS,
+).unref();
 
 let failed = true;
 try {
@@ -42,11 +45,15 @@ try {
   );
   const elapsedSeconds = (performance.now() - started) / 1000;
 
-  console.log(`\n${stats.totalRequests} requests in ${elapsedSeconds.toFixed(1)} s (${(stats.totalRequests / elapsedSeconds).toFixed(0)}/s), ${acknowledged.length} photos acknowledged.\n`);
+  console.log(
+    `\n${stats.totalRequests} requests in ${elapsedSeconds.toFixed(1)} s (${(stats.totalRequests / elapsedSeconds).toFixed(0)}/s), ${acknowledged.length} photos acknowledged.\n`,
+  );
   console.log(stats.formatLatencies());
   console.log(`\nErrors by status:\n${stats.formatFailures()}`);
   if (stats.statusCount('upload', 429) > 0) {
-    console.log('\nUploads were rate-limited (429): every visitor is the one client 127.0.0.1. Leave UPLOADS_PER_HOUR unset (the run raises it) or set it higher.');
+    console.log(
+      '\nUploads were rate-limited (429): every visitor is the one client 127.0.0.1. Leave UPLOADS_PER_HOUR unset (the run raises it) or set it higher.',
+    );
   }
 
   console.log('\nVerifying every acknowledged upload…');

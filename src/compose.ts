@@ -32,9 +32,15 @@ export function composeApp(config: Config, { logger, processImage = makeImages }
     timeoutMs: config.s3TimeoutSeconds * 1000,
     urlLifetimeSeconds: createUrlLifetimePolicy(s3, config.presignedUrlTtlSeconds),
   });
-  if (!config.csrfSecret) logger.info('CSRF_SECRET is not set: form tokens are signed with a random secret for this process (set it when running several instances)');
+  if (!config.csrfSecret)
+    logger.info(
+      'CSRF_SECRET is not set: form tokens are signed with a random secret for this process (set it when running several instances)',
+    );
   const session = createBrowserSession({ csrfSecret: config.csrfSecret ?? randomBytes(32).toString('hex') });
-  const uploadBudget = createUploadBudget({ perClientBytes: config.uploadBytesInProgressPerClient, totalBytes: config.uploadBytesInProgressTotal });
+  const uploadBudget = createUploadBudget({
+    perClientBytes: config.uploadBytesInProgressPerClient,
+    totalBytes: config.uploadBytesInProgressTotal,
+  });
   const uploads = createUploadReceiver({
     store,
     limits: config,

@@ -49,9 +49,7 @@ export interface Config {
 /** Thrown by loadConfig with every problem it found, so one failed start tells the operator everything to fix. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(
-      `The app cannot start: fix these environment variables.\n${problems.map((problem) => `  - ${problem}`).join('\n')}`,
-    );
+    super(`The app cannot start: fix these environment variables.\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
@@ -84,17 +82,21 @@ export function loadConfig(env: Env): Config {
     if (!raw) return fallback;
     const value = Number(raw);
     if (!/^\d+$/.test(raw) || value < min || value > max) {
-      problems.push(`${name}="${raw}" is not valid: set it to a whole number of ${unit} from ${min} to ${max}, or unset it for ${fallback}.`);
+      problems.push(
+        `${name}="${raw}" is not valid: set it to a whole number of ${unit} from ${min} to ${max}, or unset it for ${fallback}.`,
+      );
     }
     return value;
   }
 
   const bucket = required('S3_BUCKET', BUCKET_NAME, 'the name of the S3 bucket for photos (3-63 lowercase letters, digits, dots, hyphens)');
   const keyPrefix = optional('S3_PREFIX', 'photos/', KEY_PREFIX, "a key prefix that ends with '/', such as photos/");
-  const region = required('AWS_REGION', REGION, 'the bucket\'s AWS region, such as eu-west-1');
+  const region = required('AWS_REGION', REGION, "the bucket's AWS region, such as eu-west-1");
   const endpointUrl = env.AWS_ENDPOINT_URL_S3?.trim() || undefined;
   if (endpointUrl && !isHttpUrl(endpointUrl)) {
-    problems.push(`AWS_ENDPOINT_URL_S3="${endpointUrl}" is not valid: set it to an http(s) URL such as http://127.0.0.1:4568, or unset it for AWS S3.`);
+    problems.push(
+      `AWS_ENDPOINT_URL_S3="${endpointUrl}" is not valid: set it to an http(s) URL such as http://127.0.0.1:4568, or unset it for AWS S3.`,
+    );
   }
   const host = optional('HOST', '127.0.0.1', /^[0-9a-fA-F.:]+$|^localhost$/, 'an IP address to listen on (0.0.0.0 for every interface)');
   const port = integer('PORT', 3000, 0, 65535, 'port');
@@ -108,28 +110,41 @@ export function loadConfig(env: Env): Config {
   const uploadMbPerClient = integer('UPLOAD_MB_IN_PROGRESS_PER_CLIENT', 256, 1, 100_000, 'megabytes (MiB)');
   const uploadMbTotal = integer('UPLOAD_MB_IN_PROGRESS', 1024, 1, 1_000_000, 'megabytes (MiB)');
   if (uploadMbPerClient < maxUploadMb) {
-    problems.push(`UPLOAD_MB_IN_PROGRESS_PER_CLIENT (${uploadMbPerClient}) is less than MAX_UPLOAD_MB (${maxUploadMb}): no file that large could ever be uploaded. Raise it or lower MAX_UPLOAD_MB.`);
+    problems.push(
+      `UPLOAD_MB_IN_PROGRESS_PER_CLIENT (${uploadMbPerClient}) is less than MAX_UPLOAD_MB (${maxUploadMb}): no file that large could ever be uploaded. Raise it or lower MAX_UPLOAD_MB.`,
+    );
   }
   if (uploadMbTotal < uploadMbPerClient) {
-    problems.push(`UPLOAD_MB_IN_PROGRESS (${uploadMbTotal}) is less than UPLOAD_MB_IN_PROGRESS_PER_CLIENT (${uploadMbPerClient}): raise it, or lower the per-client value.`);
+    problems.push(
+      `UPLOAD_MB_IN_PROGRESS (${uploadMbTotal}) is less than UPLOAD_MB_IN_PROGRESS_PER_CLIENT (${uploadMbPerClient}): raise it, or lower the per-client value.`,
+    );
   }
   const uploadTempDir = env.UPLOAD_TEMP_DIR?.trim() || path.join(os.tmpdir(), `${APP_SLUG}-uploads`);
-  if (!path.isAbsolute(uploadTempDir)) problems.push(`UPLOAD_TEMP_DIR="${uploadTempDir}" is not valid: set it to an absolute path, or unset it for the system's temporary folder.`);
+  if (!path.isAbsolute(uploadTempDir))
+    problems.push(
+      `UPLOAD_TEMP_DIR="${uploadTempDir}" is not valid: set it to an absolute path, or unset it for the system's temporary folder.`,
+    );
   const trustProxyHops = integer('TRUST_PROXY', 0, 0, 10, 'proxy hops (1 behind one load balancer or nginx)');
   const orphanSweepIntervalSeconds = integer('ORPHAN_SWEEP_INTERVAL_SECONDS', 300, 1, 86_400, 'seconds');
   const orphanMinAgeSeconds = integer('ORPHAN_MIN_AGE_SECONDS', 900, 1, 86_400, 'seconds');
   // A photo's parts are written under two S3 deadlines (parts, then record): younger parts may still get theirs.
   if (orphanMinAgeSeconds < 4 * s3TimeoutSeconds) {
-    problems.push(`ORPHAN_MIN_AGE_SECONDS (${orphanMinAgeSeconds}) must be at least 4 × S3_TIMEOUT_SECONDS (${4 * s3TimeoutSeconds}): an upload still storing its photos could lose its parts.`);
+    problems.push(
+      `ORPHAN_MIN_AGE_SECONDS (${orphanMinAgeSeconds}) must be at least 4 × S3_TIMEOUT_SECONDS (${4 * s3TimeoutSeconds}): an upload still storing its photos could lose its parts.`,
+    );
   }
   const shutdownGraceSeconds = integer('SHUTDOWN_GRACE_SECONDS', 20, 1, 600, 'seconds');
   const csrfSecret = env.CSRF_SECRET?.trim() || undefined;
   if (csrfSecret !== undefined && csrfSecret.length < 32) {
-    problems.push('CSRF_SECRET is too short: set it to at least 32 random characters (for example `openssl rand -hex 32`), or unset it for a random secret per process.');
+    problems.push(
+      'CSRF_SECRET is too short: set it to at least 32 random characters (for example `openssl rand -hex 32`), or unset it for a random secret per process.',
+    );
   }
   const csrfSecretParameter = env.CSRF_SECRET_PARAMETER?.trim() || undefined;
   if (csrfSecretParameter !== undefined && !/^\/?[A-Za-z0-9_.\-/]{1,1011}$/.test(csrfSecretParameter)) {
-    problems.push(`CSRF_SECRET_PARAMETER="${csrfSecretParameter}" is not valid: set it to an SSM parameter name such as /s3-photo-share/csrf-secret.`);
+    problems.push(
+      `CSRF_SECRET_PARAMETER="${csrfSecretParameter}" is not valid: set it to an SSM parameter name such as /s3-photo-share/csrf-secret.`,
+    );
   }
   if (csrfSecret !== undefined && csrfSecretParameter !== undefined) {
     problems.push('CSRF_SECRET and CSRF_SECRET_PARAMETER are both set: keep one (the parameter, for several instances).');

@@ -39,14 +39,24 @@ export class PageNotFound extends AppError {
 /** Too many requests from one client within the limiter's window. */
 export class TooManyRequests extends AppError {
   constructor(what: string, retryAfterSeconds: number) {
-    super('too-many-requests', 'Too many requests', `This address has made too many ${what} in a short time.`, `Wait about ${formatWait(retryAfterSeconds)} and try again.`);
+    super(
+      'too-many-requests',
+      'Too many requests',
+      `This address has made too many ${what} in a short time.`,
+      `Wait about ${formatWait(retryAfterSeconds)} and try again.`,
+    );
   }
 }
 
 /** The server is stopping (a deploy or restart): the request was not completed and nothing was kept. */
 export class ServerShuttingDown extends AppError {
   constructor() {
-    super('unavailable', 'Server restarting', 'The server is restarting, so this request was stopped and nothing was stored.', 'Try again in a minute.');
+    super(
+      'unavailable',
+      'Server restarting',
+      'The server is restarting, so this request was stopped and nothing was stored.',
+      'Try again in a minute.',
+    );
   }
 }
 

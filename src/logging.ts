@@ -34,7 +34,13 @@ export function describeError(error: unknown, depth = 0): ErrorDescription {
     ...($metadata?.httpStatusCode !== undefined && { httpStatus: $metadata.httpStatusCode }),
     ...($metadata?.requestId && { requestId: $metadata.requestId }),
     // An AppError is expected and says what happened; anything else is a bug, and where it was thrown matters.
-    ...(!(error instanceof AppError) && error.stack && { stack: error.stack.split('\n').slice(0, MAX_STACK_FRAMES + 1).join('\n') }),
+    ...(!(error instanceof AppError) &&
+      error.stack && {
+        stack: error.stack
+          .split('\n')
+          .slice(0, MAX_STACK_FRAMES + 1)
+          .join('\n'),
+      }),
     ...(depth < MAX_CAUSE_DEPTH && error.cause !== undefined && { cause: describeError(error.cause, depth + 1) }),
   };
 }
@@ -51,8 +57,9 @@ const MAX_LOGGED_URL_CHARS = 512;
 export function loggableUrl(url: string): string {
   const [path = '', query] = url.split('?', 2) as [string, string | undefined];
   if (query === undefined) return path.slice(0, MAX_LOGGED_URL_CHARS);
-  const parameters = [...new URLSearchParams(query)].map(([name, value]) =>
-    `${encodeURIComponent(name.slice(0, 40))}=${LOGGED_QUERY_VALUES.has(name) ? encodeURIComponent(value.slice(0, MAX_LOGGED_VALUE_CHARS)) : '…'}`,
+  const parameters = [...new URLSearchParams(query)].map(
+    ([name, value]) =>
+      `${encodeURIComponent(name.slice(0, 40))}=${LOGGED_QUERY_VALUES.has(name) ? encodeURIComponent(value.slice(0, MAX_LOGGED_VALUE_CHARS)) : '…'}`,
   );
   return `${path}?${parameters.join('&')}`.slice(0, MAX_LOGGED_URL_CHARS);
 }

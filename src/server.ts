@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (config.csrfSecretParameter) {
     try {
-      const csrfSecret = await readSecretParameter(config.csrfSecretParameter, { region: config.region, timeoutMs: config.s3TimeoutSeconds * 1000 });
+      const csrfSecret = await readSecretParameter(config.csrfSecretParameter, {
+        region: config.region,
+        timeoutMs: config.s3TimeoutSeconds * 1000,
+      });
       config = { ...config, csrfSecret };
       logger.info({ parameter: config.csrfSecretParameter }, 'CSRF secret read from SSM Parameter Store');
     } catch (error) {
@@ -41,7 +44,10 @@ async function main(): Promise<void> {
 
   const server = app.listen(config.port, config.host, () => {
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
-    logger.info({ url, bucket: config.bucket, prefix: config.keyPrefix, region: config.region, endpoint: config.endpointUrl ?? 'AWS' }, `${APP_DISPLAY_NAME} is listening on ${url}`);
+    logger.info(
+      { url, bucket: config.bucket, prefix: config.keyPrefix, region: config.region, endpoint: config.endpointUrl ?? 'AWS' },
+      `${APP_DISPLAY_NAME} is listening on ${url}`,
+    );
     orphanSweep.start();
   });
   server.on('error', (error) => {

@@ -14,7 +14,9 @@ const onAws = { region: 'eu-west-1', endpointUrl: undefined, s3TimeoutSeconds: 1
 
 describe('when the app runs on AWS', () => {
   it('then /about shows the account and the assumed-role ARN from STS', async () => {
-    sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/s3-photo-share-role/i-0abc' });
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/s3-photo-share-role/i-0abc' });
     const lookUp = createIdentityLookup(onAws, createS3Client(onAws));
     assert.deepEqual(await lookUp(), { account: '123456789012', arn: 'arn:aws:sts::123456789012:assumed-role/s3-photo-share-role/i-0abc' });
     assert.equal(sts.commandCalls(GetCallerIdentityCommand).length, 1);

@@ -22,7 +22,9 @@ describe('when IMDS serves an instance profile', () => {
       roleName: 'photo-role',
       instanceProfileArn: 'arn:aws:iam::111122223333:instance-profile/photo-role',
     });
-    const asked = imds.requests.map((entry) => `${entry.method} ${entry.path} ${entry.tokenPresented ? 'token' : 'no-token'} ${entry.status}`).sort();
+    const asked = imds.requests
+      .map((entry) => `${entry.method} ${entry.path} ${entry.tokenPresented ? 'token' : 'no-token'} ${entry.status}`)
+      .sort();
     assert.deepEqual(asked, [
       'GET /latest/meta-data/iam/info token 200',
       'GET /latest/meta-data/iam/security-credentials/ token 200',
@@ -36,7 +38,11 @@ describe('when IMDS serves an instance profile', () => {
     await imds.setFault('no-role');
     try {
       const profile = await createInstanceProfileLookup(imds.endpoint)();
-      assert.ok('unavailable' in profile && /^instance metadata did not say \(IMDS answered 404 to \/latest\/meta-data\/iam\//.test(profile.unavailable), JSON.stringify(profile));
+      assert.ok(
+        'unavailable' in profile &&
+          /^instance metadata did not say \(IMDS answered 404 to \/latest\/meta-data\/iam\//.test(profile.unavailable),
+        JSON.stringify(profile),
+      );
     } finally {
       await imds.setFault('none');
     }

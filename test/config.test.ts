@@ -65,7 +65,11 @@ describe('when required variables are missing', () => {
 describe('when variables are malformed', () => {
   const cases: [string, Record<string, string>, RegExp][] = [
     ['a bucket name with capitals', { S3_BUCKET: 'My_Photos' }, /^S3_BUCKET="My_Photos" is not valid/],
-    ['a prefix without a trailing slash', { S3_PREFIX: 'photos' }, /^S3_PREFIX="photos" is not valid: set it to a key prefix that ends with '\/'/],
+    [
+      'a prefix without a trailing slash',
+      { S3_PREFIX: 'photos' },
+      /^S3_PREFIX="photos" is not valid: set it to a key prefix that ends with '\/'/,
+    ],
     ['a prefix starting with a slash', { S3_PREFIX: '/photos/' }, /^S3_PREFIX="\/photos\/" is not valid/],
     ['a region that is not one', { AWS_REGION: 'Europe' }, /^AWS_REGION="Europe" is not valid/],
     ['a port out of range', { PORT: '70000' }, /^PORT="70000" is not valid: set it to a whole number of port from 0 to 65535/],
@@ -73,19 +77,51 @@ describe('when variables are malformed', () => {
     ['an upload limit of zero', { MAX_UPLOAD_MB: '0' }, /^MAX_UPLOAD_MB="0" is not valid: .* from 1 to 200/],
     ['a fractional file count', { MAX_FILES_PER_UPLOAD: '2.5' }, /^MAX_FILES_PER_UPLOAD="2.5" is not valid/],
     ['a presigned URL lifetime under a minute', { PRESIGNED_URL_TTL_SECONDS: '5' }, /^PRESIGNED_URL_TTL_SECONDS="5" is not valid/],
-    ['an endpoint that is not a URL', { AWS_ENDPOINT_URL_S3: '127.0.0.1:4568' }, /^AWS_ENDPOINT_URL_S3="127.0.0.1:4568" is not valid: set it to an http\(s\) URL/],
+    [
+      'an endpoint that is not a URL',
+      { AWS_ENDPOINT_URL_S3: '127.0.0.1:4568' },
+      /^AWS_ENDPOINT_URL_S3="127.0.0.1:4568" is not valid: set it to an http\(s\) URL/,
+    ],
     ['an unknown log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL="loud" is not valid/],
     ['a short CSRF secret', { CSRF_SECRET: 'secret' }, /^CSRF_SECRET is too short/],
     ['a zero rate limit', { UPLOADS_PER_HOUR: '0' }, /^UPLOADS_PER_HOUR="0" is not valid/],
     ['an S3 timeout of zero', { S3_TIMEOUT_SECONDS: '0' }, /^S3_TIMEOUT_SECONDS="0" is not valid/],
     ['a host name instead of an address', { HOST: 'example.com' }, /^HOST="example.com" is not valid/],
-    ['a parameter name with spaces', { CSRF_SECRET_PARAMETER: 'my secret' }, /^CSRF_SECRET_PARAMETER="my secret" is not valid: set it to an SSM parameter name/],
-    ['both a secret and a parameter', { CSRF_SECRET: 'x'.repeat(40), CSRF_SECRET_PARAMETER: '/app/csrf' }, /^CSRF_SECRET and CSRF_SECRET_PARAMETER are both set/],
-    ['a proxy hop count that is not a number', { TRUST_PROXY: 'true' }, /^TRUST_PROXY="true" is not valid: set it to a whole number of proxy hops/],
-    ['a relative temporary folder', { UPLOAD_TEMP_DIR: 'tmp/uploads' }, /^UPLOAD_TEMP_DIR="tmp\/uploads" is not valid: set it to an absolute path/],
-    ['a per-client upload budget under one file', { UPLOAD_MB_IN_PROGRESS_PER_CLIENT: '10' }, /^UPLOAD_MB_IN_PROGRESS_PER_CLIENT \(10\) is less than MAX_UPLOAD_MB \(25\)/],
-    ['a total upload budget under one client\'s', { UPLOAD_MB_IN_PROGRESS: '100' }, /^UPLOAD_MB_IN_PROGRESS \(100\) is less than UPLOAD_MB_IN_PROGRESS_PER_CLIENT \(256\)/],
-    ['an orphan age shorter than an upload may take', { ORPHAN_MIN_AGE_SECONDS: '30' }, /^ORPHAN_MIN_AGE_SECONDS \(30\) must be at least 4 × S3_TIMEOUT_SECONDS \(60\)/],
+    [
+      'a parameter name with spaces',
+      { CSRF_SECRET_PARAMETER: 'my secret' },
+      /^CSRF_SECRET_PARAMETER="my secret" is not valid: set it to an SSM parameter name/,
+    ],
+    [
+      'both a secret and a parameter',
+      { CSRF_SECRET: 'x'.repeat(40), CSRF_SECRET_PARAMETER: '/app/csrf' },
+      /^CSRF_SECRET and CSRF_SECRET_PARAMETER are both set/,
+    ],
+    [
+      'a proxy hop count that is not a number',
+      { TRUST_PROXY: 'true' },
+      /^TRUST_PROXY="true" is not valid: set it to a whole number of proxy hops/,
+    ],
+    [
+      'a relative temporary folder',
+      { UPLOAD_TEMP_DIR: 'tmp/uploads' },
+      /^UPLOAD_TEMP_DIR="tmp\/uploads" is not valid: set it to an absolute path/,
+    ],
+    [
+      'a per-client upload budget under one file',
+      { UPLOAD_MB_IN_PROGRESS_PER_CLIENT: '10' },
+      /^UPLOAD_MB_IN_PROGRESS_PER_CLIENT \(10\) is less than MAX_UPLOAD_MB \(25\)/,
+    ],
+    [
+      "a total upload budget under one client's",
+      { UPLOAD_MB_IN_PROGRESS: '100' },
+      /^UPLOAD_MB_IN_PROGRESS \(100\) is less than UPLOAD_MB_IN_PROGRESS_PER_CLIENT \(256\)/,
+    ],
+    [
+      'an orphan age shorter than an upload may take',
+      { ORPHAN_MIN_AGE_SECONDS: '30' },
+      /^ORPHAN_MIN_AGE_SECONDS \(30\) must be at least 4 × S3_TIMEOUT_SECONDS \(60\)/,
+    ],
   ];
   for (const [what, env, expected] of cases) {
     it(`then ${what} is reported`, () => {

@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import request from 'supertest';
 import { capUrlLifetime } from '../src/photos/url-lifetime.js';
-import { connectImdsToS3Emulator, startImdsEmulator, } from '../scripts/emulators/imds.js';
+import { connectImdsToS3Emulator, startImdsEmulator } from '../scripts/emulators/imds.js';
 import { openBrowser } from './support/browser.js';
 import { fixture, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -39,7 +39,10 @@ async function startAppOnImds(imdsOptions: Parameters<typeof startImdsEmulator>[
 }
 
 async function uploadThroughApp(testApp: TestApp): Promise<void> {
-  await (await openBrowser(testApp.app)).upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(303);
+  await (await openBrowser(testApp.app))
+    .upload()
+    .attach('photos', await fixture('landscape.jpg'), 'a.jpg')
+    .expect(303);
 }
 
 describe('when the app runs with only an IMDSv2 endpoint', () => {
@@ -51,7 +54,9 @@ describe('when the app runs with only an IMDSv2 endpoint', () => {
 
   it('then credentials come through the token flow, tokens required, and S3 requests are signed with the issued key', async () => {
     await request(run.testApp.app).get('/readyz').expect(200);
-    const flow = run.imds.requests.map((entry) => `${entry.method} ${entry.path.replace(/\/+/g, '/')} ${entry.tokenPresented ? 'token' : 'no-token'} ${entry.status}`);
+    const flow = run.imds.requests.map(
+      (entry) => `${entry.method} ${entry.path.replace(/\/+/g, '/')} ${entry.tokenPresented ? 'token' : 'no-token'} ${entry.status}`,
+    );
     assert.deepEqual(flow, [
       'PUT /latest/api/token no-token 200',
       `GET ${ROLE_PATH} token 200`,
@@ -74,7 +79,10 @@ describe('when the app runs with only an IMDSv2 endpoint', () => {
     assert.ok(page.text.includes(`${credentials.accessKeyId.slice(0, 4)}…${credentials.accessKeyId.slice(-4)}`));
     assert.match(page.text, /temporary credentials/);
     assert.ok(page.text.includes(`datetime="${credentials.expiration.toISOString()}"`));
-    assert.match(page.text, /<dd id="instance-role">role <code>s3-photo-share-role<\/code>,\s+instance profile <code>arn:aws:iam::123456789012:instance-profile\/s3-photo-share-role<\/code>/);
+    assert.match(
+      page.text,
+      /<dd id="instance-role">role <code>s3-photo-share-role<\/code>,\s+instance profile <code>arn:aws:iam::123456789012:instance-profile\/s3-photo-share-role<\/code>/,
+    );
     assert.match(page.text, /<dd id="instance">instance <code>i-0123456789abcdef0<\/code>\s+in <code>us-east-1a<\/code>/);
     assert.match(page.text, /This app holds no AWS keys: it uses temporary credentials for its instance role/);
     assert.match(page.text, /fallback to IMDSv1 is disabled/);
@@ -159,7 +167,10 @@ describe('when IMDS fails', () => {
       const readiness = await request(run.testApp.app).get('/readyz').expect(503);
       assert.match(readiness.body.reason, /no IAM role attached/);
       await assert.rejects(openBrowser(run.testApp.app), /HTTP 503/, 'the gallery, and so its form, cannot be shown');
-      await request(run.testApp.app).post('/photos').attach('photos', await fixture('square.png'), 'p.png').expect(403);
+      await request(run.testApp.app)
+        .post('/photos')
+        .attach('photos', await fixture('square.png'), 'p.png')
+        .expect(403);
       assert.deepEqual(await run.testApp.listAllKeys(), []);
       await run.imds.setFault('none');
       await request(run.testApp.app).get('/readyz').expect(200);

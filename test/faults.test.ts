@@ -46,11 +46,14 @@ after(async () => {
   await proxy.close();
 });
 
-
 async function assertRecovers(): Promise<void> {
   proxy.setFault({ kind: 'none' });
   await request(testApp.app).get('/readyz').expect(200);
-  const response = await browser.upload().set('Accept', 'application/json').attach('photos', await fixture('square.png'), 'p.png').expect(201);
+  const response = await browser
+    .upload()
+    .set('Accept', 'application/json')
+    .attach('photos', await fixture('square.png'), 'p.png')
+    .expect(201);
   const id: string = response.body.photos[0].id;
   assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 4, 'original, display, full size and thumbnail');
 }
@@ -60,7 +63,10 @@ describe('when S3 answers every request with 500', () => {
     proxy.setFault({ kind: 'error-500' });
     assert.match((await request(testApp.app).get('/').expect(503)).text, /Storage unavailable/);
     await testApp.assertStoresNothing(async () => {
-      await browser.upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(503);
+      await browser
+        .upload()
+        .attach('photos', await fixture('landscape.jpg'), 'a.jpg')
+        .expect(503);
     });
     await assertRecovers();
   });
@@ -76,7 +82,13 @@ async function assertAnswersWithinDeadline(what: string, act: () => Promise<unkn
 
 describe('when S3 stalls and never answers', () => {
   it('then every page and the upload answer 503 within S3_TIMEOUT_SECONDS, retries included', async () => {
-    const existing = (await browser.upload().set('Accept', 'application/json').attach('photos', await fixture('square.png'), 'p.png').expect(201)).body.photos[0].id;
+    const existing = (
+      await browser
+        .upload()
+        .set('Accept', 'application/json')
+        .attach('photos', await fixture('square.png'), 'p.png')
+        .expect(201)
+    ).body.photos[0].id;
     proxy.setFault({ kind: 'stall' });
     await assertAnswersWithinDeadline('the gallery', () => request(testApp.app).get('/').expect(503));
     await assertAnswersWithinDeadline('a photo page', () => request(testApp.app).get(`/photos/${existing}`).expect(503));
@@ -94,13 +106,18 @@ describe('when an upload fails on S3', () => {
   it('then every log line stays short and carries no image bytes, keys or signatures', async () => {
     logLines.length = 0;
     proxy.setFault({ kind: 'error-500' });
-    await browser.upload().attach('photos', await fixture('phone-gps-rotated.jpg'), 'a.jpg').expect(503);
+    await browser
+      .upload()
+      .attach('photos', await fixture('phone-gps-rotated.jpg'), 'a.jpg')
+      .expect(503);
     assert.ok(logLines.length > 0, 'the failure was logged');
     for (const line of logLines) {
       assert.ok(Buffer.byteLength(line) < 4096, `a log line of ${Buffer.byteLength(line)} bytes: ${line.slice(0, 200)}…`);
       assert.doesNotMatch(line, /"type":"Buffer"|\[255,216|X-Amz-Signature|x-amz-security-token|S3RVER|aws_secret|"body"/i);
     }
-    const failure = logLines.map((line) => JSON.parse(line) as { level: number; err?: { cause?: { httpStatus?: number } } }).find((entry) => entry.err);
+    const failure = logLines
+      .map((line) => JSON.parse(line) as { level: number; err?: { cause?: { httpStatus?: number } } })
+      .find((entry) => entry.err);
     assert.equal(failure?.err?.cause?.httpStatus, 500, 'the log still says what S3 answered');
   });
 });
@@ -109,7 +126,9 @@ describe('when S3 goes away in the middle of an upload', () => {
   it('then a large upload cut after its first megabytes gets 503 and leaves no object or part behind', async () => {
     // A real photo of several MiB (noise compresses badly), whose PUT is cut once 2 MiB have gone through.
     const raw = { width: 2400, height: 1800, channels: 3 } as const;
-    const large = await sharp(randomBytes(raw.width * raw.height * raw.channels), { raw }).jpeg({ quality: 95 }).toBuffer();
+    const large = await sharp(randomBytes(raw.width * raw.height * raw.channels), { raw })
+      .jpeg({ quality: 95 })
+      .toBuffer();
     assert.ok(large.length > 3 * 1024 * 1024);
     proxy.setFault({ kind: 'cut-after', bytes: 2 * 1024 * 1024 });
     await testApp.assertStoresNothing(async () => {
@@ -144,12 +163,21 @@ describe('when clients go away in the middle of their uploads', () => {
     const { port } = server.address() as { port: number };
     logLines.length = 0;
     try {
-      const cookie = browser.agent.jar.getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false }).map((c) => `${c.name}=${c.value}`).join('; ');
+      const cookie = browser.agent.jar
+        .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
+        .map((c) => `${c.name}=${c.value}`)
+        .join('; ');
       const boundary = 'gone-boundary';
       const head = `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${browser.token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
       const photo = await fixture('landscape.jpg');
       for (let i = 0; i < 20; i++) {
-        const upload = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/photos', headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 100_000 } });
+        const upload = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/photos',
+          headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 100_000 },
+        });
         upload.on('error', () => {});
         upload.write(Buffer.concat([Buffer.from(head), photo.subarray(0, 2_000)]));
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -158,7 +186,11 @@ describe('when clients go away in the middle of their uploads', () => {
       await waitUntil(async () => (await readdir(testApp.tempDir).catch(() => [])).length === 0, 'no temporary file left');
       const levels = logLines.map((line) => (JSON.parse(line) as { level: number }).level);
       assert.ok(levels.length >= 20, 'each disconnect was logged');
-      assert.deepEqual(levels.filter((level) => level >= 40), [], 'no warning or error for a client that left');
+      assert.deepEqual(
+        levels.filter((level) => level >= 40),
+        [],
+        'no warning or error for a client that left',
+      );
     } finally {
       server.closeAllConnections();
       server.close();

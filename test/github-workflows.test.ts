@@ -25,7 +25,9 @@ async function workflowProblems(name: string, content: string): Promise<string[]
   return result.context.errors.getErrors().map((error) => error.message);
 }
 
-const dependabotSchema = JSON.parse(readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'schemas', 'dependabot.schema.json'), 'utf8'));
+const dependabotSchema = JSON.parse(
+  readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'schemas', 'dependabot.schema.json'), 'utf8'),
+);
 const validateDependabot = new Ajv({ allErrors: true }).compile(dependabotSchema);
 
 /** Every way a dependabot.yml breaks test/schemas/dependabot.schema.json, as "path: message". */
@@ -37,7 +39,7 @@ function dependabotProblems(content: string): string[] {
   });
 }
 
-describe('when the workflows in .github/workflows are read by GitHub\'s workflow parser', () => {
+describe("when the workflows in .github/workflows are read by GitHub's workflow parser", () => {
   it('then ci.yml and deploy.yml are among them', () => {
     assert.ok(workflowFiles.includes('ci.yml') && workflowFiles.includes('deploy.yml'), workflowFiles.join(', '));
   });
@@ -49,7 +51,17 @@ describe('when the workflows in .github/workflows are read by GitHub\'s workflow
   }
 
   it('then a misspelled key or value is an error that names it and its line', async () => {
-    const misspelled = ['on: push', 'permissions:', '  contents: reed', 'jobs:', '  test:', '    runs_on: ubuntu-latest', '    steps:', '      - run: npm test', ''].join('\n');
+    const misspelled = [
+      'on: push',
+      'permissions:',
+      '  contents: reed',
+      'jobs:',
+      '  test:',
+      '    runs_on: ubuntu-latest',
+      '    steps:',
+      '      - run: npm test',
+      '',
+    ].join('\n');
     assert.deepEqual(await workflowProblems('broken.yml', misspelled), [
       "broken.yml (Line: 3, Col: 13): Unexpected value 'reed'",
       "broken.yml (Line: 6, Col: 5): Unexpected value 'runs_on'",

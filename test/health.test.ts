@@ -36,14 +36,20 @@ describe('when S3 goes away and comes back', () => {
     assert.match(gallery.text, /Storage unavailable/);
     assert.equal(gallery.headers['retry-after'], '30');
 
-    await browser.upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(503);
+    await browser
+      .upload()
+      .attach('photos', await fixture('landscape.jpg'), 'a.jpg')
+      .expect(503);
     assert.deepEqual(await readdir(testApp.tempDir).catch(() => []), [], 'no temporary file left');
     assert.ok(Date.now() - started < 10_000, 'answers come quickly, not after long hangs');
 
     // Same folder, same port: the app's S3 client reconnects on its own.
     await testApp.restartS3();
     await request(testApp.app).get('/readyz').expect(200);
-    await browser.upload().attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(303);
+    await browser
+      .upload()
+      .attach('photos', await fixture('landscape.jpg'), 'a.jpg')
+      .expect(303);
     assert.equal((await testApp.listAllKeys()).length, 4, 'the upload after recovery is whole: thumbnail, display, full size, original');
   });
 });

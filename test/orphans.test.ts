@@ -37,7 +37,12 @@ describe('when the sweep runs over a bucket with orphans, whole photos and a lon
     const now = Date.now();
     const keys = objectKeys(testApp.config.keyPrefix);
     const jpeg = { extension: 'jpg', mime: 'image/jpeg', label: 'JPEG' };
-    const direct = new S3Client({ region: 'us-east-1', endpoint: testApp.emulator.endpoint, forcePathStyle: true, credentials: EMULATOR_KEY_PAIR });
+    const direct = new S3Client({
+      region: 'us-east-1',
+      endpoint: testApp.emulator.endpoint,
+      forcePathStyle: true,
+      credentials: EMULATOR_KEY_PAIR,
+    });
     const put = (key: string) => direct.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: key, Body: 'x' }));
     const partsOf = (id: string) => [keys.original(id, jpeg), keys.display(id), keys.fullSize(id, 'jpg')];
 
@@ -51,19 +56,36 @@ describe('when the sweep runs over a bucket with orphans, whole photos and a lon
     await Promise.all([...partsOf(whole), keys.thumbnail(whole)].map(put));
     direct.destroy();
 
-    const sweep = createOrphanSweep({ store: testApp.store, tempDir: testApp.tempDir, logger: createLogger('silent'), minAgeMs: 15 * MINUTE, intervalMs: 5 * MINUTE, now: () => now });
+    const sweep = createOrphanSweep({
+      store: testApp.store,
+      tempDir: testApp.tempDir,
+      logger: createLogger('silent'),
+      minAgeMs: 15 * MINUTE,
+      intervalMs: 5 * MINUTE,
+      now: () => now,
+    });
     listings.length = 0;
     const { removedKeys } = await sweep.sweepOnce(60 * MINUTE);
 
     assert.deepEqual(removedKeys.sort(), partsOf(orphan).sort());
     const left = await testApp.listAllKeys();
-    for (const id of [whole, young, ancient[0]!]) assert.ok(left.some((key) => key.includes(id)), `${id} is kept`);
+    for (const id of [whole, young, ancient[0]!])
+      assert.ok(
+        left.some((key) => key.includes(id)),
+        `${id} is kept`,
+      );
     // One listing per folder (records and three part folders), each stopping at the window's end.
     assert.equal(listings.length, 4, `listings: ${listings.join(', ')}`);
   });
 
   it('then temporary files untouched for longer than the minimum age are removed, newer ones kept', async () => {
-    const sweep = createOrphanSweep({ store: testApp.store, tempDir: testApp.tempDir, logger: createLogger('silent'), minAgeMs: 15 * MINUTE, intervalMs: 5 * MINUTE });
+    const sweep = createOrphanSweep({
+      store: testApp.store,
+      tempDir: testApp.tempDir,
+      logger: createLogger('silent'),
+      minAgeMs: 15 * MINUTE,
+      intervalMs: 5 * MINUTE,
+    });
     await mkdir(testApp.tempDir, { recursive: true });
     await writeFile(path.join(testApp.tempDir, 'abandoned'), 'x');
     const longAgo = new Date(Date.now() - 60 * MINUTE);
@@ -136,20 +158,29 @@ describe('when the app and S3 are killed in the middle of an upload', () => {
     const form = new FormData();
     form.append('_csrf', token);
     for (const name of ['landscape.jpg', 'square.png']) form.append('photos', new Blob([new Uint8Array(await fixture(name))]), name);
-    const upload = fetch(`http://127.0.0.1:${port}/photos`, { method: 'POST', body: form, headers: { cookie } }).catch((error: unknown) => error);
+    const upload = fetch(`http://127.0.0.1:${port}/photos`, { method: 'POST', body: form, headers: { cookie } }).catch(
+      (error: unknown) => error,
+    );
     await bothKilled;
     assert.ok((await upload) instanceof Error, 'the client lost its connection');
     proxy.setFault({ kind: 'none' });
 
     emulator = await startEmulatorProcess(path.join(dataDir, 's3'), bucket, emulatorPort);
     const orphaned = await listKeys(`http://127.0.0.1:${emulatorPort}`, bucket);
-    assert.ok(orphaned.some((key) => key.includes('/originals/')), `parts were left: ${orphaned.join(', ')}`);
+    assert.ok(
+      orphaned.some((key) => key.includes('/originals/')),
+      `parts were left: ${orphaned.join(', ')}`,
+    );
     assert.ok(!orphaned.some((key) => key.includes('/thumbnails/')), 'no record was written');
     assert.ok((await readdir(path.join(dataDir, 'uploads'))).length > 0, 'temporary files were left');
 
     app = await startApp(port);
     // Minimum age 4 s, sweep every second: allow both, and the sweep's own time.
-    await waitUntil(async () => (await listKeys(`http://127.0.0.1:${emulatorPort}`, bucket)).length === 0, 'the orphaned parts removed', 10_000);
+    await waitUntil(
+      async () => (await listKeys(`http://127.0.0.1:${emulatorPort}`, bucket)).length === 0,
+      'the orphaned parts removed',
+      10_000,
+    );
     await waitUntil(async () => (await readdir(path.join(dataDir, 'uploads'))).length === 0, 'the temporary files removed', 10_000);
   });
 
@@ -162,11 +193,19 @@ describe('when the app and S3 are killed in the middle of an upload', () => {
     const form = new FormData();
     form.append('_csrf', token);
     for (const name of ['landscape.jpg', 'square.png']) form.append('photos', new Blob([new Uint8Array(await fixture(name))]), name);
-    const response = await fetch(`http://127.0.0.1:${port}/photos`, { method: 'POST', body: form, headers: { cookie, accept: 'application/json' } });
+    const response = await fetch(`http://127.0.0.1:${port}/photos`, {
+      method: 'POST',
+      body: form,
+      headers: { cookie, accept: 'application/json' },
+    });
     assert.equal(response.status, 503);
     proxy.setFault({ kind: 'none' });
 
     emulator = await startEmulatorProcess(path.join(dataDir, 's3'), bucket, emulatorPort);
-    await waitUntil(async () => (await listKeys(`http://127.0.0.1:${emulatorPort}`, bucket)).length === 0, 'the orphaned parts removed', 10_000);
+    await waitUntil(
+      async () => (await listKeys(`http://127.0.0.1:${emulatorPort}`, bucket)).length === 0,
+      'the orphaned parts removed',
+      10_000,
+    );
   });
 });

@@ -19,7 +19,10 @@ import { waitUntil } from './support/waiting.js';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((candidate) => existsSync(candidate));
 const OPENSSL = ['/usr/bin/openssl'].find((candidate) => existsSync(candidate));
-const skip = (!NGINX || !OPENSSL) && process.env.CI !== 'true' ? 'needs nginx and openssl (apt-get install nginx openssl); CI=true makes this a failure' : false;
+const skip =
+  (!NGINX || !OPENSSL) && process.env.CI !== 'true'
+    ? 'needs nginx and openssl (apt-get install nginx openssl); CI=true makes this a failure'
+    : false;
 const PAGE_VIEWS_PER_MINUTE = 3;
 
 describe('when the app runs behind nginx terminating TLS, with TRUST_PROXY=1', { skip }, () => {
@@ -34,11 +37,29 @@ describe('when the app runs behind nginx terminating TLS, with TRUST_PROXY=1', {
     assert.ok(NGINX, 'nginx is installed (apt-get install nginx)');
     assert.ok(OPENSSL, 'openssl is installed');
     workDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-proxy-'));
-    execFileSync(OPENSSL, [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', path.join(workDir, 'key.pem'), '-out', path.join(workDir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      OPENSSL,
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        path.join(workDir, 'key.pem'),
+        '-out',
+        path.join(workDir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     certificate = await readFile(path.join(workDir, 'cert.pem'));
 
     testApp = await startTestApp({ env: { TRUST_PROXY: '1', PAGE_VIEWS_PER_MINUTE: String(PAGE_VIEWS_PER_MINUTE) } });
@@ -109,9 +130,17 @@ http {
   it('then each client has its own limit, and a forged X-Forwarded-For does not move it', async () => {
     for (let i = 0; i < PAGE_VIEWS_PER_MINUTE; i++) assert.equal((await getThroughProxy('127.0.0.2')).status, 200);
     assert.equal((await getThroughProxy('127.0.0.2')).status, 429, 'the client over its limit');
-    assert.equal((await getThroughProxy('127.0.0.2', { 'X-Forwarded-For': '203.0.113.9' })).status, 429, 'a forged address does not reset it');
+    assert.equal(
+      (await getThroughProxy('127.0.0.2', { 'X-Forwarded-For': '203.0.113.9' })).status,
+      429,
+      'a forged address does not reset it',
+    );
     assert.equal((await getThroughProxy('127.0.0.3')).status, 200, 'another client is not affected');
-    assert.equal((await getThroughProxy('127.0.0.4', { 'X-Forwarded-For': '127.0.0.2' })).status, 200, 'nor blamed for an address it names');
+    assert.equal(
+      (await getThroughProxy('127.0.0.4', { 'X-Forwarded-For': '127.0.0.2' })).status,
+      200,
+      'nor blamed for an address it names',
+    );
   });
 });
 

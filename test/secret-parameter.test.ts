@@ -22,21 +22,47 @@ function readWith(setUp: (ssm: ReturnType<typeof mockClient>) => void) {
 
 describe('when the app reads its CSRF secret from SSM Parameter Store', () => {
   it('then it asks for that one parameter, decrypted, and gets its value', async () => {
-    const { read, ssm } = readWith((mock) => mock.on(GetParameterCommand).resolves({ Parameter: { Name: NAME, Type: 'SecureString', Value: SECRET } }));
+    const { read, ssm } = readWith((mock) =>
+      mock.on(GetParameterCommand).resolves({ Parameter: { Name: NAME, Type: 'SecureString', Value: SECRET } }),
+    );
     assert.equal(await read(), SECRET);
-    assert.deepEqual(ssm.commandCalls(GetParameterCommand).map((call) => call.args[0].input), [{ Name: NAME, WithDecryption: true }]);
+    assert.deepEqual(
+      ssm.commandCalls(GetParameterCommand).map((call) => call.args[0].input),
+      [{ Name: NAME, WithDecryption: true }],
+    );
   });
 
   const refusals: [string, (mock: ReturnType<typeof mockClient>) => void, RegExp, boolean][] = [
-    ['the parameter is missing', (mock) => mock.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} })), /does not exist in this region/, true],
+    [
+      'the parameter is missing',
+      (mock) => mock.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} })),
+      /does not exist in this region/,
+      true,
+    ],
     [
       'the role may not read it',
-      (mock) => mock.on(GetParameterCommand).rejects(new SSMServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'denied', $metadata: {} })),
+      (mock) =>
+        mock
+          .on(GetParameterCommand)
+          .rejects(new SSMServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'denied', $metadata: {} })),
       /AccessDeniedException: the app's role may not read or decrypt it; allow ssm:GetParameter/,
       true,
     ],
-    ['its value is too short', (mock) => mock.on(GetParameterCommand).resolves({ Parameter: { Value: 'short' } }), /shorter than 32 characters/, true],
-    ['SSM fails on its side', (mock) => mock.on(GetParameterCommand).rejects(new SSMServiceException({ name: 'InternalServerError', $fault: 'server', message: 'boom', $metadata: {} })), /a passing fault/, false],
+    [
+      'its value is too short',
+      (mock) => mock.on(GetParameterCommand).resolves({ Parameter: { Value: 'short' } }),
+      /shorter than 32 characters/,
+      true,
+    ],
+    [
+      'SSM fails on its side',
+      (mock) =>
+        mock
+          .on(GetParameterCommand)
+          .rejects(new SSMServiceException({ name: 'InternalServerError', $fault: 'server', message: 'boom', $metadata: {} })),
+      /a passing fault/,
+      false,
+    ],
   ];
   for (const [what, setUp, message, isConfiguration] of refusals) {
     it(`then when ${what}, it refuses with a message naming the parameter and what to do`, async () => {
@@ -58,7 +84,9 @@ describe('when server.ts starts with CSRF_SECRET_PARAMETER naming a parameter th
     // A stand-in for SSM's JSON API: every GetParameter answers ParameterNotFound, as SSM does.
     const ssm = createServer((req, res) => {
       req.resume();
-      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: '' }));
+      res
+        .writeHead(400, { 'content-type': 'application/x-amz-json-1.1' })
+        .end(JSON.stringify({ __type: 'ParameterNotFound', message: '' }));
     }).listen(0, '127.0.0.1');
     await once(ssm, 'listening');
     try {

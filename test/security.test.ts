@@ -46,7 +46,10 @@ describe('when an upload does not carry the form token', () => {
   it('then it is refused with 403 before anything is stored', async () => {
     const keysBefore = await testApp.listAllKeys();
     const stranger = request(testApp.app);
-    const response = await stranger.post('/photos').attach('photos', await fixture('landscape.jpg'), 'a.jpg').expect(403);
+    const response = await stranger
+      .post('/photos')
+      .attach('photos', await fixture('landscape.jpg'), 'a.jpg')
+      .expect(403);
     assert.match(response.text, /Form expired/);
     assert.deepEqual(await testApp.listAllKeys(), keysBefore);
   });
@@ -54,13 +57,21 @@ describe('when an upload does not carry the form token', () => {
   it('then a token from another browser is refused too', async () => {
     const victim = await openBrowser(testApp.app);
     const attacker = await openBrowser(testApp.app);
-    await victim.agent.post('/photos').field('_csrf', attacker.token).attach('photos', await fixture('square.png'), 'p.png').expect(403);
+    await victim.agent
+      .post('/photos')
+      .field('_csrf', attacker.token)
+      .attach('photos', await fixture('square.png'), 'p.png')
+      .expect(403);
   });
 
   it('then a token sent after the file is refused: files are only stored once the token is checked', async () => {
     const browser = await openBrowser(testApp.app);
     const keysBefore = await testApp.listAllKeys();
-    await browser.agent.post('/photos').attach('photos', await fixture('square.png'), 'p.png').field('_csrf', browser.token).expect(403);
+    await browser.agent
+      .post('/photos')
+      .attach('photos', await fixture('square.png'), 'p.png')
+      .field('_csrf', browser.token)
+      .expect(403);
     assert.deepEqual(await testApp.listAllKeys(), keysBefore);
   });
 });
@@ -71,9 +82,16 @@ describe('when one client uploads more than the hourly limit', () => {
     const limited = await startTestApp({ env: { UPLOADS_PER_HOUR: '2' } });
     try {
       const browser = await openBrowser(limited.app);
-      for (let upload = 0; upload < 2; upload++) await browser.upload().attach('photos', await fixture('square.png'), 'p.png').expect(303);
+      for (let upload = 0; upload < 2; upload++)
+        await browser
+          .upload()
+          .attach('photos', await fixture('square.png'), 'p.png')
+          .expect(303);
       const keysBefore = await limited.listAllKeys();
-      const response = await browser.upload().attach('photos', await fixture('square.png'), 'p.png').expect(429);
+      const response = await browser
+        .upload()
+        .attach('photos', await fixture('square.png'), 'p.png')
+        .expect(429);
       assert.match(response.text, /Too many requests/);
       assert.match(response.text, /This address has made too many uploads in a short time/);
       assert.ok(response.headers['ratelimit-policy'] ?? response.headers.ratelimit, 'standard RateLimit headers');

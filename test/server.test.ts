@@ -76,7 +76,12 @@ describe('when server.ts gets SIGTERM while an upload is still arriving', () => 
     const emulator = await startS3Emulator({ directory: path.join(dataDir, 's3'), buckets: ['stop-test'] });
     const port = await freePort();
     const tempDir = path.join(dataDir, 'uploads');
-    const server = run('src/server.ts', { ...emulatorClientEnvironment(emulator), S3_BUCKET: 'stop-test', PORT: String(port), UPLOAD_TEMP_DIR: tempDir });
+    const server = run('src/server.ts', {
+      ...emulatorClientEnvironment(emulator),
+      S3_BUCKET: 'stop-test',
+      PORT: String(port),
+      UPLOAD_TEMP_DIR: tempDir,
+    });
     try {
       await waitFor(server, /is listening on/);
       const { cookie, token } = await openGalleryForm(`http://127.0.0.1:${port}`);
@@ -93,7 +98,11 @@ describe('when server.ts gets SIGTERM while an upload is still arriving', () => 
         port,
         method: 'POST',
         path: '/photos',
-        headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + photo.length + tail.length },
+        headers: {
+          cookie,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': head.length + photo.length + tail.length,
+        },
       });
       const answered = once(upload, 'response') as Promise<[IncomingMessage]>;
       upload.write(Buffer.concat([head, photo.subarray(0, 1000)]));
@@ -140,13 +149,20 @@ describe('when server.ts gets SIGTERM while a slow upload is still arriving', ()
         port,
         method: 'POST',
         path: '/photos',
-        headers: { cookie, accept: 'application/json', 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 10 * photo.length },
+        headers: {
+          cookie,
+          accept: 'application/json',
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': 10 * photo.length,
+        },
       });
       upload.on('error', () => {});
       const answered = once(upload, 'response') as Promise<[IncomingMessage]>;
       upload.write(
         Buffer.concat([
-          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+          ),
           photo.subarray(0, 1000),
         ]),
       );
@@ -190,13 +206,25 @@ describe('when server.ts gets SIGTERM while the images of an upload are being ma
       await waitFor(server, /is listening on/);
       const { cookie, token } = await openGalleryForm(`http://127.0.0.1:${port}`);
       // Ten noisy WebP photos: re-encoding them takes seconds, far longer than the grace.
-      const noisy = await sharp({ create: { width: 2600, height: 2000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).webp({ quality: 90 }).toBuffer();
+      const noisy = await sharp({
+        create: { width: 2600, height: 2000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+      })
+        .webp({ quality: 90 })
+        .toBuffer();
       const form = new FormData();
       form.append('_csrf', token);
       for (let index = 0; index < 10; index++) form.append('photos', new Blob([new Uint8Array(noisy)]), `noisy-${index}.webp`);
-      const answer = fetch(`http://127.0.0.1:${port}/photos`, { method: 'POST', body: form, headers: { cookie, accept: 'application/json' } });
+      const answer = fetch(`http://127.0.0.1:${port}/photos`, {
+        method: 'POST',
+        body: form,
+        headers: { cookie, accept: 'application/json' },
+      });
       // Every file received, the images under way: the first full-size image is being written.
-      await waitUntil(async () => (await readdir(tempDir).catch(() => [] as string[])).some((name) => name.endsWith('.full')), 'the images under way', 20_000);
+      await waitUntil(
+        async () => (await readdir(tempDir).catch(() => [] as string[])).some((name) => name.endsWith('.full')),
+        'the images under way',
+        20_000,
+      );
 
       const stoppedAt = Date.now();
       server.kill('SIGTERM');

@@ -33,8 +33,14 @@ export async function readBucketTags(s3: S3Client, { bucket, region }: BucketSet
   } catch (error) {
     if (isAwsError(error, 'NoSuchBucket')) return 'missing';
     if (isAwsError(error, 'NoSuchTagSet')) return [];
-    if (isAwsError(error, 'PermanentRedirect')) throw new Error(`Bucket ${bucket} exists in another region than ${region}. Run with the bucket's region as --region, or choose another --bucket.`);
-    if (isAwsError(error, 'AccessDenied')) throw new Error(`Bucket ${bucket} cannot be read: it belongs to another AWS account, or your identity lacks s3:GetBucketTagging on it. Choose another --bucket.`);
+    if (isAwsError(error, 'PermanentRedirect'))
+      throw new Error(
+        `Bucket ${bucket} exists in another region than ${region}. Run with the bucket's region as --region, or choose another --bucket.`,
+      );
+    if (isAwsError(error, 'AccessDenied'))
+      throw new Error(
+        `Bucket ${bucket} cannot be read: it belongs to another AWS account, or your identity lacks s3:GetBucketTagging on it. Choose another --bucket.`,
+      );
     throw error;
   }
 }
@@ -56,17 +62,26 @@ export function bucketUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[]
       {
         title: `Adopt the existing bucket ${bucket}: check it is yours and in ${region}, change nothing on it`,
         why: `--adopt-bucket: up writes only the release objects under releases/${settings.stack}/ and grants the role access to ${settings.keyPrefix}; the bucket's public-access block, ownership, encryption, policy, lifecycle and tags stay as they are, and down never empties or deletes it.`,
-        cli: [`aws s3api get-bucket-location --bucket ${bucket}`, `aws s3api get-bucket-tagging --bucket ${bucket}   # NoSuchTagSet is fine`],
+        cli: [
+          `aws s3api get-bucket-location --bucket ${bucket}`,
+          `aws s3api get-bucket-tagging --bucket ${bucket}   # NoSuchTagSet is fine`,
+        ],
         run: async ({ aws, log }, state) => {
           const existing = await readBucketTags(aws.s3, settings);
-          if (existing === 'missing') throw new Error(`--adopt-bucket: bucket ${bucket} does not exist. Leave out --adopt-bucket to let up create it.`);
+          if (existing === 'missing')
+            throw new Error(`--adopt-bucket: bucket ${bucket} does not exist. Leave out --adopt-bucket to let up create it.`);
           const ownership = ownershipOf(existing, settings);
           if (ownership.owner === 'this-stack-elsewhere') throw new WrongRegionError(settings, ownership.region, `bucket ${bucket}`);
           const { LocationConstraint } = await aws.s3.send(new GetBucketLocationCommand({ Bucket: bucket }));
           const bucketRegion = regionOfLocation(LocationConstraint);
-          if (bucketRegion !== region) throw new Error(`Bucket ${bucket} is in ${bucketRegion}, not ${region}: run with --region ${bucketRegion}.`);
+          if (bucketRegion !== region)
+            throw new Error(`Bucket ${bucket} is in ${bucketRegion}, not ${region}: run with --region ${bucketRegion}.`);
           state.bucketAdopted = ownership.owner === 'other';
-          log(state.bucketAdopted ? `Adopting s3://${bucket} as it is: no setting of the bucket is changed` : `s3://${bucket} was created by this stack; nothing on it is changed`);
+          log(
+            state.bucketAdopted
+              ? `Adopting s3://${bucket} as it is: no setting of the bucket is changed`
+              : `s3://${bucket} was created by this stack; nothing on it is changed`,
+          );
         },
       },
     ];
@@ -85,7 +100,9 @@ export function bucketUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[]
         const existing = await readBucketTags(aws.s3, settings);
         if (existing !== 'missing') {
           if (ownershipOf(existing, settings).owner === 'other') {
-            throw new Error(`Bucket ${bucket} already exists and was not created by this stack (no app/stack/stack-region tags). Up leaves it alone: choose another --bucket, or pass --adopt-bucket to use it without changing its settings.`);
+            throw new Error(
+              `Bucket ${bucket} already exists and was not created by this stack (no app/stack/stack-region tags). Up leaves it alone: choose another --bucket, or pass --adopt-bucket to use it without changing its settings.`,
+            );
           }
           assertStackOwns(existing, settings, `Bucket ${bucket}`);
           log(`s3://${bucket} was created by this stack; its settings are brought in line below`);
@@ -96,11 +113,15 @@ export function bucketUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[]
             new CreateBucketCommand({
               Bucket: bucket,
               ObjectOwnership: 'BucketOwnerEnforced',
-              CreateBucketConfiguration: { ...(region === 'us-east-1' ? {} : { LocationConstraint: region as BucketLocationConstraint }), Tags: tags },
+              CreateBucketConfiguration: {
+                ...(region === 'us-east-1' ? {} : { LocationConstraint: region as BucketLocationConstraint }),
+                Tags: tags,
+              },
             }),
           );
         } catch (error) {
-          if (isAwsError(error, 'BucketAlreadyExists')) throw new Error(`Bucket name ${bucket} belongs to another AWS account (bucket names are global). Choose another --bucket.`);
+          if (isAwsError(error, 'BucketAlreadyExists'))
+            throw new Error(`Bucket name ${bucket} belongs to another AWS account (bucket names are global). Choose another --bucket.`);
           throw error;
         }
         log(`Created s3://${bucket}, tagged ${tags.map((tag) => `${tag.Key}=${tag.Value}`).join(', ')}`);
@@ -118,10 +139,20 @@ export function bucketUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[]
         await aws.s3.send(
           new PutPublicAccessBlockCommand({
             Bucket: bucket,
-            PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+            PublicAccessBlockConfiguration: {
+              BlockPublicAcls: true,
+              IgnorePublicAcls: true,
+              BlockPublicPolicy: true,
+              RestrictPublicBuckets: true,
+            },
           }),
         );
-        await aws.s3.send(new PutBucketOwnershipControlsCommand({ Bucket: bucket, OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } }));
+        await aws.s3.send(
+          new PutBucketOwnershipControlsCommand({
+            Bucket: bucket,
+            OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+          }),
+        );
         await aws.s3.send(
           new PutBucketEncryptionCommand({
             Bucket: bucket,
@@ -152,7 +183,14 @@ export function bucketUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[]
           new PutBucketLifecycleConfigurationCommand({
             Bucket: bucket,
             LifecycleConfiguration: {
-              Rules: [{ ID: 'abort-incomplete-multipart-uploads', Status: 'Enabled', Filter: {}, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }],
+              Rules: [
+                {
+                  ID: 'abort-incomplete-multipart-uploads',
+                  Status: 'Enabled',
+                  Filter: {},
+                  AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+                },
+              ],
             },
           }),
         );
@@ -182,7 +220,9 @@ export function bucketDeletionCheckStep(settings: BucketSettings): Step<AwsDeps,
 
 function assertBucketDeletable(tags: Tag[], settings: BucketSettings): void {
   if (ownershipOf(tags, settings).owner === 'other') {
-    throw new Error(`Bucket ${settings.bucket} was not created by this stack (adopted, or someone else's): down never empties or deletes it. Leave out --delete-bucket; nothing was removed.`);
+    throw new Error(
+      `Bucket ${settings.bucket} was not created by this stack (adopted, or someone else's): down never empties or deletes it. Leave out --delete-bucket; nothing was removed.`,
+    );
   }
   assertStackOwns(tags, settings, `Bucket ${settings.bucket}`);
 }
@@ -192,7 +232,11 @@ export function bucketDeletionStep(settings: BucketSettings): Step<AwsDeps, Stac
   return {
     title: `Empty and delete the bucket ${bucket} (--delete-bucket)`,
     why: 'S3 only deletes an empty bucket. Every object version goes, photos included; the bucket must carry this stack’s tags.',
-    cli: [`aws s3api get-bucket-tagging --bucket ${bucket}`, `aws s3 rm s3://${bucket} --recursive`, `aws s3api delete-bucket --bucket ${bucket} --region ${region}`],
+    cli: [
+      `aws s3api get-bucket-tagging --bucket ${bucket}`,
+      `aws s3 rm s3://${bucket} --recursive`,
+      `aws s3api delete-bucket --bucket ${bucket} --region ${region}`,
+    ],
     run: async ({ aws, log }) => {
       const tags = await readBucketTags(aws.s3, settings);
       if (tags === 'missing') {
@@ -213,10 +257,14 @@ export async function deleteAllVersions(s3: S3Client, bucket: string, prefix: st
   let removed = 0;
   for (;;) {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix }));
-    const objects: ObjectIdentifier[] = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((entry) => ({ Key: entry.Key, VersionId: entry.VersionId }));
+    const objects: ObjectIdentifier[] = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((entry) => ({
+      Key: entry.Key,
+      VersionId: entry.VersionId,
+    }));
     if (objects.length === 0) return removed;
     const { Errors = [] } = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
-    if (Errors.length > 0) throw new Error(`Could not delete ${Errors.length} object(s) from ${bucket}, first: ${Errors[0]?.Key} (${Errors[0]?.Code})`);
+    if (Errors.length > 0)
+      throw new Error(`Could not delete ${Errors.length} object(s) from ${bucket}, first: ${Errors[0]?.Key} (${Errors[0]?.Code})`);
     removed += objects.length;
   }
 }

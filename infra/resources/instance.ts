@@ -16,7 +16,16 @@ import {
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { isAwsError, type AwsDeps } from '../aws-clients.js';
 import { releaseObjectPrefix } from '../release.js';
-import { amiParameterName, APP_PORT, stackNames, stackTagFilters, stackTags, tagFiltersCli, type StackSettings, type UpSettings } from '../stack.js';
+import {
+  amiParameterName,
+  APP_PORT,
+  stackNames,
+  stackTagFilters,
+  stackTags,
+  tagFiltersCli,
+  type StackSettings,
+  type UpSettings,
+} from '../stack.js';
 import type { StackState, UpDeps } from '../state.js';
 import { required, retryWithBackoff, seconds, waitFor, type Step } from '../step.js';
 import { renderUserData } from '../templates.js';
@@ -47,7 +56,9 @@ function tagOf(instance: Instance, key: string): string | undefined {
 }
 
 async function listStackInstances({ aws }: AwsDeps, settings: StackSettings, states: string[]): Promise<Instance[]> {
-  const { Reservations = [] } = await aws.ec2.send(new DescribeInstancesCommand({ Filters: [...stackTagFilters(settings), { Name: 'instance-state-name', Values: states }] }));
+  const { Reservations = [] } = await aws.ec2.send(
+    new DescribeInstancesCommand({ Filters: [...stackTagFilters(settings), { Name: 'instance-state-name', Values: states }] }),
+  );
   return Reservations.flatMap((reservation) => reservation.Instances ?? []);
 }
 
@@ -62,7 +73,12 @@ export type MetadataPolicy = 'stack-instance' | 'require-imdsv2' | 'leave';
  * Associates the profile with the instance, or replaces the profile already there. The stack's own instance is converged to
  * IMDSv2 with hop limit 1; an instance given by attach is only switched to IMDSv2 when asked, and otherwise warned about.
  */
-export async function ensureInstanceUsesProfile({ aws, log }: AwsDeps, instance: Instance, instanceProfileArn: string, metadata: MetadataPolicy): Promise<void> {
+export async function ensureInstanceUsesProfile(
+  { aws, log }: AwsDeps,
+  instance: Instance,
+  instanceProfileArn: string,
+  metadata: MetadataPolicy,
+): Promise<void> {
   const instanceId = required(instance.InstanceId, 'the instance id');
   const { IamInstanceProfileAssociations: associations = [] } = await aws.ec2.send(
     new DescribeIamInstanceProfileAssociationsCommand({
@@ -79,7 +95,12 @@ export async function ensureInstanceUsesProfile({ aws, log }: AwsDeps, instance:
   } else if (current.IamInstanceProfile?.Arn === instanceProfileArn) {
     log(`${instanceId} already uses ${instanceProfileArn}`);
   } else {
-    await aws.ec2.send(new ReplaceIamInstanceProfileAssociationCommand({ AssociationId: current.AssociationId, IamInstanceProfile: { Arn: instanceProfileArn } }));
+    await aws.ec2.send(
+      new ReplaceIamInstanceProfileAssociationCommand({
+        AssociationId: current.AssociationId,
+        IamInstanceProfile: { Arn: instanceProfileArn },
+      }),
+    );
     log(`Replaced ${current.IamInstanceProfile?.Arn} with ${instanceProfileArn} on ${instanceId}`);
   }
 
@@ -99,7 +120,9 @@ export async function ensureInstanceUsesProfile({ aws, log }: AwsDeps, instance:
       log(`${instanceId} already requires IMDSv2`);
       return;
     }
-    await aws.ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: instanceId, HttpTokens: 'required', HttpEndpoint: 'enabled' }));
+    await aws.ec2.send(
+      new ModifyInstanceMetadataOptionsCommand({ InstanceId: instanceId, HttpTokens: 'required', HttpEndpoint: 'enabled' }),
+    );
     log(`${instanceId} now requires IMDSv2 (session tokens); IMDSv1 callers on it no longer get credentials`);
     return;
   }
@@ -107,7 +130,14 @@ export async function ensureInstanceUsesProfile({ aws, log }: AwsDeps, instance:
     log(`${instanceId} already requires IMDSv2 with hop limit ${HOP_LIMIT}`);
     return;
   }
-  await aws.ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: instanceId, HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: HOP_LIMIT }));
+  await aws.ec2.send(
+    new ModifyInstanceMetadataOptionsCommand({
+      InstanceId: instanceId,
+      HttpTokens: 'required',
+      HttpEndpoint: 'enabled',
+      HttpPutResponseHopLimit: HOP_LIMIT,
+    }),
+  );
   log(`${instanceId} now requires IMDSv2 with hop limit ${HOP_LIMIT}`);
 }
 
@@ -128,7 +158,11 @@ function replacementReason(instance: Instance, wantedDeployment: string): string
 export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[] {
   const { bucket, region, stack } = settings;
   const names = stackNames(stack);
-  const ec2Tags = (deployment: string) => [{ Key: 'Name', Value: stack }, ...stackTags(settings), { Key: DEPLOYMENT_TAG_KEY, Value: deployment }];
+  const ec2Tags = (deployment: string) => [
+    { Key: 'Name', Value: stack },
+    ...stackTags(settings),
+    { Key: DEPLOYMENT_TAG_KEY, Value: deployment },
+  ];
   const ec2TagsCli = ec2Tags('<deployment>')
     .map((tag) => `{Key=${tag.Key},Value=${tag.Value}}`)
     .join(',');
@@ -137,7 +171,9 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
     {
       title: 'Resolve the latest Amazon Linux 2023 AMI from the public SSM parameter',
       why: 'AMI ids differ per region and change with every release; AWS publishes the current one under a stable parameter name.',
-      cli: [`AMI_ID=$(aws ssm get-parameter --region ${region} --name ${amiParameterName(settings.instanceType)} --query Parameter.Value --output text)`],
+      cli: [
+        `AMI_ID=$(aws ssm get-parameter --region ${region} --name ${amiParameterName(settings.instanceType)} --query Parameter.Value --output text)`,
+      ],
       run: async ({ aws, log }, state) => {
         const { Parameter } = await aws.ssm.send(new GetParameterCommand({ Name: amiParameterName(settings.instanceType) }));
         state.amiId = required(Parameter?.Value, 'the AMI id');
@@ -192,7 +228,10 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
               IamInstanceProfile: { Arn: instanceProfileArn },
               MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: HOP_LIMIT, HttpEndpoint: 'enabled' },
               UserData: Buffer.from(userData, 'utf8').toString('base64'),
-              TagSpecifications: (['instance', 'volume', 'network-interface'] as const).map((ResourceType) => ({ ResourceType, Tags: ec2Tags(deployment) })),
+              TagSpecifications: (['instance', 'volume', 'network-interface'] as const).map((ResourceType) => ({
+                ResourceType,
+                Tags: ec2Tags(deployment),
+              })),
             }),
           );
         const { Instances = [] } = await retryWithBackoff(
@@ -229,7 +268,9 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
           deps,
         );
         if (!publicIp) {
-          throw new Error(`${instanceId} was not running with a public IPv4 address after ${seconds(INSTANCE_RUNNING_TIMEOUT_MS)}. Check it with \`aws ec2 describe-instances --region ${region} --instance-ids ${instanceId}\`.`);
+          throw new Error(
+            `${instanceId} was not running with a public IPv4 address after ${seconds(INSTANCE_RUNNING_TIMEOUT_MS)}. Check it with \`aws ec2 describe-instances --region ${region} --instance-ids ${instanceId}\`.`,
+          );
         }
         state.appUrl = `http://${publicIp}${APP_PORT === 80 ? '' : `:${APP_PORT}`}/`;
         deps.log(`${instanceId} is running at ${publicIp}`);
@@ -258,8 +299,12 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
           deps,
         );
         if (failure !== undefined) {
-          await deps.aws.ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: SETUP_STATUS_TAG_KEY, Value: 'failed' }] }));
-          throw new Error(`The setup of ${instanceId} failed: ${failure}\nRead the whole log with \`npm run infra:logs -- --region ${region}\`. ${instanceId} is tagged ${SETUP_STATUS_TAG_KEY}=failed: run \`npm run infra:up\` again to replace it.`);
+          await deps.aws.ec2.send(
+            new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: SETUP_STATUS_TAG_KEY, Value: 'failed' }] }),
+          );
+          throw new Error(
+            `The setup of ${instanceId} failed: ${failure}\nRead the whole log with \`npm run infra:logs -- --region ${region}\`. ${instanceId} is tagged ${SETUP_STATUS_TAG_KEY}=failed: run \`npm run infra:up\` again to replace it.`,
+          );
         }
         if (!ready) {
           throw new Error(
@@ -276,8 +321,15 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
 async function startIfStopped(deps: AwsDeps, instance: Instance): Promise<void> {
   const instanceId = required(instance.InstanceId, 'the instance id');
   if (instance.State?.Name !== 'stopped' && instance.State?.Name !== 'stopping') return;
-  const stopped = await waitFor(async () => ((await describeInstance(deps, instanceId))?.State?.Name === 'stopped' ? true : undefined), { intervalMs: 5_000, timeoutMs: INSTANCE_RUNNING_TIMEOUT_MS }, deps);
-  if (!stopped) throw new Error(`${instanceId} did not finish stopping within ${seconds(INSTANCE_RUNNING_TIMEOUT_MS)}. Run \`npm run infra:up\` again.`);
+  const stopped = await waitFor(
+    async () => ((await describeInstance(deps, instanceId))?.State?.Name === 'stopped' ? true : undefined),
+    { intervalMs: 5_000, timeoutMs: INSTANCE_RUNNING_TIMEOUT_MS },
+    deps,
+  );
+  if (!stopped)
+    throw new Error(
+      `${instanceId} did not finish stopping within ${seconds(INSTANCE_RUNNING_TIMEOUT_MS)}. Run \`npm run infra:up\` again.`,
+    );
   await deps.aws.ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
   deps.log(`Started ${instanceId}, which was stopped`);
 }
@@ -286,7 +338,10 @@ async function startIfStopped(deps: AwsDeps, instance: Instance): Promise<void> 
 async function setupFailure({ aws }: AwsDeps, instanceId: string): Promise<string | undefined> {
   const { Output } = await aws.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
   const text = Buffer.from(Output ?? '', 'base64').toString('utf8');
-  return text.split('\n').find((line) => line.includes(SETUP_FAILED_MARKER))?.trim();
+  return text
+    .split('\n')
+    .find((line) => line.includes(SETUP_FAILED_MARKER))
+    ?.trim();
 }
 
 export function instanceDownStep(settings: StackSettings): Step<AwsDeps, StackState> {
@@ -300,7 +355,10 @@ export function instanceDownStep(settings: StackSettings): Step<AwsDeps, StackSt
       `aws ec2 wait instance-terminated --region ${region} --instance-ids $INSTANCE_IDS`,
     ],
     run: async (deps, state) => {
-      const listLive = async () => (await listStackInstances(deps, settings, NOT_TERMINATED_STATES)).map((instance) => required(instance.InstanceId, 'the instance id'));
+      const listLive = async () =>
+        (await listStackInstances(deps, settings, NOT_TERMINATED_STATES)).map((instance) =>
+          required(instance.InstanceId, 'the instance id'),
+        );
       const instanceIds = await listLive();
       state.terminatedInstanceIds = instanceIds;
       if (instanceIds.length === 0) {
@@ -309,8 +367,15 @@ export function instanceDownStep(settings: StackSettings): Step<AwsDeps, StackSt
       }
       await deps.aws.ec2.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }));
       deps.log(`Terminating ${instanceIds.join(', ')}; waiting until terminated`);
-      const gone = await waitFor(async () => ((await listLive()).length === 0 ? true : undefined), { intervalMs: 5_000, timeoutMs: TERMINATION_TIMEOUT_MS }, deps);
-      if (!gone) throw new Error(`Instances ${instanceIds.join(', ')} were not terminated after ${seconds(TERMINATION_TIMEOUT_MS)}. Run \`npm run infra:down\` again.`);
+      const gone = await waitFor(
+        async () => ((await listLive()).length === 0 ? true : undefined),
+        { intervalMs: 5_000, timeoutMs: TERMINATION_TIMEOUT_MS },
+        deps,
+      );
+      if (!gone)
+        throw new Error(
+          `Instances ${instanceIds.join(', ')} were not terminated after ${seconds(TERMINATION_TIMEOUT_MS)}. Run \`npm run infra:down\` again.`,
+        );
       deps.log('Instances terminated');
     },
   };
@@ -330,11 +395,16 @@ export function attachInstanceSteps(settings: StackSettings & { instanceId: stri
         } catch (error) {
           if (!isAwsError(error, 'InvalidInstanceID.NotFound')) throw error;
         }
-        if (!found) throw new Error(`Instance ${instanceId} was not found in ${region}. Check --instance-id and --region (attach works in the stack's region only).`);
+        if (!found)
+          throw new Error(
+            `Instance ${instanceId} was not found in ${region}. Check --instance-id and --region (attach works in the stack's region only).`,
+          );
       },
     },
     {
-      title: settings.requireImdsv2 ? 'Attach the instance profile and require IMDSv2 (--require-imdsv2)' : 'Attach the instance profile (IMDS settings left as they are)',
+      title: settings.requireImdsv2
+        ? 'Attach the instance profile and require IMDSv2 (--require-imdsv2)'
+        : 'Attach the instance profile (IMDS settings left as they are)',
       why: settings.requireImdsv2
         ? 'An instance holds at most one profile: associate when it has none, replace the association when it has another. --require-imdsv2 makes credentials need a session token (blocks SSRF-style theft); anything on the instance still using IMDSv1 stops getting credentials.'
         : 'An instance holds at most one profile: associate when it has none, replace the association when it has another. IMDSv1 is left as it is, with a warning: requiring IMDSv2 could break programs on an instance this stack does not know; pass --require-imdsv2 to do it.',
@@ -342,10 +412,19 @@ export function attachInstanceSteps(settings: StackSettings & { instanceId: stri
         `aws ec2 describe-iam-instance-profile-associations --region ${region} --filters Name=instance-id,Values=${instanceId} Name=state,Values=associating,associated`,
         `aws ec2 associate-iam-instance-profile --region ${region} --instance-id ${instanceId} --iam-instance-profile Arn="$PROFILE_ARN"   # when none is associated`,
         `aws ec2 replace-iam-instance-profile-association --region ${region} --association-id <iip-assoc-id from above> --iam-instance-profile Arn="$PROFILE_ARN"   # when another is`,
-        ...(settings.requireImdsv2 ? [`aws ec2 modify-instance-metadata-options --region ${region} --instance-id ${instanceId} --http-tokens required --http-endpoint enabled`] : []),
+        ...(settings.requireImdsv2
+          ? [
+              `aws ec2 modify-instance-metadata-options --region ${region} --instance-id ${instanceId} --http-tokens required --http-endpoint enabled`,
+            ]
+          : []),
       ],
       run: async (deps, state) => {
-        await ensureInstanceUsesProfile(deps, required(found, 'the instance'), required(state.instanceProfileArn, 'the instance profile ARN'), settings.requireImdsv2 ? 'require-imdsv2' : 'leave');
+        await ensureInstanceUsesProfile(
+          deps,
+          required(found, 'the instance'),
+          required(state.instanceProfileArn, 'the instance profile ARN'),
+          settings.requireImdsv2 ? 'require-imdsv2' : 'leave',
+        );
       },
     },
   ];

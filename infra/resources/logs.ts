@@ -21,7 +21,10 @@ function tagsObject(settings: StackSettings): Record<string, string> {
 }
 
 async function logGroupTags({ aws }: AwsDeps, settings: StackSettings, accountId: string) {
-  const found = await unlessMissing(aws.logs.send(new ListTagsForResourceCommand({ resourceArn: logGroupArn(settings, accountId) })), 'ResourceNotFoundException');
+  const found = await unlessMissing(
+    aws.logs.send(new ListTagsForResourceCommand({ resourceArn: logGroupArn(settings, accountId) })),
+    'ResourceNotFoundException',
+  );
   return found && Object.entries(found.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
 }
 
@@ -83,13 +86,17 @@ export async function readRecentLogs({ aws, now }: AwsDeps, settings: LogsSettin
   let nextToken: string | undefined;
   try {
     do {
-      const page = await aws.logs.send(new FilterLogEventsCommand({ logGroupName, startTime: now() - settings.minutes * 60_000, nextToken }));
+      const page = await aws.logs.send(
+        new FilterLogEventsCommand({ logGroupName, startTime: now() - settings.minutes * 60_000, nextToken }),
+      );
       events.push(...(page.events ?? []));
       nextToken = page.nextToken;
     } while (nextToken);
   } catch (error) {
     if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
-    throw new Error(`There is no log group ${logGroupName} in ${settings.region}. Run \`npm run infra:up\` first, or check --region and --stack.`);
+    throw new Error(
+      `There is no log group ${logGroupName} in ${settings.region}. Run \`npm run infra:up\` first, or check --region and --stack.`,
+    );
   }
   return events.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0)).slice(-settings.lines);
 }

@@ -21,8 +21,22 @@ export function releaseUploadStep({ bucket, stack }: BucketSettings): Step<UpDep
       log('Running npm run build and npm pack');
       const release = await buildRelease();
       const prefix = releaseObjectPrefix(releasePrefix, release.id);
-      await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${RELEASE_TARBALL}`, Body: release.tarball, ContentType: 'application/gzip' }));
-      await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${RELEASE_LOCKFILE}`, Body: release.packageLock, ContentType: 'application/json' }));
+      await aws.s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `${prefix}${RELEASE_TARBALL}`,
+          Body: release.tarball,
+          ContentType: 'application/gzip',
+        }),
+      );
+      await aws.s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `${prefix}${RELEASE_LOCKFILE}`,
+          Body: release.packageLock,
+          ContentType: 'application/json',
+        }),
+      );
       state.releaseId = release.id;
       log(`Uploaded release ${release.id} to s3://${bucket}/${prefix}`);
     },

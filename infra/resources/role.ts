@@ -17,7 +17,16 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { isAwsError, unlessMissing, type AwsDeps } from '../aws-clients.js';
-import { assertStackOwns, ownershipOf, stackNames, stackTags, tagsCli, WrongRegionError, type StackSettings, type UpSettings } from '../stack.js';
+import {
+  assertStackOwns,
+  ownershipOf,
+  stackNames,
+  stackTags,
+  tagsCli,
+  WrongRegionError,
+  type StackSettings,
+  type UpSettings,
+} from '../stack.js';
 import type { StackState } from '../state.js';
 import { required, waitFor, type Step } from '../step.js';
 import { renderPolicy } from '../templates.js';
@@ -53,7 +62,10 @@ export function stackRegionCheckStep(settings: StackSettings): Step<AwsDeps, Sta
     ],
     run: async ({ aws, log }) => {
       const role = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: names.roleName })), 'NoSuchEntityException');
-      const profile = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
+      const profile = await unlessMissing(
+        aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })),
+        'NoSuchEntityException',
+      );
       for (const [what, tags] of [
         [`role ${names.roleName}`, role?.Role?.Tags],
         [`instance profile ${names.instanceProfileName}`, profile?.InstanceProfile?.Tags],
@@ -61,7 +73,11 @@ export function stackRegionCheckStep(settings: StackSettings): Step<AwsDeps, Sta
         const ownership = ownershipOf(tags, settings);
         if (ownership.owner === 'this-stack-elsewhere') throw new WrongRegionError(settings, ownership.region, what);
       }
-      log(role?.Role || profile?.InstanceProfile ? `Stack ${settings.stack} is recorded in ${settings.region}` : `Stack ${settings.stack} has no role or profile yet`);
+      log(
+        role?.Role || profile?.InstanceProfile
+          ? `Stack ${settings.stack} is recorded in ${settings.region}`
+          : `Stack ${settings.stack} has no role or profile yet`,
+      );
     },
   };
 }
@@ -81,7 +97,9 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
       run: async ({ aws, log }, state) => {
         const document = JSON.stringify(trustPolicy());
         try {
-          const { Role } = await aws.iam.send(new CreateRoleCommand({ RoleName: names.roleName, AssumeRolePolicyDocument: document, Tags: tags }));
+          const { Role } = await aws.iam.send(
+            new CreateRoleCommand({ RoleName: names.roleName, AssumeRolePolicyDocument: document, Tags: tags }),
+          );
           state.roleArn = Role?.Arn;
           log(`Created role ${state.roleArn}`);
         } catch (error) {
@@ -97,11 +115,19 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
     {
       title: `Give the role the app's permissions (inline policy ${names.rolePolicyName})`,
       why: `List only with an s3:prefix under ${settings.keyPrefix}; read, write and delete only under ${settings.bucket}/${settings.keyPrefix}*; read this stack's releases; write log events to the log group ${names.logGroupName} only; nothing else. put-role-policy overwrites in place, so a rerun converges.`,
-      cli: [`aws iam put-role-policy --role-name ${names.roleName} --policy-name ${names.rolePolicyName} --policy-document file://app-policy.json   # with your account id ($ACCOUNT_ID) for ${PLAN_ACCOUNT_ID}`],
+      cli: [
+        `aws iam put-role-policy --role-name ${names.roleName} --policy-name ${names.rolePolicyName} --policy-document file://app-policy.json   # with your account id ($ACCOUNT_ID) for ${PLAN_ACCOUNT_ID}`,
+      ],
       documents: { 'app-policy.json': appPolicy(settings, PLAN_ACCOUNT_ID) },
       run: async ({ aws, log }, state) => {
         const document = appPolicy(settings, required(state.accountId, 'the account id'));
-        await aws.iam.send(new PutRolePolicyCommand({ RoleName: names.roleName, PolicyName: names.rolePolicyName, PolicyDocument: JSON.stringify(document) }));
+        await aws.iam.send(
+          new PutRolePolicyCommand({
+            RoleName: names.roleName,
+            PolicyName: names.rolePolicyName,
+            PolicyDocument: JSON.stringify(document),
+          }),
+        );
         log(`Policy ${names.rolePolicyName} set on ${names.roleName}`);
       },
     },
@@ -115,7 +141,9 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
       run: async ({ aws, log }, state) => {
         let rolesInProfile: string[] = [];
         try {
-          const { InstanceProfile } = await aws.iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, Tags: tags }));
+          const { InstanceProfile } = await aws.iam.send(
+            new CreateInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, Tags: tags }),
+          );
           state.instanceProfileArn = InstanceProfile?.Arn;
           log(`Created instance profile ${state.instanceProfileArn}`);
         } catch (error) {
@@ -131,9 +159,13 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
           return;
         }
         if (rolesInProfile.length > 0) {
-          throw new Error(`Instance profile ${names.instanceProfileName} holds role ${rolesInProfile.join(', ')}, and a profile holds one role. Run \`npm run infra:down\` for this stack first.`);
+          throw new Error(
+            `Instance profile ${names.instanceProfileName} holds role ${rolesInProfile.join(', ')}, and a profile holds one role. Run \`npm run infra:down\` for this stack first.`,
+          );
         }
-        await aws.iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, RoleName: names.roleName }));
+        await aws.iam.send(
+          new AddRoleToInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, RoleName: names.roleName }),
+        );
         log(`Added ${names.roleName} to ${names.instanceProfileName}`);
       },
     },
@@ -145,13 +177,19 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
         deps.log('IAM is eventually consistent: waiting until the instance profile is visible with its role');
         const visible = await waitFor(
           async () => {
-            const found = await unlessMissing(deps.aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
+            const found = await unlessMissing(
+              deps.aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })),
+              'NoSuchEntityException',
+            );
             return found?.InstanceProfile?.Roles?.some((role) => role.RoleName === names.roleName) ? true : undefined;
           },
           { intervalMs: 2_000, timeoutMs: 60_000 },
           deps,
         );
-        if (!visible) throw new Error(`Instance profile ${names.instanceProfileName} did not show role ${names.roleName} within 60 s. Run \`npm run infra:up\` again.`);
+        if (!visible)
+          throw new Error(
+            `Instance profile ${names.instanceProfileName} did not show role ${names.roleName} within 60 s. Run \`npm run infra:up\` again.`,
+          );
         deps.log('The instance profile is visible');
       },
     },
@@ -164,10 +202,18 @@ export function profileLookupStep(settings: StackSettings): Step<AwsDeps, StackS
   return {
     title: `Look up the instance profile ${names.instanceProfileName}`,
     why: 'EC2 attaches an instance profile, not a role; `npm run infra:up` created this one with the app role inside.',
-    cli: [`PROFILE_ARN=$(aws iam get-instance-profile --instance-profile-name ${names.instanceProfileName} --query InstanceProfile.Arn --output text)`],
+    cli: [
+      `PROFILE_ARN=$(aws iam get-instance-profile --instance-profile-name ${names.instanceProfileName} --query InstanceProfile.Arn --output text)`,
+    ],
     run: async ({ aws, log }, state) => {
-      const found = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
-      if (!found?.InstanceProfile) throw new Error(`Instance profile ${names.instanceProfileName} does not exist. Create it first with \`npm run infra:up\` (same --stack and --region).`);
+      const found = await unlessMissing(
+        aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })),
+        'NoSuchEntityException',
+      );
+      if (!found?.InstanceProfile)
+        throw new Error(
+          `Instance profile ${names.instanceProfileName} does not exist. Create it first with \`npm run infra:up\` (same --stack and --region).`,
+        );
       assertStackOwns(found.InstanceProfile.Tags, settings, `Instance profile ${names.instanceProfileName}`);
       state.instanceProfileArn = required(found.InstanceProfile.Arn, 'the instance profile ARN');
       log(`Found ${state.instanceProfileArn}`);
@@ -180,7 +226,9 @@ async function liveAssociations({ aws }: AwsDeps): Promise<IamInstanceProfileAss
   const associations: IamInstanceProfileAssociation[] = [];
   let NextToken: string | undefined;
   do {
-    const page = await aws.ec2.send(new DescribeIamInstanceProfileAssociationsCommand({ Filters: [{ Name: 'state', Values: ['associating', 'associated'] }], NextToken }));
+    const page = await aws.ec2.send(
+      new DescribeIamInstanceProfileAssociationsCommand({ Filters: [{ Name: 'state', Values: ['associating', 'associated'] }], NextToken }),
+    );
     associations.push(...(page.IamInstanceProfileAssociations ?? []));
     NextToken = page.NextToken;
   } while (NextToken);
@@ -200,7 +248,10 @@ export function roleDownSteps(settings: StackSettings): Step<AwsDeps, StackState
       ],
       run: async (deps, state) => {
         const { aws, log } = deps;
-        const found = await unlessMissing(aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })), 'NoSuchEntityException');
+        const found = await unlessMissing(
+          aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })),
+          'NoSuchEntityException',
+        );
         if (!found?.InstanceProfile) {
           log(`Instance profile ${names.instanceProfileName} is already gone`);
           return;
@@ -218,7 +269,9 @@ export function roleDownSteps(settings: StackSettings): Step<AwsDeps, StackState
           );
         }
         for (const role of profile.Roles ?? []) {
-          await aws.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, RoleName: role.RoleName }));
+          await aws.iam.send(
+            new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, RoleName: role.RoleName }),
+          );
           log(`Removed ${role.RoleName} from ${names.instanceProfileName}`);
         }
         await aws.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName }));

@@ -9,7 +9,16 @@ import {
   type IpPermission,
 } from '@aws-sdk/client-ec2';
 import { isAwsError, type AwsDeps } from '../aws-clients.js';
-import { APP_PORT, assertStackOwns, stackNames, stackTagFilters, stackTags, tagFiltersCli, type StackSettings, type UpSettings } from '../stack.js';
+import {
+  APP_PORT,
+  assertStackOwns,
+  stackNames,
+  stackTagFilters,
+  stackTags,
+  tagFiltersCli,
+  type StackSettings,
+  type UpSettings,
+} from '../stack.js';
 import type { StackState } from '../state.js';
 import { required, retryWithBackoff, seconds, type Step } from '../step.js';
 
@@ -29,7 +38,10 @@ export function securityGroupUpStep(settings: UpSettings): Step<AwsDeps, StackSt
     run: async ({ aws, log }, state) => {
       const { Vpcs = [] } = await aws.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }));
       const vpcId = Vpcs[0]?.VpcId;
-      if (!vpcId) throw new Error(`Region ${region} has no default VPC. Create one with \`aws ec2 create-default-vpc --region ${region}\`, or use another region.`);
+      if (!vpcId)
+        throw new Error(
+          `Region ${region} has no default VPC. Create one with \`aws ec2 create-default-vpc --region ${region}\`, or use another region.`,
+        );
 
       let ingress: IpPermission[] = [];
       try {
@@ -64,7 +76,9 @@ export function securityGroupUpStep(settings: UpSettings): Step<AwsDeps, StackSt
       const isAppPortRule = (rule: IpPermission) => rule.IpProtocol === 'tcp' && rule.FromPort === APP_PORT && rule.ToPort === APP_PORT;
       const stale = ingress.flatMap((rule) =>
         isAppPortRule(rule)
-          ? (rule.IpRanges ?? []).filter((range) => range.CidrIp !== allowCidr).map((range) => ({ IpProtocol: rule.IpProtocol, FromPort: rule.FromPort, ToPort: rule.ToPort, IpRanges: [range] }))
+          ? (rule.IpRanges ?? [])
+              .filter((range) => range.CidrIp !== allowCidr)
+              .map((range) => ({ IpProtocol: rule.IpProtocol, FromPort: rule.FromPort, ToPort: rule.ToPort, IpRanges: [range] }))
           : [rule],
       );
       if (stale.length > 0) {
@@ -78,7 +92,14 @@ export function securityGroupUpStep(settings: UpSettings): Step<AwsDeps, StackSt
       await aws.ec2.send(
         new AuthorizeSecurityGroupIngressCommand({
           GroupId: groupId,
-          IpPermissions: [{ IpProtocol: 'tcp', FromPort: APP_PORT, ToPort: APP_PORT, IpRanges: [{ CidrIp: allowCidr, Description: 'S3 Photo Share HTTP' }] }],
+          IpPermissions: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: APP_PORT,
+              ToPort: APP_PORT,
+              IpRanges: [{ CidrIp: allowCidr, Description: 'S3 Photo Share HTTP' }],
+            },
+          ],
         }),
       );
       log(`Allowed TCP ${APP_PORT} from ${allowCidr}`);

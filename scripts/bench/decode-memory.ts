@@ -16,7 +16,11 @@ const MIB = 1024 * 1024;
 
 export async function measureWorstCaseDecode(photosDir: string, emulatorEndpoint: string): Promise<FigureResult> {
   const images = await worstCaseImages(photosDir);
-  const app = await spawnAppProcess({ ...emulatorEnvironment(emulatorEndpoint), S3_BUCKET: DECODE_BUCKET, MAX_FILES_PER_UPLOAD: String(FILES_PER_UPLOAD) });
+  const app = await spawnAppProcess({
+    ...emulatorEnvironment(emulatorEndpoint),
+    S3_BUCKET: DECODE_BUCKET,
+    MAX_FILES_PER_UPLOAD: String(FILES_PER_UPLOAD),
+  });
   try {
     const pass = await openUploadForm(app.baseUrl);
     const idleMiB = memoryOf(app.pid).rss / MIB;
@@ -24,7 +28,12 @@ export async function measureWorstCaseDecode(photosDir: string, emulatorEndpoint
     for (const image of images) {
       const started = process.hrtime.bigint();
       await uploadPhoto(app.baseUrl, image, pass, FILES_PER_UPLOAD);
-      perFormat.push({ file: image.name, fileBytes: image.bytes.length, seconds: milliseconds(started) / 1000, peakMiBSoFar: memoryOf(app.pid).peak / MIB });
+      perFormat.push({
+        file: image.name,
+        fileBytes: image.bytes.length,
+        seconds: milliseconds(started) / 1000,
+        peakMiBSoFar: memoryOf(app.pid).peak / MIB,
+      });
     }
     const peakMiB = memoryOf(app.pid).peak / MIB;
     // The peak so far only grows: the first upload that reached the final peak is the one that set it.

@@ -53,8 +53,22 @@ export async function measureGallerySpeed(tempDir: string): Promise<FigureResult
     const ms = (name: keyof typeof samples) => formatSpread(spread(samples[name]), 1, ' ms');
     return {
       rows: [
-        { figure: `Gallery first page (${SEEDED_PHOTOS.toLocaleString('en')} photos)`, app: ms('appFirst'), reference: `ListObjectsV2 ${ms('listFirst')}`, ratio: formatSpread(firstRatio, 2), budget: '≤ 2.00', verdict: verdict(firstRatio.median <= 2) },
-        { figure: `Gallery page ${DEEP_PAGE} (continuation token)`, app: ms('appDeep'), reference: `ListObjectsV2 ${ms('listDeep')}`, ratio: formatSpread(deepRatio, 2), budget: '≤ 2.00', verdict: verdict(deepRatio.median <= 2) },
+        {
+          figure: `Gallery first page (${SEEDED_PHOTOS.toLocaleString('en')} photos)`,
+          app: ms('appFirst'),
+          reference: `ListObjectsV2 ${ms('listFirst')}`,
+          ratio: formatSpread(firstRatio, 2),
+          budget: '≤ 2.00',
+          verdict: verdict(firstRatio.median <= 2),
+        },
+        {
+          figure: `Gallery page ${DEEP_PAGE} (continuation token)`,
+          app: ms('appDeep'),
+          reference: `ListObjectsV2 ${ms('listDeep')}`,
+          ratio: formatSpread(deepRatio, 2),
+          budget: '≤ 2.00',
+          verdict: verdict(deepRatio.median <= 2),
+        },
       ],
       details: {
         seededPhotos: SEEDED_PHOTOS,
@@ -78,7 +92,8 @@ export async function measureGalleryWeight(bucket: string, tempDir: string): Pro
     const html = await galleryHtml(app.baseUrl, '/');
     const imageUrls = imageSources(html);
     const photoIds = photoIdsLinked(html);
-    if (photoIds.length < PHOTOS_PER_PAGE) throw new Error(`the gallery shows ${photoIds.length} photos; the weight figure needs a full page of ${PHOTOS_PER_PAGE}`);
+    if (photoIds.length < PHOTOS_PER_PAGE)
+      throw new Error(`the gallery shows ${photoIds.length} photos; the weight figure needs a full page of ${PHOTOS_PER_PAGE}`);
     const imageBytes = await Promise.all(imageUrls.map((url) => downloadedBytes(new URL(url, app.baseUrl))));
     const records = await Promise.all(photoIds.map((id) => app.store.findPhoto(id)));
     const originalBytes = records.reduce((sum, record) => sum + (record?.originalBytes ?? 0), 0);
@@ -127,7 +142,12 @@ async function continuationTokenOfPage(s3: S3Client, prefix: string, page: numbe
   let token: string | undefined;
   while (keysToSkip > 0) {
     const listing = await s3.send(
-      new ListObjectsV2Command({ Bucket: GALLERY_BUCKET, Prefix: prefix, MaxKeys: Math.min(LIST_LIMIT, keysToSkip), ContinuationToken: token }),
+      new ListObjectsV2Command({
+        Bucket: GALLERY_BUCKET,
+        Prefix: prefix,
+        MaxKeys: Math.min(LIST_LIMIT, keysToSkip),
+        ContinuationToken: token,
+      }),
     );
     keysToSkip -= listing.KeyCount ?? 0;
     token = listing.NextContinuationToken;
@@ -143,7 +163,11 @@ async function checkPagesFollowOn(baseUrl: string, deepToken: string): Promise<v
   if (!older) throw new Error('the first gallery page has no "Older" link');
   const second = await galleryHtml(baseUrl, older);
   const deep = await galleryHtml(baseUrl, `/?page=${encodeURIComponent(deepToken)}`);
-  for (const [name, html] of [['first', first], ['second', second], [`${DEEP_PAGE}th`, deep]] as const) {
+  for (const [name, html] of [
+    ['first', first],
+    ['second', second],
+    [`${DEEP_PAGE}th`, deep],
+  ] as const) {
     const shown = imageSources(html).length;
     if (shown !== PHOTOS_PER_PAGE) throw new Error(`the ${name} gallery page shows ${shown} photos, not ${PHOTOS_PER_PAGE}`);
   }

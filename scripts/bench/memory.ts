@@ -22,7 +22,10 @@ export async function measureMemory(largePhoto: BenchPhoto, emulatorEndpoint: st
 
     const samples: { atMs: number; rssMiB: number }[] = [];
     const started = process.hrtime.bigint();
-    const sampler = setInterval(() => samples.push({ atMs: Math.round(milliseconds(started)), rssMiB: memoryOf(app.pid).rss / MIB }), SAMPLE_EVERY_MS);
+    const sampler = setInterval(
+      () => samples.push({ atMs: Math.round(milliseconds(started)), rssMiB: memoryOf(app.pid).rss / MIB }),
+      SAMPLE_EVERY_MS,
+    );
     const uploadMilliseconds: number[] = [];
     try {
       await Promise.all(

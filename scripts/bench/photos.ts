@@ -43,9 +43,19 @@ export async function largePhoto(directory: string): Promise<BenchPhoto> {
 const WORST_CASES: { name: string; side: number; channels: 3 | 4; encode: (image: sharp.Sharp) => sharp.Sharp }[] = [
   { name: 'baseline-64mp.jpg', side: 7999, channels: 3, encode: (image) => image.jpeg() },
   { name: 'progressive-26mp.jpg', side: 5163, channels: 3, encode: (image) => image.jpeg({ progressive: true }) },
-  { name: 'progressive-cmyk-20mp.jpg', side: 4471, channels: 3, encode: (image) => image.toColourspace('cmyk').jpeg({ progressive: true }) },
+  {
+    name: 'progressive-cmyk-20mp.jpg',
+    side: 4471,
+    channels: 3,
+    encode: (image) => image.toColourspace('cmyk').jpeg({ progressive: true }),
+  },
   { name: 'rgba-40mp.png', side: 6324, channels: 4, encode: (image) => image.png() },
-  { name: 'rgba16-interlaced-20mp.png', side: 4471, channels: 4, encode: (image) => image.toColourspace('rgb16').png({ progressive: true }) },
+  {
+    name: 'rgba16-interlaced-20mp.png',
+    side: 4471,
+    channels: 4,
+    encode: (image) => image.toColourspace('rgb16').png({ progressive: true }),
+  },
   { name: 'lossless-10mp.webp', side: 3161, channels: 3, encode: (image) => image.webp({ lossless: true, effort: 0 }) },
   { name: 'lossy-10mp.webp', side: 3161, channels: 3, encode: (image) => image.webp({ effort: 0 }) },
   { name: 'alpha-6mp.webp', side: 2448, channels: 4, encode: (image) => image.webp({ effort: 0 }) },
@@ -58,13 +68,21 @@ export async function worstCaseImages(directory: string): Promise<BenchPhoto[]> 
   for (const { name, side, channels, encode } of WORST_CASES) {
     // Half-transparent where there is an alpha channel: a fully opaque one is dropped by the encoders.
     const background = channels === 4 ? { r: 68, g: 170, b: 119, alpha: 0.5 } : '#4a7';
-    images.push(await cachedPhoto(directory, `worst-${name}`, () => encode(sharp({ create: { width: side, height: side, channels, background } })).toBuffer()));
+    images.push(
+      await cachedPhoto(directory, `worst-${name}`, () =>
+        encode(sharp({ create: { width: side, height: side, channels, background } })).toBuffer(),
+      ),
+    );
   }
   // An animation with transparency: ten frames, six megapixels in all.
   images.push(
     await cachedPhoto(directory, 'worst-animated-alpha-6mp.webp', async () => {
-      const frame = await sharp({ create: { width: 2448, height: 244, channels: 4, background: { r: 68, g: 170, b: 119, alpha: 0.5 } } }).png().toBuffer();
-      return sharp(new Array(10).fill(frame), { join: { animated: true } }).webp({ effort: 0 }).toBuffer();
+      const frame = await sharp({ create: { width: 2448, height: 244, channels: 4, background: { r: 68, g: 170, b: 119, alpha: 0.5 } } })
+        .png()
+        .toBuffer();
+      return sharp(new Array(10).fill(frame), { join: { animated: true } })
+        .webp({ effort: 0 })
+        .toBuffer();
     }),
   );
   return images;
@@ -105,7 +123,10 @@ async function jpegNear(targetBytes: number, quality: number, seed: number): Pro
 async function cameraJpeg(width: number, height: number, quality: number, seed: number): Promise<Buffer> {
   const raw = { width, height, channels: 3 } as const;
   // Uniform noise from random bytes, squeezed around mid-grey: much faster than libvips' gaussian noise.
-  const sensorNoise = await sharp(randomBytes(width * height * 3), { raw }).linear(NOISE_AMPLITUDE, 128 * (1 - NOISE_AMPLITUDE)).raw().toBuffer();
+  const sensorNoise = await sharp(randomBytes(width * height * 3), { raw })
+    .linear(NOISE_AMPLITUDE, 128 * (1 - NOISE_AMPLITUDE))
+    .raw()
+    .toBuffer();
   // Detail at the scale of leaves and bricks: coarse noise enlarged, so it survives into thumbnails as real detail does.
   const coarse = { width: Math.ceil(width / DETAIL_SCALE), height: Math.ceil(height / DETAIL_SCALE), channels: 3 } as const;
   const detail = await sharp(randomBytes(coarse.width * coarse.height * 3), { raw: coarse })

@@ -21,7 +21,14 @@ export function verdict(holds: boolean): Verdict {
 }
 
 export function formatTable(rows: TableRow[]): string {
-  const header: TableRow = { figure: 'Figure', app: 'App', reference: 'Reference', ratio: 'Ratio', budget: 'Budget', verdict: 'Result' as Verdict };
+  const header: TableRow = {
+    figure: 'Figure',
+    app: 'App',
+    reference: 'Reference',
+    ratio: 'Ratio',
+    budget: 'Budget',
+    verdict: 'Result' as Verdict,
+  };
   const columns = Object.keys(header) as (keyof TableRow)[];
   const widths = columns.map((column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
   const line = (row: TableRow) => `| ${columns.map((column, index) => row[column].padEnd(widths[index]!)).join(' | ')} |`;

@@ -76,7 +76,14 @@ function startChild(args: string[], options: SpawnOptions): ChildProcess {
 export async function startEmulatorProcess(directory: string, buckets: string[]): Promise<Running & { pid: number }> {
   // Its stdin is a pipe from this process: it ends if the benchmark is killed outright (see s3-process.ts).
   const child = startChild(
-    ['--openssl-legacy-provider', '--import', 'tsx', path.join(projectRoot, 'scripts', 'emulators', 's3-process.ts'), directory, ...buckets],
+    [
+      '--openssl-legacy-provider',
+      '--import',
+      'tsx',
+      path.join(projectRoot, 'scripts', 'emulators', 's3-process.ts'),
+      directory,
+      ...buckets,
+    ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const firstLine = await lineFrom(child, 'the S3 emulator');
@@ -105,7 +112,11 @@ export async function startAppInProcess(config: Config, { tempDir, ...options }:
 export async function startMulterS3Peer(config: Config): Promise<Running> {
   const s3 = createS3Client(config);
   const upload = multer({
-    storage: multerS3({ s3, bucket: config.bucket, key: (_req, _file, callback) => callback(null, `${config.keyPrefix}originals/${randomUUID()}`) }),
+    storage: multerS3({
+      s3,
+      bucket: config.bucket,
+      key: (_req, _file, callback) => callback(null, `${config.keyPrefix}originals/${randomUUID()}`),
+    }),
     limits: { fileSize: config.maxUploadBytes },
   });
   const app = express();
@@ -146,7 +157,10 @@ export async function spawnAppProcess(environment: Record<string, string>): Prom
   const baseUrl = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`the app process exited with ${child.exitCode} before it listened`);
-    const ready = await fetch(new URL('/readyz', baseUrl)).then((response) => response.ok, () => false);
+    const ready = await fetch(new URL('/readyz', baseUrl)).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) break;
     if (attempt > 200) throw new Error('the app process did not become ready within 20 s');
     await new Promise((resolve) => setTimeout(resolve, 100));

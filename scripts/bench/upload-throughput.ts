@@ -13,7 +13,12 @@ import { verdict, type FigureResult } from './report.js';
 import { benchConfig, startAppInProcess, startMulterS3Peer } from './servers.js';
 import { formatSpread, inParallel, milliseconds, roundRatios, spread } from './stats.js';
 
-export const UPLOAD_BUCKETS = { direct: 'bench-direct', peer: 'bench-peer', appWithoutImages: 'bench-app-no-images', app: 'bench-app' } as const;
+export const UPLOAD_BUCKETS = {
+  direct: 'bench-direct',
+  peer: 'bench-peer',
+  appWithoutImages: 'bench-app-no-images',
+  app: 'bench-app',
+} as const;
 /** Rounds are interleaved (each route once per round), so a slow moment on the machine hits all routes alike. */
 const ROUNDS = 8;
 /** Two at a time, as a browser sending a multi-photo selection would on two connections. */
@@ -26,13 +31,23 @@ export async function measureUploadThroughput(photos: BenchPhoto[], tempDir: str
   const direct = createS3Client(benchConfig(UPLOAD_BUCKETS.direct));
   const peer = await startMulterS3Peer(benchConfig(UPLOAD_BUCKETS.peer));
   const placeholder = await placeholderImages(photos[0]!);
-  const appWithoutImages = await startAppInProcess(benchConfig(UPLOAD_BUCKETS.appWithoutImages), { tempDir, processImage: async () => placeholder });
+  const appWithoutImages = await startAppInProcess(benchConfig(UPLOAD_BUCKETS.appWithoutImages), {
+    tempDir,
+    processImage: async () => placeholder,
+  });
   const app = await startAppInProcess(benchConfig(UPLOAD_BUCKETS.app), { tempDir });
   try {
     const [passWithoutImages, pass] = await Promise.all([openUploadForm(appWithoutImages.baseUrl), openUploadForm(app.baseUrl)]);
     const send: Record<Route, Send> = {
       direct: (photo) =>
-        direct.send(new PutObjectCommand({ Bucket: UPLOAD_BUCKETS.direct, Key: `photos/originals/${randomUUID()}.jpg`, Body: photo.bytes, ContentType: 'image/jpeg' })),
+        direct.send(
+          new PutObjectCommand({
+            Bucket: UPLOAD_BUCKETS.direct,
+            Key: `photos/originals/${randomUUID()}.jpg`,
+            Body: photo.bytes,
+            ContentType: 'image/jpeg',
+          }),
+        ),
       peer: (photo) => uploadPhoto(peer.baseUrl, photo, NO_FORM_PASS),
       appWithoutImages: (photo) => uploadPhoto(appWithoutImages.baseUrl, photo, passWithoutImages),
       app: (photo) => uploadPhoto(app.baseUrl, photo, pass),
@@ -67,10 +82,38 @@ export async function measureUploadThroughput(photos: BenchPhoto[], tempDir: str
     const label = `${photos.length} × ${(totalMegabytes / photos.length).toFixed(1)} MB, ${CONCURRENT_UPLOADS} at a time`;
     return {
       rows: [
-        { figure: `Upload, no image processing (${label})`, app: mbps('appWithoutImages'), reference: `direct PutObject ${mbps('direct')}`, ratio: formatSpread(withoutImagesVsDirect, 2), budget: '≥ 0.90', verdict: verdict(withoutImagesVsDirect.median >= 0.9) },
-        { figure: 'Upload, no image processing', app: mbps('appWithoutImages'), reference: `multer-s3 peer ${mbps('peer')}`, ratio: formatSpread(withoutImagesVsPeer, 2), budget: '≥ 1.00', verdict: verdict(withoutImagesVsPeer.median >= 1) },
-        { figure: 'Upload with thumbnails', app: mbps('app'), reference: `direct PutObject ${mbps('direct')}`, ratio: formatSpread(withImagesVsDirect, 2), budget: '≥ 0.50', verdict: verdict(withImagesVsDirect.median >= 0.5) },
-        { figure: 'Upload with thumbnails', app: mbps('app'), reference: `multer-s3 peer ${mbps('peer')}`, ratio: formatSpread(withImagesVsPeer, 2), budget: '(shown)', verdict: 'info' },
+        {
+          figure: `Upload, no image processing (${label})`,
+          app: mbps('appWithoutImages'),
+          reference: `direct PutObject ${mbps('direct')}`,
+          ratio: formatSpread(withoutImagesVsDirect, 2),
+          budget: '≥ 0.90',
+          verdict: verdict(withoutImagesVsDirect.median >= 0.9),
+        },
+        {
+          figure: 'Upload, no image processing',
+          app: mbps('appWithoutImages'),
+          reference: `multer-s3 peer ${mbps('peer')}`,
+          ratio: formatSpread(withoutImagesVsPeer, 2),
+          budget: '≥ 1.00',
+          verdict: verdict(withoutImagesVsPeer.median >= 1),
+        },
+        {
+          figure: 'Upload with thumbnails',
+          app: mbps('app'),
+          reference: `direct PutObject ${mbps('direct')}`,
+          ratio: formatSpread(withImagesVsDirect, 2),
+          budget: '≥ 0.50',
+          verdict: verdict(withImagesVsDirect.median >= 0.5),
+        },
+        {
+          figure: 'Upload with thumbnails',
+          app: mbps('app'),
+          reference: `multer-s3 peer ${mbps('peer')}`,
+          ratio: formatSpread(withImagesVsPeer, 2),
+          budget: '(shown)',
+          verdict: 'info',
+        },
       ],
       details: {
         photos: photos.map((photo) => ({ name: photo.name, bytes: photo.bytes.length })),
@@ -92,7 +135,13 @@ export async function measureUploadThroughput(photos: BenchPhoto[], tempDir: str
 async function placeholderImages(photo: BenchPhoto): Promise<ProcessedImage> {
   const tiny = await sharp(photo.bytes).resize(8, 8).webp().toBuffer();
   const tinyJpeg = await sharp(photo.bytes).resize(8, 8).jpeg().toBuffer();
-  return { width: 8, height: 8, thumbnail: tiny, display: tinyJpeg, fullSize: { pieces: [tinyJpeg], length: tinyJpeg.length, sourcePath: photo.path, extension: 'jpg', mime: 'image/jpeg' } };
+  return {
+    width: 8,
+    height: 8,
+    thumbnail: tiny,
+    display: tinyJpeg,
+    fullSize: { pieces: [tinyJpeg], length: tinyJpeg.length, sourcePath: photo.path, extension: 'jpg', mime: 'image/jpeg' },
+  };
 }
 
 /** The app's image processing on each photo, one at a time with nothing else running: its cost per photo. */
@@ -100,7 +149,12 @@ async function timeImageProcessingAlone(photos: BenchPhoto[]): Promise<number[]>
   const samples: number[] = [];
   for (const photo of photos) {
     const started = process.hrtime.bigint();
-    await processImage({ path: photo.path, type: detectImageType(photo.bytes)!, filename: 'bench.jpg', fullSizePath: `${photo.path}.full` });
+    await processImage({
+      path: photo.path,
+      type: detectImageType(photo.bytes)!,
+      filename: 'bench.jpg',
+      fullSizePath: `${photo.path}.full`,
+    });
     samples.push(milliseconds(started));
   }
   return samples;

@@ -83,8 +83,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
 
   const server = createServer((req, res) => {
     const accessKeyId =
-      ACCESS_KEY_IN_AUTHORIZATION.exec(req.headers.authorization ?? '')?.[1] ??
-      ACCESS_KEY_IN_QUERY.exec(req.url ?? '')?.[1];
+      ACCESS_KEY_IN_AUTHORIZATION.exec(req.headers.authorization ?? '')?.[1] ?? ACCESS_KEY_IN_QUERY.exec(req.url ?? '')?.[1];
     if (accessKeyId) signedBy.push(accessKeyId);
     if (isAbortMultipartUpload(req)) {
       void abortMultipartUpload(req, res, options.directory);
@@ -103,8 +102,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
     endpoint: `http://127.0.0.1:${port}`,
     port,
     signedBy,
-    acceptKeyPair: (accessKeyId, secretAccessKey) =>
-      accountModel.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey),
+    acceptKeyPair: (accessKeyId, secretAccessKey) => accountModel.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey),
     revokeKeyPair: (accessKeyId) => accountModel.DUMMY_ACCOUNT.revokeAccessKey(accessKeyId),
     close: () =>
       new Promise<void>((resolve) => {

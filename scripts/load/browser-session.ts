@@ -54,7 +54,11 @@ export class BrowserSession {
     for (const [name, value] of Object.entries(this.uploadFormFields)) form.append(name, value);
     form.append('caption', caption);
     for (const file of files) form.append('photos', new Blob([new Uint8Array(file.bytes)], { type: file.mime }), file.filename);
-    return this.fetchApp('/photos', { method: 'POST', body: form, headers: { Accept: answer === 'json' ? 'application/json' : 'text/html' } });
+    return this.fetchApp('/photos', {
+      method: 'POST',
+      body: form,
+      headers: { Accept: answer === 'json' ? 'application/json' : 'text/html' },
+    });
   }
 
   /** A presigned S3 URL from a page: fetched without the app's cookies, as a browser would. */
@@ -70,7 +74,9 @@ export class BrowserSession {
       if (separator <= 0) continue;
       const name = pair.slice(0, separator).trim();
       const value = pair.slice(separator + 1).trim();
-      const expired = value === '' || attributes.some((attribute) => /^\s*max-age=0\s*$/i.test(attribute) || /^\s*expires=Thu, 01 Jan 1970/i.test(attribute));
+      const expired =
+        value === '' ||
+        attributes.some((attribute) => /^\s*max-age=0\s*$/i.test(attribute) || /^\s*expires=Thu, 01 Jan 1970/i.test(attribute));
       if (expired) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }

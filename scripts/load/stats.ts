@@ -63,9 +63,7 @@ export class LoadStats {
 
   formatFailures(): string {
     if (this.failures.size === 0) return 'No errors.';
-    const rows = [...this.failures]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([key, count]) => [...key.split('\u0000'), String(count)]);
+    const rows = [...this.failures].sort(([a], [b]) => a.localeCompare(b)).map(([key, count]) => [...key.split('\u0000'), String(count)]);
     return formatTable(['kind', 'status', 'count'], rows);
   }
 }

@@ -14,7 +14,7 @@ const FORMATS = [
 ] as const;
 
 /** Captions in several scripts, with characters EJS escapes, to check they come back as sent. */
-const CAPTIONS = ['Café au lait', 'Закат над морем', '富士山の朝焼け', 'שקיעה בים', "L'été \"chaud\" & <sunny>", 'Ελιές 🫒 & 🍞'];
+const CAPTIONS = ['Café au lait', 'Закат над морем', '富士山の朝焼け', 'שקיעה בים', 'L\'été "chaud" & <sunny>', 'Ελιές 🫒 & 🍞'];
 
 export function testCaption(sequence: number): string {
   return `${CAPTIONS[sequence % CAPTIONS.length]} #${sequence}`;

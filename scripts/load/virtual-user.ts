@@ -58,7 +58,11 @@ async function sharePhotos(session: BrowserSession, { stats, acknowledged, nextS
         : [];
   for (const [index, id] of ids.entries()) {
     const file = files[index]!;
-    acknowledged.push({ id: id ?? `(no id in ${result.location})`, caption, pixels: await summarizePixels(file.bytes, keepsPixelsExactly(file.filename)) });
+    acknowledged.push({
+      id: id ?? `(no id in ${result.location})`,
+      caption,
+      pixels: await summarizePixels(file.bytes, keepsPixelsExactly(file.filename)),
+    });
   }
 }
 

@@ -10,7 +10,9 @@ const IMDS_TIMEOUT_MS = 1_000;
 /** Each look-up takes its own token, used at once: the shortest lifetime IMDS allows would do. */
 const TOKEN_TTL_SECONDS = '60';
 
-export type InstanceProfile = { instanceId: string; availabilityZone: string; roleName: string; instanceProfileArn: string } | { unavailable: string };
+export type InstanceProfile =
+  | { instanceId: string; availabilityZone: string; roleName: string; instanceProfileArn: string }
+  | { unavailable: string };
 
 export function createInstanceProfileLookup(imdsEndpoint: string | undefined) {
   const base = (imdsEndpoint ?? DEFAULT_IMDS_ENDPOINT).replace(/\/+$/, '');
@@ -23,7 +25,10 @@ export function createInstanceProfileLookup(imdsEndpoint: string | undefined) {
 
   return async function lookUpInstanceProfile(): Promise<InstanceProfile> {
     try {
-      const token = await askImds('/latest/api/token', { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': TOKEN_TTL_SECONDS } });
+      const token = await askImds('/latest/api/token', {
+        method: 'PUT',
+        headers: { 'x-aws-ec2-metadata-token-ttl-seconds': TOKEN_TTL_SECONDS },
+      });
       const headers = { 'x-aws-ec2-metadata-token': token };
       const [instanceId, availabilityZone, roleListing, info] = await Promise.all([
         askImds('/latest/meta-data/instance-id', { headers }),

@@ -3,7 +3,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Router } from 'express';
 import type { Config } from '../config.js';
-import { CREDENTIAL_SOURCE_LABELS, describeStorageFailure, summarizeCredentials, type CredentialChainTrace } from '../storage/credentials.js';
+import {
+  CREDENTIAL_SOURCE_LABELS,
+  describeStorageFailure,
+  summarizeCredentials,
+  type CredentialChainTrace,
+} from '../storage/credentials.js';
 import { assumedRoleSession, type CallerIdentity } from './identity.js';
 import { createInstanceProfileLookup, type InstanceProfile } from './instance-profile.js';
 

@@ -42,13 +42,19 @@ export const handleError: ErrorRequestHandler = function handleError(error: unkn
 };
 
 function toAnswer(error: unknown): Answer {
-  if (error instanceof AppError) return { status: STATUS_BY_KIND[error.kind], title: error.title, message: error.message, hint: error.hint };
+  if (error instanceof AppError)
+    return { status: STATUS_BY_KIND[error.kind], title: error.title, message: error.message, hint: error.hint };
   // Express's body parsers mark the client's mistakes (a form too large, a bad encoding) with a 4xx status.
   const status = (error as { status?: unknown } | undefined)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { status, title: 'Bad request', message: 'The request could not be read.', hint: 'Use the forms on the gallery page.' };
   }
-  return { status: 500, title: 'Something went wrong', message: 'The app failed while answering this request. The error has been logged.', hint: 'Try again; if it keeps happening, check the app log.' };
+  return {
+    status: 500,
+    title: 'Something went wrong',
+    message: 'The app failed while answering this request. The error has been logged.',
+    hint: 'Try again; if it keeps happening, check the app log.',
+  };
 }
 
 /** A client that closed its connection can be answered no more: that is not the app's failure. */

@@ -75,14 +75,17 @@ export type ProcessImage = (source: ImageSource) => Promise<ProcessedImage>;
 export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async (source: ImageSource): Promise<ProcessedImage> => {
   const { path, type, filename, signal } = source;
   signal?.throwIfAborted();
-  const header = await sharp(path, { animated: true }).metadata().catch((error: unknown) => {
-    throw new UnreadableImage(filename, type.label, error);
-  });
+  const header = await sharp(path, { animated: true })
+    .metadata()
+    .catch((error: unknown) => {
+      throw new UnreadableImage(filename, type.label, error);
+    });
   const width = header.width ?? 0;
   const frameHeight = header.pageHeight ?? header.height ?? 0;
   const frames = header.pages ?? 1;
   const limit = decodeLimit(type, header);
-  if (width * frameHeight * frames > limit.maxPixels) throw new ImageTooLarge(filename, limit.label, width, frameHeight, frames, limit.maxPixels);
+  if (width * frameHeight * frames > limit.maxPixels)
+    throw new ImageTooLarge(filename, limit.label, width, frameHeight, frames, limit.maxPixels);
   const orientation = header.orientation ?? 1;
   // A JPEG's structure is checked (and its scans counted) before it is decoded at all.
   const jpegPlan = type.extension === 'jpg' ? await planJpeg(source, orientation) : undefined;
@@ -125,15 +128,22 @@ function decodeLimit(type: ImageType, header: sharp.Metadata): { maxPixels: numb
   const formatLimit = MAX_PIXELS[type.extension] ?? 0;
   if (type.extension === 'jpg' && header.isProgressive) {
     // Every DCT coefficient (two bytes) of every component, for the whole image.
-    return { maxPixels: Math.min(formatLimit, Math.floor(MAX_DECODED_BYTES / (channels * 2))), label: `progressive ${channels === 4 ? 'CMYK ' : ''}JPEG` };
+    return {
+      maxPixels: Math.min(formatLimit, Math.floor(MAX_DECODED_BYTES / (channels * 2))),
+      label: `progressive ${channels === 4 ? 'CMYK ' : ''}JPEG`,
+    };
   }
   if (type.extension === 'png') {
     const maxPixels = Math.min(formatLimit, Math.floor(MAX_DECODED_BYTES / (channels * bytesPerSample)));
-    return { maxPixels, label: `${bytesPerSample === 2 ? '16-bit ' : ''}PNG${channels === 4 || channels === 2 ? ' with transparency' : ''}` };
+    return {
+      maxPixels,
+      label: `${bytesPerSample === 2 ? '16-bit ' : ''}PNG${channels === 4 || channels === 2 ? ' with transparency' : ''}`,
+    };
   }
   if (type.extension === 'avif' && bytesPerSample === 2) return { maxPixels: Math.floor(formatLimit / 2), label: 'high bit depth AVIF' };
   // The WebP decoder and encoder hold an alpha plane, and every frame of an animation, besides the colours.
-  if (type.extension === 'webp' && (header.hasAlpha || (header.pages ?? 1) > 1)) return { maxPixels: WEBP_WITH_ALPHA_MAX_PIXELS, label: 'WebP with transparency or animation' };
+  if (type.extension === 'webp' && (header.hasAlpha || (header.pages ?? 1) > 1))
+    return { maxPixels: WEBP_WITH_ALPHA_MAX_PIXELS, label: 'WebP with transparency or animation' };
   return { maxPixels: formatLimit, label: type.label };
 }
 
@@ -153,20 +163,31 @@ async function planJpeg({ path, type, filename }: ImageSource, orientation: numb
  * their format (transparency, animation, with one frame delay for all frames); AVIF becomes a JPEG,
  * because the AVIF encoder needs several times the memory of the whole image and seconds per photo.
  */
-async function reencodeFullSize({ path, type, fullSizePath }: ImageSource, header: sharp.Metadata, limits: sharp.SharpOptions): Promise<FullSizeImage> {
+async function reencodeFullSize(
+  { path, type, fullSizePath }: ImageSource,
+  header: sharp.Metadata,
+  limits: sharp.SharpOptions,
+): Promise<FullSizeImage> {
   const animated = (header.pages ?? 1) > 1;
   // sharp writes no metadata unless asked to; rotate() applies the EXIF orientation (animations have none).
   let image = sharp(path, { ...limits, sequentialRead: true, animated }).timeout({ seconds: STEP_TIME_LIMIT_SECONDS });
   if (!animated) image = image.rotate();
   const animation = { delay: uniformFrameDelay(header.delay), loop: 0 };
-  const file = (extension: string, mime: string, size: number) => ({ pieces: [{ start: 0, end: size }], length: size, sourcePath: fullSizePath, extension, mime });
+  const file = (extension: string, mime: string, size: number) => ({
+    pieces: [{ start: 0, end: size }],
+    length: size,
+    sourcePath: fullSizePath,
+    extension,
+    mime,
+  });
   if (type.extension === 'png') {
     await image.png({ compressionLevel: 6 }).toFile(fullSizePath);
     // The encoder adds chunks of its own (pHYs copies the upload's density): only pixel chunks are served.
     return { ...(await planPixelOnlyPng(fullSizePath)), sourcePath: fullSizePath, extension: 'png', mime: 'image/png' };
   }
   if (type.extension === 'gif') return file('gif', 'image/gif', (await image.gif(animated ? animation : {}).toFile(fullSizePath)).size);
-  if (type.extension === 'webp') return file('webp', 'image/webp', (await image.webp({ quality: 90, ...(animated ? animation : {}) }).toFile(fullSizePath)).size);
+  if (type.extension === 'webp')
+    return file('webp', 'image/webp', (await image.webp({ quality: 90, ...(animated ? animation : {}) }).toFile(fullSizePath)).size);
   const jpeg = await image.flatten({ background: WHITE }).jpeg({ quality: 92, optimiseCoding: false }).toFile(fullSizePath);
   return file('jpg', 'image/jpeg', jpeg.size);
 }

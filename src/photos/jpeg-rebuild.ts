@@ -9,7 +9,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { type FilePiece, type PiecesPlan, planOf } from './file-pieces.js';
 
-
 const SOI = 0xd8;
 const EOI = 0xd9;
 const SOS = 0xda;
@@ -37,7 +36,9 @@ export async function planPixelOnlyJpeg(path: string, orientation: number): Prom
   try {
     const walked = await walkSegments(new FileReader(file, (await file.stat()).size), orientation);
     // Each table a scan uses becomes a segment of its own; tables no scan uses are dropped.
-    const pieces = walked.flatMap((piece): FilePiece[] => ('marker' in piece ? (piece.used ? [segment(piece.marker, piece.bytes)] : []) : [piece]));
+    const pieces = walked.flatMap((piece): FilePiece[] =>
+      'marker' in piece ? (piece.used ? [segment(piece.marker, piece.bytes)] : []) : [piece],
+    );
     return planOf(pieces);
   } finally {
     await file.close();
@@ -147,7 +148,11 @@ async function walkSegments(reader: FileReader, orientation: number): Promise<(F
  * tables its kind of scan reads (a sequential scan both; in a progressive JPEG, a first DC scan its DC
  * table, an AC scan its AC table; a DC refinement none).
  */
-function markTablesUsedBy(scanHeader: Buffer, frame: { progressive: boolean; quantTableOf: Map<number, number> }, current: Map<string, TableDefinition>): void {
+function markTablesUsedBy(
+  scanHeader: Buffer,
+  frame: { progressive: boolean; quantTableOf: Map<number, number> },
+  current: Map<string, TableDefinition>,
+): void {
   const components = scanHeader[0]!;
   const spectralStart = scanHeader[1 + 2 * components]!;
   const approximationHigh = scanHeader[3 + 2 * components]! >> 4;
@@ -230,10 +235,32 @@ function adobeSegment(transform: number): Buffer {
 /** An APP1 EXIF segment holding one tag, Orientation (0x0112), in big-endian TIFF. */
 export function orientationOnlyExif(orientation: number): Buffer {
   const tiff = Buffer.from([
-    0x4d, 0x4d, 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08, // "MM", 42, first IFD at offset 8
-    0x00, 0x01, // one entry
-    0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, orientation, 0x00, 0x00, // Orientation, SHORT, 1 value
-    0x00, 0x00, 0x00, 0x00, // no next IFD
+    0x4d,
+    0x4d,
+    0x00,
+    0x2a,
+    0x00,
+    0x00,
+    0x00,
+    0x08, // "MM", 42, first IFD at offset 8
+    0x00,
+    0x01, // one entry
+    0x01,
+    0x12,
+    0x00,
+    0x03,
+    0x00,
+    0x00,
+    0x00,
+    0x01,
+    0x00,
+    orientation,
+    0x00,
+    0x00, // Orientation, SHORT, 1 value
+    0x00,
+    0x00,
+    0x00,
+    0x00, // no next IFD
   ]);
   return segment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]));
 }

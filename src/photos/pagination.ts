@@ -17,7 +17,9 @@ export interface PagePosition {
 export function readPagePosition(query: Record<string, unknown>): PagePosition {
   const token = typeof query.page === 'string' && query.page !== '' ? query.page : undefined;
   const back = query.back;
-  const trail = (Array.isArray(back) ? back : back === undefined ? [] : [back]).filter((item): item is string => typeof item === 'string' && item.length <= MAX_TOKEN_LENGTH);
+  const trail = (Array.isArray(back) ? back : back === undefined ? [] : [back]).filter(
+    (item): item is string => typeof item === 'string' && item.length <= MAX_TOKEN_LENGTH,
+  );
   return { token, trail: trail.slice(-MAX_TRAIL) };
 }
 

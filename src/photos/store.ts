@@ -144,7 +144,10 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
       async (abortSignal) => {
         const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
         try {
-          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength, ContentType: contentType, Metadata: metadata }), { abortSignal });
+          await s3.send(
+            new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength, ContentType: contentType, Metadata: metadata }),
+            { abortSignal },
+          );
         } finally {
           if (!Buffer.isBuffer(Body)) Body.destroy();
         }
@@ -167,7 +170,9 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
      * that as s3:ListBucket on the whole bucket, which the app's role is rightly not given (infra/policies).
      */
     async checkBucket() {
-      await callS3('ListObjectsV2', (abortSignal) => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 1 }), { abortSignal }));
+      await callS3('ListObjectsV2', (abortSignal) =>
+        s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 1 }), { abortSignal }),
+      );
     },
 
     /**
@@ -200,10 +205,19 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
 
     /** One ListObjectsV2 call per page: everything the gallery shows comes from the keys. */
     async listPhotoPage(pageToken) {
-      if (pageToken !== undefined && (pageToken.length > MAX_PAGE_TOKEN_LENGTH || !PAGE_TOKEN.test(pageToken))) throw new InvalidPageToken();
+      if (pageToken !== undefined && (pageToken.length > MAX_PAGE_TOKEN_LENGTH || !PAGE_TOKEN.test(pageToken)))
+        throw new InvalidPageToken();
       const listing = await callS3('ListObjectsV2', (abortSignal) =>
         s3
-          .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keys.thumbnailFolder, MaxKeys: PHOTOS_PER_PAGE, ContinuationToken: pageToken }), { abortSignal })
+          .send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: keys.thumbnailFolder,
+              MaxKeys: PHOTOS_PER_PAGE,
+              ContinuationToken: pageToken,
+            }),
+            { abortSignal },
+          )
           .catch((error: unknown) => {
             // S3 answers 400 to a continuation token it did not issue (an edited or stale link).
             if (pageToken && error instanceof S3ServiceException && error.$metadata.httpStatusCode === 400) throw new InvalidPageToken();
@@ -298,7 +312,13 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         const listing = await callS3('ListObjectsV2', (abortSignal) =>
           s3.send(
             // Keys sort by id, and ids newest first: the listing starts at the window and stops after it.
-            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: token ? undefined : `${prefix}${newestId}`, ContinuationToken: token, MaxKeys: SWEEP_PAGE_SIZE }),
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix,
+              StartAfter: token ? undefined : `${prefix}${newestId}`,
+              ContinuationToken: token,
+              MaxKeys: SWEEP_PAGE_SIZE,
+            }),
             { abortSignal },
           ),
         );
@@ -319,7 +339,10 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         await callS3(
           'DeleteObjects',
           async (abortSignal) => {
-            const result = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal });
+            const result = await s3.send(
+              new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+              { abortSignal },
+            );
             if (result.Errors?.length) throw new DeleteRefused(result.Errors.map((error) => `${error.Key}: ${error.Code}`).join(', '));
           },
           signal,

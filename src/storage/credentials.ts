@@ -7,7 +7,14 @@ import type { Logger as SdkLogger } from '@smithy/types';
 import type { Logger } from 'pino';
 import { describeError } from '../logging.js';
 
-export type CredentialSource = 'environment' | 'sso' | 'shared-profile' | 'credential-process' | 'web-identity' | 'container' | 'instance-metadata';
+export type CredentialSource =
+  | 'environment'
+  | 'sso'
+  | 'shared-profile'
+  | 'credential-process'
+  | 'web-identity'
+  | 'container'
+  | 'instance-metadata';
 
 export const CREDENTIAL_SOURCE_LABELS: Record<CredentialSource, string> = {
   environment: 'Environment variables (AWS_ACCESS_KEY_ID and friends)',
@@ -16,7 +23,7 @@ export const CREDENTIAL_SOURCE_LABELS: Record<CredentialSource, string> = {
   'credential-process': 'A credential_process command in the AWS config file',
   'web-identity': 'A web identity token file (EKS, IRSA)',
   container: 'The container credentials endpoint (ECS, EKS Pod Identity)',
-  'instance-metadata': 'EC2 instance metadata (IMDS): the instance profile\'s role',
+  'instance-metadata': "EC2 instance metadata (IMDS): the instance profile's role",
 };
 
 // The debug lines @aws-sdk/credential-provider-node writes as it walks the chain.

@@ -9,7 +9,13 @@ const READYZ_HINT = 'Check /readyz and /about, and the app log.';
 /** S3 could not be reached, did not answer in time, or failed on its side. */
 export class StorageUnavailable extends AppError {
   constructor(operation: string, cause: unknown) {
-    super('unavailable', 'Storage unavailable', 'The photo storage cannot be reached right now, so nothing was changed.', `Try again in a minute. If it persists: ${READYZ_HINT}`, { cause });
+    super(
+      'unavailable',
+      'Storage unavailable',
+      'The photo storage cannot be reached right now, so nothing was changed.',
+      `Try again in a minute. If it persists: ${READYZ_HINT}`,
+      { cause },
+    );
     this.operation = operation;
   }
   readonly operation: string;
@@ -18,7 +24,13 @@ export class StorageUnavailable extends AppError {
 /** S3 answered, but refused the app's credentials (wrong, expired, or not allowed): retrying will not help. */
 export class CredentialsRefused extends AppError {
   constructor(operation: string, cause: unknown) {
-    super('unavailable', 'Storage refused the app\'s credentials', 'The photo storage refused the app\'s AWS credentials, so nothing was changed.', `The operator must fix the app's role or credentials. ${READYZ_HINT}`, { cause });
+    super(
+      'unavailable',
+      "Storage refused the app's credentials",
+      "The photo storage refused the app's AWS credentials, so nothing was changed.",
+      `The operator must fix the app's role or credentials. ${READYZ_HINT}`,
+      { cause },
+    );
     this.operation = operation;
   }
   readonly operation: string;
@@ -27,7 +39,13 @@ export class CredentialsRefused extends AppError {
 /** The default credential chain found no credentials (no role attached, IMDS unreachable, nothing configured). */
 export class CredentialsUnavailable extends AppError {
   constructor(operation: string, cause: unknown) {
-    super('unavailable', 'No AWS credentials', 'The app could not get AWS credentials to reach the photo storage, so nothing was changed.', `The operator must attach the app's role or configure credentials. ${READYZ_HINT}`, { cause });
+    super(
+      'unavailable',
+      'No AWS credentials',
+      'The app could not get AWS credentials to reach the photo storage, so nothing was changed.',
+      `The operator must attach the app's role or configure credentials. ${READYZ_HINT}`,
+      { cause },
+    );
     this.operation = operation;
   }
   readonly operation: string;
@@ -45,7 +63,16 @@ const REFUSED_CREDENTIAL_CODES = new Set([
 ]);
 
 /** Network-level failures: the request never got an answer. */
-const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 const TIMEOUT_ERROR_NAMES = new Set(['TimeoutError', 'AbortError', 'RequestTimeout']);
 
 /** Turns a failed S3 call into the error the user should see; rethrows what is not an S3 or network failure. */

@@ -32,17 +32,32 @@ export async function readSecretParameter(parameterName: string, { region, timeo
   const ownClient = client ? undefined : new SSMClient({ region });
   const ssm = client ?? ownClient!;
   try {
-    const answer = await ssm.send(new GetParameterCommand({ Name: parameterName, WithDecryption: true }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    const answer = await ssm.send(new GetParameterCommand({ Name: parameterName, WithDecryption: true }), {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
     const value = answer.Parameter?.Value ?? '';
     if (value.length < MIN_SECRET_LENGTH) {
-      throw new SecretParameterUnusable(parameterName, `its value is shorter than ${MIN_SECRET_LENGTH} characters; store a long random value (for example \`openssl rand -hex 32\`).`, true);
+      throw new SecretParameterUnusable(
+        parameterName,
+        `its value is shorter than ${MIN_SECRET_LENGTH} characters; store a long random value (for example \`openssl rand -hex 32\`).`,
+        true,
+      );
     }
     return value;
   } catch (error) {
     if (error instanceof SecretParameterUnusable) throw error;
-    if (error instanceof ParameterNotFound) throw new SecretParameterUnusable(parameterName, 'it does not exist in this region; create it as a SecureString (npm run infra:up does).', true);
+    if (error instanceof ParameterNotFound)
+      throw new SecretParameterUnusable(
+        parameterName,
+        'it does not exist in this region; create it as a SecureString (npm run infra:up does).',
+        true,
+      );
     if (error instanceof SSMServiceException && NOT_ALLOWED.has(error.name)) {
-      throw new SecretParameterUnusable(parameterName, `${error.name}: the app's role may not read or decrypt it; allow ssm:GetParameter on this parameter.`, true);
+      throw new SecretParameterUnusable(
+        parameterName,
+        `${error.name}: the app's role may not read or decrypt it; allow ssm:GetParameter on this parameter.`,
+        true,
+      );
     }
     if (error instanceof Error && error.name === 'CredentialsProviderError') {
       throw new SecretParameterUnusable(parameterName, 'no AWS credentials (on EC2: is the instance profile attached?).', true);

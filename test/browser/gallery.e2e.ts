@@ -81,8 +81,15 @@ describe('the photo experience in Chromium', { skip }, () => {
       // The form is on the gallery page itself: the notice, not the address, says the new gallery has loaded.
       await page.locator('.notice').waitFor();
       const progress = await page.evaluate(() => JSON.parse(sessionStorage.getItem('progress') ?? '{}') as Record<string, number>);
-      assert.deepEqual(Object.keys(progress).sort(), DROPPED.map((file) => `Upload of ${file.name}`).sort(), 'each file had its own progress bar');
-      assert.ok(Object.values(progress).every((value) => value === 100), `every file reached 100%: ${JSON.stringify(progress)}`);
+      assert.deepEqual(
+        Object.keys(progress).sort(),
+        DROPPED.map((file) => `Upload of ${file.name}`).sort(),
+        'each file had its own progress bar',
+      );
+      assert.ok(
+        Object.values(progress).every((value) => value === 100),
+        `every file reached 100%: ${JSON.stringify(progress)}`,
+      );
     });
 
     step('then the gallery says "3 photos were uploaded." once, and each thumbnail has its own name and a local time', async () => {
@@ -91,7 +98,9 @@ describe('the photo experience in Chromium', { skip }, () => {
       assert.equal(await links.count(), 3);
       const names = await links.evaluateAll((elements) => elements.map((element) => element.textContent!.replace(/\s+/g, ' ').trim()));
       assert.equal(new Set(names).size, 3, `distinct names: ${names.join(' | ')}`);
-      photoIds = await links.evaluateAll((elements) => elements.map((element) => new URL((element as HTMLAnchorElement).href).pathname.split('/')[2]!));
+      photoIds = await links.evaluateAll((elements) =>
+        elements.map((element) => new URL((element as HTMLAnchorElement).href).pathname.split('/')[2]!),
+      );
 
       const time = page.locator('.grid time').first();
       const [shown, expected] = await time.evaluate((element) => [
@@ -161,11 +170,17 @@ describe('the photo experience in Chromium', { skip }, () => {
       const square = (await readFile(path.join(fixturesDir, 'square.png'))).toString('base64');
       await page.evaluate((base64) => {
         const transfer = new DataTransfer();
-        transfer.items.add(new File([Uint8Array.from(atob(base64), (character) => character.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
+        transfer.items.add(
+          new File([Uint8Array.from(atob(base64), (character) => character.charCodeAt(0))], 'pasted.png', { type: 'image/png' }),
+        );
         document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
       }, square);
       await page.locator('canvas.drawn[aria-label="Preview of pasted.png"]').waitFor();
-      assert.equal(await page.locator('#photos').evaluate((input) => (input as HTMLInputElement).files?.length), 1, 'the form will send it');
+      assert.equal(
+        await page.locator('#photos').evaluate((input) => (input as HTMLInputElement).files?.length),
+        1,
+        'the form will send it',
+      );
 
       await page.getByRole('button', { name: 'Remove pasted.png' }).click();
       assert.equal(await page.getByRole('list', { name: 'Chosen photos' }).isHidden(), true);
@@ -183,7 +198,10 @@ describe('the photo experience in Chromium', { skip }, () => {
       const alert = page.getByRole('alert');
       await alert.waitFor();
       assert.match((await alert.textContent())!, /notes\.jpg/);
-      assert.equal(await page.getByRole('progressbar', { name: 'Upload of notes.jpg' }).evaluate((bar) => (bar as HTMLProgressElement).value), 0);
+      assert.equal(
+        await page.getByRole('progressbar', { name: 'Upload of notes.jpg' }).evaluate((bar) => (bar as HTMLProgressElement).value),
+        0,
+      );
       assert.ok(await page.getByRole('button', { name: 'Upload', exact: true }).isEnabled(), 'the form can be sent again');
       assert.deepEqual(await testApp.listAllKeys(), keysBefore);
     });
@@ -244,7 +262,9 @@ async function dropFiles(files: { name: string; type: string; content?: string }
   const payload = await Promise.all(
     files.map(async (file) => ({
       ...file,
-      base64: (file.content !== undefined ? Buffer.from(file.content) : await readFile(path.join(fixturesDir, file.name))).toString('base64'),
+      base64: (file.content !== undefined ? Buffer.from(file.content) : await readFile(path.join(fixturesDir, file.name))).toString(
+        'base64',
+      ),
     })),
   );
   const dataTransfer = await page.evaluateHandle((items) => {
@@ -260,10 +280,13 @@ async function dropFiles(files: { name: string; type: string; content?: string }
 }
 
 async function previewHasPixels(index: number): Promise<boolean> {
-  return page.locator('#upload-previews canvas').nth(index).evaluate((canvas) => {
-    const pixels = (canvas as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 160, 160).data;
-    return pixels.some((value, offset) => offset % 4 === 3 && value > 0);
-  });
+  return page
+    .locator('#upload-previews canvas')
+    .nth(index)
+    .evaluate((canvas) => {
+      const pixels = (canvas as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 160, 160).data;
+      return pixels.some((value, offset) => offset % 4 === 3 && value > 0);
+    });
 }
 
 /** Notes each progress bar's highest value in sessionStorage, which outlives the navigation after the upload. */

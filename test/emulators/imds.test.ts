@@ -97,7 +97,13 @@ describe('IMDSv2 token flow', () => {
 
     const document = await response.json();
     assert.deepEqual(Object.keys(document).sort(), [
-      'AccessKeyId', 'Code', 'Expiration', 'LastUpdated', 'SecretAccessKey', 'Token', 'Type',
+      'AccessKeyId',
+      'Code',
+      'Expiration',
+      'LastUpdated',
+      'SecretAccessKey',
+      'Token',
+      'Type',
     ]);
     assert.equal(document.Code, 'Success');
     assert.equal(document.Type, 'AWS-HMAC');
@@ -262,7 +268,10 @@ describe('fault modes', () => {
     await assert.rejects(fromInstanceMetadata({ timeout: 200, maxRetries: 0 })(), /TimeoutError/);
 
     assert.ok(Date.now() - startedAt < 2000);
-    assert.deepEqual(imds.requests.map((request) => request.status), ['hung', 'hung']);
+    assert.deepEqual(
+      imds.requests.map((request) => request.status),
+      ['hung', 'hung'],
+    );
   });
 
   // What this SDK version (@smithy/credential-provider-imds 4.5) does with expired instance credentials is

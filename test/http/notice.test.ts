@@ -14,7 +14,12 @@ after(() => testApp.close());
 describe('when an upload of several photos redirects to the gallery', () => {
   it('then the gallery says how many once, and an address alone never says it', async () => {
     const browser = await openBrowser(testApp.app);
-    await browser.upload().attach('photos', await fixture('square.png'), 'a.png').attach('photos', await fixture('tiny.gif'), 'b.gif').expect(303).expect('Location', '/');
+    await browser
+      .upload()
+      .attach('photos', await fixture('square.png'), 'a.png')
+      .attach('photos', await fixture('tiny.gif'), 'b.gif')
+      .expect(303)
+      .expect('Location', '/');
     assert.match((await browser.get('/').expect(200)).text, /<p class="notice" role="status">2 photos were uploaded\.<\/p>/);
     assert.doesNotMatch((await browser.get('/').expect(200)).text, /photos were uploaded/);
     assert.doesNotMatch((await request(testApp.app).get('/?uploaded=8').expect(200)).text, /photos were uploaded/);

@@ -18,7 +18,12 @@ async function accountWithStack() {
 }
 
 function profilesByInstance(account: FakeAccount) {
-  return Object.fromEntries([...account.region('eu-west-1').associations.values()].map((association) => [association.InstanceId, association.IamInstanceProfile.Arn]));
+  return Object.fromEntries(
+    [...account.region('eu-west-1').associations.values()].map((association) => [
+      association.InstanceId,
+      association.IamInstanceProfile.Arn,
+    ]),
+  );
 }
 
 const IMDS_V1 = { HttpTokens: 'optional', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 } satisfies InstanceModel['MetadataOptions'];
@@ -57,7 +62,10 @@ test('when the instance has another profile, then attach replaces that associati
 
 test('when the instance already uses the stack profile and IMDSv2, then attach changes nothing', async () => {
   const { account, profileArn } = await accountWithStack();
-  const target = account.addInstance('eu-west-1', { profileArn, MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 } });
+  const target = account.addInstance('eu-west-1', {
+    profileArn,
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+  });
   const before = account.snapshot();
 
   await runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId, { requireImdsv2: true })));
@@ -70,7 +78,10 @@ test('when the stack has no instance profile yet, then attach says to run up fir
   const target = account.addInstance('eu-west-1');
   const before = account.snapshot();
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId))), /Create it first with `npm run infra:up`/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId))),
+    /Create it first with `npm run infra:up`/,
+  );
 
   assert.deepEqual(account.snapshot(), before);
 });
@@ -79,7 +90,10 @@ test('when attach runs in another region than the stack, then it refuses and nam
   const { account } = await accountWithStack();
   const target = account.addInstance('us-east-1');
 
-  await assert.rejects(runAgainst(account, 'us-east-1', attachSteps(attachSettings(target.InstanceId, { region: 'us-east-1' }))), /lives in eu-west-1/);
+  await assert.rejects(
+    runAgainst(account, 'us-east-1', attachSteps(attachSettings(target.InstanceId, { region: 'us-east-1' }))),
+    /lives in eu-west-1/,
+  );
 
   assert.deepEqual(profilesByInstance(account)[target.InstanceId], undefined);
 });
@@ -87,12 +101,17 @@ test('when attach runs in another region than the stack, then it refuses and nam
 test('when the instance does not exist in the region, then attach says so', async () => {
   const { account } = await accountWithStack();
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', attachSteps(attachSettings('i-0123456789abcdef0'))), /i-0123456789abcdef0 was not found in eu-west-1/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', attachSteps(attachSettings('i-0123456789abcdef0'))),
+    /i-0123456789abcdef0 was not found in eu-west-1/,
+  );
 });
 
 test('when the instance already requires IMDSv2, then attach gives no warning and changes no metadata option', async () => {
   const { account } = await accountWithStack();
-  const target = account.addInstance('eu-west-1', { MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 } });
+  const target = account.addInstance('eu-west-1', {
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+  });
   account.runtime.lines.length = 0;
 
   await runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId)));
@@ -103,11 +122,15 @@ test('when the instance already requires IMDSv2, then attach gives no warning an
 
 test('when --require-imdsv2 meets an instance with its metadata endpoint disabled, then attach enables it with tokens required', async () => {
   const { account } = await accountWithStack();
-  const target = account.addInstance('eu-west-1', { MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'disabled', HttpPutResponseHopLimit: 1 } });
+  const target = account.addInstance('eu-west-1', {
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'disabled', HttpPutResponseHopLimit: 1 },
+  });
 
   await runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId, { requireImdsv2: true })));
 
-  assert.deepEqual(account.inputsOf('ModifyInstanceMetadataOptions'), [{ InstanceId: target.InstanceId, HttpTokens: 'required', HttpEndpoint: 'enabled' }]);
+  assert.deepEqual(account.inputsOf('ModifyInstanceMetadataOptions'), [
+    { InstanceId: target.InstanceId, HttpTokens: 'required', HttpEndpoint: 'enabled' },
+  ]);
 });
 
 test('when the stack profile exists but was not created by this stack, then attach refuses to hand it out', async () => {
@@ -115,6 +138,9 @@ test('when the stack profile exists but was not created by this stack, then atta
   account.addProfile(PROFILE, []);
   const target = account.addInstance('eu-west-1');
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId))), /Instance profile s3-photo-share-instance-profile exists but is not tagged/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', attachSteps(attachSettings(target.InstanceId))),
+    /Instance profile s3-photo-share-instance-profile exists but is not tagged/,
+  );
   assert.equal(account.region('eu-west-1').associations.size, 0);
 });

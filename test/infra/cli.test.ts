@@ -44,7 +44,7 @@ test('when plan runs with the up options, then it prints every step with its CLI
     'aws ec2 authorize-security-group-ingress --region eu-west-1 --group-id "$SG_ID" --protocol tcp --port 80 --cidr 203.0.113.0/24',
     'aws ssm get-parameter --region eu-west-1 --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
     'HttpTokens=required,HttpPutResponseHopLimit=1',
-    "aws ec2 get-console-output --region eu-west-1 --instance-id \"$INSTANCE_ID\" --latest --output text | grep 's3-photo-share-setup: FAILED'",
+    'aws ec2 get-console-output --region eu-west-1 --instance-id "$INSTANCE_ID" --latest --output text | grep \'s3-photo-share-setup: FAILED\'',
   ]) {
     assert.ok(plan.includes(command), `plan lacks: ${command}`);
   }
@@ -65,7 +65,10 @@ test('when plan is asked for down and attach, then it prints their steps too', a
   await runCli(['plan', '--for', 'down', '--bucket', 'demo-bucket', '--region', 'eu-west-1'], down);
   await runCli(['plan', '--for', 'attach', '--instance-id', 'i-0123456789abcdef0', '--region', 'eu-west-1'], attach);
 
-  assert.match(down.printed.join('\n'), /describe-iam-instance-profile-associations[\s\S]*aws iam remove-role-from-instance-profile[\s\S]*aws iam delete-instance-profile[\s\S]*aws iam delete-role [\s\S]*aws logs delete-log-group/);
+  assert.match(
+    down.printed.join('\n'),
+    /describe-iam-instance-profile-associations[\s\S]*aws iam remove-role-from-instance-profile[\s\S]*aws iam delete-instance-profile[\s\S]*aws iam delete-role [\s\S]*aws logs delete-log-group/,
+  );
   assert.match(attach.printed.join('\n'), /associate-iam-instance-profile[\s\S]*replace-iam-instance-profile-association/);
 });
 
@@ -81,7 +84,10 @@ test('when options are missing or malformed, then one error lists every problem'
 });
 
 test('when an option belongs to another command, then it is rejected by name', () => {
-  assert.throws(() => parseCommandLine(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24']), /--allow-cidr is not an option of down/);
+  assert.throws(
+    () => parseCommandLine(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24']),
+    /--allow-cidr is not an option of down/,
+  );
 });
 
 test('when the key prefix would overlap the releases, then it is rejected', () => {
@@ -91,9 +97,20 @@ test('when the key prefix would overlap the releases, then it is rejected', () =
 test('when up options are valid, then defaults fill in stack, instance type and key prefix', () => {
   assert.deepEqual(parseCommandLine(['up', ...UP_OPTIONS]), {
     name: 'up',
-    settings: { stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket', allowCidr: '203.0.113.0/24', instanceType: 't3.micro', keyPrefix: 'photos/', adoptBucket: false },
+    settings: {
+      stack: 's3-photo-share',
+      region: 'eu-west-1',
+      bucket: 'demo-bucket',
+      allowCidr: '203.0.113.0/24',
+      instanceType: 't3.micro',
+      keyPrefix: 'photos/',
+      adoptBucket: false,
+    },
   });
-  assert.equal((parseCommandLine(['up', ...UP_OPTIONS, '--adopt-bucket']) as { settings: { adoptBucket: boolean } }).settings.adoptBucket, true);
+  assert.equal(
+    (parseCommandLine(['up', ...UP_OPTIONS, '--adopt-bucket']) as { settings: { adoptBucket: boolean } }).settings.adoptBucket,
+    true,
+  );
 });
 
 test('when down is given without --delete-bucket, then the bucket is kept; with it, it is deleted', () => {
@@ -109,7 +126,10 @@ test('when down is given without --delete-bucket, then the bucket is kept; with 
 
 test('when attach is given without --require-imdsv2, then IMDS is left alone; with it, it is required', () => {
   const base = ['attach', '--instance-id', 'i-0123456789abcdef0', '--region', 'eu-west-1'];
-  assert.deepEqual(parseCommandLine(base), { name: 'attach', settings: { stack: 's3-photo-share', region: 'eu-west-1', instanceId: 'i-0123456789abcdef0', requireImdsv2: false } });
+  assert.deepEqual(parseCommandLine(base), {
+    name: 'attach',
+    settings: { stack: 's3-photo-share', region: 'eu-west-1', instanceId: 'i-0123456789abcdef0', requireImdsv2: false },
+  });
   assert.deepEqual(parseCommandLine([...base, '--require-imdsv2', '--stack', 'demo2']), {
     name: 'attach',
     settings: { stack: 'demo2', region: 'eu-west-1', instanceId: 'i-0123456789abcdef0', requireImdsv2: true },
@@ -117,8 +137,14 @@ test('when attach is given without --require-imdsv2, then IMDS is left alone; wi
 });
 
 test('when logs is given a region, then it defaults to the last 200 lines of the past hour; bad counts are rejected', () => {
-  assert.deepEqual(parseCommandLine(['logs', '--region', 'eu-west-1']), { name: 'logs', settings: { stack: 's3-photo-share', region: 'eu-west-1', minutes: 60, lines: 200 } });
-  assert.deepEqual(parseCommandLine(['logs', '--region', 'eu-west-1', '--minutes', '5', '--lines', '20']), { name: 'logs', settings: { stack: 's3-photo-share', region: 'eu-west-1', minutes: 5, lines: 20 } });
+  assert.deepEqual(parseCommandLine(['logs', '--region', 'eu-west-1']), {
+    name: 'logs',
+    settings: { stack: 's3-photo-share', region: 'eu-west-1', minutes: 60, lines: 200 },
+  });
+  assert.deepEqual(parseCommandLine(['logs', '--region', 'eu-west-1', '--minutes', '5', '--lines', '20']), {
+    name: 'logs',
+    settings: { stack: 's3-photo-share', region: 'eu-west-1', minutes: 5, lines: 20 },
+  });
   assert.throws(() => parseCommandLine(['logs', '--region', 'eu-west-1', '--lines', '0']), /--lines "0": expected a whole number/);
   assert.throws(() => parseCommandLine(['logs', '--region', 'eu-west-1', '--bucket', 'x-bucket']), /--bucket is not an option of logs/);
 });
@@ -138,7 +164,14 @@ test('when plan is printed with --adopt-bucket, then no step changes the bucket 
 
   const plan = cli.printed.join('\n');
   assert.match(plan, /Adopt the existing bucket demo-bucket/);
-  for (const command of ['create-bucket', 'put-public-access-block', 'put-bucket-encryption', 'put-bucket-policy', 'put-bucket-lifecycle-configuration', 'put-bucket-tagging']) {
+  for (const command of [
+    'create-bucket',
+    'put-public-access-block',
+    'put-bucket-encryption',
+    'put-bucket-policy',
+    'put-bucket-lifecycle-configuration',
+    'put-bucket-tagging',
+  ]) {
     assert.ok(!plan.includes(command), `plan with --adopt-bucket still has ${command}`);
   }
 });
@@ -175,25 +208,81 @@ test('when a command fails, then the CLI exits 1 and says the step is safe to re
 
   assert.equal(await runCli(['up', ...UP_OPTIONS], cli), 1);
 
-  assert.match(cli.errors.join('\n'), /^\nup stopped: Bucket demo-bucket already exists and was not created by this stack[\s\S]*Every step is safe to repeat/);
+  assert.match(
+    cli.errors.join('\n'),
+    /^\nup stopped: Bucket demo-bucket already exists and was not created by this stack[\s\S]*Every step is safe to repeat/,
+  );
   assert.ok(!account.runtime.lines.some((line) => line.startsWith('App URL')));
 });
 
 /** Each option with values it must accept and values it must refuse (each refused one named in the error). */
 const OPTION_CASES: { command: string[]; option: string; valid: string[]; invalid: string[] }[] = [
-  { command: ['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1'], option: '--stack', valid: ['a', 's3-photo-share', `a${'b'.repeat(31)}`], invalid: ['1abc', 'Stack', 'a_b', `a${'b'.repeat(32)}`, '-a', 'ab.c', ''] },
-  { command: ['down', '--bucket', 'demo-bucket'], option: '--region', valid: ['eu-west-1', 'us-gov-west-1', 'ap-southeast-2'], invalid: ['eu-west', 'EU-west-1', 'euwest1', 'eu-west-1a', 'e-west-1', 'eu-west-1 ', 'x eu-west-1'] },
-  { command: ['down', '--region', 'eu-west-1'], option: '--bucket', valid: ['abc', 'demo-bucket', '1bucket9', 'a'.repeat(63)], invalid: ['ab', 'a'.repeat(64), 'Demo', 'demo.bucket', '-demo', 'demo-', 'xn--demo', 'demo-s3alias', 'demo--ol-s3', 'de_mo'] },
-  { command: ['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1'], option: '--allow-cidr', valid: ['203.0.113.0/24', '0.0.0.0/0', '255.255.255.255/32', '1.2.3.4/8'], invalid: ['203.0.113.0', '256.0.0.1/32', '1.256.0.1/32', '1.0.256.1/32', '1.0.0.256/32', '1.2.3.4/33', '1.2.3.4/', 'a.b.c.d/8', '1.2.3.4/32 ', '::/0', '1234.1.1.1/8'] },
-  { command: ['up', ...UP_OPTIONS], option: '--instance-type', valid: ['t3.micro', 't4g.small', 'm7i-flex.large', 'u-6tb1.metal'], invalid: ['t3', 'T3.micro', '.micro', 't3.', 't3.micro.x', '3t.micro'] },
-  { command: ['up', ...UP_OPTIONS], option: '--key-prefix', valid: ['photos/', 'a/b/', 'my_photos.2024!-x/'], invalid: ['photos', '/photos/', 'a//b/', 'pho tos/', 'releases/', 'releases/x/', 'a$/'] },
-  { command: ['attach', '--region', 'eu-west-1'], option: '--instance-id', valid: ['i-0123abcd', 'i-0123456789abcdef0'], invalid: ['i-0123abc', 'i-0123456789abcdef01', 'i-0123ABCD', 'x-0123abcd', 'i0123abcd', ' i-0123abcd'] },
-  { command: ['logs', '--region', 'eu-west-1'], option: '--minutes', valid: ['1', '60', '99999'], invalid: ['0', '-1', '1.5', '100000', 'ten', '01'] },
+  {
+    command: ['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1'],
+    option: '--stack',
+    valid: ['a', 's3-photo-share', `a${'b'.repeat(31)}`],
+    invalid: ['1abc', 'Stack', 'a_b', `a${'b'.repeat(32)}`, '-a', 'ab.c', ''],
+  },
+  {
+    command: ['down', '--bucket', 'demo-bucket'],
+    option: '--region',
+    valid: ['eu-west-1', 'us-gov-west-1', 'ap-southeast-2'],
+    invalid: ['eu-west', 'EU-west-1', 'euwest1', 'eu-west-1a', 'e-west-1', 'eu-west-1 ', 'x eu-west-1'],
+  },
+  {
+    command: ['down', '--region', 'eu-west-1'],
+    option: '--bucket',
+    valid: ['abc', 'demo-bucket', '1bucket9', 'a'.repeat(63)],
+    invalid: ['ab', 'a'.repeat(64), 'Demo', 'demo.bucket', '-demo', 'demo-', 'xn--demo', 'demo-s3alias', 'demo--ol-s3', 'de_mo'],
+  },
+  {
+    command: ['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1'],
+    option: '--allow-cidr',
+    valid: ['203.0.113.0/24', '0.0.0.0/0', '255.255.255.255/32', '1.2.3.4/8'],
+    invalid: [
+      '203.0.113.0',
+      '256.0.0.1/32',
+      '1.256.0.1/32',
+      '1.0.256.1/32',
+      '1.0.0.256/32',
+      '1.2.3.4/33',
+      '1.2.3.4/',
+      'a.b.c.d/8',
+      '1.2.3.4/32 ',
+      '::/0',
+      '1234.1.1.1/8',
+    ],
+  },
+  {
+    command: ['up', ...UP_OPTIONS],
+    option: '--instance-type',
+    valid: ['t3.micro', 't4g.small', 'm7i-flex.large', 'u-6tb1.metal'],
+    invalid: ['t3', 'T3.micro', '.micro', 't3.', 't3.micro.x', '3t.micro'],
+  },
+  {
+    command: ['up', ...UP_OPTIONS],
+    option: '--key-prefix',
+    valid: ['photos/', 'a/b/', 'my_photos.2024!-x/'],
+    invalid: ['photos', '/photos/', 'a//b/', 'pho tos/', 'releases/', 'releases/x/', 'a$/'],
+  },
+  {
+    command: ['attach', '--region', 'eu-west-1'],
+    option: '--instance-id',
+    valid: ['i-0123abcd', 'i-0123456789abcdef0'],
+    invalid: ['i-0123abc', 'i-0123456789abcdef01', 'i-0123ABCD', 'x-0123abcd', 'i0123abcd', ' i-0123abcd'],
+  },
+  {
+    command: ['logs', '--region', 'eu-west-1'],
+    option: '--minutes',
+    valid: ['1', '60', '99999'],
+    invalid: ['0', '-1', '1.5', '100000', 'ten', '01'],
+  },
 ];
 
 for (const { command, option, valid, invalid } of OPTION_CASES) {
   test(`when ${option} is checked, then valid values pass and each invalid one is named in the error`, () => {
-    for (const value of valid) assert.doesNotThrow(() => parseCommandLine([...command, `${option}=${value}`]), `${option} ${value} was refused`);
+    for (const value of valid)
+      assert.doesNotThrow(() => parseCommandLine([...command, `${option}=${value}`]), `${option} ${value} was refused`);
     for (const value of invalid) {
       assert.throws(
         () => parseCommandLine([...command, `${option}=${value}`]),
@@ -213,15 +302,42 @@ test('when the option errors are worded, then each says what to do', () => {
     }
     return '';
   };
-  assert.equal(messageFor(['down', '--bucket', 'xn--demo', '--region', 'eu-west-1']), '--bucket "xn--demo": S3 reserves this prefix or suffix');
-  assert.equal(messageFor(['down', '--bucket', 'demo.bucket', '--region', 'eu-west-1']), '--bucket "demo.bucket": use 3–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit (no dots)');
-  assert.equal(messageFor(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--stack', '1x']), '--stack "1x": use 1–32 lowercase letters, digits or hyphens, starting with a letter');
-  assert.equal(messageFor(['down', '--bucket', 'demo-bucket', '--region', 'eu']), '--region "eu": expected a region code such as eu-west-1');
-  assert.equal(messageFor(['up', ...UP_OPTIONS, '--key-prefix', 'releases/']), '--key-prefix "releases/": releases/ holds the app releases; choose another prefix');
-  assert.equal(messageFor(['up', ...UP_OPTIONS, '--key-prefix', 'x']), '--key-prefix "x": use letters, digits and ! _ . - in /-separated parts, ending with / (for example photos/)');
-  assert.equal(messageFor(['up', ...UP_OPTIONS, '--instance-type', 'x']), '--instance-type "x": expected an EC2 instance type such as t3.micro');
-  assert.equal(messageFor(['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', 'x']), '--allow-cidr "x": expected an IPv4 CIDR such as 203.0.113.0/24 (your own address: <ip>/32)');
-  assert.equal(messageFor(['attach', '--region', 'eu-west-1', '--instance-id', 'x']), '--instance-id "x": expected an instance id such as i-0123456789abcdef0');
+  assert.equal(
+    messageFor(['down', '--bucket', 'xn--demo', '--region', 'eu-west-1']),
+    '--bucket "xn--demo": S3 reserves this prefix or suffix',
+  );
+  assert.equal(
+    messageFor(['down', '--bucket', 'demo.bucket', '--region', 'eu-west-1']),
+    '--bucket "demo.bucket": use 3–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit (no dots)',
+  );
+  assert.equal(
+    messageFor(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--stack', '1x']),
+    '--stack "1x": use 1–32 lowercase letters, digits or hyphens, starting with a letter',
+  );
+  assert.equal(
+    messageFor(['down', '--bucket', 'demo-bucket', '--region', 'eu']),
+    '--region "eu": expected a region code such as eu-west-1',
+  );
+  assert.equal(
+    messageFor(['up', ...UP_OPTIONS, '--key-prefix', 'releases/']),
+    '--key-prefix "releases/": releases/ holds the app releases; choose another prefix',
+  );
+  assert.equal(
+    messageFor(['up', ...UP_OPTIONS, '--key-prefix', 'x']),
+    '--key-prefix "x": use letters, digits and ! _ . - in /-separated parts, ending with / (for example photos/)',
+  );
+  assert.equal(
+    messageFor(['up', ...UP_OPTIONS, '--instance-type', 'x']),
+    '--instance-type "x": expected an EC2 instance type such as t3.micro',
+  );
+  assert.equal(
+    messageFor(['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', 'x']),
+    '--allow-cidr "x": expected an IPv4 CIDR such as 203.0.113.0/24 (your own address: <ip>/32)',
+  );
+  assert.equal(
+    messageFor(['attach', '--region', 'eu-west-1', '--instance-id', 'x']),
+    '--instance-id "x": expected an instance id such as i-0123456789abcdef0',
+  );
   assert.equal(messageFor(['plan', '--for', 'launch']), '--for must be up, attach, down or logs, not "launch".');
   assert.equal(messageFor(['up', ...UP_OPTIONS, '--for', 'down']), '--for only applies to plan.');
   assert.match(messageFor(['up', ...UP_OPTIONS, '--nope']), /^Unknown option '--nope'/);
@@ -234,7 +350,10 @@ test('when --help is given, then the usage is printed and the exit code is 0', a
   assert.equal(await runCli(['up', '--help'], cli), 0);
 
   assert.equal(cli.errors.join('\n'), USAGE);
-  assert.match(USAGE, /^Usage:\n {2}npm run infra:plan {3}-- \[--for up\|attach\|down\|logs\][\s\S]*infra:logs {3}-- --region REGION[\s\S]*never pass keys as options\.$/);
+  assert.match(
+    USAGE,
+    /^Usage:\n {2}npm run infra:plan {3}-- \[--for up\|attach\|down\|logs\][\s\S]*infra:logs {3}-- --region REGION[\s\S]*never pass keys as options\.$/,
+  );
 });
 
 test('when plan is printed for each command, then its heading names the stack, region and what happens to the bucket', async () => {
@@ -249,7 +368,11 @@ test('when plan is printed for each command, then its heading names the stack, r
     'Stack demo2, bucket demo-bucket, region eu-west-1, t4g.small, photos under photos/, app port 80 open to 203.0.113.0/24 only.',
     'Shell variables ($VPC_ID, $SG_ID, …) hold values AWS returns at run time; <angle brackets> mark values only known then.',
   ]);
-  assert.ok(up.includes('   $ AMI_ID=$(aws ssm get-parameter --region eu-west-1 --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64 --query Parameter.Value --output text)'));
+  assert.ok(
+    up.includes(
+      '   $ AMI_ID=$(aws ssm get-parameter --region eu-west-1 --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64 --query Parameter.Value --output text)',
+    ),
+  );
   assert.deepEqual(up.slice(-3), [
     'Up prints the app URL, instance id, role ARN and instance-profile ARN at the end. Every step is safe to repeat. The permissions it needs: infra/policies/operator-policy.json.',
     'Logs: npm run infra:logs -- --region eu-west-1 --stack demo2',
@@ -259,16 +382,30 @@ test('when plan is printed for each command, then its heading names the stack, r
     'Logs: npm run infra:logs -- --region eu-west-1',
     'Teardown: npm run infra:down -- --bucket demo-bucket --region eu-west-1   (see its plan with --for down)',
   ]);
-  assert.equal((await printed([...UP_OPTIONS, '--adopt-bucket']))[1], 'Stack s3-photo-share, bucket demo-bucket (adopted: its settings are left as they are), region eu-west-1, t3.micro, photos under photos/, app port 80 open to 203.0.113.0/24 only.');
-  assert.equal((await printed(['--for', 'down', '--bucket', 'demo-bucket', '--region', 'eu-west-1']))[1], 'Stack s3-photo-share, region eu-west-1; bucket demo-bucket is kept with its photos.');
-  assert.equal((await printed(['--for', 'down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--delete-bucket']))[1], 'Stack s3-photo-share, region eu-west-1; bucket demo-bucket is deleted with every object in it, if this stack created it.');
-  assert.equal((await printed(['--for', 'attach', '--instance-id', 'i-0123456789abcdef0', '--region', 'eu-west-1']))[1], 'Stack s3-photo-share, instance i-0123456789abcdef0, region eu-west-1.');
+  assert.equal(
+    (await printed([...UP_OPTIONS, '--adopt-bucket']))[1],
+    'Stack s3-photo-share, bucket demo-bucket (adopted: its settings are left as they are), region eu-west-1, t3.micro, photos under photos/, app port 80 open to 203.0.113.0/24 only.',
+  );
+  assert.equal(
+    (await printed(['--for', 'down', '--bucket', 'demo-bucket', '--region', 'eu-west-1']))[1],
+    'Stack s3-photo-share, region eu-west-1; bucket demo-bucket is kept with its photos.',
+  );
+  assert.equal(
+    (await printed(['--for', 'down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--delete-bucket']))[1],
+    'Stack s3-photo-share, region eu-west-1; bucket demo-bucket is deleted with every object in it, if this stack created it.',
+  );
+  assert.equal(
+    (await printed(['--for', 'attach', '--instance-id', 'i-0123456789abcdef0', '--region', 'eu-west-1']))[1],
+    'Stack s3-photo-share, instance i-0123456789abcdef0, region eu-west-1.',
+  );
   assert.equal((await printed(['--for', 'logs', '--region', 'eu-west-1']))[1], 'Stack s3-photo-share, region eu-west-1.');
 });
 
 test('when the CLI file is run by node, then it prints the plan and exits 0, or exits 2 on a usage error', () => {
   const cliPath = fileURLToPath(new URL('../../infra/cli.ts', import.meta.url));
-  const plan = spawnSync(process.execPath, ['--import', 'tsx', cliPath, 'plan', '--for', 'logs', '--region', 'eu-west-1'], { encoding: 'utf8' });
+  const plan = spawnSync(process.execPath, ['--import', 'tsx', cliPath, 'plan', '--for', 'logs', '--region', 'eu-west-1'], {
+    encoding: 'utf8',
+  });
   assert.equal(plan.status, 0, plan.stderr);
   assert.match(plan.stdout, /^Plan for `npm run infra:logs`/);
   const wrong = spawnSync(process.execPath, ['--import', 'tsx', cliPath, 'launch'], { encoding: 'utf8' });

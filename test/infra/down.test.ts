@@ -19,10 +19,17 @@ function busyAccount(): FakeAccount {
   account.addRole('payroll-role', []);
   const payrollProfile = account.addProfile('payroll-instance-profile', [], ['payroll-role']);
   const payrollGroup = account.addSecurityGroup('eu-west-1', { GroupName: 'payroll', Tags: [{ Key: 'app', Value: 'payroll' }] });
-  account.addInstance('eu-west-1', { Tags: [{ Key: 'Name', Value: 'payroll' }], SecurityGroupIds: [payrollGroup.GroupId], profileArn: payrollProfile.arn });
+  account.addInstance('eu-west-1', {
+    Tags: [{ Key: 'Name', Value: 'payroll' }],
+    SecurityGroupIds: [payrollGroup.GroupId],
+    profileArn: payrollProfile.arn,
+  });
   // Another demo stack of the same tool: same app tag, another stack name.
   account.addInstance('eu-west-1', { Tags: [STACK_TAGS[0]!, { Key: 'stack', Value: 'other-demo' }, STACK_TAGS[2]!] });
-  account.addSecurityGroup('eu-west-1', { GroupName: 'other-demo-web', Tags: [STACK_TAGS[0]!, { Key: 'stack', Value: 'other-demo' }, STACK_TAGS[2]!] });
+  account.addSecurityGroup('eu-west-1', {
+    GroupName: 'other-demo-web',
+    Tags: [STACK_TAGS[0]!, { Key: 'stack', Value: 'other-demo' }, STACK_TAGS[2]!],
+  });
   // The same stack name in another region's tags: not this stack here.
   account.addInstance('eu-west-1', { Tags: [STACK_TAGS[0]!, STACK_TAGS[1]!] });
   return account;
@@ -54,9 +61,17 @@ test('when up then down run without --delete-bucket, then only the bucket and it
   assert.equal(account.roles.has(ROLE), false);
   assert.equal(account.profiles.has(PROFILE), false);
   assert.equal(account.region('eu-west-1').logGroups.size, 0);
-  assert.equal([...account.region('eu-west-1').groups.values()].some((group) => group.GroupName === 's3-photo-share-web'), false);
-  const stackInstances = [...account.region('eu-west-1').instances.values()].filter((instance) => instance.Tags.some((tag) => tag.Key === 'deployment'));
-  assert.deepEqual(stackInstances.map((instance) => instance.State.Name), ['terminated']);
+  assert.equal(
+    [...account.region('eu-west-1').groups.values()].some((group) => group.GroupName === 's3-photo-share-web'),
+    false,
+  );
+  const stackInstances = [...account.region('eu-west-1').instances.values()].filter((instance) =>
+    instance.Tags.some((tag) => tag.Key === 'deployment'),
+  );
+  assert.deepEqual(
+    stackInstances.map((instance) => instance.State.Name),
+    ['terminated'],
+  );
 });
 
 test('when down runs in another region than the stack, then it refuses, names the right region, and changes nothing', async () => {
@@ -64,7 +79,10 @@ test('when down runs in another region than the stack, then it refuses, names th
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
   const before = account.snapshot();
 
-  await assert.rejects(runAgainst(account, 'us-east-1', downSteps(downSettings({ region: 'us-east-1' }))), /lives in eu-west-1.*--region eu-west-1/);
+  await assert.rejects(
+    runAgainst(account, 'us-east-1', downSteps(downSettings({ region: 'us-east-1' }))),
+    /lives in eu-west-1.*--region eu-west-1/,
+  );
 
   assert.deepEqual(account.snapshot(), before);
 });
@@ -75,7 +93,10 @@ test('when an adopted bucket is named with --delete-bucket, then down refuses be
   await runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true })));
   const before = account.snapshot();
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', downSteps(downSettings({ deleteBucket: true }))), /not created by this stack.*never empties or deletes it/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', downSteps(downSettings({ deleteBucket: true }))),
+    /not created by this stack.*never empties or deletes it/,
+  );
 
   assert.deepEqual(account.snapshot(), before);
 });
@@ -97,12 +118,19 @@ test('when attach gave the stack profile to an instance outside the stack, then 
   const profileArn = account.profiles.get(PROFILE)!.arn;
   const legacy = account.addInstance('eu-west-1', { Tags: [{ Key: 'Name', Value: 'legacy' }], profileArn });
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', downSteps(downSettings())), new RegExp(`still associated with ${legacy.InstanceId}`));
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', downSteps(downSettings())),
+    new RegExp(`still associated with ${legacy.InstanceId}`),
+  );
 
   assert.deepEqual(account.profiles.get(PROFILE)?.roles, [ROLE]);
   assert.equal(account.roles.has(ROLE), true);
   assert.equal(legacy.State.Name, 'running');
-  assert.ok([...account.region('eu-west-1').associations.values()].some((association) => association.InstanceId === legacy.InstanceId && association.IamInstanceProfile.Arn === profileArn));
+  assert.ok(
+    [...account.region('eu-west-1').associations.values()].some(
+      (association) => association.InstanceId === legacy.InstanceId && association.IamInstanceProfile.Arn === profileArn,
+    ),
+  );
 });
 
 test('when a role and profile with the stack names exist without the stack tags, then down leaves them as they are', async () => {
@@ -143,7 +171,10 @@ test('when S3 refuses to delete some objects, then down --delete-bucket stops an
   bucket.objects.set('photos/locked.jpg', 'jpeg');
   bucket.undeletable.add('photos/locked.jpg');
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', downSteps(downSettings({ deleteBucket: true }))), /Could not delete 1 object\(s\) from demo-bucket, first: photos\/locked\.jpg \(AccessDenied\)/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', downSteps(downSettings({ deleteBucket: true }))),
+    /Could not delete 1 object\(s\) from demo-bucket, first: photos\/locked\.jpg \(AccessDenied\)/,
+  );
 
   assert.equal(account.buckets.has('demo-bucket'), true);
   assert.equal(account.inputsOf('DeleteBucket').length, 0);
@@ -207,7 +238,10 @@ test('when down runs in another region, then it refuses before any EC2, S3 or Cl
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
   account.calls.length = 0;
 
-  await assert.rejects(runAgainst(account, 'us-east-1', downSteps(downSettings({ region: 'us-east-1', deleteBucket: true }))), /lives in eu-west-1/);
+  await assert.rejects(
+    runAgainst(account, 'us-east-1', downSteps(downSettings({ region: 'us-east-1', deleteBucket: true }))),
+    /lives in eu-west-1/,
+  );
 
   assert.deepEqual(account.commandNames(), ['sts:GetCallerIdentity', 'iam:GetRole', 'iam:GetInstanceProfile']);
 });
@@ -218,7 +252,10 @@ test('when only the profile is left of the stack, then down in another region st
   account.profiles.get(PROFILE)!.roles = [];
   account.roles.delete(ROLE);
 
-  await assert.rejects(runAgainst(account, 'us-east-1', downSteps(downSettings({ region: 'us-east-1' }))), /recorded on instance profile s3-photo-share-instance-profile/);
+  await assert.rejects(
+    runAgainst(account, 'us-east-1', downSteps(downSettings({ region: 'us-east-1' }))),
+    /recorded on instance profile s3-photo-share-instance-profile/,
+  );
 
   assert.equal(account.profiles.has(PROFILE), true);
 });

@@ -19,11 +19,19 @@ const DOWN = { stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucke
 function printingCli(createDeps: CliDeps['createDeps'] = () => assert.fail('no AWS client expected')) {
   const printed: string[] = [];
   const errors: string[] = [];
-  return { printed, errors, createDeps, print: (text: string) => void printed.push(text), printError: (text: string) => void errors.push(text) };
+  return {
+    printed,
+    errors,
+    createDeps,
+    print: (text: string) => void printed.push(text),
+    printError: (text: string) => void errors.push(text),
+  };
 }
 
 function liveInstances(account: FakeAccount) {
-  return [...account.region('eu-west-1').instances.values()].filter((instance) => !['terminated', 'shutting-down'].includes(instance.State.Name));
+  return [...account.region('eu-west-1').instances.values()].filter(
+    (instance) => !['terminated', 'shutting-down'].includes(instance.State.Name),
+  );
 }
 
 function stackGroup(account: FakeAccount) {
@@ -68,7 +76,14 @@ test('when up runs again with nothing changed, then it only re-applies its own s
       'ec2:CreateSecurityGroup',
     ],
   );
-  assert.deepEqual(account.inputsOf('DescribeSecurityGroups'), [{ Filters: [{ Name: 'group-name', Values: ['s3-photo-share-web'] }, { Name: 'vpc-id', Values: ['vpc-eu-west-1'] }] }]);
+  assert.deepEqual(account.inputsOf('DescribeSecurityGroups'), [
+    {
+      Filters: [
+        { Name: 'group-name', Values: ['s3-photo-share-web'] },
+        { Name: 'vpc-id', Values: ['vpc-eu-west-1'] },
+      ],
+    },
+  ]);
   assert.deepEqual(account.inputsOf('DescribeVpcs'), [{ Filters: [{ Name: 'is-default', Values: ['true'] }] }]);
   assert.deepEqual(account.inputsOf('GetParameter'), [{ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }]);
 });
@@ -83,9 +98,20 @@ test('when up creates the bucket and the group, then it sends exactly these inpu
     { Key: 'stack', Value: 's3-photo-share' },
     { Key: 'stack-region', Value: 'eu-west-1' },
   ];
-  assert.deepEqual(account.inputsOf('CreateBucket'), [{ Bucket: 'demo-bucket', ObjectOwnership: 'BucketOwnerEnforced', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1', Tags: tags } }]);
+  assert.deepEqual(account.inputsOf('CreateBucket'), [
+    {
+      Bucket: 'demo-bucket',
+      ObjectOwnership: 'BucketOwnerEnforced',
+      CreateBucketConfiguration: { LocationConstraint: 'eu-west-1', Tags: tags },
+    },
+  ]);
   assert.deepEqual(account.inputsOf('CreateSecurityGroup'), [
-    { GroupName: 's3-photo-share-web', Description: 'S3 Photo Share demo (s3-photo-share)', VpcId: 'vpc-eu-west-1', TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'Name', Value: 's3-photo-share' }, ...tags] }] },
+    {
+      GroupName: 's3-photo-share-web',
+      Description: 'S3 Photo Share demo (s3-photo-share)',
+      VpcId: 'vpc-eu-west-1',
+      TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'Name', Value: 's3-photo-share' }, ...tags] }],
+    },
   ]);
   assert.deepEqual(account.inputsOf('GetConsoleOutput'), []);
 });
@@ -104,7 +130,9 @@ test('when the group holds other rules beside the wanted one, then up revokes ea
 
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
 
-  assert.deepEqual(group.IpPermissions, [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'S3 Photo Share HTTP' }] }]);
+  assert.deepEqual(group.IpPermissions, [
+    { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'S3 Photo Share HTTP' }] },
+  ]);
   assert.equal(account.inputsOf('AuthorizeSecurityGroupIngress').length, 0);
   assert.equal(account.inputsOf('RevokeSecurityGroupIngress').length, 1);
 });
@@ -165,12 +193,20 @@ test('when stack instances are pending, stopping, stopped or shutting down, then
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
   const [first] = liveInstances(account);
   const extra = ['pending', 'stopping', 'stopped', 'shutting-down'].map((state) =>
-    account.addInstance('eu-west-1', { State: { Name: state }, Tags: first!.Tags, SecurityGroupIds: first!.SecurityGroupIds, stateChangeAt: state === 'shutting-down' ? account.now() + 200_000 : undefined }),
+    account.addInstance('eu-west-1', {
+      State: { Name: state },
+      Tags: first!.Tags,
+      SecurityGroupIds: first!.SecurityGroupIds,
+      stateChangeAt: state === 'shutting-down' ? account.now() + 200_000 : undefined,
+    }),
   );
 
   await runAgainst(account, 'eu-west-1', downSteps(DOWN));
 
-  assert.deepEqual([first, ...extra].map((instance) => instance?.State.Name), ['terminated', 'terminated', 'terminated', 'terminated', 'terminated']);
+  assert.deepEqual(
+    [first, ...extra].map((instance) => instance?.State.Name),
+    ['terminated', 'terminated', 'terminated', 'terminated', 'terminated'],
+  );
   assert.equal(account.region('eu-west-1').groups.size, 0);
 });
 
@@ -192,19 +228,40 @@ test('when the group is still in use after termination, then down retries deleti
 test('when the instance already uses the stack profile with IMDSv2, then attach sends no change at all', async () => {
   const account = new FakeAccount();
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
-  const target = account.addInstance('eu-west-1', { profileArn: account.profiles.get(PROFILE)!.arn, MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 } });
+  const target = account.addInstance('eu-west-1', {
+    profileArn: account.profiles.get(PROFILE)!.arn,
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+  });
   account.calls.length = 0;
 
-  await runAgainst(account, 'eu-west-1', attachSteps({ stack: 's3-photo-share', region: 'eu-west-1', instanceId: target.InstanceId, requireImdsv2: true }));
+  await runAgainst(
+    account,
+    'eu-west-1',
+    attachSteps({ stack: 's3-photo-share', region: 'eu-west-1', instanceId: target.InstanceId, requireImdsv2: true }),
+  );
 
-  assert.deepEqual(account.commandNames(), ['sts:GetCallerIdentity', 'iam:GetInstanceProfile', 'ec2:DescribeInstances', 'ec2:DescribeIamInstanceProfileAssociations']);
+  assert.deepEqual(account.commandNames(), [
+    'sts:GetCallerIdentity',
+    'iam:GetInstanceProfile',
+    'ec2:DescribeInstances',
+    'ec2:DescribeIamInstanceProfileAssociations',
+  ]);
 });
 
 test('when a bucket tagged for this stack in another region is adopted, then up refuses and names that region', async () => {
   const account = new FakeAccount();
-  account.addBucket('demo-bucket', { tags: [{ Key: 'app', Value: 's3-photo-share' }, { Key: 'stack', Value: 's3-photo-share' }, { Key: 'stack-region', Value: 'us-east-1' }] });
+  account.addBucket('demo-bucket', {
+    tags: [
+      { Key: 'app', Value: 's3-photo-share' },
+      { Key: 'stack', Value: 's3-photo-share' },
+      { Key: 'stack-region', Value: 'us-east-1' },
+    ],
+  });
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true }))), /lives in us-east-1 \(recorded on bucket demo-bucket\)/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true }))),
+    /lives in us-east-1 \(recorded on bucket demo-bucket\)/,
+  );
 });
 
 test('when attach, up and down run through the CLI, then only up prints a summary and a CIDR warning', async () => {
@@ -222,19 +279,43 @@ test('when attach, up and down run through the CLI, then only up prints a summar
 });
 
 test('when the up summary is printed, then it lists the URL, instance, role and profile', () => {
-  assert.deepEqual(formatUpSummary({ appUrl: 'http://198.51.100.7/', instanceId: 'i-1', roleArn: 'arn:role', instanceProfileArn: 'arn:profile' }), [
-    '',
-    'App URL:              http://198.51.100.7/',
-    'Instance id:          i-1',
-    'Role ARN:             arn:role',
-    'Instance profile ARN: arn:profile',
-  ]);
+  assert.deepEqual(
+    formatUpSummary({ appUrl: 'http://198.51.100.7/', instanceId: 'i-1', roleArn: 'arn:role', instanceProfileArn: 'arn:profile' }),
+    [
+      '',
+      'App URL:              http://198.51.100.7/',
+      'Instance id:          i-1',
+      'Role ARN:             arn:role',
+      'Instance profile ARN: arn:profile',
+    ],
+  );
 });
 
 test('when the command line has a stray word, a stack for logs or a long region, then each is handled', async () => {
-  assert.throws(() => parseCommandLine(['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24', 'extra']), /Unexpected argument 'extra'/);
-  assert.deepEqual(parseCommandLine(['logs', '--region', 'me-central-12', '--stack', 'demo2']), { name: 'logs', settings: { stack: 'demo2', region: 'me-central-12', minutes: 60, lines: 200 } });
-  assert.equal((parseCommandLine(['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24', '--key-prefix', 'photos/2024/']) as { settings: { keyPrefix: string } }).settings.keyPrefix, 'photos/2024/');
+  assert.throws(
+    () => parseCommandLine(['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24', 'extra']),
+    /Unexpected argument 'extra'/,
+  );
+  assert.deepEqual(parseCommandLine(['logs', '--region', 'me-central-12', '--stack', 'demo2']), {
+    name: 'logs',
+    settings: { stack: 'demo2', region: 'me-central-12', minutes: 60, lines: 200 },
+  });
+  assert.equal(
+    (
+      parseCommandLine([
+        'up',
+        '--bucket',
+        'demo-bucket',
+        '--region',
+        'eu-west-1',
+        '--allow-cidr',
+        '203.0.113.0/24',
+        '--key-prefix',
+        'photos/2024/',
+      ]) as { settings: { keyPrefix: string } }
+    ).settings.keyPrefix,
+    'photos/2024/',
+  );
   const cli = printingCli();
   assert.equal(await runCli(['launch'], cli), 2);
   assert.equal(cli.errors.join(''), `Unknown command "launch": expected plan, up, attach, down or logs.\n\n${USAGE}`);
@@ -242,9 +323,22 @@ test('when the command line has a stray word, a stack for logs or a long region,
 });
 
 test('when retrying against a clock that does not start at zero, then the waited time and the budget edge are exact', async () => {
-  const runtime = { clockMs: 1_000, sleeps: [] as number[], lines: [] as string[], log: (line: string) => void runtime.lines.push(line), sleep: async (ms: number) => void (runtime.sleeps.push(ms), (runtime.clockMs += ms)), now: () => runtime.clockMs };
+  const runtime = {
+    clockMs: 1_000,
+    sleeps: [] as number[],
+    lines: [] as string[],
+    log: (line: string) => void runtime.lines.push(line),
+    sleep: async (ms: number) => void (runtime.sleeps.push(ms), (runtime.clockMs += ms)),
+    now: () => runtime.clockMs,
+  };
   const failure = awsError('Throttled');
-  const options = { isRetryable: () => true, describeWait: (delay: number, waited: number) => `${delay}/${waited}`, firstDelayMs: 1, maxDelayMs: 4, budgetMs: 7 };
+  const options = {
+    isRetryable: () => true,
+    describeWait: (delay: number, waited: number) => `${delay}/${waited}`,
+    firstDelayMs: 1,
+    maxDelayMs: 4,
+    budgetMs: 7,
+  };
 
   await assert.rejects(retryWithBackoff(async () => Promise.reject(failure), options, runtime));
 
@@ -256,7 +350,18 @@ test('when a release is built, then its temporary pack folder is removed', async
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const repo = mkdtempSync(join(tmpdir(), 'fake-release-'));
-  writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'fake-app', version: '1.0.0', private: true, files: ['dist'], scripts: { build: `node -e "require('fs').mkdirSync('dist/src',{recursive:true});require('fs').writeFileSync('dist/src/server.js','')"` } }));
+  writeFileSync(
+    join(repo, 'package.json'),
+    JSON.stringify({
+      name: 'fake-app',
+      version: '1.0.0',
+      private: true,
+      files: ['dist'],
+      scripts: {
+        build: `node -e "require('fs').mkdirSync('dist/src',{recursive:true});require('fs').writeFileSync('dist/src/server.js','')"`,
+      },
+    }),
+  );
   writeFileSync(join(repo, 'package-lock.json'), '{}');
   const packFolders = () => readdirSync(tmpdir()).filter((name) => name.startsWith('s3-photo-share-release-')).length;
   const before = packFolders();

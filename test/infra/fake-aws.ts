@@ -103,7 +103,10 @@ export interface RegionModel {
   instances: Map<string, InstanceModel>;
   groups: Map<string, SecurityGroupModel>;
   associations: Map<string, AssociationModel>;
-  logGroups: Map<string, { tags: Record<string, string>; retentionInDays?: number; events: { timestamp: number; logStreamName: string; message: string }[] }>;
+  logGroups: Map<
+    string,
+    { tags: Record<string, string>; retentionInDays?: number; events: { timestamp: number; logStreamName: string; message: string }[] }
+  >;
 }
 
 export interface RecordedCall {
@@ -157,13 +160,26 @@ export class FakeAccount {
   }
 
   addBucket(name: string, bucket: Partial<BucketModel> & { objects?: Map<string, string> } = {}): BucketModel {
-    const model: BucketModel = { region: 'eu-west-1', ownerAccount: ACCOUNT_ID, objects: new Map(), deleteMarkers: new Set(), undeletable: new Set(), ...bucket };
+    const model: BucketModel = {
+      region: 'eu-west-1',
+      ownerAccount: ACCOUNT_ID,
+      objects: new Map(),
+      deleteMarkers: new Set(),
+      undeletable: new Set(),
+      ...bucket,
+    };
     this.buckets.set(name, model);
     return model;
   }
 
   addRole(name: string, tags: Tags, inlinePolicies: Record<string, Json> = {}): RoleModel {
-    const role: RoleModel = { arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}`, tags, trust: {}, inlinePolicies: new Map(Object.entries(inlinePolicies)), attachedPolicies: [] };
+    const role: RoleModel = {
+      arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}`,
+      tags,
+      trust: {},
+      inlinePolicies: new Map(Object.entries(inlinePolicies)),
+      attachedPolicies: [],
+    };
     this.roles.set(name, role);
     return role;
   }
@@ -194,13 +210,25 @@ export class FakeAccount {
 
   addSecurityGroup(regionName: string, group: Partial<SecurityGroupModel> = {}): SecurityGroupModel {
     const region = this.region(regionName);
-    const model: SecurityGroupModel = { GroupId: this.nextId('sg'), GroupName: 'other', VpcId: region.vpcId, Tags: [], IpPermissions: [], ...group };
+    const model: SecurityGroupModel = {
+      GroupId: this.nextId('sg'),
+      GroupName: 'other',
+      VpcId: region.vpcId,
+      Tags: [],
+      IpPermissions: [],
+      ...group,
+    };
     region.groups.set(model.GroupId, model);
     return model;
   }
 
   associate(region: RegionModel, instanceId: string, profileArn: string): AssociationModel {
-    const association = { AssociationId: this.nextId('iip-assoc'), InstanceId: instanceId, IamInstanceProfile: { Arn: profileArn }, State: 'associated' };
+    const association = {
+      AssociationId: this.nextId('iip-assoc'),
+      InstanceId: instanceId,
+      IamInstanceProfile: { Arn: profileArn },
+      State: 'associated',
+    };
     region.associations.set(association.AssociationId, association);
     return association;
   }
@@ -209,8 +237,14 @@ export class FakeAccount {
   snapshot(): unknown {
     this.advanceInstances();
     return JSON.parse(
-      JSON.stringify({ buckets: [...this.buckets], roles: [...this.roles], profiles: [...this.profiles], regions: [...this.regions].filter(([, region]) => !isEmptyRegion(region)) }, (_key, value: unknown) =>
-        value instanceof Map ? [...value] : value instanceof Set ? [...value] : value,
+      JSON.stringify(
+        {
+          buckets: [...this.buckets],
+          roles: [...this.roles],
+          profiles: [...this.profiles],
+          regions: [...this.regions].filter(([, region]) => !isEmptyRegion(region)),
+        },
+        (_key, value: unknown) => (value instanceof Map ? [...value] : value instanceof Set ? [...value] : value),
       ),
     ) as unknown;
   }
@@ -234,7 +268,10 @@ export class FakeAccount {
       buildRelease: async () => ({ id: this.releaseId, tarball: Buffer.from(`tarball ${this.releaseId}`), packageLock: Buffer.from('{}') }),
       isReady: async (url) => {
         this.advanceInstances();
-        return [...this.region(regionName).instances.values()].some((instance) => url.startsWith(`http://${instance.PublicIpAddress}/`) && instance.State.Name === 'running' && instance.setup === 'ok');
+        return [...this.region(regionName).instances.values()].some(
+          (instance) =>
+            url.startsWith(`http://${instance.PublicIpAddress}/`) && instance.State.Name === 'running' && instance.setup === 'ok',
+        );
       },
       ...overrides,
     };
@@ -251,7 +288,10 @@ export class FakeAccount {
 
   private async handle(service: keyof AwsClients, region: string, command: string, input: Json): Promise<unknown> {
     this.calls.push({ service, region, command, input });
-    const fault = this.faults.find((candidate) => candidate.service === service && candidate.command === command && candidate.remaining > 0 && (candidate.when?.(input) ?? true));
+    const fault = this.faults.find(
+      (candidate) =>
+        candidate.service === service && candidate.command === command && candidate.remaining > 0 && (candidate.when?.(input) ?? true),
+    );
     if (fault) {
       fault.remaining -= 1;
       throw fault.error;
@@ -263,7 +303,8 @@ export class FakeAccount {
 
   private advanceInstances(): void {
     for (const region of this.regions.values()) {
-      for (const [id, association] of region.associations) if (association.endsAt !== undefined && this.now() >= association.endsAt) region.associations.delete(id);
+      for (const [id, association] of region.associations)
+        if (association.endsAt !== undefined && this.now() >= association.endsAt) region.associations.delete(id);
       for (const instance of region.instances.values()) {
         if (instance.stateChangeAt === undefined || this.now() < instance.stateChangeAt) continue;
         const next: Record<string, string> = { pending: 'running', 'shutting-down': 'terminated', stopping: 'stopped' };
@@ -271,7 +312,8 @@ export class FakeAccount {
         instance.stateChangeAt = undefined;
         // EC2 ends the profile association of a terminated instance shortly after, not at once.
         if (instance.State.Name === 'terminated') {
-          for (const association of region.associations.values()) if (association.InstanceId === instance.InstanceId) association.endsAt = this.now() + 10_000;
+          for (const association of region.associations.values())
+            if (association.InstanceId === instance.InstanceId) association.endsAt = this.now() + 10_000;
         }
       }
     }
@@ -281,7 +323,8 @@ export class FakeAccount {
     const bucket = this.buckets.get(String(name));
     if (!bucket) throw awsError('NoSuchBucket', 'The specified bucket does not exist');
     if (bucket.ownerAccount !== ACCOUNT_ID) throw awsError('AccessDenied', 'Access Denied');
-    if (bucket.region !== region) throw awsError('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.');
+    if (bucket.region !== region)
+      throw awsError('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.');
     return bucket;
   }
 
@@ -317,12 +360,16 @@ export class FakeAccount {
       const name = String(input.Bucket);
       const configuration = (input.CreateBucketConfiguration ?? {}) as { LocationConstraint?: string; Tags?: Tags };
       const existing = this.buckets.get(name);
-      if (existing && existing.ownerAccount !== ACCOUNT_ID) throw awsError('BucketAlreadyExists', 'The requested bucket name is not available.');
-      if (region === 'us-east-1' && configuration.LocationConstraint !== undefined) throw awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
-      if (region !== 'us-east-1' && configuration.LocationConstraint !== region) throw awsError('IllegalLocationConstraintException', 'The location constraint is incompatible with the region');
+      if (existing && existing.ownerAccount !== ACCOUNT_ID)
+        throw awsError('BucketAlreadyExists', 'The requested bucket name is not available.');
+      if (region === 'us-east-1' && configuration.LocationConstraint !== undefined)
+        throw awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
+      if (region !== 'us-east-1' && configuration.LocationConstraint !== region)
+        throw awsError('IllegalLocationConstraintException', 'The location constraint is incompatible with the region');
       // us-east-1 answers 200 for a bucket you already own there, and changes nothing.
       if (existing && existing.region === 'us-east-1' && region === 'us-east-1') return {};
-      if (existing) throw awsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
+      if (existing)
+        throw awsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
       this.addBucket(name, { region, tags: configuration.Tags, objectOwnership: input.ObjectOwnership as string | undefined });
       return {};
     },
@@ -337,12 +384,17 @@ export class FakeAccount {
       if (bucket.ownerAccount !== ACCOUNT_ID) throw awsError('AccessDenied');
       return { LocationConstraint: bucket.region === 'us-east-1' ? undefined : bucket.region === 'eu-west-1' ? 'EU' : bucket.region };
     },
-    's3:PutPublicAccessBlock': (input, region) => void (this.bucketFor(input.Bucket, region).publicAccessBlock = input.PublicAccessBlockConfiguration as Json),
+    's3:PutPublicAccessBlock': (input, region) =>
+      void (this.bucketFor(input.Bucket, region).publicAccessBlock = input.PublicAccessBlockConfiguration as Json),
     's3:PutBucketOwnershipControls': (input, region) =>
-      void (this.bucketFor(input.Bucket, region).objectOwnership = (input.OwnershipControls as { Rules: { ObjectOwnership: string }[] }).Rules[0]?.ObjectOwnership),
-    's3:PutBucketEncryption': (input, region) => void (this.bucketFor(input.Bucket, region).encryption = input.ServerSideEncryptionConfiguration as Json),
+      void (this.bucketFor(input.Bucket, region).objectOwnership = (
+        input.OwnershipControls as { Rules: { ObjectOwnership: string }[] }
+      ).Rules[0]?.ObjectOwnership),
+    's3:PutBucketEncryption': (input, region) =>
+      void (this.bucketFor(input.Bucket, region).encryption = input.ServerSideEncryptionConfiguration as Json),
     's3:PutBucketPolicy': (input, region) => void (this.bucketFor(input.Bucket, region).policy = JSON.parse(String(input.Policy)) as Json),
-    's3:PutBucketLifecycleConfiguration': (input, region) => void (this.bucketFor(input.Bucket, region).lifecycle = input.LifecycleConfiguration as Json),
+    's3:PutBucketLifecycleConfiguration': (input, region) =>
+      void (this.bucketFor(input.Bucket, region).lifecycle = input.LifecycleConfiguration as Json),
     's3:PutBucketTagging': (input, region) => void (this.bucketFor(input.Bucket, region).tags = (input.Tagging as { TagSet: Tags }).TagSet),
     's3:PutObject': (input, region) => {
       const body = input.Body as Uint8Array | string;
@@ -354,7 +406,11 @@ export class FakeAccount {
       const prefix = String(input.Prefix ?? '');
       const keys = [...bucket.objects.keys()].filter((key) => key.startsWith(prefix)).slice(0, 2);
       const markers = [...bucket.deleteMarkers].filter((key) => key.startsWith(prefix)).slice(0, 2);
-      return { Versions: keys.map((Key) => ({ Key, VersionId: 'null' })), DeleteMarkers: markers.map((Key) => ({ Key, VersionId: `marker-${Key}` })), IsTruncated: false };
+      return {
+        Versions: keys.map((Key) => ({ Key, VersionId: 'null' })),
+        DeleteMarkers: markers.map((Key) => ({ Key, VersionId: `marker-${Key}` })),
+        IsTruncated: false,
+      };
     },
     's3:DeleteObjects': (input, region) => {
       const bucket = this.bucketFor(input.Bucket, region);
@@ -368,7 +424,8 @@ export class FakeAccount {
     },
     's3:DeleteBucket': (input, region) => {
       const bucket = this.bucketFor(input.Bucket, region);
-      if (bucket.objects.size + bucket.deleteMarkers.size > 0) throw awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty');
+      if (bucket.objects.size + bucket.deleteMarkers.size > 0)
+        throw awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty');
       this.buckets.delete(String(input.Bucket));
       return {};
     },
@@ -385,18 +442,23 @@ export class FakeAccount {
       return { Role: { Arn: role.arn, RoleName: input.RoleName, Tags: role.tags } };
     },
     'iam:UpdateAssumeRolePolicy': (input) => void (this.roleFor(input.RoleName).trust = JSON.parse(String(input.PolicyDocument)) as Json),
-    'iam:PutRolePolicy': (input) => void this.roleFor(input.RoleName).inlinePolicies.set(String(input.PolicyName), JSON.parse(String(input.PolicyDocument)) as Json),
+    'iam:PutRolePolicy': (input) =>
+      void this.roleFor(input.RoleName).inlinePolicies.set(String(input.PolicyName), JSON.parse(String(input.PolicyDocument)) as Json),
     'iam:ListRolePolicies': (input) => ({ PolicyNames: [...this.roleFor(input.RoleName).inlinePolicies.keys()] }),
     'iam:DeleteRolePolicy': (input) => void this.roleFor(input.RoleName).inlinePolicies.delete(String(input.PolicyName)),
-    'iam:ListAttachedRolePolicies': (input) => ({ AttachedPolicies: this.roleFor(input.RoleName).attachedPolicies.map((PolicyArn) => ({ PolicyArn })) }),
+    'iam:ListAttachedRolePolicies': (input) => ({
+      AttachedPolicies: this.roleFor(input.RoleName).attachedPolicies.map((PolicyArn) => ({ PolicyArn })),
+    }),
     'iam:DetachRolePolicy': (input) => {
       const role = this.roleFor(input.RoleName);
       role.attachedPolicies = role.attachedPolicies.filter((arn) => arn !== input.PolicyArn);
     },
     'iam:DeleteRole': (input) => {
       const role = this.roleFor(input.RoleName);
-      if (role.inlinePolicies.size > 0 || role.attachedPolicies.length > 0) throw awsError('DeleteConflictException', 'Cannot delete entity, must delete policies first.');
-      if ([...this.profiles.values()].some((profile) => profile.roles.includes(String(input.RoleName)))) throw awsError('DeleteConflictException', 'Cannot delete entity, must remove roles from instance profile first.');
+      if (role.inlinePolicies.size > 0 || role.attachedPolicies.length > 0)
+        throw awsError('DeleteConflictException', 'Cannot delete entity, must delete policies first.');
+      if ([...this.profiles.values()].some((profile) => profile.roles.includes(String(input.RoleName))))
+        throw awsError('DeleteConflictException', 'Cannot delete entity, must remove roles from instance profile first.');
       this.roles.delete(String(input.RoleName));
     },
     'iam:CreateInstanceProfile': (input) => {
@@ -409,13 +471,19 @@ export class FakeAccount {
     'iam:GetInstanceProfile': (input) => {
       const profile = this.profileFor(input.InstanceProfileName);
       return {
-        InstanceProfile: { Arn: profile.arn, InstanceProfileName: input.InstanceProfileName, Tags: profile.tags, Roles: profile.roles.map((RoleName) => ({ RoleName, Arn: this.roles.get(RoleName)?.arn })) },
+        InstanceProfile: {
+          Arn: profile.arn,
+          InstanceProfileName: input.InstanceProfileName,
+          Tags: profile.tags,
+          Roles: profile.roles.map((RoleName) => ({ RoleName, Arn: this.roles.get(RoleName)?.arn })),
+        },
       };
     },
     'iam:AddRoleToInstanceProfile': (input) => {
       const profile = this.profileFor(input.InstanceProfileName);
       this.roleFor(input.RoleName);
-      if (profile.roles.length > 0) throw awsError('LimitExceededException', 'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1');
+      if (profile.roles.length > 0)
+        throw awsError('LimitExceededException', 'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1');
       profile.roles.push(String(input.RoleName));
     },
     'iam:RemoveRoleFromInstanceProfile': (input) => {
@@ -424,7 +492,8 @@ export class FakeAccount {
     },
     'iam:DeleteInstanceProfile': (input) => {
       const profile = this.profileFor(input.InstanceProfileName);
-      if (profile.roles.length > 0) throw awsError('DeleteConflictException', 'Cannot delete entity, must remove roles from instance profile first.');
+      if (profile.roles.length > 0)
+        throw awsError('DeleteConflictException', 'Cannot delete entity, must remove roles from instance profile first.');
       this.profiles.delete(String(input.InstanceProfileName));
     },
 
@@ -432,14 +501,19 @@ export class FakeAccount {
     'ec2:CreateSecurityGroup': (input, region) => {
       const model = this.region(region);
       if ([...model.groups.values()].some((group) => group.GroupName === input.GroupName && group.VpcId === input.VpcId)) {
-        throw awsError('InvalidGroup.Duplicate', `The security group '${String(input.GroupName)}' already exists for VPC '${String(input.VpcId)}'`);
+        throw awsError(
+          'InvalidGroup.Duplicate',
+          `The security group '${String(input.GroupName)}' already exists for VPC '${String(input.VpcId)}'`,
+        );
       }
       const tags = ((input.TagSpecifications as { Tags: Tags }[] | undefined) ?? []).flatMap((spec) => spec.Tags);
       const group = this.addSecurityGroup(region, { GroupName: String(input.GroupName), VpcId: String(input.VpcId), Tags: tags });
       return { GroupId: group.GroupId };
     },
     'ec2:DescribeSecurityGroups': (input, region) => ({
-      SecurityGroups: structuredClone([...this.region(region).groups.values()].filter((group) => matchesFilters(group, input.Filters as Filter[] | undefined))),
+      SecurityGroups: structuredClone(
+        [...this.region(region).groups.values()].filter((group) => matchesFilters(group, input.Filters as Filter[] | undefined)),
+      ),
     }),
     'ec2:AuthorizeSecurityGroupIngress': (input, region) => {
       const group = this.region(region).groups.get(String(input.GroupId));
@@ -453,7 +527,8 @@ export class FakeAccount {
       for (const revoked of input.IpPermissions as SecurityGroupModel['IpPermissions']) {
         const revokedCidrs = new Set((revoked.IpRanges ?? []).map((range) => range.CidrIp));
         for (const rule of group.IpPermissions) {
-          if (rule.IpProtocol === revoked.IpProtocol && rule.FromPort === revoked.FromPort && rule.ToPort === revoked.ToPort) rule.IpRanges = rule.IpRanges.filter((range) => !revokedCidrs.has(range.CidrIp));
+          if (rule.IpProtocol === revoked.IpProtocol && rule.FromPort === revoked.FromPort && rule.ToPort === revoked.ToPort)
+            rule.IpRanges = rule.IpRanges.filter((range) => !revokedCidrs.has(range.CidrIp));
         }
         group.IpPermissions = group.IpPermissions.filter((rule) => rule.IpRanges.length > 0);
       }
@@ -463,7 +538,9 @@ export class FakeAccount {
       this.advanceInstances();
       const model = this.region(region);
       if (!model.groups.has(String(input.GroupId))) throw awsError('InvalidGroup.NotFound');
-      const users = [...model.instances.values()].filter((instance) => instance.State.Name !== 'terminated' && instance.SecurityGroupIds.includes(String(input.GroupId)));
+      const users = [...model.instances.values()].filter(
+        (instance) => instance.State.Name !== 'terminated' && instance.SecurityGroupIds.includes(String(input.GroupId)),
+      );
       if (users.length > 0) throw awsError('DependencyViolation', `resource ${String(input.GroupId)} has a dependent object`);
       model.groups.delete(String(input.GroupId));
     },
@@ -472,16 +549,24 @@ export class FakeAccount {
       const model = this.region(region);
       const ids = input.InstanceIds as string[] | undefined;
       if (ids) for (const id of ids) this.instanceFor(region, id);
-      const instances = [...model.instances.values()].filter((instance) => (!ids || ids.includes(instance.InstanceId)) && matchesFilters(instance, input.Filters as Filter[] | undefined));
+      const instances = [...model.instances.values()].filter(
+        (instance) => (!ids || ids.includes(instance.InstanceId)) && matchesFilters(instance, input.Filters as Filter[] | undefined),
+      );
       return { Reservations: instances.length === 0 ? [] : [{ Instances: structuredClone(instances) }] };
     },
     'ec2:RunInstances': (input, region) => {
       const profileArn = (input.IamInstanceProfile as { Arn?: string } | undefined)?.Arn;
       const profile = [...this.profiles.values()].find((candidate) => candidate.arn === profileArn);
       if (profileArn && (!profile || this.now() < profile.visibleToEc2At)) {
-        throw awsError('InvalidParameterValue', `Value (${profileArn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile name`);
+        throw awsError(
+          'InvalidParameterValue',
+          `Value (${profileArn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile name`,
+        );
       }
-      const tags = ((input.TagSpecifications as { ResourceType: string; Tags: Tags }[] | undefined) ?? []).find((spec) => spec.ResourceType === 'instance')?.Tags ?? [];
+      const tags =
+        ((input.TagSpecifications as { ResourceType: string; Tags: Tags }[] | undefined) ?? []).find(
+          (spec) => spec.ResourceType === 'instance',
+        )?.Tags ?? [];
       const groupIds = (input.SecurityGroupIds as string[] | undefined) ?? [];
       const instance = this.addInstance(region, {
         State: { Name: 'pending' },
@@ -508,7 +593,8 @@ export class FakeAccount {
     'ec2:StartInstances': (input, region) => {
       for (const id of input.InstanceIds as string[]) {
         const instance = this.instanceFor(region, id);
-        if (instance.State.Name !== 'stopped') throw awsError('IncorrectInstanceState', `The instance '${id}' is not in a state from which it can be started.`);
+        if (instance.State.Name !== 'stopped')
+          throw awsError('IncorrectInstanceState', `The instance '${id}' is not in a state from which it can be started.`);
         instance.State = { Name: 'pending' };
         instance.stateChangeAt = this.now() + PENDING_MS;
       }
@@ -523,22 +609,37 @@ export class FakeAccount {
     },
     'ec2:GetConsoleOutput': (input, region) => {
       const instance = this.instanceFor(region, input.InstanceId);
-      const text = instance.setup === 'failed' ? 'Installing Node.js 24\ns3-photo-share-setup: FAILED (exit 1) at line 42: retry dnf install -y nodejs24\n' : 'Installing Node.js 24\n';
+      const text =
+        instance.setup === 'failed'
+          ? 'Installing Node.js 24\ns3-photo-share-setup: FAILED (exit 1) at line 42: retry dnf install -y nodejs24\n'
+          : 'Installing Node.js 24\n';
       return { InstanceId: instance.InstanceId, Output: Buffer.from(text).toString('base64') };
     },
     'ec2:DescribeIamInstanceProfileAssociations': (input, region) => {
       this.advanceInstances();
-      const associations = [...this.region(region).associations.values()].filter((association) => matchesFilters(association, input.Filters as Filter[] | undefined));
+      const associations = [...this.region(region).associations.values()].filter((association) =>
+        matchesFilters(association, input.Filters as Filter[] | undefined),
+      );
       // One association a page, so paging is exercised.
       const start = Number(input.NextToken ?? 0);
       const page = associations.slice(start, start + 1).map(({ endsAt: _endsAt, ...association }) => association);
-      return { IamInstanceProfileAssociations: structuredClone(page), NextToken: start + 1 < associations.length ? String(start + 1) : undefined };
+      return {
+        IamInstanceProfileAssociations: structuredClone(page),
+        NextToken: start + 1 < associations.length ? String(start + 1) : undefined,
+      };
     },
     'ec2:AssociateIamInstanceProfile': (input, region) => {
       const model = this.region(region);
       const instance = this.instanceFor(region, input.InstanceId);
-      if ([...model.associations.values()].some((association) => association.InstanceId === instance.InstanceId)) throw awsError('IncorrectState', 'There is an existing association for instance');
-      return { IamInstanceProfileAssociation: this.associate(model, instance.InstanceId, String((input.IamInstanceProfile as { Arn: string }).Arn)) };
+      if ([...model.associations.values()].some((association) => association.InstanceId === instance.InstanceId))
+        throw awsError('IncorrectState', 'There is an existing association for instance');
+      return {
+        IamInstanceProfileAssociation: this.associate(
+          model,
+          instance.InstanceId,
+          String((input.IamInstanceProfile as { Arn: string }).Arn),
+        ),
+      };
     },
     'ec2:ReplaceIamInstanceProfileAssociation': (input, region) => {
       const association = this.region(region).associations.get(String(input.AssociationId));
@@ -549,22 +650,30 @@ export class FakeAccount {
     'ec2:ModifyInstanceMetadataOptions': (input, region) => {
       const instance = this.instanceFor(region, input.InstanceId);
       const { HttpTokens, HttpEndpoint, HttpPutResponseHopLimit } = input as InstanceModel['MetadataOptions'];
-      instance.MetadataOptions = { ...instance.MetadataOptions, ...(HttpTokens && { HttpTokens }), ...(HttpEndpoint && { HttpEndpoint }), ...(HttpPutResponseHopLimit && { HttpPutResponseHopLimit }) };
+      instance.MetadataOptions = {
+        ...instance.MetadataOptions,
+        ...(HttpTokens && { HttpTokens }),
+        ...(HttpEndpoint && { HttpEndpoint }),
+        ...(HttpPutResponseHopLimit && { HttpPutResponseHopLimit }),
+      };
       return {};
     },
 
     'logs:CreateLogGroup': (input, region) => {
       const model = this.region(region);
-      if (model.logGroups.has(String(input.logGroupName))) throw awsError('ResourceAlreadyExistsException', 'The specified log group already exists');
+      if (model.logGroups.has(String(input.logGroupName)))
+        throw awsError('ResourceAlreadyExistsException', 'The specified log group already exists');
       model.logGroups.set(String(input.logGroupName), { tags: (input.tags as Record<string, string>) ?? {}, events: [] });
       return {};
     },
     'logs:ListTagsForResource': (input, region) => {
       const match = /^arn:aws:logs:([^:]+):(\d+):log-group:(.+)$/.exec(String(input.resourceArn));
-      if (!match || match[1] !== region || match[2] !== ACCOUNT_ID) throw awsError('ResourceNotFoundException', 'The specified resource does not exist.');
+      if (!match || match[1] !== region || match[2] !== ACCOUNT_ID)
+        throw awsError('ResourceNotFoundException', 'The specified resource does not exist.');
       return { tags: this.logGroupFor(region, match[3]).tags };
     },
-    'logs:PutRetentionPolicy': (input, region) => void (this.logGroupFor(region, input.logGroupName).retentionInDays = Number(input.retentionInDays)),
+    'logs:PutRetentionPolicy': (input, region) =>
+      void (this.logGroupFor(region, input.logGroupName).retentionInDays = Number(input.retentionInDays)),
     'logs:DeleteLogGroup': (input, region) => {
       this.logGroupFor(region, input.logGroupName);
       this.region(region).logGroups.delete(String(input.logGroupName));
@@ -598,7 +707,12 @@ function matchesFilters(resource: { Tags?: Ec2Tag[] } & object, filters: Filter[
   return (filters ?? []).every((filter) => {
     const value = filter.Name.startsWith('tag:')
       ? resource.Tags?.find((tag) => tag.Key === filter.Name.slice(4))?.Value
-      : (fields[filter.Name] ?? (() => { throw new Error(`The fake account does not know the filter ${filter.Name}`); }))(resource as Record<string, unknown>);
+      : (
+          fields[filter.Name] ??
+          (() => {
+            throw new Error(`The fake account does not know the filter ${filter.Name}`);
+          })
+        )(resource as Record<string, unknown>);
     return filter.Values.includes(String(value));
   });
 }

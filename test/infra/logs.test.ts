@@ -14,13 +14,16 @@ test('when the log group has lines, then logs prints the last ones of the window
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
   account.runtime.clockMs = 60 * 60_000;
   const minute = 60_000;
-  account.region('eu-west-1').logGroups.get(LOG_GROUP)!.events.push(
-    { timestamp: 30 * minute, logStreamName: 'i-1/setup', message: 'too old' },
-    { timestamp: 55 * minute, logStreamName: 'i-1/app', message: '{"msg":"listening"}\n' },
-    { timestamp: 51 * minute, logStreamName: 'i-1/setup', message: 'Installing Node.js 24' },
-    { timestamp: 52 * minute, logStreamName: 'i-1/setup', message: 's3-photo-share-setup: DONE' },
-    { timestamp: 50 * minute, logStreamName: 'i-1/setup', message: 'dropped: only the last three are shown' },
-  );
+  account
+    .region('eu-west-1')
+    .logGroups.get(LOG_GROUP)!
+    .events.push(
+      { timestamp: 30 * minute, logStreamName: 'i-1/setup', message: 'too old' },
+      { timestamp: 55 * minute, logStreamName: 'i-1/app', message: '{"msg":"listening"}\n' },
+      { timestamp: 51 * minute, logStreamName: 'i-1/setup', message: 'Installing Node.js 24' },
+      { timestamp: 52 * minute, logStreamName: 'i-1/setup', message: 's3-photo-share-setup: DONE' },
+      { timestamp: 50 * minute, logStreamName: 'i-1/setup', message: 'dropped: only the last three are shown' },
+    );
   account.runtime.lines.length = 0;
 
   await runAgainst(account, 'eu-west-1', logsSteps(settings({ minutes: 10 })));
@@ -52,7 +55,10 @@ test('when nothing was logged in the window, then logs says so', async () => {
 test('when the stack has no log group in the region, then logs says to run up or check the region', async () => {
   const account = new FakeAccount();
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', logsSteps(settings())), /no log group \/s3-photo-share\/s3-photo-share in eu-west-1.*infra:up/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', logsSteps(settings())),
+    /no log group \/s3-photo-share\/s3-photo-share in eu-west-1.*infra:up/,
+  );
 });
 
 test('when the clients are built for a region, then every one of them uses it', async () => {

@@ -24,7 +24,12 @@ interface Request {
 
 async function decide({ principal, action, resource, identityPolicy, resourcePolicy, context = {} }: Request): Promise<string> {
   const simulation: Simulation = {
-    request: { principal, action, resource: { resource, accountId: ACCOUNT_ID }, contextVariables: { 'aws:SecureTransport': 'true', ...context } },
+    request: {
+      principal,
+      action,
+      resource: { resource, accountId: ACCOUNT_ID },
+      contextVariables: { 'aws:SecureTransport': 'true', ...context },
+    },
     identityPolicies: identityPolicy ? [{ name: 'policy', policy: identityPolicy }] : [],
     serviceControlPolicies: [],
     resourceControlPolicies: [],
@@ -37,7 +42,14 @@ async function decide({ principal, action, resource, identityPolicy, resourcePol
 
 /** The app role's decision, with the bucket policy in play for S3 actions as it is in AWS. */
 function appDecision(action: string, resource: string, context: Record<string, string> = {}): Promise<string> {
-  return decide({ principal: ROLE_SESSION, action, resource, context, identityPolicy: appPolicy(upSettings(), ACCOUNT_ID), resourcePolicy: action.startsWith('s3:') ? bucketPolicy('demo-bucket') : undefined });
+  return decide({
+    principal: ROLE_SESSION,
+    action,
+    resource,
+    context,
+    identityPolicy: appPolicy(upSettings(), ACCOUNT_ID),
+    resourcePolicy: action.startsWith('s3:') ? bucketPolicy('demo-bucket') : undefined,
+  });
 }
 
 for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
@@ -52,7 +64,14 @@ for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
   }
 }
 
-for (const action of ['s3:AbortMultipartUpload', 's3:PutObjectAcl', 's3:GetObjectVersion', 's3:DeleteObjectVersion', 's3:PutObjectTagging', 's3:RestoreObject']) {
+for (const action of [
+  's3:AbortMultipartUpload',
+  's3:PutObjectAcl',
+  's3:GetObjectVersion',
+  's3:DeleteObjectVersion',
+  's3:PutObjectTagging',
+  's3:RestoreObject',
+]) {
   test(`when the app role calls ${action} on photos/x.jpg, which the app never does, then it is denied`, async () => {
     assert.notEqual(await appDecision(action, `${BUCKET_ARN}/photos/x.jpg`), 'Allowed');
   });
@@ -93,8 +112,20 @@ test('when the CloudWatch agent on the instance writes to the stack log group, t
   // Both are authorised on the log stream (the service authorization reference lists log-stream for each).
   for (const action of ['logs:CreateLogStream', 'logs:PutLogEvents']) {
     assert.equal(await appDecision(action, `${LOG_GROUP_ARN}:log-stream:i-0123456789abcdef0/app`), 'Allowed');
-    assert.notEqual(await appDecision(action, `arn:aws:logs:eu-west-1:${ACCOUNT_ID}:log-group:/s3-photo-share/other-stack:log-stream:i-0123456789abcdef0/app`), 'Allowed');
-    assert.notEqual(await appDecision(action, `arn:aws:logs:us-east-1:${ACCOUNT_ID}:log-group:/s3-photo-share/s3-photo-share:log-stream:i-0123456789abcdef0/app`), 'Allowed');
+    assert.notEqual(
+      await appDecision(
+        action,
+        `arn:aws:logs:eu-west-1:${ACCOUNT_ID}:log-group:/s3-photo-share/other-stack:log-stream:i-0123456789abcdef0/app`,
+      ),
+      'Allowed',
+    );
+    assert.notEqual(
+      await appDecision(
+        action,
+        `arn:aws:logs:us-east-1:${ACCOUNT_ID}:log-group:/s3-photo-share/s3-photo-share:log-stream:i-0123456789abcdef0/app`,
+      ),
+      'Allowed',
+    );
   }
 });
 
@@ -112,7 +143,13 @@ test('when a request for an allowed photo does not use TLS, then the bucket poli
 });
 
 test('when a same-account user allowed s3:* reads a photo, then TLS is allowed and plain HTTP is explicitly denied by the bucket policy', async () => {
-  const request = { principal: OPERATOR, action: 's3:GetObject', resource: `${BUCKET_ARN}/photos/x.jpg`, identityPolicy: allowAll('s3:*'), resourcePolicy: bucketPolicy('demo-bucket') };
+  const request = {
+    principal: OPERATOR,
+    action: 's3:GetObject',
+    resource: `${BUCKET_ARN}/photos/x.jpg`,
+    identityPolicy: allowAll('s3:*'),
+    resourcePolicy: bucketPolicy('demo-bucket'),
+  };
   assert.equal(await decide(request), 'Allowed');
   assert.equal(await decide({ ...request, context: { 'aws:SecureTransport': 'false' } }), 'ExplicitlyDenied');
 });
@@ -167,13 +204,23 @@ test('when the operator launches or creates a group, then only with the stack ta
   assert.equal(await operatorDecision('ec2:RunInstances', INSTANCE_ARN, requestTags), 'Allowed');
   assert.notEqual(await operatorDecision('ec2:RunInstances', INSTANCE_ARN), 'Allowed');
   assert.equal(await operatorDecision('ec2:CreateSecurityGroup', GROUP_ARN, requestTags), 'Allowed');
-  assert.notEqual(await operatorDecision('ec2:CreateSecurityGroup', GROUP_ARN, { 'aws:RequestTag/app': 'payroll', 'aws:RequestTag/stack': 'payroll', 'aws:TagKeys': ['app', 'stack'] }), 'Allowed');
+  assert.notEqual(
+    await operatorDecision('ec2:CreateSecurityGroup', GROUP_ARN, {
+      'aws:RequestTag/app': 'payroll',
+      'aws:RequestTag/stack': 'payroll',
+      'aws:TagKeys': ['app', 'stack'],
+    }),
+    'Allowed',
+  );
 });
 
 test('when the operator touches another role, bucket or log group, then it is denied', async () => {
   assert.equal(await operatorDecision('iam:DeleteRole', ROLE_ARN), 'Allowed');
   assert.notEqual(await operatorDecision('iam:DeleteRole', `arn:aws:iam::${ACCOUNT_ID}:role/payroll-role`), 'Allowed');
-  assert.notEqual(await operatorDecision('iam:PassRole', `arn:aws:iam::${ACCOUNT_ID}:role/admin`, { 'iam:PassedToService': 'ec2.amazonaws.com' }), 'Allowed');
+  assert.notEqual(
+    await operatorDecision('iam:PassRole', `arn:aws:iam::${ACCOUNT_ID}:role/admin`, { 'iam:PassedToService': 'ec2.amazonaws.com' }),
+    'Allowed',
+  );
   assert.equal(await operatorDecision('s3:DeleteBucket', BUCKET_ARN), 'Allowed');
   assert.notEqual(await operatorDecision('s3:DeleteBucket', 'arn:aws:s3:::ledger-bucket'), 'Allowed');
   assert.equal(await operatorDecision('logs:DeleteLogGroup', LOG_GROUP_ARN), 'Allowed');

@@ -8,7 +8,10 @@ import { buildRelease, releaseIdFor, releaseObjectPrefix, RELEASE_LOCKFILE, RELE
 
 function fakeRepo(buildScript: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'fake-release-'));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fake-app', version: '1.2.3', private: true, files: ['dist'], scripts: { build: buildScript } }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'fake-app', version: '1.2.3', private: true, files: ['dist'], scripts: { build: buildScript } }),
+  );
   writeFileSync(join(dir, 'package-lock.json'), '{"lockfileVersion":3}\n');
   return dir;
 }
@@ -28,7 +31,10 @@ test('when the build emits dist/src/server.js, then the release is the packed ta
 });
 
 test('when the build does not emit dist/src/server.js, then the release is refused with what to check', async () => {
-  await assert.rejects(buildRelease(fakeRepo('node -e ""')), /The packed release has no dist\/src\/server\.js: check that `npm run build` emits it and that package\.json "files" includes dist\/\./);
+  await assert.rejects(
+    buildRelease(fakeRepo('node -e ""')),
+    /The packed release has no dist\/src\/server\.js: check that `npm run build` emits it and that package\.json "files" includes dist\/\./,
+  );
 });
 
 test('when the build fails, then the release stops with npm’s exit code', async () => {

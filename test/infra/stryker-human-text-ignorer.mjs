@@ -17,7 +17,12 @@ export const strykerPlugins = [
   declareValuePlugin(PluginKind.Ignore, 'human-text', {
     shouldIgnore(path) {
       // log(`Created ${bucket}`) is progress text; log(formatLogEvent(event)) is the output of infra:logs and stays mutated.
-      if (path.isCallExpression() && isLogCallee(path.node.callee) && path.node.arguments.length === 1 && isLiteralText(path.node.arguments[0])) {
+      if (
+        path.isCallExpression() &&
+        isLogCallee(path.node.callee) &&
+        path.node.arguments.length === 1 &&
+        isLiteralText(path.node.arguments[0])
+      ) {
         return 'A progress line only a person reads';
       }
       if (path.isObjectProperty() && path.node.key.type === 'Identifier' && PERSON_ONLY_PROPERTIES.has(path.node.key.name)) {

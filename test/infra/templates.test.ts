@@ -6,7 +6,10 @@ import { appPolicy } from '../../infra/resources/role.js';
 import { upSettings } from './fake-aws.js';
 
 test('when every placeholder has a value, then the template is filled in', () => {
-  assert.equal(renderTemplate('arn:aws:s3:::{{Bucket}}/{{Prefix}}*', { Bucket: 'demo-bucket', Prefix: 'photos/' }), 'arn:aws:s3:::demo-bucket/photos/*');
+  assert.equal(
+    renderTemplate('arn:aws:s3:::{{Bucket}}/{{Prefix}}*', { Bucket: 'demo-bucket', Prefix: 'photos/' }),
+    'arn:aws:s3:::demo-bucket/photos/*',
+  );
 });
 
 test('when a placeholder has no value, then rendering fails and names it', () => {

@@ -12,7 +12,9 @@ const PROFILE = 's3-photo-share-instance-profile';
 const LOG_GROUP = '/s3-photo-share/s3-photo-share';
 
 function liveInstances(account: FakeAccount, region = 'eu-west-1') {
-  return [...account.region(region).instances.values()].filter((instance) => instance.State.Name !== 'terminated' && instance.State.Name !== 'shutting-down');
+  return [...account.region(region).instances.values()].filter(
+    (instance) => instance.State.Name !== 'terminated' && instance.State.Name !== 'shutting-down',
+  );
 }
 
 function stackGroup(account: FakeAccount, region = 'eu-west-1') {
@@ -28,11 +30,28 @@ test('when up runs on a fresh account, then the bucket is private, tagged, encry
   assert.equal(bucket?.region, 'eu-west-1');
   assert.deepEqual(bucket?.tags, STACK_TAGS);
   assert.equal(bucket?.objectOwnership, 'BucketOwnerEnforced');
-  assert.deepEqual(bucket?.publicAccessBlock, { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+  assert.deepEqual(bucket?.publicAccessBlock, {
+    BlockPublicAcls: true,
+    IgnorePublicAcls: true,
+    BlockPublicPolicy: true,
+    RestrictPublicBuckets: true,
+  });
   assert.deepEqual(bucket?.encryption, { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
   assert.deepEqual(bucket?.policy, bucketPolicy('demo-bucket'));
-  assert.deepEqual(bucket?.lifecycle, { Rules: [{ ID: 'abort-incomplete-multipart-uploads', Status: 'Enabled', Filter: {}, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }] });
-  assert.deepEqual([...(bucket?.objects.keys() ?? [])], [`releases/s3-photo-share/${RELEASE_ID}/app.tgz`, `releases/s3-photo-share/${RELEASE_ID}/package-lock.json`]);
+  assert.deepEqual(bucket?.lifecycle, {
+    Rules: [
+      {
+        ID: 'abort-incomplete-multipart-uploads',
+        Status: 'Enabled',
+        Filter: {},
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      },
+    ],
+  });
+  assert.deepEqual(
+    [...(bucket?.objects.keys() ?? [])],
+    [`releases/s3-photo-share/${RELEASE_ID}/app.tgz`, `releases/s3-photo-share/${RELEASE_ID}/package-lock.json`],
+  );
 });
 
 test('when up runs on a fresh account, then the role trusts EC2 only, holds exactly the app policy, and sits in the tagged profile', async () => {
@@ -72,11 +91,17 @@ test('when up runs on a fresh account, then one tagged instance runs in the stac
   assert.deepEqual(instance?.Tags.slice(0, 4), [{ Key: 'Name', Value: 's3-photo-share' }, ...STACK_TAGS]);
   assert.equal(instance?.Tags[4]?.Key, DEPLOYMENT_TAG_KEY);
   assert.deepEqual(
-    [...account.region('eu-west-1').associations.values()].map((association) => [association.InstanceId, association.IamInstanceProfile.Arn]),
+    [...account.region('eu-west-1').associations.values()].map((association) => [
+      association.InstanceId,
+      association.IamInstanceProfile.Arn,
+    ]),
     [[instance?.InstanceId, account.profiles.get(PROFILE)?.arn]],
   );
   assert.match(instance?.UserData ?? '', /readonly RELEASE_PREFIX='releases\/s3-photo-share\/0\.1\.0-abcdef012345\/'/);
-  assert.match(instance?.UserData ?? '', /readonly S3_BUCKET='demo-bucket'\nreadonly S3_PREFIX='photos\/'\nreadonly AWS_REGION='eu-west-1'/);
+  assert.match(
+    instance?.UserData ?? '',
+    /readonly S3_BUCKET='demo-bucket'\nreadonly S3_PREFIX='photos\/'\nreadonly AWS_REGION='eu-west-1'/,
+  );
   assert.match(instance?.UserData ?? '', /readonly LOG_GROUP='\/s3-photo-share\/s3-photo-share'/);
 });
 
@@ -87,7 +112,9 @@ test('when up runs on a fresh account, then the group allows TCP 80 from the giv
 
   const group = stackGroup(account);
   assert.deepEqual(group?.Tags, [{ Key: 'Name', Value: 's3-photo-share' }, ...STACK_TAGS]);
-  assert.deepEqual(group?.IpPermissions, [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'S3 Photo Share HTTP' }] }]);
+  assert.deepEqual(group?.IpPermissions, [
+    { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'S3 Photo Share HTTP' }] },
+  ]);
   const logGroup = account.region('eu-west-1').logGroups.get(LOG_GROUP);
   assert.deepEqual(logGroup?.tags, { app: 's3-photo-share', stack: 's3-photo-share', 'stack-region': 'eu-west-1' });
   assert.equal(logGroup?.retentionInDays, 7);
@@ -138,7 +165,10 @@ test('when a bucket with that name exists without the stack tags, then up refuse
   });
   const before = account.snapshot();
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /already exists and was not created by this stack.*--adopt-bucket/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /already exists and was not created by this stack.*--adopt-bucket/,
+  );
 
   assert.deepEqual(account.snapshot(), before);
 });
@@ -178,7 +208,10 @@ test('when --adopt-bucket names an existing bucket, then up changes nothing on i
 
   const after = account.buckets.get('demo-bucket');
   assert.deepEqual({ ...after, objects: undefined }, { ...before, objects: undefined });
-  assert.deepEqual([...(after?.objects.keys() ?? [])], ['ledger/2024.csv', `releases/s3-photo-share/${RELEASE_ID}/app.tgz`, `releases/s3-photo-share/${RELEASE_ID}/package-lock.json`]);
+  assert.deepEqual(
+    [...(after?.objects.keys() ?? [])],
+    ['ledger/2024.csv', `releases/s3-photo-share/${RELEASE_ID}/app.tgz`, `releases/s3-photo-share/${RELEASE_ID}/package-lock.json`],
+  );
   assert.deepEqual(account.roles.get(ROLE)?.inlinePolicies.get('s3-photo-share-s3-access'), appPolicy(upSettings(), ACCOUNT_ID));
   assert.equal(liveInstances(account).length, 1);
 });
@@ -188,9 +221,18 @@ test('when --adopt-bucket names a bucket in another region or no bucket, then up
   account.addBucket('elsewhere-bucket', { region: 'us-east-1' });
   account.addBucket('ireland-bucket', { region: 'eu-west-1' });
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true, bucket: 'missing-bucket' }))), /does not exist. Leave out --adopt-bucket/);
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true, bucket: 'elsewhere-bucket' }))), /exists in another region than eu-west-1/);
-  await assert.rejects(runAgainst(account, 'eu-central-1', upSteps(upSettings({ adoptBucket: true, bucket: 'ireland-bucket', region: 'eu-central-1' }))), /exists in another region/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true, bucket: 'missing-bucket' }))),
+    /does not exist. Leave out --adopt-bucket/,
+  );
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings({ adoptBucket: true, bucket: 'elsewhere-bucket' }))),
+    /exists in another region than eu-west-1/,
+  );
+  await assert.rejects(
+    runAgainst(account, 'eu-central-1', upSteps(upSettings({ adoptBucket: true, bucket: 'ireland-bucket', region: 'eu-central-1' }))),
+    /exists in another region/,
+  );
 });
 
 test('when a role with the stack name exists without the stack tags, then up refuses and leaves it as it is', async () => {
@@ -206,10 +248,20 @@ test('when a role with the stack name exists without the stack tags, then up ref
 
 test('when a profile with the stack name exists without the stack tags, then up refuses and leaves it as it is', async () => {
   const account = new FakeAccount();
-  account.addProfile(PROFILE, [{ Key: 'app', Value: 's3-photo-share' }, { Key: 'stack', Value: 's3-photo-share' }], ['someone-elses-role']);
+  account.addProfile(
+    PROFILE,
+    [
+      { Key: 'app', Value: 's3-photo-share' },
+      { Key: 'stack', Value: 's3-photo-share' },
+    ],
+    ['someone-elses-role'],
+  );
   const before = structuredClone(account.profiles.get(PROFILE));
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Instance profile s3-photo-share-instance-profile exists but is not tagged/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /Instance profile s3-photo-share-instance-profile exists but is not tagged/,
+  );
 
   assert.deepEqual(account.profiles.get(PROFILE), before);
   assert.equal(liveInstances(account).length, 0);
@@ -217,10 +269,16 @@ test('when a profile with the stack name exists without the stack tags, then up 
 
 test('when a security group with the stack name exists without the stack tags, then up refuses it', async () => {
   const account = new FakeAccount();
-  const group = account.addSecurityGroup('eu-west-1', { GroupName: 's3-photo-share-web', IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }] });
+  const group = account.addSecurityGroup('eu-west-1', {
+    GroupName: 's3-photo-share-web',
+    IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }],
+  });
   const before = structuredClone(group);
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Security group s3-photo-share-web exists but is not tagged/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /Security group s3-photo-share-web exists but is not tagged/,
+  );
 
   assert.deepEqual(account.region('eu-west-1').groups.get(group.GroupId), before);
   assert.equal(liveInstances(account).length, 0);
@@ -231,7 +289,10 @@ test('when the same stack is brought up in a second region, then up refuses, nam
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
   const policyBefore = account.roles.get(ROLE)?.inlinePolicies.get('s3-photo-share-s3-access');
 
-  await assert.rejects(runAgainst(account, 'us-west-2', upSteps(upSettings({ region: 'us-west-2', bucket: 'second-bucket' }))), /lives in eu-west-1.*--region eu-west-1/);
+  await assert.rejects(
+    runAgainst(account, 'us-west-2', upSteps(upSettings({ region: 'us-west-2', bucket: 'second-bucket' }))),
+    /lives in eu-west-1.*--region eu-west-1/,
+  );
 
   assert.deepEqual(account.roles.get(ROLE)?.inlinePolicies.get('s3-photo-share-s3-access'), policyBefore);
   assert.equal(account.buckets.has('second-bucket'), false);
@@ -245,7 +306,9 @@ test('when --allow-cidr changed and someone added SSH, then up revokes both and 
 
   await runAgainst(account, 'eu-west-1', upSteps(upSettings({ allowCidr: '192.0.2.10/32' })));
 
-  assert.deepEqual(stackGroup(account)?.IpPermissions, [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '192.0.2.10/32', Description: 'S3 Photo Share HTTP' }] }]);
+  assert.deepEqual(stackGroup(account)?.IpPermissions, [
+    { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '192.0.2.10/32', Description: 'S3 Photo Share HTTP' }] },
+  ]);
 });
 
 test('when EC2 does not see the new instance profile yet, then up retries the launch with backoff and says why', async () => {
@@ -270,7 +333,10 @@ test('when the instance profile never reaches EC2, then up gives up after about 
 });
 
 test('when run-instances fails with another invalid parameter or for capacity, then up does not retry it', async () => {
-  for (const error of [awsError('InvalidParameterValue', 'Value (t3.nano2) for parameter instanceType is invalid.'), awsError('InsufficientInstanceCapacity', 'no capacity')]) {
+  for (const error of [
+    awsError('InvalidParameterValue', 'Value (t3.nano2) for parameter instanceType is invalid.'),
+    awsError('InsufficientInstanceCapacity', 'no capacity'),
+  ]) {
     const account = new FakeAccount();
     account.fail('ec2', 'RunInstances', error);
 
@@ -282,7 +348,10 @@ test('when run-instances fails with another invalid parameter or for capacity, t
 test('when /readyz never answers 200 and the console shows no failure, then up stops after its timeout and tells where to look', async () => {
   const account = new FakeAccount();
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings()), { isReady: async () => false }), /readyz did not answer 200 within 900 s.*infra:logs/s);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings()), { isReady: async () => false }),
+    /readyz did not answer 200 within 900 s.*infra:logs/s,
+  );
 
   assert.ok(account.runtime.clockMs >= READINESS_TIMEOUT_MS);
 });
@@ -304,7 +373,10 @@ test('when the setup fails on the instance, then up reports the console line, ta
     return deps;
   };
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /setup of i-\w+ failed: s3-photo-share-setup: FAILED \(exit 1\) at line 42.*tagged setup-status=failed/s);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /setup of i-\w+ failed: s3-photo-share-setup: FAILED \(exit 1\) at line 42.*tagged setup-status=failed/s,
+  );
   const [failed] = liveInstances(account);
   assert.deepEqual(failed?.Tags.at(-1), { Key: 'setup-status', Value: 'failed' });
   assert.ok(account.runtime.clockMs < 60_000, 'up stopped waiting as soon as the console showed the failure');
@@ -313,7 +385,9 @@ test('when the setup fails on the instance, then up reports the console line, ta
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
 
   assert.equal(runInstances().length, 2);
-  assert.ok(['shutting-down', 'terminated'].includes(account.region('eu-west-1').instances.get(failed?.InstanceId ?? '')?.State.Name ?? ''));
+  assert.ok(
+    ['shutting-down', 'terminated'].includes(account.region('eu-west-1').instances.get(failed?.InstanceId ?? '')?.State.Name ?? ''),
+  );
   assert.equal(liveInstances(account).length, 1);
 });
 
@@ -348,7 +422,10 @@ for (const [change, settings, release] of [
     assert.equal(others.length, 0);
     assert.notEqual(current?.InstanceId, old?.InstanceId);
     assert.ok(['shutting-down', 'terminated'].includes(account.region('eu-west-1').instances.get(old!.InstanceId)?.State.Name ?? ''));
-    assert.match(current?.UserData ?? '', new RegExp(`readonly S3_BUCKET='${settings.bucket}'\\nreadonly S3_PREFIX='${settings.keyPrefix}'`));
+    assert.match(
+      current?.UserData ?? '',
+      new RegExp(`readonly S3_BUCKET='${settings.bucket}'\\nreadonly S3_PREFIX='${settings.keyPrefix}'`),
+    );
     assert.match(current?.UserData ?? '', new RegExp(`releases/s3-photo-share/${release}/`));
     assert.deepEqual(account.roles.get(ROLE)?.inlinePolicies.get('s3-photo-share-s3-access'), appPolicy(settings, ACCOUNT_ID));
   });
@@ -364,7 +441,10 @@ test('when the stack instance from an earlier run lost IMDSv2 or its profile, th
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
 
   assert.deepEqual(instance?.MetadataOptions, { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 });
-  assert.deepEqual([...account.region('eu-west-1').associations.values()].map((association) => association.InstanceId), [instance!.InstanceId]);
+  assert.deepEqual(
+    [...account.region('eu-west-1').associations.values()].map((association) => association.InstanceId),
+    [instance!.InstanceId],
+  );
 });
 
 test('when up uploads the release, then the tarball and lockfile go under the stack release prefix with their content types', async () => {
@@ -387,7 +467,10 @@ test('when another account creates the bucket name between the check and the cre
   account.addBucket('demo-bucket', { ownerAccount: '210987654321' });
   account.fail('s3', 'GetBucketTagging', awsError('NoSuchBucket'), 1);
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /^Error: Bucket name demo-bucket belongs to another AWS account \(bucket names are global\)\. Choose another --bucket\.$/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /^Error: Bucket name demo-bucket belongs to another AWS account \(bucket names are global\)\. Choose another --bucket\.$/,
+  );
 });
 
 test('when reading the bucket tags fails for another reason, then up stops with that error', async () => {
@@ -415,8 +498,23 @@ test('when a log group with the stack name exists without the stack tags, then u
   const account = new FakeAccount();
   account.region('eu-west-1').logGroups.set(LOG_GROUP, { tags: { team: 'payroll' }, events: [], retentionInDays: 365 });
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Log group \/s3-photo-share\/s3-photo-share exists but is not tagged/);
-  await assert.rejects(runAgainst(account, 'eu-west-1', (await import('../../infra/down.js')).downSteps({ stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket', deleteBucket: false })), /Log group .* exists but is not tagged/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /Log group \/s3-photo-share\/s3-photo-share exists but is not tagged/,
+  );
+  await assert.rejects(
+    runAgainst(
+      account,
+      'eu-west-1',
+      (await import('../../infra/down.js')).downSteps({
+        stack: 's3-photo-share',
+        region: 'eu-west-1',
+        bucket: 'demo-bucket',
+        deleteBucket: false,
+      }),
+    ),
+    /Log group .* exists but is not tagged/,
+  );
 
   assert.deepEqual(account.region('eu-west-1').logGroups.get(LOG_GROUP), { tags: { team: 'payroll' }, events: [], retentionInDays: 365 });
 });
@@ -457,7 +555,10 @@ test('when the stack instance never finishes stopping, then up stops with a mess
   const [instance] = liveInstances(account);
   instance!.State = { Name: 'stopping' };
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), new RegExp(`${instance!.InstanceId} did not finish stopping within 300 s`));
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    new RegExp(`${instance!.InstanceId} did not finish stopping within 300 s`),
+  );
   assert.equal(account.inputsOf('StartInstances').length, 0);
 });
 
@@ -474,5 +575,8 @@ test('when the new instance never gets to running, then up stops with a message 
     return built;
   };
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /^Error: i-\w+ was not running with a public IPv4 address after 300 s\. Check it with `aws ec2 describe-instances --region eu-west-1 --instance-ids i-\w+`\.$/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /^Error: i-\w+ was not running with a public IPv4 address after 300 s\. Check it with `aws ec2 describe-instances --region eu-west-1 --instance-ids i-\w+`\.$/,
+  );
 });

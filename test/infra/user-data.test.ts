@@ -11,7 +11,9 @@ import { APP_ENTRY } from '../../infra/stack.js';
 import { renderUserData } from '../../infra/templates.js';
 
 const TEMPLATE_PATH = fileURLToPath(new URL('../../infra/user-data.sh', import.meta.url));
-const PACKAGE_JSON = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+const PACKAGE_JSON = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  scripts: Record<string, string>;
+};
 const rendered = renderUserData({
   bucket: 'demo-bucket',
   keyPrefix: 'photos/',
@@ -26,7 +28,13 @@ const unit = /<<'UNIT'\n([\s\S]*?)\nUNIT\n/.exec(rendered)?.[1] ?? '';
  * Runs a Debian tool. Where it is missing, a newcomer's run says the test was skipped; CI (CI=true) installs the tools, so there it fails.
  * Returns undefined when skipped.
  */
-function runTool(t: TestContext, tool: string, debianPackage: string, args: string[], input?: string): { status: number | null; output: string } | undefined {
+function runTool(
+  t: TestContext,
+  tool: string,
+  debianPackage: string,
+  args: string[],
+  input?: string,
+): { status: number | null; output: string } | undefined {
   const result = spawnSync(tool, args, { input, encoding: 'utf8' });
   if (result.error) {
     const message = `${tool} is not installed (Debian package ${debianPackage}: apt-get install -y ${debianPackage})`;
@@ -63,7 +71,9 @@ test('when systemd-analyze verifies the unit, then it finds no syntax error', (t
   const result = runTool(t, 'systemd-analyze', 'systemd', ['verify', '--man=no', path]);
   if (!result) return;
   // The binary and user exist only on the instance; anything else is a mistake in the unit.
-  const problems = result.output.split('\n').filter((line) => line.trim() && !/node-24|photoshare|not executable|No such file|Failed to resolve|Unit .* not found/i.test(line));
+  const problems = result.output
+    .split('\n')
+    .filter((line) => line.trim() && !/node-24|photoshare|not executable|No such file|Failed to resolve|Unit .* not found/i.test(line));
   assert.deepEqual(problems, []);
 });
 
@@ -75,7 +85,8 @@ test('when the unit starts the app, then it runs the release file npm start runs
 });
 
 test('when the app exits with 78 (bad configuration), then the unit does not restart it, and crashes are restarted a bounded number of times', () => {
-  for (const line of ['Restart=on-failure', 'RestartPreventExitStatus=78', 'StartLimitIntervalSec=300', 'StartLimitBurst=5']) assert.ok(unit.includes(`\n${line}\n`), `unit lacks ${line}`);
+  for (const line of ['Restart=on-failure', 'RestartPreventExitStatus=78', 'StartLimitIntervalSec=300', 'StartLimitBurst=5'])
+    assert.ok(unit.includes(`\n${line}\n`), `unit lacks ${line}`);
 });
 
 test('when the unit is installed, then it carries the hardening the review asked for', () => {
@@ -96,7 +107,10 @@ test('when the unit is installed, then it carries the hardening the review asked
 
 test('when user-data runs, then any failing command stops it with a FAILED line on the console', () => {
   const lines = rendered.split('\n');
-  assert.equal(lines.find((line) => /^set /.test(line)), 'set -Eeuo pipefail');
+  assert.equal(
+    lines.find((line) => /^set /.test(line)),
+    'set -Eeuo pipefail',
+  );
   assert.ok(rendered.includes(`trap 'echo "${SETUP_FAILED_MARKER} (exit $?) at line \${LINENO}: \${BASH_COMMAND}"' ERR`));
 });
 
@@ -123,7 +137,10 @@ retry false || echo "gave up"
 `;
   const result = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
   if (result.error) return t.skip('bash is not available');
-  const slept = result.stdout.split('\n').filter((line) => line.startsWith('slept ')).map((line) => Number(line.slice(6)));
+  const slept = result.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('slept '))
+    .map((line) => Number(line.slice(6)));
   assert.deepEqual(slept, [5, 10, 20, 5, 10, 20, 40, 60]);
   assert.match(result.stdout, /succeeded after 4\n[\s\S]*Giving up after the setup deadline: false\ngave up\n$/);
 });
@@ -133,23 +150,52 @@ test('when user-data is rendered, then no placeholder is left', () => {
 });
 
 test('when user-data is rendered, then it contains no credential or credential variable', () => {
-  const credentialPatterns = [/\b(AKIA|ASIA)[A-Z0-9]{16}\b/, /AWS_ACCESS_KEY_ID/i, /AWS_SECRET_ACCESS_KEY/i, /AWS_SESSION_TOKEN/i, /AWS_PROFILE/i, /aws_access_key/i, /secret/i, /--profile\b/];
+  const credentialPatterns = [
+    /\b(AKIA|ASIA)[A-Z0-9]{16}\b/,
+    /AWS_ACCESS_KEY_ID/i,
+    /AWS_SECRET_ACCESS_KEY/i,
+    /AWS_SESSION_TOKEN/i,
+    /AWS_PROFILE/i,
+    /aws_access_key/i,
+    /secret/i,
+    /--profile\b/,
+  ];
   for (const pattern of credentialPatterns) assert.doesNotMatch(rendered, pattern);
 });
 
 test('when user-data writes the environment file, then it holds bucket, prefix, region, port and host only', () => {
   const envBlock = /<<ENV\n([\s\S]*?)\nENV\n/.exec(rendered)?.[1] ?? '';
-  assert.deepEqual(envBlock.split('\n'), ['S3_BUCKET=${S3_BUCKET}', 'S3_PREFIX=${S3_PREFIX}', 'AWS_REGION=${AWS_REGION}', 'PORT=${PORT}', 'HOST=0.0.0.0']);
-  assert.match(rendered, /readonly S3_BUCKET='demo-bucket'\nreadonly S3_PREFIX='photos\/'\nreadonly AWS_REGION='eu-west-1'\nreadonly RELEASE_PREFIX='releases\/s3-photo-share\/0\.1\.0-abcdef012345\/'\nreadonly LOG_GROUP='\/s3-photo-share\/s3-photo-share'\nreadonly PORT='80'/);
+  assert.deepEqual(envBlock.split('\n'), [
+    'S3_BUCKET=${S3_BUCKET}',
+    'S3_PREFIX=${S3_PREFIX}',
+    'AWS_REGION=${AWS_REGION}',
+    'PORT=${PORT}',
+    'HOST=0.0.0.0',
+  ]);
+  assert.match(
+    rendered,
+    /readonly S3_BUCKET='demo-bucket'\nreadonly S3_PREFIX='photos\/'\nreadonly AWS_REGION='eu-west-1'\nreadonly RELEASE_PREFIX='releases\/s3-photo-share\/0\.1\.0-abcdef012345\/'\nreadonly LOG_GROUP='\/s3-photo-share\/s3-photo-share'\nreadonly PORT='80'/,
+  );
 });
 
 test('when user-data configures the CloudWatch agent, then setup.log and app.log go to the stack log group, one stream each per instance', () => {
   const config = /<<AGENT\n([\s\S]*?)\nAGENT\n/.exec(rendered)?.[1] ?? '';
   const expanded = config.replaceAll('${LOG_DIR}', '/var/log/s3-photo-share').replaceAll('${LOG_GROUP}', '/s3-photo-share/s3-photo-share');
-  assert.deepEqual((JSON.parse(expanded) as { logs: { logs_collected: { files: { collect_list: unknown[] } } } }).logs.logs_collected.files.collect_list, [
-    { file_path: '/var/log/s3-photo-share/setup.log', log_group_name: '/s3-photo-share/s3-photo-share', log_stream_name: '{instance_id}/setup' },
-    { file_path: '/var/log/s3-photo-share/app.log', log_group_name: '/s3-photo-share/s3-photo-share', log_stream_name: '{instance_id}/app' },
-  ]);
+  assert.deepEqual(
+    (JSON.parse(expanded) as { logs: { logs_collected: { files: { collect_list: unknown[] } } } }).logs.logs_collected.files.collect_list,
+    [
+      {
+        file_path: '/var/log/s3-photo-share/setup.log',
+        log_group_name: '/s3-photo-share/s3-photo-share',
+        log_stream_name: '{instance_id}/setup',
+      },
+      {
+        file_path: '/var/log/s3-photo-share/app.log',
+        log_group_name: '/s3-photo-share/s3-photo-share',
+        log_stream_name: '{instance_id}/app',
+      },
+    ],
+  );
 });
 
 test('when user-data fetches the release, then it uses the instance role through the AWS CLI', () => {

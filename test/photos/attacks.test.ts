@@ -16,7 +16,9 @@ let testApp: TestApp;
 /** S3 requests the app sent, by command name. */
 const sentToS3: string[] = [];
 before(async () => {
-  testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000', CSRF_SECRET: 'a-shared-secret-for-two-instances-0123456789' } });
+  testApp = await startTestApp({
+    env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000', CSRF_SECRET: 'a-shared-secret-for-two-instances-0123456789' },
+  });
   testApp.s3.middlewareStack.add(
     (next, context) => (args) => {
       sentToS3.push(context.commandName ?? '?');
@@ -28,7 +30,11 @@ before(async () => {
 after(() => testApp.close());
 
 async function uploadAs(browser: Awaited<ReturnType<typeof openBrowser>>, name: string): Promise<string> {
-  const response = await browser.upload().set('Accept', 'application/json').attach('photos', await fixture(name), name).expect(201);
+  const response = await browser
+    .upload()
+    .set('Accept', 'application/json')
+    .attach('photos', await fixture(name), name)
+    .expect(201);
   return response.body.photos[0].id;
 }
 
@@ -70,24 +76,39 @@ describe('when one browser uploads several photos', () => {
 
 describe('when an image cannot be decoded', () => {
   const corrupt: [string, () => Promise<Buffer>][] = [
-    ['an AVIF cut in half', async () => {
-      const avif = await fixture('small.avif');
-      return avif.subarray(0, Math.floor(avif.length / 2));
-    }],
-    ['a PNG with a broken data chunk', async () => {
-      const png = await fixture('square.png');
-      return Buffer.concat([png.subarray(0, 60), Buffer.alloc(200, 0x41), png.subarray(260)]);
-    }],
+    [
+      'an AVIF cut in half',
+      async () => {
+        const avif = await fixture('small.avif');
+        return avif.subarray(0, Math.floor(avif.length / 2));
+      },
+    ],
+    [
+      'a PNG with a broken data chunk',
+      async () => {
+        const png = await fixture('square.png');
+        return Buffer.concat([png.subarray(0, 60), Buffer.alloc(200, 0x41), png.subarray(260)]);
+      },
+    ],
     ['a WebP cut short', async () => (await fixture('portrait.webp')).subarray(0, 300)],
-    ['a GIF with garbage after its header', async () => Buffer.concat([(await fixture('tiny.gif')).subarray(0, 20), Buffer.alloc(500, 0x7f)])],
+    [
+      'a GIF with garbage after its header',
+      async () => Buffer.concat([(await fixture('tiny.gif')).subarray(0, 20), Buffer.alloc(500, 0x7f)]),
+    ],
   ];
   for (const [what, make] of corrupt) {
     it(`then ${what} gets a 415 in the user's words, with no path or library message`, async () => {
       const browser = await openBrowser(testApp.app);
-      const response = await browser.upload().attach('photos', await make(), 'broken.img').expect(415);
+      const response = await browser
+        .upload()
+        .attach('photos', await make(), 'broken.img')
+        .expect(415);
       const message = /<main[^>]*>([\s\S]*)<\/main>/.exec(response.text)?.[1] ?? response.text;
       assert.match(message, /could not be decoded/);
-      assert.doesNotMatch(message, new RegExp(`${testApp.tempDir}|/tmp/|vips|heif|seek|sharp|libpng|gifload|webpload|pngload|Error:|\\bat [\\w.]+ \\(`, 'i'));
+      assert.doesNotMatch(
+        message,
+        new RegExp(`${testApp.tempDir}|/tmp/|vips|heif|seek|sharp|libpng|gifload|webpload|pngload|Error:|\\bat [\\w.]+ \\(`, 'i'),
+      );
     });
   }
 });
@@ -95,14 +116,18 @@ describe('when an image cannot be decoded', () => {
 describe('when a request carries input longer than the app issues', () => {
   it('then a page token longer than S3 issues is a 400 and never reaches S3', async () => {
     sentToS3.length = 0;
-    const response = await request(testApp.app).get(`/?page=${'A'.repeat(7000)}`).expect(400);
+    const response = await request(testApp.app)
+      .get(`/?page=${'A'.repeat(7000)}`)
+      .expect(400);
     assert.match(response.text, /Page link not valid/);
     assert.deepEqual(sentToS3, [], 'no S3 request');
   });
 
   it('then a page token with characters S3 never uses is a 400 and never reaches S3', async () => {
     sentToS3.length = 0;
-    await request(testApp.app).get(`/?page=${encodeURIComponent('<script>')}`).expect(400);
+    await request(testApp.app)
+      .get(`/?page=${encodeURIComponent('<script>')}`)
+      .expect(400);
     assert.deepEqual(sentToS3, []);
   });
 
@@ -131,7 +156,10 @@ describe('when an image declares more pixels than its format may decode within t
     it(`then a ${kind} over ${megapixels} megapixels is refused with 413 before it is decoded`, async () => {
       const browser = await openBrowser(testApp.app);
       const keysBefore = await testApp.listAllKeys();
-      const response = await browser.upload().attach('photos', await make(), `bomb.${extension}`).expect(413);
+      const response = await browser
+        .upload()
+        .attach('photos', await make(), `bomb.${extension}`)
+        .expect(413);
       assert.match(response.text, new RegExp(`the limit for a ${kind} image is ${megapixels.replace('.', '\\.')} megapixels`));
       assert.deepEqual(await testApp.listAllKeys(), keysBefore);
     });

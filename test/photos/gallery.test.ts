@@ -49,7 +49,10 @@ describe('when there are more photos than fit on three pages', () => {
       next = link(response.text, 'next');
       if (next) urls.push(next);
     }
-    assert.deepEqual(pages.map((page) => page.length), [24, 24, 24, 5]);
+    assert.deepEqual(
+      pages.map((page) => page.length),
+      [24, 24, 24, 5],
+    );
     assert.deepEqual(pages.flat(), newestFirst);
 
     // From the last page, "Newer" leads back through the same pages.
@@ -73,7 +76,8 @@ describe('when there are more photos than fit on three pages', () => {
 
 describe('when a photo is deleted', () => {
   async function uploadAs(browser: Browser): Promise<string> {
-    const upload = await browser.upload()
+    const upload = await browser
+      .upload()
       .set('Accept', 'application/json')
       .attach('photos', await fixture('phone-gps-rotated.jpg'), 'phone.jpg')
       .expect(201);
@@ -90,7 +94,10 @@ describe('when a photo is deleted', () => {
     assert.match(confirm.text, new RegExp(`<form action="/photos/${id}/delete" method="post">`));
 
     await uploader.delete(id).expect(303).expect('Location', '/');
-    assert.deepEqual((await testApp.listAllKeys()).filter((key) => key.includes(id)), []);
+    assert.deepEqual(
+      (await testApp.listAllKeys()).filter((key) => key.includes(id)),
+      [],
+    );
     await uploader.get(`/photos/${id}`).expect(404);
     assert.match((await uploader.get('/').expect(200)).text, /The photo was deleted/);
     assert.doesNotMatch((await uploader.get('/').expect(200)).text, /The photo was deleted/, 'the notice shows once');
@@ -134,9 +141,31 @@ describe('when a photo was stored by an earlier version (no full-size type in it
   it('then its page still shows, linking the display image as its full size, never the old copy', async () => {
     const id = (await seedPhotos(testApp.store, 1))[0]!;
     // Rewrite its record as the earlier version wrote it.
-    const s3 = new S3Client({ region: 'us-east-1', endpoint: testApp.emulator.endpoint, forcePathStyle: true, credentials: EMULATOR_KEY_PAIR });
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: testApp.emulator.endpoint,
+      forcePathStyle: true,
+      credentials: EMULATOR_KEY_PAIR,
+    });
     const key = `photos/thumbnails/${id}.webp`;
-    await s3.send(new CopyObjectCommand({ Bucket: testApp.config.bucket, Key: key, CopySource: `${testApp.config.bucket}/${key}`, MetadataDirective: 'REPLACE', ContentType: 'image/webp', Metadata: { caption: '', width: '300', height: '400', 'original-bytes': '1', 'original-type': 'jpg', 'clean-copy': 'yes', 'uploader-sha256': 'a'.repeat(64) } }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: testApp.config.bucket,
+        Key: key,
+        CopySource: `${testApp.config.bucket}/${key}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: 'image/webp',
+        Metadata: {
+          caption: '',
+          width: '300',
+          height: '400',
+          'original-bytes': '1',
+          'original-type': 'jpg',
+          'clean-copy': 'yes',
+          'uploader-sha256': 'a'.repeat(64),
+        },
+      }),
+    );
     s3.destroy();
     const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
     const fullSize = /<a href="([^"]+)">Full-size image<\/a>/.exec(page.text)![1]!;

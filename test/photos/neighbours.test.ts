@@ -69,7 +69,9 @@ describe('when the visitor walks "Older" further than a gallery page', () => {
 describe('when a link carries a `from` that is not a newer photo id', () => {
   it('then it is ignored and only the older photo is linked', async () => {
     for (const from of ['not-an-id', newestFirst[9]!]) {
-      const page = await request(testApp.app).get(`/photos/${newestFirst[5]}?from=${encodeURIComponent(from)}`).expect(200);
+      const page = await request(testApp.app)
+        .get(`/photos/${newestFirst[5]}?from=${encodeURIComponent(from)}`)
+        .expect(200);
       assert.equal(relLink(page.text, 'prev'), undefined, `from=${from}`);
       assert.equal(relLink(page.text, 'next'), `/photos/${newestFirst[6]}?from=${newestFirst[5]}`);
     }

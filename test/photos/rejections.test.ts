@@ -14,7 +14,6 @@ before(async () => {
 });
 after(() => testApp.close());
 
-
 function postFile(body: Buffer, filename: string, contentType = 'image/jpeg') {
   return browser.upload().attach('photos', body, { filename, contentType });
 }
@@ -53,7 +52,8 @@ describe('when the upload is not an accepted image', () => {
 
   it('then one bad file among good ones stores none of them', async () => {
     await testApp.assertStoresNothing(async () => {
-      await browser.upload()
+      await browser
+        .upload()
         .attach('photos', await fixture('landscape.jpg'), 'good.jpg')
         .attach('photos', Buffer.from('not an image at all, really'), 'bad.jpg')
         .expect(415);
@@ -82,7 +82,9 @@ describe('when the upload is too large', () => {
   });
 
   it('then an image over the pixel limit is refused before it is decoded', async () => {
-    const bomb = await sharp({ create: { width: 10_000, height: 7_000, channels: 3, background: '#fff' } }).png({ compressionLevel: 9 }).toBuffer();
+    const bomb = await sharp({ create: { width: 10_000, height: 7_000, channels: 3, background: '#fff' } })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
     await testApp.assertStoresNothing(async () => {
       const response = await postFile(bomb, 'bomb.png').expect(413);
       assert.match(response.text, /&#34;bomb.png&#34; is 10000 × 7000 pixels; the limit for a PNG image is 40 megapixels/);
@@ -104,7 +106,8 @@ describe('when the form itself is wrong', () => {
 
   it('then a caption over 280 characters gets 400 and stores nothing', async () => {
     await testApp.assertStoresNothing(async () => {
-      const response = await browser.upload()
+      const response = await browser
+        .upload()
         .attach('photos', await fixture('square.png'), 'p.png')
         .field('caption', 'é'.repeat(281))
         .expect(400);
@@ -114,7 +117,10 @@ describe('when the form itself is wrong', () => {
 
   it('then a file in an unexpected field gets 400', async () => {
     await testApp.assertStoresNothing(async () => {
-      await browser.upload().attach('avatar', await fixture('square.png'), 'p.png').expect(400);
+      await browser
+        .upload()
+        .attach('avatar', await fixture('square.png'), 'p.png')
+        .expect(400);
     });
   });
 
@@ -123,7 +129,9 @@ describe('when the form itself is wrong', () => {
     await browser.agent
       .post('/photos')
       .set('Content-Type', 'multipart/form-data; boundary=XYZ')
-      .send(`--XYZ\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--XYZ\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n\r\nabc`)
+      .send(
+        `--XYZ\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--XYZ\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n\r\nabc`,
+      )
       .expect(400);
   });
 

@@ -51,12 +51,18 @@ describe('when a camera JPEG is uploaded', () => {
       const fullSize = await download(fullSizeUrl(page.text));
       const [before, after] = await Promise.all([sharp(original).raw().toBuffer(), sharp(fullSize).raw().toBuffer()]);
       assert.ok(before.equals(after), `${name}: the decoded pixels are identical`);
-      assert.equal((await sharp(fullSize).metadata()).orientation ?? 1, (await sharp(original).metadata()).orientation ?? 1, `${name}: orientation kept`);
+      assert.equal(
+        (await sharp(fullSize).metadata()).orientation ?? 1,
+        (await sharp(original).metadata()).orientation ?? 1,
+        `${name}: orientation kept`,
+      );
     }
   });
 
   it('then an arithmetic-coded JPEG (free-form coding tables, and no browser shows it) is refused with 415, saying why', async () => {
-    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#36c' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#36c' } })
+      .jpeg()
+      .toBuffer();
     const frame = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
     const arithmetic = Buffer.from(jpeg);
     arithmetic[frame + 1] = 0xc9; // SOF9: the same frame, arithmetic-coded
@@ -68,7 +74,9 @@ describe('when a camera JPEG is uploaded', () => {
   });
 
   it('then a JPEG whose structure cannot be vouched for is refused, not served as uploaded', async () => {
-    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#36c' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#36c' } })
+      .jpeg()
+      .toBuffer();
     // A hierarchical-process marker (DHP) the rebuild does not know: decoders skip it, the app refuses it.
     const unknown = Buffer.concat([jpeg.subarray(0, 2), Buffer.from([0xff, 0xde, 0x00, 0x04, 0x00, 0x00]), jpeg.subarray(2)]);
     const before = await testApp.listAllKeys();

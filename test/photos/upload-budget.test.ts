@@ -17,7 +17,9 @@ let server: Server;
 let port: number;
 before(async () => {
   // One file may be 1 MiB; an address may hold 2 MiB of uploads in progress, the server 3 MiB.
-  testApp = await startTestApp({ env: { MAX_UPLOAD_MB: '1', UPLOAD_MB_IN_PROGRESS_PER_CLIENT: '2', UPLOAD_MB_IN_PROGRESS: '3', UPLOADS_PER_HOUR: '1000' } });
+  testApp = await startTestApp({
+    env: { MAX_UPLOAD_MB: '1', UPLOAD_MB_IN_PROGRESS_PER_CLIENT: '2', UPLOAD_MB_IN_PROGRESS: '3', UPLOADS_PER_HOUR: '1000' },
+  });
   server = testApp.app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   port = (server.address() as { port: number }).port;
@@ -30,7 +32,9 @@ after(async () => {
 
 /** A browser at `address` (a loopback address of its own): its cookies and form token. */
 async function openForm(address: string): Promise<{ cookie: string; token: string }> {
-  const response = await new Promise<IncomingMessage>((resolve, reject) => httpRequest({ host: '127.0.0.1', port, path: '/', localAddress: address }, resolve).on('error', reject).end());
+  const response = await new Promise<IncomingMessage>((resolve, reject) =>
+    httpRequest({ host: '127.0.0.1', port, path: '/', localAddress: address }, resolve).on('error', reject).end(),
+  );
   let html = '';
   for await (const chunk of response) html += chunk;
   const cookie = (response.headers['set-cookie'] ?? []).map((value) => value.split(';')[0]).join('; ');
@@ -54,13 +58,19 @@ async function startSlowUpload(address: string): Promise<SlowUpload> {
     localAddress: address,
     method: 'POST',
     path: '/photos',
-    headers: { cookie, accept: 'application/json', 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
+    headers: {
+      cookie,
+      accept: 'application/json',
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'transfer-encoding': 'chunked',
+    },
   });
   request.on('error', () => {}); // the server may close the connection after answering
   const answer = once(request, 'response').then(([response]) => response as IncomingMessage);
   answer.catch(() => {});
   let sentOfFile = MiB; // forces a new part at the first send
-  const fileHeader = () => `\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="slow.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
+  const fileHeader = () =>
+    `\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="slow.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
   request.write(`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}`);
   return {
     request,
@@ -84,7 +94,14 @@ async function startSlowUpload(address: string): Promise<SlowUpload> {
 
 async function bytesOnDisk(): Promise<number> {
   const names = await readdir(testApp.tempDir).catch(() => [] as string[]);
-  const sizes = await Promise.all(names.map((name) => stat(path.join(testApp.tempDir, name)).then((info) => info.size, () => 0)));
+  const sizes = await Promise.all(
+    names.map((name) =>
+      stat(path.join(testApp.tempDir, name)).then(
+        (info) => info.size,
+        () => 0,
+      ),
+    ),
+  );
   return sizes.reduce((sum, size) => sum + size, 0);
 }
 
@@ -120,7 +137,10 @@ describe('when slow uploads from one address hold more bytes than it may', () =>
     await later.send(1.5 * MiB);
     await waitForBytesOnDisk(1.4 * MiB);
     later.request.destroy();
-    await waitUntil(async () => testApp.uploadBudget.bytesInProgress() === 0 && (await bytesOnDisk()) === 0, 'every byte given back and removed');
+    await waitUntil(
+      async () => testApp.uploadBudget.bytesInProgress() === 0 && (await bytesOnDisk()) === 0,
+      'every byte given back and removed',
+    );
   });
 });
 

@@ -16,7 +16,8 @@ after(() => testApp.close());
 
 /** Uploads through the form endpoint and returns the new photo's id. */
 async function upload(name: string, caption = ''): Promise<string> {
-  const response = await (await openBrowser(testApp.app)).upload()
+  const response = await (await openBrowser(testApp.app))
+    .upload()
     .set('Accept', 'application/json')
     .field('caption', caption)
     .attach('photos', await fixture(name), name)
@@ -41,7 +42,11 @@ describe('when a photo is uploaded through the form', () => {
       const thumbnail = await sharp(await download(imageUrls(gallery.text)[0]!)).metadata();
       // A square crop of 320 px, never enlarged: a smaller image keeps its own size.
       const expectedThumbnail = [Math.min(320, width), Math.min(320, height)];
-      assert.deepEqual([thumbnail.format, thumbnail.width, thumbnail.height], ['webp', ...expectedThumbnail], 'the newest thumbnail decodes');
+      assert.deepEqual(
+        [thumbnail.format, thumbnail.width, thumbnail.height],
+        ['webp', ...expectedThumbnail],
+        'the newest thumbnail decodes',
+      );
       const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
       assert.match(page.text, new RegExp(`${width} × ${height} pixels`));
 
@@ -51,7 +56,11 @@ describe('when a photo is uploaded through the form', () => {
         assert.equal(Math.max(info.width!, info.height!) <= 1600, true);
       }
       const fullSize = await sharp(await download(fullSizeUrl(page.text))).metadata();
-      assert.deepEqual([fullSize.format, fullSize.width, fullSize.height], [fullSizeFormat, width, height], 'the full-size image is the whole image');
+      assert.deepEqual(
+        [fullSize.format, fullSize.width, fullSize.height],
+        [fullSizeFormat, width, height],
+        'the full-size image is the whole image',
+      );
     });
   }
 
@@ -70,12 +79,16 @@ describe('when a photo is uploaded through the form', () => {
   });
 
   it('then the browser form (no JavaScript) is redirected to the new photo', async () => {
-    const response = await (await openBrowser(testApp.app)).upload().attach('photos', await fixture('square.png'), 'square.png').expect(303);
+    const response = await (await openBrowser(testApp.app))
+      .upload()
+      .attach('photos', await fixture('square.png'), 'square.png')
+      .expect(303);
     assert.match(response.headers.location ?? '', /^\/photos\/\d{13}-[0-9a-f]{12}$/);
   });
 
   it('then several files in one upload become several photos', async () => {
-    const response = await (await openBrowser(testApp.app)).upload()
+    const response = await (await openBrowser(testApp.app))
+      .upload()
       .set('Accept', 'application/json')
       .attach('photos', await fixture('landscape.jpg'), 'a.jpg')
       .attach('photos', await fixture('square.png'), 'b.png')
@@ -84,9 +97,15 @@ describe('when a photo is uploaded through the form', () => {
   });
 
   it('then the object keys come from the server, not the file name', async () => {
-    await (await openBrowser(testApp.app)).upload().attach('photos', await fixture('square.png'), '../../etc/passwd.png').expect(303);
+    await (await openBrowser(testApp.app))
+      .upload()
+      .attach('photos', await fixture('square.png'), '../../etc/passwd.png')
+      .expect(303);
     const keys = await testApp.listAllKeys();
-    assert.ok(keys.every((key) => /^photos\/(thumbnails|display|originals|full)\/\d{13}-[0-9a-f]{12}\.(webp|jpg|png|gif|avif)$/.test(key)), keys.join('\n'));
+    assert.ok(
+      keys.every((key) => /^photos\/(thumbnails|display|originals|full)\/\d{13}-[0-9a-f]{12}\.(webp|jpg|png|gif|avif)$/.test(key)),
+      keys.join('\n'),
+    );
   });
 });
 
@@ -120,11 +139,23 @@ describe('when an image with transparent pixels is uploaded', () => {
     const pixels = Buffer.alloc(width * height * 4);
     for (let y = 0; y < height; y++) for (let x = width / 2; x < width; x++) pixels.set([220, 30, 30, 255], (y * width + x) * 4);
     for (const [format, bytes] of [
-      ['PNG', await sharp(pixels, { raw: { width, height, channels: 4 } }).png().toBuffer()],
-      ['GIF', await sharp(pixels, { raw: { width, height, channels: 4 } }).gif().toBuffer()],
+      [
+        'PNG',
+        await sharp(pixels, { raw: { width, height, channels: 4 } })
+          .png()
+          .toBuffer(),
+      ],
+      [
+        'GIF',
+        await sharp(pixels, { raw: { width, height, channels: 4 } })
+          .gif()
+          .toBuffer(),
+      ],
     ] as const) {
       const browser = await openBrowser(testApp.app);
-      const id = (await browser.upload().set('Accept', 'application/json').attach('photos', bytes, `clear.${format.toLowerCase()}`).expect(201)).body.photos[0].id;
+      const id = (
+        await browser.upload().set('Accept', 'application/json').attach('photos', bytes, `clear.${format.toLowerCase()}`).expect(201)
+      ).body.photos[0].id;
       const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
       const gallery = await request(testApp.app).get('/').expect(200);
       const thumbnail = await download(imageUrls(gallery.text).find((url) => url.includes(id))!);
@@ -132,7 +163,10 @@ describe('when an image with transparent pixels is uploaded', () => {
       assert.equal(thumbnailPixel[3], 0, `${format}: the thumbnail's transparent corner stays transparent`);
       const display = await download(imageUrls(page.text)[0]!);
       const displayPixel = await sharp(display).extract({ left: 2, top: 2, width: 1, height: 1 }).raw().toBuffer();
-      assert.ok([...displayPixel.subarray(0, 3)].every((channel) => channel > 240), `${format}: the display image is white where the photo is transparent (got ${[...displayPixel]})`);
+      assert.ok(
+        [...displayPixel.subarray(0, 3)].every((channel) => channel > 240),
+        `${format}: the display image is white where the photo is transparent (got ${[...displayPixel]})`,
+      );
     }
   });
 });

@@ -98,7 +98,11 @@ export const ATTACKS: Attack[] = [
   {
     name: 'a JPEG with EXIF and a second GPS-tagged JPEG appended',
     filename: 'mpo-exif.jpg',
-    make: async () => Buffer.concat([await scene().jpeg().withMetadata({ orientation: 6 }).toBuffer(), await scene(32, 32).jpeg().withExif(GPS_EXIF).toBuffer()]),
+    make: async () =>
+      Buffer.concat([
+        await scene().jpeg().withMetadata({ orientation: 6 }).toBuffer(),
+        await scene(32, 32).jpeg().withExif(GPS_EXIF).toBuffer(),
+      ]),
   },
   {
     name: 'a progressive JPEG with an EXIF segment between its scans',
@@ -108,18 +112,26 @@ export const ATTACKS: Attack[] = [
   {
     name: 'a JPEG whose only GPS is XMP in APP1',
     filename: 'xmp.jpg',
-    make: async () => afterSoi(await scene().jpeg().toBuffer(), jpegSegment(0xe1, Buffer.from(`http://ns.adobe.com/xap/1.0/\0${XMP_PACKET}`, 'utf8'))),
+    make: async () =>
+      afterSoi(await scene().jpeg().toBuffer(), jpegSegment(0xe1, Buffer.from(`http://ns.adobe.com/xap/1.0/\0${XMP_PACKET}`, 'utf8'))),
   },
   {
     name: 'a JPEG with coordinates in a comment and an unknown APP segment',
     filename: 'comment.jpg',
     make: async () =>
-      afterSoi(await scene().jpeg().toBuffer(), Buffer.concat([jpegSegment(0xfe, Buffer.from(COORDINATES_COMMENT)), jpegSegment(0xe9, Buffer.from(COORDINATES_COMMENT))])),
+      afterSoi(
+        await scene().jpeg().toBuffer(),
+        Buffer.concat([jpegSegment(0xfe, Buffer.from(COORDINATES_COMMENT)), jpegSegment(0xe9, Buffer.from(COORDINATES_COMMENT))]),
+      ),
   },
   {
     name: 'a JPEG with a JFIF APP0 carrying an extension with hidden text',
     filename: 'jfxx.jpg',
-    make: async () => afterSoi(await scene().jpeg().toBuffer(), jpegSegment(0xe0, Buffer.concat([Buffer.from('JFXX\0\x13', 'latin1'), Buffer.from(COORDINATES_COMMENT)]))),
+    make: async () =>
+      afterSoi(
+        await scene().jpeg().toBuffer(),
+        jpegSegment(0xe0, Buffer.concat([Buffer.from('JFXX\0\x13', 'latin1'), Buffer.from(COORDINATES_COMMENT)])),
+      ),
   },
   {
     name: 'a JPEG with quantisation and Huffman tables no scan uses, holding text',
@@ -155,7 +167,10 @@ export const ATTACKS: Attack[] = [
     make: async () => {
       const hex = (await exifBlock()).toString('hex');
       const text = `\nexif\n${String(hex.length / 2).padStart(8)}\n${hex.replace(/(.{72})/g, '$1\n')}\n`;
-      return withPngChunks(await scene().png().toBuffer(), pngChunk('zTXt', Buffer.concat([Buffer.from('Raw profile type exif\0\0', 'latin1'), deflateSync(text)])));
+      return withPngChunks(
+        await scene().png().toBuffer(),
+        pngChunk('zTXt', Buffer.concat([Buffer.from('Raw profile type exif\0\0', 'latin1'), deflateSync(text)])),
+      );
     },
   },
   {
@@ -317,9 +332,15 @@ export const MESSAGE_LOOP = 4885;
 /** An animation in `format` whose frame delays and loop count carry a message, not timing. */
 export async function messageInDelays(format: 'gif' | 'webp'): Promise<Buffer> {
   const frames = await Promise.all(
-    MESSAGE_DELAYS.map((_, index) => sharp({ create: { width: 48, height: 32, channels: 4, background: { r: (index * 20) % 255, g: 120, b: 200, alpha: 1 } } }).png().toBuffer()),
+    MESSAGE_DELAYS.map((_, index) =>
+      sharp({ create: { width: 48, height: 32, channels: 4, background: { r: (index * 20) % 255, g: 120, b: 200, alpha: 1 } } })
+        .png()
+        .toBuffer(),
+    ),
   );
-  return sharp(frames, { join: { animated: true } }).toFormat(format, { delay: MESSAGE_DELAYS, loop: MESSAGE_LOOP }).toBuffer();
+  return sharp(frames, { join: { animated: true } })
+    .toFormat(format, { delay: MESSAGE_DELAYS, loop: MESSAGE_LOOP })
+    .toBuffer();
 }
 
 /**
@@ -338,7 +359,10 @@ export function manyScansJpeg(width: number, height: number, refinements: number
   const acCounts = new Array(16).fill(0);
   acCounts[3] = 15;
   parts.push(jpegSegment(0xc4, Buffer.from([0x10, ...acCounts, ...Array.from({ length: 15 }, (_, run) => run << 4)])));
-  parts.push(jpegSegment(0xda, Buffer.from([3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 0, 0x00])), bits(Array.from({ length: blocks * 3 }, () => [0, 1] as const)));
+  parts.push(
+    jpegSegment(0xda, Buffer.from([3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 0, 0x00])),
+    bits(Array.from({ length: blocks * 3 }, () => [0, 1] as const)),
+  );
   const endOfBands: [number, number][] = [];
   for (let left = blocks; left > 0; ) {
     const run = Math.min(left, 32767);
@@ -352,7 +376,8 @@ export function manyScansJpeg(width: number, height: number, refinements: number
     for (let coefficient = 1; coefficient < 64; coefficient++) {
       const passes: [number, number][] = [[0, refinements]];
       for (let high = refinements; high > 0; high--) passes.push([high, high - 1]);
-      for (const [high, low] of passes) parts.push(jpegSegment(0xda, Buffer.from([1, component, 0x00, coefficient, coefficient, (high << 4) | low])), emptyBand);
+      for (const [high, low] of passes)
+        parts.push(jpegSegment(0xda, Buffer.from([1, component, 0x00, coefficient, coefficient, (high << 4) | low])), emptyBand);
     }
   }
   parts.push(Buffer.from([0xff, 0xd9]));

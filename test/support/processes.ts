@@ -61,7 +61,10 @@ export async function freePort(): Promise<number> {
 /** As a browser (or curl with a cookie jar) does before posting a form: the gallery's cookies and form token. */
 export async function openGalleryForm(appUrl: string): Promise<{ cookie: string; token: string; html: string }> {
   const gallery = await fetch(`${appUrl}/`);
-  const cookie = gallery.headers.getSetCookie().map((value) => value.split(';')[0]).join('; ');
+  const cookie = gallery.headers
+    .getSetCookie()
+    .map((value) => value.split(';')[0])
+    .join('; ');
   const html = await gallery.text();
   const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
   assert.ok(token, 'the gallery carries a form token');
@@ -70,7 +73,12 @@ export async function openGalleryForm(appUrl: string): Promise<{ cookie: string;
 
 /** The S3 emulator as a process of its own (scripts/emulators/s3-process.ts), on `port`, its data in `directory`. */
 export async function startEmulatorProcess(directory: string, bucket: string, port: number): Promise<RunningScript> {
-  const child = run('scripts/emulators/s3-process.ts', { S3_EMULATOR_PORT: String(port) }, ['--openssl-legacy-provider'], [directory, bucket]);
+  const child = run(
+    'scripts/emulators/s3-process.ts',
+    { S3_EMULATOR_PORT: String(port) },
+    ['--openssl-legacy-provider'],
+    [directory, bucket],
+  );
   const [firstLine] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   assert.match(firstLine, /"endpoint"/, child.output());
   return child;

@@ -17,7 +17,19 @@ export async function seedPhotos(store: PhotoStore, count: number): Promise<stri
       display: image,
       fullSize: { body: { bytes: image }, extension: 'jpg', mime: 'image/jpeg' },
     });
-    await store.saveRecord({ id, caption: `seeded ${i}`, width: 300, height: 400, originalBytes: image.length, originalType: jpeg, fullSizeExtension: 'jpg', ownerTag: '' }, image);
+    await store.saveRecord(
+      {
+        id,
+        caption: `seeded ${i}`,
+        width: 300,
+        height: 400,
+        originalBytes: image.length,
+        originalType: jpeg,
+        fullSizeExtension: 'jpg',
+        ownerTag: '',
+      },
+      image,
+    );
     ids.push(id);
   }
   return ids;

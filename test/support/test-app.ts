@@ -54,7 +54,13 @@ export interface TestAppOptions {
   processImage?: ComposeOptions['processImage'];
 }
 
-export async function startTestApp({ env = {}, credentials = 'emulator-keys', logDestination, appS3Endpoint, processImage }: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp({
+  env = {},
+  credentials = 'emulator-keys',
+  logDestination,
+  appS3Endpoint,
+  processImage,
+}: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-test-'));
   const emulatorOptions = { directory: path.join(dataDir, 's3'), buckets: [TEST_BUCKET] };
   let emulator = await startS3Emulator(emulatorOptions);
@@ -92,7 +98,8 @@ export async function startTestApp({ env = {}, credentials = 'emulator-keys', lo
     } while (token);
     return keys.sort();
   }
-  const listIncompleteUploads = () => readdir(path.join(emulatorOptions.directory, TEST_BUCKET, '._S3rver_uploads')).catch(() => [] as string[]);
+  const listIncompleteUploads = () =>
+    readdir(path.join(emulatorOptions.directory, TEST_BUCKET, '._S3rver_uploads')).catch(() => [] as string[]);
 
   return {
     ...composed,
