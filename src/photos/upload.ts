@@ -3,6 +3,7 @@
 // counted against the client's budget), checked whole, turned into images, and only then stored, each
 // photo's record last. All or nothing: whatever fails, the upload removes what it wrote, and answers.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -349,6 +350,8 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
 
   async function receive(req: Request, res: Response): Promise<SavedUpload> {
     const upload = new UploadInProgress(budget.reserveFor(req.ip ?? 'unknown'));
+    // Every file being received, and the form itself, listen for the upload being stopped.
+    setMaxListeners(limits.maxFilesPerUpload + MAX_TEXT_FIELDS, upload.signal);
     inProgress.add(upload);
     try {
       if (closing) throw new ServerShuttingDown();
@@ -392,9 +395,10 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
 function untilStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   work.catch(() => {}); // it may settle after the upload has given up on it
   return new Promise((resolve, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    work.then(resolve, reject);
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
