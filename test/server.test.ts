@@ -70,22 +70,37 @@ describe('when npm run dev starts on a fresh machine', () => {
   });
 });
 
+/** server.ts as its own process on an S3 emulator with bucket `stop-test`, ready, with a browser's form pass. */
+async function startServerProcess(env: Record<string, string> = {}) {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-stop-'));
+  const tempDir = path.join(dataDir, 'uploads');
+  const emulator = await startS3Emulator({ directory: path.join(dataDir, 's3'), buckets: ['stop-test'] });
+  const port = await freePort();
+  const server = run('src/server.ts', {
+    ...emulatorClientEnvironment(emulator),
+    S3_BUCKET: 'stop-test',
+    PORT: String(port),
+    UPLOAD_TEMP_DIR: tempDir,
+    ...env,
+  });
+  const stop = async () => {
+    killGroup(server);
+    await emulator.close();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(server, /is listening on/);
+    return { server, port, tempDir, emulator, stop, ...(await openGalleryForm(`http://127.0.0.1:${port}`)) };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 describe('when server.ts gets SIGTERM while an upload is still arriving', () => {
   it('then the upload completes, new connections are refused, and the process exits 0', async () => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-stop-'));
-    const emulator = await startS3Emulator({ directory: path.join(dataDir, 's3'), buckets: ['stop-test'] });
-    const port = await freePort();
-    const tempDir = path.join(dataDir, 'uploads');
-    const server = run('src/server.ts', {
-      ...emulatorClientEnvironment(emulator),
-      S3_BUCKET: 'stop-test',
-      PORT: String(port),
-      UPLOAD_TEMP_DIR: tempDir,
-    });
+    const { server, port, tempDir, cookie, token, stop } = await startServerProcess();
     try {
-      await waitFor(server, /is listening on/);
-      const { cookie, token } = await openGalleryForm(`http://127.0.0.1:${port}`);
-
       const boundary = 'stop-test-boundary';
       const photo = await fixture('landscape.jpg');
       const head = Buffer.from(
@@ -118,30 +133,18 @@ describe('when server.ts gets SIGTERM while an upload is still arriving', () => 
       const [code] = await once(server, 'exit');
       assert.equal(code, 0);
     } finally {
-      if (server.exitCode === null) process.kill(-server.pid!, 'SIGKILL');
-      await emulator.close();
-      await rm(dataDir, { recursive: true, force: true });
+      await stop();
     }
   });
 });
 
 describe('when server.ts gets SIGTERM while a slow upload is still arriving', () => {
   it('then the upload is answered 503 within the shutdown grace, leaves nothing behind, and the process exits', async () => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-stop-slow-'));
-    const tempDir = path.join(dataDir, 'uploads');
-    const emulator = await startS3Emulator({ directory: path.join(dataDir, 's3'), buckets: ['stop-test'] });
-    const port = await freePort();
     const graceSeconds = 2;
-    const server = run('src/server.ts', {
-      ...emulatorClientEnvironment(emulator),
-      S3_BUCKET: 'stop-test',
-      PORT: String(port),
-      UPLOAD_TEMP_DIR: tempDir,
+    const { server, port, tempDir, emulator, cookie, token, stop } = await startServerProcess({
       SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
     });
     try {
-      await waitFor(server, /is listening on/);
-      const { cookie, token } = await openGalleryForm(`http://127.0.0.1:${port}`);
       const boundary = 'slow-stop-boundary';
       const photo = await fixture('landscape.jpg');
       const upload = httpRequest({
@@ -181,30 +184,18 @@ describe('when server.ts gets SIGTERM while a slow upload is still arriving', ()
       assert.deepEqual(await readdir(tempDir), [], 'no temporary file left');
       assert.deepEqual(await listKeys(emulator.endpoint, 'stop-test'), [], 'nothing stored');
     } finally {
-      killGroup(server);
-      await emulator.close();
-      await rm(dataDir, { recursive: true, force: true });
+      await stop();
     }
   });
 });
 
 describe('when server.ts gets SIGTERM while the images of an upload are being made', () => {
   it('then the upload is answered 503 within the grace, and the process exits 0 having removed what it wrote', async () => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-stop-images-'));
-    const tempDir = path.join(dataDir, 'uploads');
-    const emulator = await startS3Emulator({ directory: path.join(dataDir, 's3'), buckets: ['stop-test'] });
-    const port = await freePort();
     const graceSeconds = 1;
-    const server = run('src/server.ts', {
-      ...emulatorClientEnvironment(emulator),
-      S3_BUCKET: 'stop-test',
-      PORT: String(port),
-      UPLOAD_TEMP_DIR: tempDir,
+    const { server, port, tempDir, emulator, cookie, token, stop } = await startServerProcess({
       SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
     });
     try {
-      await waitFor(server, /is listening on/);
-      const { cookie, token } = await openGalleryForm(`http://127.0.0.1:${port}`);
       // Ten noisy WebP photos: re-encoding them takes seconds, far longer than the grace.
       const noisy = await sharp({
         create: { width: 2600, height: 2000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
@@ -238,9 +229,7 @@ describe('when server.ts gets SIGTERM while the images of an upload are being ma
       assert.deepEqual(await readdir(tempDir), [], 'no temporary file left');
       assert.deepEqual(await listKeys(emulator.endpoint, 'stop-test'), [], 'nothing stored');
     } finally {
-      killGroup(server);
-      await emulator.close();
-      await rm(dataDir, { recursive: true, force: true });
+      await stop();
     }
   });
 });

@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { type ComposeOptions, composeApp } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logging.js';
 import { emulatorClientEnvironment, startS3Emulator, type S3Emulator } from '../../scripts/emulators/s3.js';
 import { useAppEnvironment } from './environment.js';
+import { listKeys } from './waiting.js';
 
 export const TEST_BUCKET = 'test-photos';
 export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -81,23 +81,7 @@ export async function startTestApp({
   const logger = createLogger(logDestination ? 'debug' : 'silent', logDestination);
   const composed = composeApp(config, { logger, processImage });
   // The test's own view into the bucket, with the emulator's keys whatever the app uses.
-  const inspector = new S3Client({
-    region: 'us-east-1',
-    endpoint: emulator.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: AWS_ACCESS_KEY_ID!, secretAccessKey: AWS_SECRET_ACCESS_KEY! },
-  });
-
-  async function listAllKeys(): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await inspector.send(new ListObjectsV2Command({ Bucket: TEST_BUCKET, ContinuationToken: token }));
-      keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
-      token = page.NextContinuationToken;
-    } while (token);
-    return keys.sort();
-  }
+  const listAllKeys = () => listKeys(emulator.endpoint, TEST_BUCKET);
   const listIncompleteUploads = () =>
     readdir(path.join(emulatorOptions.directory, TEST_BUCKET, '._S3rver_uploads')).catch(() => [] as string[]);
 
@@ -123,7 +107,6 @@ export async function startTestApp({
     },
     async close() {
       composed.s3.destroy();
-      inspector.destroy();
       await emulator.close();
       await rm(dataDir, { recursive: true, force: true });
       restoreEnvironment();
