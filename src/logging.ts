@@ -17,6 +17,8 @@ export interface ErrorDescription {
   type: string;
   message: string;
   code?: string;
+  /** The S3 operation that failed (PutObject, ListObjectsV2…). */
+  operation?: string;
   /** S3's answer, when there was one: its status and request id are what AWS support asks for. */
   httpStatus?: number;
   requestId?: string;
@@ -26,11 +28,16 @@ export interface ErrorDescription {
 
 export function describeError(error: unknown, depth = 0): ErrorDescription {
   if (!(error instanceof Error)) return { type: typeof error, message: String(error).slice(0, MAX_MESSAGE_CHARS) };
-  const { code, $metadata } = error as { code?: unknown; $metadata?: { httpStatusCode?: number; requestId?: string } };
+  const { code, operation, $metadata } = error as {
+    code?: unknown;
+    operation?: unknown;
+    $metadata?: { httpStatusCode?: number; requestId?: string };
+  };
   return {
     type: error.name,
     message: error.message.slice(0, MAX_MESSAGE_CHARS),
     ...(typeof code === 'string' && { code }),
+    ...(typeof operation === 'string' && { operation }),
     ...($metadata?.httpStatusCode !== undefined && { httpStatus: $metadata.httpStatusCode }),
     ...($metadata?.requestId && { requestId: $metadata.requestId }),
     // An AppError is expected and says what happened; anything else is a bug, and where it was thrown matters.

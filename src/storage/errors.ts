@@ -6,49 +6,56 @@ import { AppError } from '../errors.js';
 
 const READYZ_HINT = 'Check /readyz and /about, and the app log.';
 
+/** A failed S3 operation, in the user's words; the SDK's error stays in `cause`, for the log and /readyz. */
+abstract class StorageFailure extends AppError {
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+    title: string,
+    message: string,
+    hint: string,
+  ) {
+    super('unavailable', title, message, hint, { cause });
+  }
+}
+
 /** S3 could not be reached, did not answer in time, or failed on its side. */
-export class StorageUnavailable extends AppError {
+export class StorageUnavailable extends StorageFailure {
   constructor(operation: string, cause: unknown) {
     super(
-      'unavailable',
+      operation,
+      cause,
       'Storage unavailable',
       'The photo storage cannot be reached right now, so nothing was changed.',
       `Try again in a minute. If it persists: ${READYZ_HINT}`,
-      { cause },
     );
-    this.operation = operation;
   }
-  readonly operation: string;
 }
 
 /** S3 answered, but refused the app's credentials (wrong, expired, or not allowed): retrying will not help. */
-export class CredentialsRefused extends AppError {
+export class CredentialsRefused extends StorageFailure {
   constructor(operation: string, cause: unknown) {
     super(
-      'unavailable',
+      operation,
+      cause,
       "Storage refused the app's credentials",
       "The photo storage refused the app's AWS credentials, so nothing was changed.",
       `The operator must fix the app's role or credentials. ${READYZ_HINT}`,
-      { cause },
     );
-    this.operation = operation;
   }
-  readonly operation: string;
 }
 
 /** The default credential chain found no credentials (no role attached, IMDS unreachable, nothing configured). */
-export class CredentialsUnavailable extends AppError {
+export class CredentialsUnavailable extends StorageFailure {
   constructor(operation: string, cause: unknown) {
     super(
-      'unavailable',
+      operation,
+      cause,
       'No AWS credentials',
       'The app could not get AWS credentials to reach the photo storage, so nothing was changed.',
       `The operator must attach the app's role or configure credentials. ${READYZ_HINT}`,
-      { cause },
     );
-    this.operation = operation;
   }
-  readonly operation: string;
 }
 
 /** S3 error codes that mean "these credentials are not accepted here", not "S3 is down". */
