@@ -17,6 +17,7 @@ import { composeApp, type ComposeOptions } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createS3Client } from '../../src/storage/s3-client.js';
 import { emulatorClientEnvironment, withoutAwsSettings } from '../emulators/s3.js';
+import { freePort } from '../support/free-port.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -180,14 +181,6 @@ async function listen(app: express.Express): Promise<Running> {
         server.closeAllConnections();
       }),
   };
-}
-
-async function freePort(): Promise<number> {
-  const probe = express().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 async function lineFrom(child: ChildProcess, what: string): Promise<string> {

@@ -4,10 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { emulatorClientEnvironment, startS3Emulator, withoutAwsSettings } from '../emulators/s3.js';
+import { freePort } from '../support/free-port.js';
 
 const BUCKET = 'photo-share-load';
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -93,12 +93,4 @@ async function stopProcess(child: ChildProcess): Promise<number | null> {
   const [code] = await exited;
   clearTimeout(timer);
   return code;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

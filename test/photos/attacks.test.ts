@@ -11,6 +11,7 @@ import { openBrowser } from '../support/browser.js';
 import { manyScansJpeg } from '../support/metadata-attacks.js';
 import { imageUrls } from '../support/pages.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { formToken } from '../../scripts/support/html.js';
 
 let testApp: TestApp;
 /** S3 requests the app sent, by command name. */
@@ -65,7 +66,7 @@ describe('when one browser uploads several photos', () => {
       const cookies = browser.agent.jar.getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false });
       otherAgent.jar.setCookies(cookies.map((cookie) => `${cookie.name}=${cookie.value}`));
       const confirm = await otherAgent.get(`/photos/${ids[0]}/delete`).expect(200);
-      const token = /name="_csrf" value="([^"]+)"/.exec(confirm.text)![1]!;
+      const token = formToken(confirm.text)!;
       await otherAgent.post(`/photos/${ids[0]}/delete`).type('form').send({ _csrf: token }).expect(303);
       await request(testApp.app).get(`/photos/${ids[0]}`).expect(404);
     } finally {

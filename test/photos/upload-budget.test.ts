@@ -10,6 +10,7 @@ import { processImage } from '../../src/photos/image-processing.js';
 import { openBrowser } from '../support/browser.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 import { waitUntil } from '../support/waiting.js';
+import { formToken } from '../../scripts/support/html.js';
 
 const MiB = 1024 * 1024;
 let testApp: TestApp;
@@ -38,7 +39,7 @@ async function openForm(address: string): Promise<{ cookie: string; token: strin
   let html = '';
   for await (const chunk of response) html += chunk;
   const cookie = (response.headers['set-cookie'] ?? []).map((value) => value.split(';')[0]).join('; ');
-  return { cookie, token: /name="_csrf" value="([^"]+)"/.exec(html)![1]! };
+  return { cookie, token: formToken(html)! };
 }
 
 interface SlowUpload {

@@ -2,6 +2,7 @@
 // gallery page the way the upload and delete forms carry it, so tests post forms as a real visitor would.
 import type { Express } from 'express';
 import request from 'supertest';
+import { formToken } from '../../scripts/support/html.js';
 
 export type Browser = Awaited<ReturnType<typeof openBrowser>>;
 
@@ -9,7 +10,7 @@ export type Browser = Awaited<ReturnType<typeof openBrowser>>;
 export async function openBrowser(app: Express) {
   const agent = request.agent(app);
   const page = await agent.get('/');
-  const token = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1];
+  const token = formToken(page.text);
   if (page.status !== 200 || !token) throw new Error(`the gallery page gave no form token (HTTP ${page.status})`);
 
   return {

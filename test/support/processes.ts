@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { formToken } from '../../scripts/support/html.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -50,13 +50,7 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL
   }
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
+export { freePort } from '../../scripts/support/free-port.js';
 
 /** As a browser (or curl with a cookie jar) does before posting a form: the gallery's cookies and form token. */
 export async function openGalleryForm(appUrl: string): Promise<{ cookie: string; token: string; html: string }> {
@@ -66,7 +60,7 @@ export async function openGalleryForm(appUrl: string): Promise<{ cookie: string;
     .map((value) => value.split(';')[0])
     .join('; ');
   const html = await gallery.text();
-  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  const token = formToken(html);
   assert.ok(token, 'the gallery carries a form token');
   return { cookie, token, html };
 }
