@@ -5,7 +5,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { credentialFooter } from './about/credential-footer.js';
-import { createAboutRoutes, type AboutDeps } from './about/routes.js';
+import { type AboutDeps, createAboutRoutes } from './about/routes.js';
 import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
 import { APP_DISPLAY_NAME } from './app-name.js';
@@ -20,17 +20,18 @@ import { createPhotoRoutes } from './photos/routes.js';
 import type { PhotoStore } from './photos/store.js';
 import type { UploadReceiver } from './photos/upload.js';
 
-export interface AppDeps {
+/** Everything the app is made of, built by compose.ts (or a test): one flat set. */
+export interface AppDeps extends AboutDeps {
   config: Config;
   store: PhotoStore;
   uploads: UploadReceiver;
   session: BrowserSession;
   rateLimits: RateLimits;
   logger: Logger;
-  about: AboutDeps;
 }
 
-export function createApp({ config, store, uploads, session, rateLimits, logger, about }: AppDeps): express.Express {
+export function createApp(deps: AppDeps): express.Express {
+  const { config, store, uploads, session, rateLimits, logger, credentialTrace } = deps;
   const { maxUploadBytes, maxFilesPerUpload } = config;
   const app = express();
   // Behind a proxy (a load balancer, nginx): the client's address and protocol come from its X-Forwarded-*
@@ -43,7 +44,7 @@ export function createApp({ config, store, uploads, session, rateLimits, logger,
   app.locals.formatBytes = formatBytes;
   app.locals.appName = APP_DISPLAY_NAME;
   // Read when a page renders, so the footer names the provider that supplied this request's credentials.
-  app.locals.credentialFooter = () => credentialFooter(about.credentialTrace.lastSource());
+  app.locals.credentialFooter = () => credentialFooter(credentialTrace.lastSource());
 
   app.use(securityHeaders(config));
   app.use(
@@ -69,9 +70,9 @@ export function createApp({ config, store, uploads, session, rateLimits, logger,
     }),
   );
   app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
-  app.use(createHealthRoutes(store, about.credentialTrace));
+  app.use(createHealthRoutes(store, credentialTrace));
   app.use(session.middleware);
-  app.use(createAboutRoutes(about));
+  app.use(createAboutRoutes(deps));
   app.use(createPhotoRoutes({ store, uploads, session, rateLimits, maxUploadBytes, maxFilesPerUpload }));
   app.use(notFound);
   app.use(handleError);

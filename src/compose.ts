@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createIdentityLookup } from './about/identity.js';
+import { createInstanceProfileLookup } from './about/instance-profile.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createBrowserSession } from './http/browser-session.js';
@@ -65,7 +66,10 @@ export function composeApp(config: Config, { logger, processImage = makeImages }
     uploads,
     session,
     rateLimits: createRateLimits(config),
-    about: { config, s3, credentialTrace, lookUpCallerIdentity: createIdentityLookup(config, s3) },
+    s3,
+    credentialTrace,
+    lookUpCallerIdentity: createIdentityLookup(config, s3),
+    lookUpInstanceProfile: createInstanceProfileLookup(config.imdsEndpoint),
   });
   return { app, s3, store, uploads, uploadBudget, orphanSweep, credentialTrace };
 }

@@ -10,24 +10,18 @@ import {
   type CredentialChainTrace,
 } from '../storage/credentials.js';
 import { assumedRoleSession, type CallerIdentity } from './identity.js';
-import { createInstanceProfileLookup, type InstanceProfile } from './instance-profile.js';
+import type { InstanceProfile } from './instance-profile.js';
 
 export interface AboutDeps {
   config: Config;
   s3: S3Client;
   credentialTrace: CredentialChainTrace;
   lookUpCallerIdentity: () => Promise<CallerIdentity>;
-  /** Asked only when the credentials came from IMDS. By default, IMDS at the SDK's endpoint. */
-  lookUpInstanceProfile?: () => Promise<InstanceProfile>;
+  /** Asked only when the credentials came from IMDS (see compose.ts). */
+  lookUpInstanceProfile: () => Promise<InstanceProfile>;
 }
 
-export function createAboutRoutes({
-  config,
-  s3,
-  credentialTrace,
-  lookUpCallerIdentity,
-  lookUpInstanceProfile = createInstanceProfileLookup(config.imdsEndpoint),
-}: AboutDeps): Router {
+export function createAboutRoutes({ config, s3, credentialTrace, lookUpCallerIdentity, lookUpInstanceProfile }: AboutDeps): Router {
   const router = Router();
 
   router.get('/about', async function showCredentials(_req, res) {
