@@ -83,17 +83,23 @@ describe('gallery paging links', () => {
 
 describe('the image worker limit', () => {
   it('when more tasks arrive than workers, then no more than the limit run at once and all finish', async () => {
-    let running = 0;
-    let peak = 0;
+    // Each task waits until the test lets it finish, so what runs at once is decided by the limit alone.
+    const started: number[] = [];
+    const finish: (() => void)[] = [];
     const task = limitConcurrency(2, async (n: number) => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      running--;
+      started.push(n);
+      await new Promise<void>((resolve) => finish.push(resolve));
       return n * 2;
     });
-    const results = await Promise.all(Array.from({ length: 9 }, (_, i) => task(i)));
-    assert.equal(peak, 2);
-    assert.deepEqual(results, [0, 2, 4, 6, 8, 10, 12, 14, 16]);
+    const all = Promise.all(Array.from({ length: 9 }, (_, i) => task(i)));
+    await Promise.resolve();
+    assert.deepEqual(started, [0, 1], 'two start, the rest wait');
+    for (let done = 0; done < 9; done++) {
+      finish.shift()!();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(started.length - (done + 1) <= 2, 'never more than two running');
+    }
+    assert.deepEqual(await all, [0, 2, 4, 6, 8, 10, 12, 14, 16]);
+    assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6, 7, 8], 'in order of arrival');
   });
 });
