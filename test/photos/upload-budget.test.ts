@@ -67,7 +67,7 @@ async function startSlowUpload(address: string): Promise<SlowUpload> {
     },
   });
   request.on('error', () => {}); // the server may close the connection after answering
-  const answer = once(request, 'response').then(([response]) => response as IncomingMessage);
+  const answer = once(request, 'response', { signal: AbortSignal.timeout(15_000) }).then(([response]) => response as IncomingMessage);
   answer.catch(() => {});
   let sentOfFile = MiB; // forces a new part at the first send
   const fileHeader = () =>
@@ -149,9 +149,11 @@ describe('when the image worker has more images waiting than a few full uploads'
   it('then a new upload is refused at once with 503, before its body is read, and is taken again once the queue drains', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
+    let imagesStarted = 0;
     const busy = await startTestApp({
       env: { MAX_FILES_PER_UPLOAD: '10', UPLOADS_PER_HOUR: '1000' },
       processImage: async (source) => {
+        imagesStarted++;
         await held;
         return processImage(source);
       },
@@ -160,12 +162,18 @@ describe('when the image worker has more images waiting than a few full uploads'
       const photo = await fixture('square.png');
       const browser = await openBrowser(busy.app);
       const queued = [0, 1, 2].map(() => {
-        let upload = browser.upload().set('Accept', 'application/json');
+        let upload = browser.upload().set('Accept', 'application/json').timeout(30_000);
         for (let index = 0; index < 10; index++) upload = upload.attach('photos', photo, `p${index}.png`);
         return upload.then((response) => response.status);
       });
-      await waitUntil(async () => (await readdir(busy.tempDir).catch(() => [] as string[])).length >= 30, '30 images waiting');
-      const refused = await browser.upload().set('Accept', 'application/json').attach('photos', photo, 'late.png').expect(503);
+      // Each upload makes its images one after the other: three held first images mean 30 images waiting.
+      await waitUntil(() => imagesStarted === 3, 'three uploads at their images', 10_000);
+      const refused = await browser
+        .upload()
+        .set('Accept', 'application/json')
+        .timeout(10_000)
+        .attach('photos', photo, 'late.png')
+        .expect(503);
       assert.equal(refused.body.error.title, 'Too busy');
       release();
       assert.deepEqual(await Promise.all(queued), [201, 201, 201]);
