@@ -338,7 +338,7 @@ test('when the option errors are worded, then each says what to do', () => {
     messageFor(['attach', '--region', 'eu-west-1', '--instance-id', 'x']),
     '--instance-id "x": expected an instance id such as i-0123456789abcdef0',
   );
-  assert.equal(messageFor(['plan', '--for', 'launch']), '--for must be up, attach, down or logs, not "launch".');
+  assert.equal(messageFor(['plan', '--for', 'launch']), '--for must be up, attach, down, logs or ci-role, not "launch".');
   assert.equal(messageFor(['up', ...UP_OPTIONS, '--for', 'down']), '--for only applies to plan.');
   assert.match(messageFor(['up', ...UP_OPTIONS, '--nope']), /^Unknown option '--nope'/);
   assert.equal(messageFor(['down']), '--bucket is required for down.\n--region is required for down.');
