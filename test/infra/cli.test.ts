@@ -352,7 +352,7 @@ test('when --help is given, then the usage is printed and the exit code is 0', a
   assert.equal(cli.errors.join('\n'), USAGE);
   assert.match(
     USAGE,
-    /^Usage:\n {2}npm run infra:plan {3}-- \[--for up\|attach\|down\|logs\][\s\S]*infra:logs {3}-- --region REGION[\s\S]*never pass keys as options\.$/,
+    /^Usage:\n {2}npm run infra:plan {4}-- \[--for up\|attach\|down\|logs\|ci-role\][\s\S]*infra:logs {4}-- --region REGION[\s\S]*infra:ci-role -- --repo OWNER\/NAME --bucket NAME[\s\S]*--delete[\s\S]*never pass keys as options\.$/,
   );
 });
 
