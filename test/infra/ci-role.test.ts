@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
-import { parseCommandLine, runCli, UsageError, type CliDeps } from '../../infra/cli.js';
+import { parseCommandLine, runCli, type CliDeps } from '../../infra/cli.js';
 import { operatorPolicy } from '../../infra/operator-policy.js';
 import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
 import { ACCOUNT_ID, FakeAccount, STACK_TAGS } from './fake-aws.js';
@@ -257,21 +257,17 @@ for (const repo of [
   });
 }
 
-test('when usage errors are thrown for ci-role, then they are UsageErrors', () => {
-  assert.throws(() => parseCommandLine(['ci-role', '--repo', 'x', '--region', 'eu-west-1', '--delete']), UsageError);
-});
-
 /**
  * STS's decision on AssumeRoleWithWebIdentity with a GitHub token carrying this audience and subject. The unsafe entry point
  * because the service reference the checked one validates keys against lists `token.actions.githubusercontent.com:repository`,
  * `:ref` and others but not `:sub` and `:aud`, which STS does evaluate (and AWS's GitHub guide uses): the checked one would
  * drop them and deny everything. The policy is passed as a validated policy so the simulator can name it in its analysis.
  */
-function webIdentityDecision(aud: string, sub: string): string {
+function webIdentityDecision(aud: string, sub: string, provider = PROVIDER_ARN): string {
   return runUnsafeSimulation(
     {
       request: {
-        principal: PROVIDER_ARN,
+        principal: provider,
         action: 'sts:AssumeRoleWithWebIdentity',
         resource: { resource: ROLE_ARN, accountId: ACCOUNT_ID },
         contextVariables: { 'token.actions.githubusercontent.com:aud': aud, 'token.actions.githubusercontent.com:sub': sub },
@@ -303,6 +299,11 @@ for (const [what, aud, sub] of [
     assert.notEqual(webIdentityDecision(aud, sub), 'Allowed');
   });
 }
+
+test('when a token with the same claims comes through another identity provider, then the trust policy denies it', () => {
+  const otherProvider = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/gitlab.com`;
+  assert.notEqual(webIdentityDecision('sts.amazonaws.com', `repo:${REPO}:ref:refs/heads/main`, otherProvider), 'Allowed');
+});
 
 test('when the deploy role tries to change its own role or policy, then the operator policy denies it', async () => {
   for (const action of ['iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRole']) {
