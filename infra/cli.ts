@@ -1,9 +1,10 @@
-// Entry point of `npm run infra:*`: parses and checks the options, then prints the plan or runs up, attach, down or logs.
+// Entry point of `npm run infra:*`: parses and checks the options, then prints the plan or runs up, attach, down, logs or ci-role.
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { attachSteps, type AttachSettings } from './attach.js';
 import { createAwsClients, type AwsDeps } from './aws-clients.js';
+import { ciRoleSteps, formatCiRoleSummary, type CiRoleCommandSettings } from './ci-role.js';
 import { downSteps, type DownSettings } from './down.js';
 import { logsSteps, type LogsSettings } from './logs.js';
 import { buildRelease } from './release.js';
@@ -17,7 +18,8 @@ export type Command =
   | { name: 'up'; settings: UpSettings }
   | { name: 'attach'; settings: AttachSettings }
   | { name: 'down'; settings: DownSettings }
-  | { name: 'logs'; settings: LogsSettings };
+  | { name: 'logs'; settings: LogsSettings }
+  | { name: 'ci-role'; settings: CiRoleCommandSettings };
 
 type CommandName = Command['name'];
 type OptionName = keyof typeof OPTIONS;
@@ -36,6 +38,8 @@ const OPTIONS = {
   'require-imdsv2': { type: 'boolean' },
   minutes: { type: 'string' },
   lines: { type: 'string' },
+  repo: { type: 'string' },
+  delete: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -44,23 +48,27 @@ const ACCEPTED: Record<Exclude<CommandName, 'plan'>, { required: OptionName[]; o
   attach: { required: ['instance-id', 'region'], optional: ['stack', 'require-imdsv2'] },
   down: { required: ['bucket', 'region'], optional: ['stack', 'delete-bucket'] },
   logs: { required: ['region'], optional: ['stack', 'minutes', 'lines'] },
+  // --bucket is required to create (the policy is scoped to it), accepted and unused with --delete.
+  'ci-role': { required: ['repo', 'region'], optional: ['bucket', 'stack', 'delete'] },
 };
 
 const DEFAULT_LOG_MINUTES = '60';
 const DEFAULT_LOG_LINES = '200';
 
 export const USAGE = `Usage:
-  npm run infra:plan   -- [--for up|attach|down|logs] <the options of that command>   (default: up; calls nothing, needs no credentials)
-  npm run infra:up     -- --bucket NAME --region REGION --allow-cidr CIDR [--instance-type ${DEFAULT_INSTANCE_TYPE}] [--key-prefix ${DEFAULT_KEY_PREFIX}] [--stack ${DEFAULT_STACK}] [--adopt-bucket]
-  npm run infra:attach -- --instance-id i-… --region REGION [--stack ${DEFAULT_STACK}] [--require-imdsv2]
-  npm run infra:down   -- --bucket NAME --region REGION [--stack ${DEFAULT_STACK}] [--delete-bucket]
-  npm run infra:logs   -- --region REGION [--stack ${DEFAULT_STACK}] [--minutes ${DEFAULT_LOG_MINUTES}] [--lines ${DEFAULT_LOG_LINES}]
+  npm run infra:plan    -- [--for up|attach|down|logs|ci-role] <the options of that command>   (default: up; calls nothing, needs no credentials)
+  npm run infra:up      -- --bucket NAME --region REGION --allow-cidr CIDR [--instance-type ${DEFAULT_INSTANCE_TYPE}] [--key-prefix ${DEFAULT_KEY_PREFIX}] [--stack ${DEFAULT_STACK}] [--adopt-bucket]
+  npm run infra:attach  -- --instance-id i-… --region REGION [--stack ${DEFAULT_STACK}] [--require-imdsv2]
+  npm run infra:down    -- --bucket NAME --region REGION [--stack ${DEFAULT_STACK}] [--delete-bucket]
+  npm run infra:logs    -- --region REGION [--stack ${DEFAULT_STACK}] [--minutes ${DEFAULT_LOG_MINUTES}] [--lines ${DEFAULT_LOG_LINES}]
+  npm run infra:ci-role -- --repo OWNER/NAME --bucket NAME --region REGION [--stack ${DEFAULT_STACK}]   (the role GitHub Actions deploys with)
+  npm run infra:ci-role -- --repo OWNER/NAME --region REGION [--stack ${DEFAULT_STACK}] --delete   (removes that role, keeps the OIDC provider)
 AWS credentials come from the default provider chain (environment, SSO or profile config, instance role); never pass keys as options.`;
 
 export class UsageError extends Error {}
 
 function isTargetName(name: string | undefined): name is Exclude<CommandName, 'plan'> {
-  return name === 'up' || name === 'attach' || name === 'down' || name === 'logs';
+  return name === 'up' || name === 'attach' || name === 'down' || name === 'logs' || name === 'ci-role';
 }
 
 function isCommandName(name: string | undefined): name is CommandName {
@@ -71,7 +79,7 @@ function isCommandName(name: string | undefined): name is CommandName {
 export function parseCommandLine(argv: readonly string[]): Command {
   const [commandName, ...rest] = argv;
   if (!isCommandName(commandName))
-    throw new UsageError(`Unknown command ${JSON.stringify(commandName ?? '')}: expected plan, up, attach, down or logs.`);
+    throw new UsageError(`Unknown command ${JSON.stringify(commandName ?? '')}: expected plan, up, attach, down, logs or ci-role.`);
   let values: Partial<Record<OptionName, string | boolean>>;
   try {
     ({ values } = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false }));
@@ -81,7 +89,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (values.help) throw new UsageError('');
 
   const target = commandName === 'plan' ? String(values.for ?? 'up') : commandName;
-  if (!isTargetName(target)) throw new UsageError(`--for must be up, attach, down or logs, not ${JSON.stringify(target)}.`);
+  if (!isTargetName(target)) throw new UsageError(`--for must be up, attach, down, logs or ci-role, not ${JSON.stringify(target)}.`);
   if (commandName !== 'plan' && values.for !== undefined) throw new UsageError('--for only applies to plan.');
 
   const problems: string[] = [];
@@ -126,6 +134,20 @@ export function parseCommandLine(argv: readonly string[]): Command {
         region,
         instanceId: check('instance-id', undefined, validateInstanceId),
         requireImdsv2: values['require-imdsv2'] === true,
+      },
+    };
+  } else if (target === 'ci-role') {
+    const remove = values.delete === true;
+    if (!remove && values.bucket === undefined)
+      problems.push('--bucket is required for ci-role (the role may deploy to that bucket only).');
+    command = {
+      name: 'ci-role',
+      settings: {
+        stack,
+        region,
+        repo: check('repo', undefined, validateRepo),
+        bucket: check('bucket', undefined, validateBucket),
+        delete: remove,
       },
     };
   } else if (target === 'logs') {
@@ -188,6 +210,14 @@ function validateCount(value: string): string | undefined {
   return /^[1-9]\d{0,4}$/.test(value) ? undefined : 'expected a whole number from 1 to 99999';
 }
 
+/** GitHub's rules: an owner of 1–39 letters, digits and single inner hyphens; a name of 1–100 letters, digits, `.`, `_`, `-`. */
+export function validateRepo(value: string): string | undefined {
+  const match = /^([A-Za-z0-9](?:-?[A-Za-z0-9]){0,38})\/([A-Za-z0-9._-]{1,100})$/.exec(value);
+  if (!match || (match[1]?.length ?? 0) > 39 || match[2] === '.' || match[2] === '..' || match[2]?.endsWith('.git'))
+    return 'expected OWNER/NAME as GitHub spells it, such as octo-org/s3-photo-share (the owner: letters, digits and single inner hyphens; the name: letters, digits, . _ -, not ending in .git)';
+  return undefined;
+}
+
 function validateInstanceId(value: string): string | undefined {
   return /^i-[0-9a-f]{8,17}$/.test(value) ? undefined : 'expected an instance id such as i-0123456789abcdef0';
 }
@@ -230,6 +260,23 @@ export function planText(target: Exclude<Command, { name: 'plan' }>): string {
       );
     case 'logs':
       return formatPlan([intro, `Stack ${settings.stack}, region ${settings.region}.`], logsSteps(target.settings), []);
+    case 'ci-role':
+      return formatPlan(
+        [
+          intro,
+          target.settings.delete
+            ? `Stack ${settings.stack}: the deploy role of ${target.settings.repo} is deleted if this stack created it; the GitHub OIDC provider stays.`
+            : `Stack ${settings.stack}, repository ${target.settings.repo} (main branch only), bucket ${target.settings.bucket}, region ${settings.region}.`,
+          variables,
+        ],
+        ciRoleSteps(target.settings),
+        target.settings.delete
+          ? []
+          : [
+              'ci-role prints the role ARN at the end: store it as the repository variable AWS_DEPLOY_ROLE_ARN, which .github/workflows/deploy.yml reads.',
+              `Removal: npm run infra:ci-role -- --repo ${target.settings.repo} --region ${settings.region}${settings.stack === DEFAULT_STACK ? '' : ` --stack ${settings.stack}`} --delete`,
+            ],
+      );
   }
 }
 
@@ -249,6 +296,8 @@ function stepsOf(command: Exclude<Command, { name: 'plan' }>): Step<UpDeps, Retu
       return downSteps(command.settings);
     case 'logs':
       return logsSteps(command.settings);
+    case 'ci-role':
+      return ciRoleSteps(command.settings);
   }
 }
 
@@ -279,6 +328,8 @@ export async function runCli(argv: readonly string[], cli: CliDeps): Promise<num
     return 1;
   }
   if (command.name === 'up') for (const line of formatUpSummary(state)) deps.log(line);
+  if (command.name === 'ci-role' && !command.settings.delete)
+    for (const line of formatCiRoleSummary(state, command.settings)) deps.log(line);
   return 0;
 }
 

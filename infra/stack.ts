@@ -35,6 +35,9 @@ export interface StackNames {
   securityGroupName: string;
   releasePrefix: string;
   logGroupName: string;
+  /** The role GitHub Actions assumes to run up from CI (`infra:ci-role`), and its inline operator policy. */
+  deployRoleName: string;
+  deployRolePolicyName: string;
 }
 
 export function stackNames(stack: string): StackNames {
@@ -45,6 +48,8 @@ export function stackNames(stack: string): StackNames {
     securityGroupName: `${stack}-web`,
     releasePrefix: `${RELEASES_ROOT}${stack}/`,
     logGroupName: `/s3-photo-share/${stack}`,
+    deployRoleName: `${stack}-github-deploy`,
+    deployRolePolicyName: `${stack}-operator`,
   };
 }
 

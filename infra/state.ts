@@ -8,6 +8,8 @@ export interface StackState {
   bucketAdopted?: boolean;
   releaseId?: string;
   roleArn?: string;
+  /** The role GitHub Actions assumes (`infra:ci-role`). */
+  deployRoleArn?: string;
   instanceProfileArn?: string;
   securityGroupId?: string;
   amiId?: string;

@@ -6,7 +6,7 @@ const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 // Every value lands inside a JSON string or a single-quoted shell word; this alphabet is safe in both, so no escaping is needed.
 const SAFE_VALUE = /^[A-Za-z0-9._/:-]+$/;
 
-export type PolicyName = 'app-policy' | 'trust-policy' | 'bucket-policy' | 'operator-policy';
+export type PolicyName = 'app-policy' | 'trust-policy' | 'github-trust-policy' | 'bucket-policy' | 'operator-policy';
 
 export interface PolicyDocument {
   Version: string;

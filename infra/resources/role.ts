@@ -29,7 +29,7 @@ import {
 } from '../stack.js';
 import type { StackState } from '../state.js';
 import { required, waitFor, type Step } from '../step.js';
-import { renderPolicy } from '../templates.js';
+import { renderPolicy, type PolicyDocument } from '../templates.js';
 
 /** The plan shows this where the account id appears; up fills in the real one from GetCallerIdentity. */
 export const PLAN_ACCOUNT_ID = 'ACCOUNT_ID';
@@ -48,6 +48,55 @@ export function appPolicy(settings: UpSettings, accountId: string) {
 
 export function trustPolicy() {
   return renderPolicy('trust-policy', {});
+}
+
+/**
+ * Creates the role with the stack tags, or, when this stack's role already exists, rewrites its trust policy so a rerun
+ * converges; refuses a role of that name the stack did not create. Returns the role's ARN.
+ */
+export async function createOrConvergeRole(
+  { aws, log }: AwsDeps,
+  settings: StackSettings,
+  roleName: string,
+  trust: PolicyDocument,
+): Promise<string | undefined> {
+  const document = JSON.stringify(trust);
+  try {
+    const { Role } = await aws.iam.send(
+      new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: document, Tags: stackTags(settings) }),
+    );
+    log(`Created role ${Role?.Arn}`);
+    return Role?.Arn;
+  } catch (error) {
+    if (!isAwsError(error, 'EntityAlreadyExistsException')) throw error;
+    const { Role } = await aws.iam.send(new GetRoleCommand({ RoleName: roleName }));
+    assertStackOwns(Role?.Tags, settings, `Role ${roleName}`);
+    await aws.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document }));
+    log(`Reusing role ${Role?.Arn}; trust policy updated`);
+    return Role?.Arn;
+  }
+}
+
+/** Deletes the role and its inline policies, and detaches (never deletes) its managed ones; only a role carrying the stack tags. */
+export async function deleteOwnedRole({ aws, log }: AwsDeps, settings: StackSettings, roleName: string): Promise<void> {
+  const found = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: roleName })), 'NoSuchEntityException');
+  if (!found?.Role) {
+    log(`Role ${roleName} is already gone`);
+    return;
+  }
+  assertStackOwns(found.Role.Tags, settings, `Role ${roleName}`);
+  const { PolicyNames = [] } = await aws.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }));
+  for (const policyName of PolicyNames) {
+    await aws.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+    log(`Deleted inline policy ${policyName}`);
+  }
+  const { AttachedPolicies = [] } = await aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }));
+  for (const policy of AttachedPolicies) {
+    await aws.iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: policy.PolicyArn }));
+    log(`Detached ${policy.PolicyArn}`);
+  }
+  await aws.iam.send(new DeleteRoleCommand({ RoleName: roleName }));
+  log(`Deleted role ${roleName}`);
 }
 
 /** Reads the tags of the role and profile, which IAM keeps globally, and refuses when they place the stack in another region. */
@@ -94,22 +143,8 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
         `aws iam update-assume-role-policy --role-name ${names.roleName} --policy-document file://trust-policy.json   # when this stack's role already exists`,
       ],
       documents: { 'trust-policy.json': trustPolicy() },
-      run: async ({ aws, log }, state) => {
-        const document = JSON.stringify(trustPolicy());
-        try {
-          const { Role } = await aws.iam.send(
-            new CreateRoleCommand({ RoleName: names.roleName, AssumeRolePolicyDocument: document, Tags: tags }),
-          );
-          state.roleArn = Role?.Arn;
-          log(`Created role ${state.roleArn}`);
-        } catch (error) {
-          if (!isAwsError(error, 'EntityAlreadyExistsException')) throw error;
-          const { Role } = await aws.iam.send(new GetRoleCommand({ RoleName: names.roleName }));
-          assertStackOwns(Role?.Tags, settings, `Role ${names.roleName}`);
-          await aws.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: names.roleName, PolicyDocument: document }));
-          state.roleArn = Role?.Arn;
-          log(`Reusing role ${state.roleArn}; trust policy updated`);
-        }
+      run: async (deps, state) => {
+        state.roleArn = await createOrConvergeRole(deps, settings, names.roleName, trustPolicy());
       },
     },
     {
@@ -286,26 +321,7 @@ export function roleDownSteps(settings: StackSettings): Step<AwsDeps, StackState
         `aws iam list-attached-role-policies --role-name ${names.roleName}   # detach any with: aws iam detach-role-policy --role-name ${names.roleName} --policy-arn <arn>`,
         `aws iam delete-role --role-name ${names.roleName}`,
       ],
-      run: async ({ aws, log }) => {
-        const found = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: names.roleName })), 'NoSuchEntityException');
-        if (!found?.Role) {
-          log(`Role ${names.roleName} is already gone`);
-          return;
-        }
-        assertStackOwns(found.Role.Tags, settings, `Role ${names.roleName}`);
-        const { PolicyNames = [] } = await aws.iam.send(new ListRolePoliciesCommand({ RoleName: names.roleName }));
-        for (const policyName of PolicyNames) {
-          await aws.iam.send(new DeleteRolePolicyCommand({ RoleName: names.roleName, PolicyName: policyName }));
-          log(`Deleted inline policy ${policyName}`);
-        }
-        const { AttachedPolicies = [] } = await aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: names.roleName }));
-        for (const policy of AttachedPolicies) {
-          await aws.iam.send(new DetachRolePolicyCommand({ RoleName: names.roleName, PolicyArn: policy.PolicyArn }));
-          log(`Detached ${policy.PolicyArn}`);
-        }
-        await aws.iam.send(new DeleteRoleCommand({ RoleName: names.roleName }));
-        log(`Deleted role ${names.roleName}`);
-      },
+      run: (deps) => deleteOwnedRole(deps, settings, names.roleName),
     },
   ];
 }

@@ -338,7 +338,7 @@ test('when the option errors are worded, then each says what to do', () => {
     messageFor(['attach', '--region', 'eu-west-1', '--instance-id', 'x']),
     '--instance-id "x": expected an instance id such as i-0123456789abcdef0',
   );
-  assert.equal(messageFor(['plan', '--for', 'launch']), '--for must be up, attach, down or logs, not "launch".');
+  assert.equal(messageFor(['plan', '--for', 'launch']), '--for must be up, attach, down, logs or ci-role, not "launch".');
   assert.equal(messageFor(['up', ...UP_OPTIONS, '--for', 'down']), '--for only applies to plan.');
   assert.match(messageFor(['up', ...UP_OPTIONS, '--nope']), /^Unknown option '--nope'/);
   assert.equal(messageFor(['down']), '--bucket is required for down.\n--region is required for down.');
@@ -352,7 +352,7 @@ test('when --help is given, then the usage is printed and the exit code is 0', a
   assert.equal(cli.errors.join('\n'), USAGE);
   assert.match(
     USAGE,
-    /^Usage:\n {2}npm run infra:plan {3}-- \[--for up\|attach\|down\|logs\][\s\S]*infra:logs {3}-- --region REGION[\s\S]*never pass keys as options\.$/,
+    /^Usage:\n {2}npm run infra:plan {4}-- \[--for up\|attach\|down\|logs\|ci-role\][\s\S]*infra:logs {4}-- --region REGION[\s\S]*infra:ci-role -- --repo OWNER\/NAME --bucket NAME[\s\S]*--delete[\s\S]*never pass keys as options\.$/,
   );
 });
 

@@ -318,7 +318,7 @@ test('when the command line has a stray word, a stack for logs or a long region,
   );
   const cli = printingCli();
   assert.equal(await runCli(['launch'], cli), 2);
-  assert.equal(cli.errors.join(''), `Unknown command "launch": expected plan, up, attach, down or logs.\n\n${USAGE}`);
+  assert.equal(cli.errors.join(''), `Unknown command "launch": expected plan, up, attach, down, logs or ci-role.\n\n${USAGE}`);
   assert.equal(architectureOf('im4gn.large'), 'arm64');
 });
 

@@ -1,4 +1,4 @@
-// A stateful in-memory AWS account for the infra tests: buckets, roles, profiles, instances, groups and log groups that the SDK calls change, answered through aws-sdk-client-mock.
+// A stateful in-memory AWS account for the infra tests: buckets, roles, profiles, OIDC providers, instances, groups and log groups that the SDK calls change, answered through aws-sdk-client-mock.
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { createAwsClients, type AwsClients } from '../../infra/aws-clients.js';
@@ -58,6 +58,14 @@ export interface RoleModel {
   trust: Json;
   inlinePolicies: Map<string, Json>;
   attachedPolicies: string[];
+}
+
+export interface OidcProviderModel {
+  /** The issuer without https://, as IAM returns it. */
+  url: string;
+  clientIds: string[];
+  thumbprints: string[];
+  tags: Tags;
 }
 
 export interface ProfileModel {
@@ -125,6 +133,8 @@ export class FakeAccount {
   readonly buckets = new Map<string, BucketModel>();
   readonly roles = new Map<string, RoleModel>();
   readonly profiles = new Map<string, ProfileModel>();
+  /** By ARN: IAM names an OIDC provider by its issuer host, one per account. */
+  readonly oidcProviders = new Map<string, OidcProviderModel>();
   readonly regions = new Map<string, RegionModel>();
   readonly calls: RecordedCall[] = [];
   readonly runtime = fakeRuntime();
@@ -190,6 +200,13 @@ export class FakeAccount {
     return profile;
   }
 
+  addOidcProvider(url: string, provider: Partial<OidcProviderModel> = {}): OidcProviderModel {
+    const host = url.replace(/^https:\/\//, '');
+    const model: OidcProviderModel = { url: host, clientIds: [], thumbprints: [], tags: [], ...provider };
+    this.oidcProviders.set(`arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${host}`, model);
+    return model;
+  }
+
   addInstance(regionName: string, instance: Partial<InstanceModel> & { profileArn?: string } = {}): InstanceModel {
     const { profileArn, ...rest } = instance;
     const model: InstanceModel = {
@@ -242,6 +259,7 @@ export class FakeAccount {
           buckets: [...this.buckets],
           roles: [...this.roles],
           profiles: [...this.profiles],
+          oidcProviders: [...this.oidcProviders],
           regions: [...this.regions].filter(([, region]) => !isEmptyRegion(region)),
         },
         (_key, value: unknown) => (value instanceof Map ? [...value] : value instanceof Set ? [...value] : value),
@@ -460,6 +478,29 @@ export class FakeAccount {
       if ([...this.profiles.values()].some((profile) => profile.roles.includes(String(input.RoleName))))
         throw awsError('DeleteConflictException', 'Cannot delete entity, must remove roles from instance profile first.');
       this.roles.delete(String(input.RoleName));
+    },
+    'iam:CreateOpenIDConnectProvider': (input) => {
+      const host = String(input.Url).replace(/^https:\/\//, '');
+      const arn = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${host}`;
+      if (this.oidcProviders.has(arn))
+        throw awsError('EntityAlreadyExistsException', `Provider with url ${String(input.Url)} already exists.`);
+      this.addOidcProvider(host, {
+        clientIds: (input.ClientIDList as string[] | undefined) ?? [],
+        thumbprints: (input.ThumbprintList as string[] | undefined) ?? [],
+        tags: (input.Tags as Tags | undefined) ?? [],
+      });
+      return { OpenIDConnectProviderArn: arn };
+    },
+    'iam:GetOpenIDConnectProvider': (input) => {
+      const provider = this.oidcProviders.get(String(input.OpenIDConnectProviderArn));
+      if (!provider)
+        throw awsError('NoSuchEntityException', `OpenIDConnect Provider not found for arn ${String(input.OpenIDConnectProviderArn)}`);
+      return {
+        Url: provider.url,
+        ClientIDList: [...provider.clientIds],
+        ThumbprintList: [...provider.thumbprints],
+        Tags: [...provider.tags],
+      };
     },
     'iam:CreateInstanceProfile': (input) => {
       const name = String(input.InstanceProfileName);

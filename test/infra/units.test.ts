@@ -42,6 +42,8 @@ test('when tags are read, then only app, stack and stack-region together make a 
     securityGroupName: 'demo-web',
     releasePrefix: 'releases/demo/',
     logGroupName: '/s3-photo-share/demo',
+    deployRoleName: 'demo-github-deploy',
+    deployRolePolicyName: 'demo-operator',
   });
 });
 

@@ -1,0 +1,326 @@
+// Tests `infra:ci-role`: the GitHub OIDC provider and deploy role it leaves in the account, the trust policy under the IAM simulator, and its command line.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
+import { parseCommandLine, runCli, type CliDeps } from '../../infra/cli.js';
+import { operatorPolicy } from '../../infra/operator-policy.js';
+import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
+import { ACCOUNT_ID, FakeAccount, STACK_TAGS } from './fake-aws.js';
+
+const REPO = 'octo-org/s3-photo-share';
+const ROLE_NAME = 's3-photo-share-github-deploy';
+const ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/${ROLE_NAME}`;
+const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com`;
+const CREATE = ['ci-role', '--repo', REPO, '--bucket', 'demo-bucket', '--region', 'eu-west-1'];
+const DELETE = ['ci-role', '--repo', REPO, '--region', 'eu-west-1', '--delete'];
+
+function cliAgainst(account: FakeAccount): CliDeps & { printed: string[]; errors: string[] } {
+  const printed: string[] = [];
+  const errors: string[] = [];
+  return {
+    printed,
+    errors,
+    createDeps: (region) => account.deps(region),
+    print: (text) => void printed.push(text),
+    printError: (text) => void errors.push(text),
+  };
+}
+
+function offlineCli(): CliDeps & { printed: string[]; errors: string[] } {
+  return { ...cliAgainst(new FakeAccount()), createDeps: () => assert.fail('this command must not build AWS clients') };
+}
+
+function operatorPolicyFor(bucket: string) {
+  return operatorPolicy({ stack: 's3-photo-share', region: 'eu-west-1', bucket }, ACCOUNT_ID);
+}
+
+test('when ci-role runs in an empty account, then it creates the GitHub OIDC provider and a stack-tagged role trusting that repo with the operator policy', async () => {
+  const account = new FakeAccount();
+  const cli = cliAgainst(account);
+
+  assert.equal(await runCli(CREATE, cli), 0);
+
+  assert.deepEqual(cli.errors, []);
+  assert.deepEqual(
+    [...account.oidcProviders],
+    [[PROVIDER_ARN, { url: 'token.actions.githubusercontent.com', clientIds: ['sts.amazonaws.com'], thumbprints: [], tags: [] }]],
+  );
+  assert.deepEqual([...account.roles.keys()], [ROLE_NAME]);
+  const role = account.roles.get(ROLE_NAME);
+  assert.deepEqual(role?.tags, STACK_TAGS);
+  assert.deepEqual(role?.trust, githubTrustPolicy(REPO, ACCOUNT_ID));
+  assert.deepEqual([...(role?.inlinePolicies ?? [])], [['s3-photo-share-operator', operatorPolicyFor('demo-bucket')]]);
+  assert.deepEqual(role?.attachedPolicies, []);
+});
+
+test('when ci-role has created the role, then it prints the ARN and says to store it as AWS_DEPLOY_ROLE_ARN', async () => {
+  const account = new FakeAccount();
+
+  await runCli(CREATE, cliAgainst(account));
+
+  const lines = account.runtime.lines;
+  assert.ok(lines.includes(`Deploy role ARN: ${ROLE_ARN}`), lines.join('\n'));
+  assert.ok(lines.some((line) => line.includes('repository variable AWS_DEPLOY_ROLE_ARN of octo-org/s3-photo-share')));
+  assert.ok(lines.includes(`  or: gh variable set AWS_DEPLOY_ROLE_ARN --repo ${REPO} --body ${ROLE_ARN}`));
+});
+
+test('when the account already has the GitHub provider, then ci-role uses it and changes nothing on it', async () => {
+  const account = new FakeAccount();
+  const theirs = account.addOidcProvider('https://token.actions.githubusercontent.com', {
+    clientIds: ['sts.amazonaws.com', 'https://github.com/octo-org'],
+    thumbprints: ['6938fd4d98bab03faadb97b34396831e3780aea1'],
+    tags: [{ Key: 'owner', Value: 'platform-team' }],
+  });
+  const before = structuredClone(theirs);
+
+  assert.equal(await runCli(CREATE, cliAgainst(account)), 0);
+
+  assert.deepEqual([...account.oidcProviders], [[PROVIDER_ARN, before]]);
+  assert.deepEqual(account.inputsOf('CreateOpenIDConnectProvider'), []);
+  assert.ok(account.roles.has(ROLE_NAME));
+});
+
+test('when the existing GitHub provider lacks the sts.amazonaws.com audience, then ci-role stops, names the fix and changes nothing', async () => {
+  const account = new FakeAccount();
+  account.addOidcProvider('https://token.actions.githubusercontent.com', { clientIds: ['https://github.com/octo-org'] });
+  const before = account.snapshot();
+  const cli = cliAgainst(account);
+
+  assert.equal(await runCli(CREATE, cli), 1);
+
+  assert.deepEqual(account.snapshot(), before);
+  assert.match(cli.errors.join('\n'), /add-client-id-to-open-id-connect-provider .* --client-id sts\.amazonaws\.com/);
+});
+
+test('when ci-role runs again with another repo and bucket, then it converges: one provider, one role, trust and policy updated', async () => {
+  const account = new FakeAccount();
+  await runCli(CREATE, cliAgainst(account));
+
+  const rerun = ['ci-role', '--repo', 'octo-org/fork', '--bucket', 'other-bucket', '--region', 'eu-west-1'];
+  assert.equal(await runCli(rerun, cliAgainst(account)), 0);
+  assert.equal(await runCli(rerun, cliAgainst(account)), 0);
+
+  assert.equal(account.oidcProviders.size, 1);
+  assert.equal(account.inputsOf('CreateOpenIDConnectProvider').length, 1);
+  assert.deepEqual([...account.roles.keys()], [ROLE_NAME]);
+  const role = account.roles.get(ROLE_NAME);
+  assert.deepEqual(role?.trust, githubTrustPolicy('octo-org/fork', ACCOUNT_ID));
+  assert.deepEqual([...(role?.inlinePolicies ?? [])], [['s3-photo-share-operator', operatorPolicyFor('other-bucket')]]);
+  assert.deepEqual(role?.tags, STACK_TAGS);
+});
+
+test('when ci-role --delete runs, then the role is gone, the provider and other roles stay, and a second run only reads', async () => {
+  const account = new FakeAccount();
+  account.addRole('s3-photo-share-role', STACK_TAGS, { 's3-photo-share-s3-access': { Version: '2012-10-17', Statement: [] } });
+  await runCli(CREATE, cliAgainst(account));
+  const provider = structuredClone(account.oidcProviders.get(PROVIDER_ARN));
+  const appRole = structuredClone(account.roles.get('s3-photo-share-role'));
+
+  assert.equal(await runCli(DELETE, cliAgainst(account)), 0);
+  const writesBefore = account.calls.length;
+  assert.equal(await runCli(DELETE, cliAgainst(account)), 0);
+
+  assert.deepEqual([...account.roles.keys()], ['s3-photo-share-role']);
+  assert.deepEqual(account.roles.get('s3-photo-share-role'), appRole);
+  assert.deepEqual([...account.oidcProviders], [[PROVIDER_ARN, provider]]);
+  assert.deepEqual(
+    account.calls.slice(writesBefore).map((call) => `${call.service}:${call.command}`),
+    ['sts:GetCallerIdentity', 'iam:GetRole'],
+  );
+});
+
+test('when a role of the same name exists without the stack tags, then ci-role and ci-role --delete refuse and leave it untouched', async () => {
+  const account = new FakeAccount();
+  const theirs = account.addRole(ROLE_NAME, [{ Key: 'team', Value: 'payroll' }], { deploy: { Version: '2012-10-17', Statement: [] } });
+  theirs.trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'codebuild.amazonaws.com' } }] };
+  const before = account.snapshot();
+  const create = cliAgainst(account);
+  const remove = cliAgainst(account);
+
+  assert.equal(await runCli(CREATE, create), 1);
+  assert.equal(await runCli(DELETE, remove), 1);
+
+  assert.deepEqual(account.snapshot(), {
+    ...(before as object),
+    oidcProviders: (account.snapshot() as { oidcProviders: unknown }).oidcProviders,
+  });
+  assert.deepEqual(account.roles.get(ROLE_NAME), theirs);
+  assert.deepEqual(
+    account.calls.filter((call) => /^(UpdateAssumeRolePolicy|PutRolePolicy|DeleteRolePolicy|DeleteRole|TagRole)$/.test(call.command)),
+    [],
+  );
+  for (const errors of [create.errors, remove.errors])
+    assert.match(errors.join('\n'), /Role s3-photo-share-github-deploy exists but is not tagged app=s3-photo-share/);
+});
+
+test('when plan is asked for ci-role, then it prints the provider, role and policy steps with CLI equivalents and touches no AWS client', async () => {
+  const cli = offlineCli();
+
+  assert.equal(await runCli(['plan', '--for', ...CREATE], cli), 0);
+
+  const plan = cli.printed.join('\n');
+  for (const expected of [
+    'aws sts get-caller-identity',
+    'aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com',
+    'aws iam create-role --role-name s3-photo-share-github-deploy --assume-role-policy-document file://github-trust-policy.json --tags Key=app,Value=s3-photo-share Key=stack,Value=s3-photo-share Key=stack-region,Value=eu-west-1',
+    '"token.actions.githubusercontent.com:sub": "repo:octo-org/s3-photo-share:ref:refs/heads/main"',
+    '"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"',
+    'aws iam put-role-policy --role-name s3-photo-share-github-deploy --policy-name s3-photo-share-operator --policy-document file://operator-policy.json',
+    '"Resource": "arn:aws:s3:::demo-bucket"',
+    'AWS_DEPLOY_ROLE_ARN',
+    `Removal: npm run infra:ci-role -- --repo ${REPO} --region eu-west-1 --delete`,
+  ]) {
+    assert.ok(plan.includes(expected), `plan lacks: ${expected}`);
+  }
+});
+
+test('when plan is asked for ci-role --delete, then it deletes the role and runs no command that deletes the provider', async () => {
+  const cli = offlineCli();
+
+  assert.equal(await runCli(['plan', '--for', ...DELETE], cli), 0);
+
+  const commands = cli.printed
+    .join('\n')
+    .split('\n')
+    .filter((line) => line.startsWith('   $ '));
+  assert.deepEqual(commands, [
+    '   $ ACCOUNT_ID=$(aws sts get-caller-identity --query Account --output text)',
+    '   $ aws iam delete-role-policy --role-name s3-photo-share-github-deploy --policy-name s3-photo-share-operator',
+    '   $ aws iam delete-role --role-name s3-photo-share-github-deploy',
+  ]);
+});
+
+test('when the CLI file is run by node for plan --for ci-role, then it prints the plan with no credentials and exits 0', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'infra/cli.ts', 'plan', '--for', ...CREATE], {
+    encoding: 'utf8',
+    // No credentials and no reachable endpoint: a plan that called AWS would fail or hang here.
+    env: { PATH: process.env.PATH, AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' },
+    timeout: 30_000,
+  });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /aws iam create-open-id-connect-provider/);
+});
+
+test('when ci-role options are valid, then the stack defaults; --bucket is required to create and not to delete', () => {
+  assert.deepEqual(parseCommandLine(CREATE), {
+    name: 'ci-role',
+    settings: { stack: 's3-photo-share', region: 'eu-west-1', repo: REPO, bucket: 'demo-bucket', delete: false },
+  });
+  assert.deepEqual(parseCommandLine(DELETE), {
+    name: 'ci-role',
+    settings: { stack: 's3-photo-share', region: 'eu-west-1', repo: REPO, bucket: '', delete: true },
+  });
+  assert.throws(() => parseCommandLine(['ci-role', '--repo', REPO, '--region', 'eu-west-1']), /--bucket is required for ci-role/);
+  assert.throws(() => parseCommandLine(['ci-role', '--bucket', 'demo-bucket', '--region', 'eu-west-1']), /--repo is required for ci-role/);
+  assert.throws(
+    () => parseCommandLine(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--delete']),
+    /--delete is not an option of down/,
+  );
+});
+
+for (const repo of ['octo-org/s3-photo-share', 'a/b', 'Octo-Org/My.Repo_1', `${'a'.repeat(39)}/${'b'.repeat(100)}`]) {
+  test(`when --repo is ${repo.length > 40 ? 'the longest GitHub allows' : repo}, then it is accepted`, () => {
+    assert.equal(
+      (parseCommandLine(['ci-role', '--repo', repo, '--bucket', 'demo-bucket', '--region', 'eu-west-1']) as { settings: { repo: string } })
+        .settings.repo,
+      repo,
+    );
+  });
+}
+
+for (const repo of [
+  'octo-org',
+  'octo-org/',
+  '/s3-photo-share',
+  'octo-org/s3-photo-share/extra',
+  '-octo/app',
+  'octo-/app',
+  'oc--to/app',
+  'octo_org/app',
+  'octo/my app',
+  'octo/app*',
+  'octo/.',
+  'octo/..',
+  'octo/app.git',
+  'repo:octo/app',
+  'octo/app:ref:refs/heads/main',
+  `${'a'.repeat(40)}/app`,
+  `octo/${'b'.repeat(101)}`,
+]) {
+  test(`when --repo is ${JSON.stringify(repo.length > 40 ? `${repo.slice(0, 12)}…(${repo.length})` : repo)}, then the CLI exits 2 before any AWS call`, async () => {
+    const cli = offlineCli();
+
+    assert.equal(await runCli(['ci-role', `--repo=${repo}`, '--bucket', 'demo-bucket', '--region', 'eu-west-1'], cli), 2);
+
+    assert.match(cli.errors.join('\n'), /^--repo ".*": expected OWNER\/NAME as GitHub spells it/);
+  });
+}
+
+/**
+ * STS's decision on AssumeRoleWithWebIdentity with a GitHub token carrying this audience and subject. The unsafe entry point
+ * because the service reference the checked one validates keys against lists `token.actions.githubusercontent.com:repository`,
+ * `:ref` and others but not `:sub` and `:aud`, which STS does evaluate (and AWS's GitHub guide uses): the checked one would
+ * drop them and deny everything. The policy is passed as a validated policy so the simulator can name it in its analysis.
+ */
+function webIdentityDecision(aud: string, sub: string, provider = PROVIDER_ARN): string {
+  return runUnsafeSimulation(
+    {
+      request: {
+        principal: provider,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        resource: { resource: ROLE_ARN, accountId: ACCOUNT_ID },
+        contextVariables: { 'token.actions.githubusercontent.com:aud': aud, 'token.actions.githubusercontent.com:sub': sub },
+      },
+      identityPolicies: [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: { __validated: true, policyDocument: githubTrustPolicy(REPO, ACCOUNT_ID), metadata: { name: 'trust' }, errors: [] },
+    },
+    {},
+  );
+}
+
+test("when a GitHub token for the repo's main branch with audience sts.amazonaws.com is presented, then the trust policy allows it", async () => {
+  assert.equal(webIdentityDecision('sts.amazonaws.com', `repo:${REPO}:ref:refs/heads/main`), 'Allowed');
+});
+
+for (const [what, aud, sub] of [
+  ['another repository', 'sts.amazonaws.com', 'repo:octo-org/other:ref:refs/heads/main'],
+  ['a fork under another owner', 'sts.amazonaws.com', 'repo:mallory/s3-photo-share:ref:refs/heads/main'],
+  ['another branch', 'sts.amazonaws.com', `repo:${REPO}:ref:refs/heads/feature`],
+  ['a branch whose name starts with main', 'sts.amazonaws.com', `repo:${REPO}:ref:refs/heads/main-old`],
+  ['a pull request', 'sts.amazonaws.com', `repo:${REPO}:pull_request`],
+  ['a tag', 'sts.amazonaws.com', `repo:${REPO}:ref:refs/tags/v1.0.0`],
+  ['an environment', 'sts.amazonaws.com', `repo:${REPO}:environment:production`],
+  ['a wrong audience', 'https://github.com/octo-org', `repo:${REPO}:ref:refs/heads/main`],
+] as const) {
+  test(`when a GitHub token for ${what} is presented, then the trust policy denies it`, async () => {
+    assert.notEqual(webIdentityDecision(aud, sub), 'Allowed');
+  });
+}
+
+test('when a token with the same claims comes through another identity provider, then the trust policy denies it', () => {
+  const otherProvider = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/gitlab.com`;
+  assert.notEqual(webIdentityDecision('sts.amazonaws.com', `repo:${REPO}:ref:refs/heads/main`, otherProvider), 'Allowed');
+});
+
+test('when the deploy role tries to change its own role or policy, then the operator policy denies it', async () => {
+  for (const action of ['iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRole']) {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${ROLE_NAME}/GitHubActions`,
+          action,
+          resource: { resource: ROLE_ARN, accountId: ACCOUNT_ID },
+          contextVariables: {},
+        },
+        identityPolicies: [{ name: 's3-photo-share-operator', policy: operatorPolicyFor('demo-bucket') }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    assert.ok(result.resultType !== 'error' && result.overallResult !== 'Allowed', `${action}: ${JSON.stringify(result)}`);
+  }
+});
