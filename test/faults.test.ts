@@ -179,8 +179,10 @@ describe('when clients go away in the middle of their uploads', () => {
           headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 100_000 },
         });
         upload.on('error', () => {});
+        // Each client leaves only once the server holds its bytes, so every one of them is mid-upload when it goes.
+        await waitUntil(() => testApp.uploadBudget.bytesInProgress() === 0, 'the previous upload is released');
         upload.write(Buffer.concat([Buffer.from(head), photo.subarray(0, 2_000)]));
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await waitUntil(() => testApp.uploadBudget.bytesInProgress() > 0, 'the server is receiving the upload');
         upload.destroy();
       }
       await waitUntil(async () => (await readdir(testApp.tempDir).catch(() => [])).length === 0, 'no temporary file left');
