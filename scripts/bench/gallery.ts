@@ -6,7 +6,7 @@ import { newPhotoId } from '../../src/photos/photo-id.js';
 import { objectKeys } from '../../src/photos/object-keys.js';
 import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { createS3Client } from '../../src/storage/s3-client.js';
-import { imageSources, olderPageLink, photoIdsLinked } from '../load/html.js';
+import { imageSources, olderPageLink, photoIdsLinked } from '../support/html.js';
 import { seedThumbnail } from './photos.js';
 import { verdict, type FigureResult } from './report.js';
 import { benchConfig, startAppInProcess } from './servers.js';

@@ -1,6 +1,6 @@
 // The benchmark's browser: uploads photos through an HTML form endpoint as the gallery's form does,
 // with the cookies and hidden fields (the CSRF token) of the page that holds the form.
-import { hiddenFormFields } from '../load/html.js';
+import { hiddenFormFields } from '../support/html.js';
 import type { BenchPhoto } from './photos.js';
 
 /** What a browser sends back with a form it was given: the cookies set with the page, and its hidden fields. */

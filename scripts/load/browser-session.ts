@@ -1,6 +1,6 @@
 // A visitor's side of the conversation with the app, as a browser has it: cookies the app set come back
 // on later requests, and forms are posted with their hidden fields (a CSRF token, when the app has one).
-import { hiddenFormFields } from './html.js';
+import { hiddenFormFields } from '../support/html.js';
 
 /** Per request: a slow answer is recorded as a failure rather than holding the run open. */
 const REQUEST_TIMEOUT_MS = 30_000;

@@ -1,7 +1,7 @@
 // After the load: every acknowledged upload must be listed in the gallery (all pages walked through
 // "Older"), with its caption, and its full-size image must have the size (and, for JPEG and PNG, the very pixels) that were sent.
 import { BrowserSession } from './browser-session.js';
-import { fullSizeLink, olderPageLink, pageHeading, photoIdsLinked } from './html.js';
+import { fullSizeLink, olderPageLink, pageHeading, photoIdsLinked } from '../support/html.js';
 import { summarizePixels } from './test-images.js';
 import type { AcknowledgedPhoto } from './virtual-user.js';
 

@@ -1,7 +1,7 @@
 // One simulated visitor: until the deadline, either shares photos through the upload form or browses
 // (gallery, older pages, a photo page, and the images they show), as fast as the app answers.
 import { BrowserSession } from './browser-session.js';
-import { imageSources, olderPageLink, photoIdsLinked } from './html.js';
+import { imageSources, olderPageLink, photoIdsLinked } from '../support/html.js';
 import type { LoadStats } from './stats.js';
 import { keepsPixelsExactly, makeTestImage, summarizePixels, testCaption, type PixelSummary } from './test-images.js';
 

@@ -9,9 +9,8 @@ import { composeApp } from '../../src/compose.js';
 import { createLogger } from '../../src/logging.js';
 import { openBrowser } from '../support/browser.js';
 import { manyScansJpeg } from '../support/metadata-attacks.js';
-import { imageUrls } from '../support/pages.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
-import { formToken } from '../../scripts/support/html.js';
+import { formToken, imageSources } from '../../scripts/support/html.js';
 
 let testApp: TestApp;
 /** S3 requests the app sent, by command name. */
@@ -47,7 +46,7 @@ describe('when one browser uploads several photos', () => {
     const headersOf = async (id: string) => {
       const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
       const gallery = await request(testApp.app).get('/').expect(200);
-      const urls = [...imageUrls(page.text), ...imageUrls(gallery.text).filter((url) => url.includes(id))];
+      const urls = [...imageSources(page.text), ...imageSources(gallery.text).filter((url) => url.includes(id))];
       const values = new Set<string>();
       for (const url of urls) {
         const response = await fetch(url);

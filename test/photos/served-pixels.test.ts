@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
 import { ATTACKS, findLeaks, MESSAGE_DELAYS, MESSAGE_LOOP, messageInDelays } from '../support/metadata-attacks.js';
-import { download, fullSizeUrl, imageUrls, servedImageUrls } from '../support/pages.js';
+import { imageSources } from '../../scripts/support/html.js';
+import { download, fullSizeUrl, servedImageUrls } from '../support/pages.js';
 import { openBrowser } from '../support/browser.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -30,7 +31,7 @@ describe('when an upload hides a location outside where metadata parsers look', 
       const id = await uploadBytes(planted, attack.filename);
       const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
       const gallery = await request(testApp.app).get('/').expect(200);
-      const thumbnailUrl = imageUrls(gallery.text).find((url) => url.includes(id));
+      const thumbnailUrl = imageSources(gallery.text).find((url) => url.includes(id));
       assert.ok(thumbnailUrl, 'the gallery shows the photo');
       for (const url of [thumbnailUrl, ...servedImageUrls(page.text)]) {
         const served = await download(url);

@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import request from 'supertest';
 import { startTestApp, fixture, type TestApp } from '../support/test-app.js';
 import { openBrowser } from '../support/browser.js';
-import { download, fullSizeUrl, imageUrls } from '../support/pages.js';
+import { imageSources } from '../../scripts/support/html.js';
+import { download, fullSizeUrl } from '../support/pages.js';
 
 let testApp: TestApp;
 before(async () => {
@@ -39,7 +40,7 @@ describe('when a photo is uploaded through the form', () => {
 
       const gallery = await request(testApp.app).get('/').expect(200);
       assert.match(gallery.text, new RegExp(`href="/photos/${id}"`));
-      const thumbnail = await sharp(await download(imageUrls(gallery.text)[0]!)).metadata();
+      const thumbnail = await sharp(await download(imageSources(gallery.text)[0]!)).metadata();
       // A square crop of 320 px, never enlarged: a smaller image keeps its own size.
       const expectedThumbnail = [Math.min(320, width), Math.min(320, height)];
       assert.deepEqual(
@@ -50,7 +51,7 @@ describe('when a photo is uploaded through the form', () => {
       const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
       assert.match(page.text, new RegExp(`${width} × ${height} pixels`));
 
-      for (const url of imageUrls(page.text)) {
+      for (const url of imageSources(page.text)) {
         const info = await sharp(await download(url)).metadata();
         assert.equal(info.format, 'jpeg', 'the display size is a JPEG');
         assert.equal(Math.max(info.width!, info.height!) <= 1600, true);
@@ -115,7 +116,7 @@ describe('when a phone photo with GPS and a rotation is uploaded', () => {
     const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
     assert.match(page.text, /300 × 400 pixels/);
 
-    const served = [...imageUrls(page.text), fullSizeUrl(page.text)];
+    const served = [...imageSources(page.text), fullSizeUrl(page.text)];
     assert.equal(served.length, 2);
     for (const url of served) {
       const image = await download(url);
@@ -158,10 +159,10 @@ describe('when an image with transparent pixels is uploaded', () => {
       ).body.photos[0].id;
       const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
       const gallery = await request(testApp.app).get('/').expect(200);
-      const thumbnail = await download(imageUrls(gallery.text).find((url) => url.includes(id))!);
+      const thumbnail = await download(imageSources(gallery.text).find((url) => url.includes(id))!);
       const thumbnailPixel = await sharp(thumbnail).ensureAlpha().extract({ left: 2, top: 2, width: 1, height: 1 }).raw().toBuffer();
       assert.equal(thumbnailPixel[3], 0, `${format}: the thumbnail's transparent corner stays transparent`);
-      const display = await download(imageUrls(page.text)[0]!);
+      const display = await download(imageSources(page.text)[0]!);
       const displayPixel = await sharp(display).extract({ left: 2, top: 2, width: 1, height: 1 }).raw().toBuffer();
       assert.ok(
         [...displayPixel.subarray(0, 3)].every((channel) => channel > 240),

@@ -1,15 +1,11 @@
-// Reading what the app's pages link to: presigned image URLs, the full-size link, and their bytes.
+// What the tests need beyond reading a page (scripts/support/html.ts): the image URLs a photo page must have, and their bytes.
 import assert from 'node:assert/strict';
-
-/** The presigned image URLs a page shows (img src), unescaped. */
-export function imageUrls(html: string): string[] {
-  return [...html.matchAll(/<img src="([^"]+)"/g)].map((match) => match[1]!.replaceAll('&amp;', '&'));
-}
+import { fullSizeLink, imageSources } from '../../scripts/support/html.js';
 
 export function fullSizeUrl(html: string): string {
-  const match = /<a href="([^"]+)">Full-size image<\/a>/.exec(html);
-  assert.ok(match, 'the photo page links the full-size image');
-  return match[1]!.replaceAll('&amp;', '&');
+  const url = fullSizeLink(html);
+  assert.ok(url, 'the photo page links the full-size image');
+  return url;
 }
 
 /** GETs a presigned URL over real HTTP and returns its body. */
@@ -21,5 +17,5 @@ export async function download(url: string): Promise<Buffer> {
 
 /** Every image a photo page serves: display size, thumbnail in the gallery, full size. */
 export function servedImageUrls(photoPageHtml: string): string[] {
-  return [...imageUrls(photoPageHtml), fullSizeUrl(photoPageHtml)];
+  return [...imageSources(photoPageHtml), fullSizeUrl(photoPageHtml)];
 }
