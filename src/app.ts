@@ -4,12 +4,9 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import { credentialFooter } from './about/credential-footer.js';
 import { type AboutDeps, createAboutRoutes } from './about/routes.js';
 import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
-import { APP_DISPLAY_NAME } from './app-name.js';
-import { formatBytes } from './format.js';
 import { describeError, loggableUrl } from './logging.js';
 import type { BrowserSession } from './http/browser-session.js';
 import { handleError, notFound } from './http/error-handler.js';
@@ -19,6 +16,7 @@ import { appPaths } from './paths.js';
 import { createPhotoRoutes } from './photos/routes.js';
 import type { PhotoStore } from './photos/store.js';
 import type { UploadReceiver } from './photos/upload.js';
+import { viewHelpers } from './view-helpers.js';
 
 /** Everything the app is made of, built by compose.ts (or a test): one flat set. */
 export interface AppDeps extends AboutDeps {
@@ -41,10 +39,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('views', viewsDir);
   app.set('view engine', 'ejs');
   app.disable('x-powered-by');
-  app.locals.formatBytes = formatBytes;
-  app.locals.appName = APP_DISPLAY_NAME;
-  // Read when a page renders, so the footer names the provider that supplied this request's credentials.
-  app.locals.credentialFooter = () => credentialFooter(credentialTrace.lastSource());
+  Object.assign(app.locals, viewHelpers(credentialTrace));
 
   app.use(securityHeaders(config));
   app.use(
