@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
-import { request as httpRequest, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -12,6 +12,7 @@ import request from 'supertest';
 import { openBrowser, type Browser } from './support/browser.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { fixture, startTestApp, type TestApp } from './support/test-app.js';
+import { formHead, openHandSentUpload } from './support/hand-sent-upload.js';
 import { waitUntil } from './support/waiting.js';
 
 let testApp: TestApp;
@@ -167,21 +168,13 @@ describe('when clients go away in the middle of their uploads', () => {
         .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
         .map((c) => `${c.name}=${c.value}`)
         .join('; ');
-      const boundary = 'gone-boundary';
-      const head = `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${browser.token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
+      const head = formHead(browser.token);
       const photo = await fixture('landscape.jpg');
       for (let i = 0; i < 20; i++) {
-        const upload = httpRequest({
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: '/photos',
-          headers: { cookie, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 100_000 },
-        });
-        upload.on('error', () => {});
+        const { request: upload } = openHandSentUpload({ port, cookie, contentLength: 100_000 });
         // Each client leaves only once the server holds its bytes, so every one of them is mid-upload when it goes.
         await waitUntil(() => testApp.uploadBudget.bytesInProgress() === 0, 'the previous upload is released');
-        upload.write(Buffer.concat([Buffer.from(head), photo.subarray(0, 2_000)]));
+        upload.write(Buffer.concat([head, photo.subarray(0, 2_000)]));
         await waitUntil(() => testApp.uploadBudget.bytesInProgress() > 0, 'the server is receiving the upload');
         upload.destroy();
       }

@@ -2,7 +2,6 @@
 // cleanly mid-upload; `npm run dev` serves a gallery that takes an upload and serves it back byte for
 // byte; `npm run dev:ec2` runs the app on IMDS role credentials alone.
 import assert from 'node:assert/strict';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,6 +10,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { emulatorClientEnvironment, startS3Emulator } from '../scripts/emulators/s3.js';
 import { freePort, killGroup, openGalleryForm, run, waitFor } from './support/processes.js';
+import { FORM_TAIL, formHead, openHandSentUpload } from './support/hand-sent-upload.js';
 import { listKeys, waitUntil } from './support/waiting.js';
 import { fixture } from './support/test-app.js';
 
@@ -101,34 +101,22 @@ describe('when server.ts gets SIGTERM while an upload is still arriving', () => 
   it('then the upload completes, new connections are refused, and the process exits 0', async () => {
     const { server, port, tempDir, cookie, token, stop } = await startServerProcess();
     try {
-      const boundary = 'stop-test-boundary';
       const photo = await fixture('landscape.jpg');
-      const head = Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n` +
-          `--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-      );
-      const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-      const upload = httpRequest({
-        host: '127.0.0.1',
+      const head = formHead(token);
+      const { request: upload, answered } = openHandSentUpload({
         port,
-        method: 'POST',
-        path: '/photos',
-        headers: {
-          cookie,
-          'content-type': `multipart/form-data; boundary=${boundary}`,
-          'content-length': head.length + photo.length + tail.length,
-        },
+        cookie,
+        contentLength: head.length + photo.length + FORM_TAIL.length,
       });
-      const answered = once(upload, 'response') as Promise<[IncomingMessage]>;
       upload.write(Buffer.concat([head, photo.subarray(0, 1000)]));
       await waitUntil(async () => (await readdir(tempDir).catch(() => [])).length > 0, 'the upload is arriving');
 
       server.kill('SIGTERM');
       await waitFor(server, /shutting down/);
       await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'no new connections once stopping');
-      upload.end(Buffer.concat([photo.subarray(1000), tail]));
+      upload.end(Buffer.concat([photo.subarray(1000), FORM_TAIL]));
 
-      const [response] = await answered;
+      const response = await answered;
       assert.equal(response.statusCode, 303, 'the in-flight upload finished');
       const [code] = await once(server, 'exit');
       assert.equal(code, 0);
@@ -145,35 +133,14 @@ describe('when server.ts gets SIGTERM while a slow upload is still arriving', ()
       SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
     });
     try {
-      const boundary = 'slow-stop-boundary';
       const photo = await fixture('landscape.jpg');
-      const upload = httpRequest({
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/photos',
-        headers: {
-          cookie,
-          accept: 'application/json',
-          'content-type': `multipart/form-data; boundary=${boundary}`,
-          'content-length': 10 * photo.length,
-        },
-      });
-      upload.on('error', () => {});
-      const answered = once(upload, 'response') as Promise<[IncomingMessage]>;
-      upload.write(
-        Buffer.concat([
-          Buffer.from(
-            `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-          ),
-          photo.subarray(0, 1000),
-        ]),
-      );
+      const { request: upload, answered } = openHandSentUpload({ port, cookie, json: true, contentLength: 10 * photo.length });
+      upload.write(Buffer.concat([formHead(token), photo.subarray(0, 1000)]));
       await waitUntil(async () => (await readdir(tempDir).catch(() => [])).length > 0);
 
       const stoppedAt = Date.now();
       server.kill('SIGTERM');
-      const [response] = await answered; // the client never sends the rest
+      const response = await answered; // the client never sends the rest
       const answeredAfter = Date.now() - stoppedAt;
       assert.equal(response.statusCode, 503);
       assert.ok(answeredAfter < graceSeconds * 1000 + 1500, `answered ${answeredAfter} ms after SIGTERM; the grace is ${graceSeconds} s`);

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { processImage } from '../../src/photos/image-processing.js';
 import { openBrowser } from '../support/browser.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { csrfField, filePartHeader, openHandSentUpload } from '../support/hand-sent-upload.js';
 import { waitUntil } from '../support/waiting.js';
 import { formToken } from '../../scripts/support/html.js';
 
@@ -52,27 +53,9 @@ interface SlowUpload {
 /** Starts a multipart upload of several files of 1 MiB each that arrives as slowly as the test sends it. */
 async function startSlowUpload(address: string): Promise<SlowUpload> {
   const { cookie, token } = await openForm(address);
-  const boundary = 'budget-boundary';
-  const request = httpRequest({
-    host: '127.0.0.1',
-    port,
-    localAddress: address,
-    method: 'POST',
-    path: '/photos',
-    headers: {
-      cookie,
-      accept: 'application/json',
-      'content-type': `multipart/form-data; boundary=${boundary}`,
-      'transfer-encoding': 'chunked',
-    },
-  });
-  request.on('error', () => {}); // the server may close the connection after answering
-  const answer = once(request, 'response', { signal: AbortSignal.timeout(15_000) }).then(([response]) => response as IncomingMessage);
-  answer.catch(() => {});
+  const { request, answered: answer } = openHandSentUpload({ port, cookie, localAddress: address, json: true, answerTimeoutMs: 15_000 });
   let sentOfFile = MiB; // forces a new part at the first send
-  const fileHeader = () =>
-    `\r\n--${boundary}\r\nContent-Disposition: form-data; name="photos"; filename="slow.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
-  request.write(`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}`);
+  request.write(csrfField(token));
   return {
     request,
     answer,
@@ -81,7 +64,7 @@ async function startSlowUpload(address: string): Promise<SlowUpload> {
       while (left > 0) {
         if (sentOfFile >= MiB - 1024) {
           // A JPEG start (so the type check passes), then filler: each file stays under the 1 MiB limit.
-          request.write(Buffer.concat([Buffer.from(fileHeader()), Buffer.from([0xff, 0xd8, 0xff, 0xe0])]));
+          request.write(Buffer.concat([filePartHeader('slow.jpg', { first: false }), Buffer.from([0xff, 0xd8, 0xff, 0xe0])]));
           sentOfFile = 4;
         }
         const chunk = Math.min(left, 64 * 1024, MiB - 1024 - sentOfFile);
