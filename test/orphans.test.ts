@@ -33,6 +33,17 @@ describe('when the sweep runs over a bucket with orphans, whole photos and a lon
   });
   after(() => testApp.close());
 
+  /** The sweep the app runs, with the test's minimum age and interval; `now` may be fixed. */
+  const sweepOf = (now?: () => number) =>
+    createOrphanSweep({
+      store: testApp.store,
+      tempDir: testApp.tempDir,
+      logger: createLogger('silent'),
+      minAgeMs: 15 * MINUTE,
+      intervalMs: 5 * MINUTE,
+      now,
+    });
+
   it('then it removes only the parts without a record, old enough, inside its window, and lists nothing outside it', async () => {
     const now = Date.now();
     const keys = objectKeys(testApp.config.keyPrefix);
@@ -56,14 +67,7 @@ describe('when the sweep runs over a bucket with orphans, whole photos and a lon
     await Promise.all([...partsOf(whole), keys.thumbnail(whole)].map(put));
     direct.destroy();
 
-    const sweep = createOrphanSweep({
-      store: testApp.store,
-      tempDir: testApp.tempDir,
-      logger: createLogger('silent'),
-      minAgeMs: 15 * MINUTE,
-      intervalMs: 5 * MINUTE,
-      now: () => now,
-    });
+    const sweep = sweepOf(() => now);
     listings.length = 0;
     const { removedKeys } = await sweep.sweepOnce(60 * MINUTE);
 
@@ -79,13 +83,7 @@ describe('when the sweep runs over a bucket with orphans, whole photos and a lon
   });
 
   it('then temporary files untouched for longer than the minimum age are removed, newer ones kept', async () => {
-    const sweep = createOrphanSweep({
-      store: testApp.store,
-      tempDir: testApp.tempDir,
-      logger: createLogger('silent'),
-      minAgeMs: 15 * MINUTE,
-      intervalMs: 5 * MINUTE,
-    });
+    const sweep = sweepOf();
     await mkdir(testApp.tempDir, { recursive: true });
     await writeFile(path.join(testApp.tempDir, 'abandoned'), 'x');
     const longAgo = new Date(Date.now() - 60 * MINUTE);
