@@ -1,7 +1,7 @@
 // `ci-role`: the GitHub OIDC provider and the deploy role a repository's main branch assumes to run up with no key in CI; or, with --delete, the role removed.
-import type { AwsDeps } from './aws-clients.js';
 import { identityStep } from './identity.js';
 import { deployRoleDownStep, deployRoleUpSteps, type CiRoleSettings } from './resources/deploy-role.js';
+import { type CiRoleDeps, githubRepositoryStep } from './resources/github-repository.js';
 import { oidcProviderKeptStep, oidcProviderUpStep } from './resources/oidc-provider.js';
 import type { StackState } from './state.js';
 import type { Step } from './step.js';
@@ -10,9 +10,9 @@ export interface CiRoleCommandSettings extends CiRoleSettings {
   delete: boolean;
 }
 
-export function ciRoleSteps(settings: CiRoleCommandSettings): Step<AwsDeps, StackState>[] {
+export function ciRoleSteps(settings: CiRoleCommandSettings): Step<CiRoleDeps, StackState>[] {
   if (settings.delete) return [identityStep(), deployRoleDownStep(settings), oidcProviderKeptStep()];
-  return [identityStep(), oidcProviderUpStep(), ...deployRoleUpSteps(settings)];
+  return [identityStep(), githubRepositoryStep(settings), oidcProviderUpStep(), ...deployRoleUpSteps(settings)];
 }
 
 export function formatCiRoleSummary(state: StackState, settings: CiRoleCommandSettings): string[] {

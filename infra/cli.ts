@@ -9,7 +9,8 @@ import { downSteps, type DownSettings } from './down.js';
 import { logsSteps, type LogsSettings } from './logs.js';
 import { buildRelease } from './release.js';
 import { APP_PORT, DEFAULT_INSTANCE_TYPE, DEFAULT_KEY_PREFIX, DEFAULT_STACK, RELEASES_ROOT, type UpSettings } from './stack.js';
-import { newStackState, type UpDeps } from './state.js';
+import { lookUpGitHubRepository } from './resources/github-repository.js';
+import { type CommandDeps, newStackState } from './state.js';
 import { formatPlan, runSteps, type Runtime, type Step } from './step.js';
 import { formatUpSummary, upSteps } from './up.js';
 
@@ -39,6 +40,7 @@ const OPTIONS = {
   minutes: { type: 'string' },
   lines: { type: 'string' },
   repo: { type: 'string' },
+  'repo-ids': { type: 'string' },
   delete: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -49,7 +51,7 @@ const ACCEPTED: Record<Exclude<CommandName, 'plan'>, { required: OptionName[]; o
   down: { required: ['bucket', 'region'], optional: ['stack', 'delete-bucket'] },
   logs: { required: ['region'], optional: ['stack', 'minutes', 'lines'] },
   // --bucket is required to create (the policy is scoped to it), accepted and unused with --delete.
-  'ci-role': { required: ['repo', 'region'], optional: ['bucket', 'stack', 'delete'] },
+  'ci-role': { required: ['repo', 'region'], optional: ['bucket', 'stack', 'delete', 'repo-ids'] },
 };
 
 const DEFAULT_LOG_MINUTES = '60';
@@ -61,7 +63,7 @@ export const USAGE = `Usage:
   npm run infra:attach  -- --instance-id i-… --region REGION [--stack ${DEFAULT_STACK}] [--require-imdsv2]
   npm run infra:down    -- --bucket NAME --region REGION [--stack ${DEFAULT_STACK}] [--delete-bucket]
   npm run infra:logs    -- --region REGION [--stack ${DEFAULT_STACK}] [--minutes ${DEFAULT_LOG_MINUTES}] [--lines ${DEFAULT_LOG_LINES}]
-  npm run infra:ci-role -- --repo OWNER/NAME --bucket NAME --region REGION [--stack ${DEFAULT_STACK}]   (the role GitHub Actions deploys with)
+  npm run infra:ci-role -- --repo OWNER/NAME --bucket NAME --region REGION [--stack ${DEFAULT_STACK}] [--repo-ids OWNER_ID/REPO_ID]   (the role GitHub Actions deploys with; the ids are read from GitHub unless given)
   npm run infra:ci-role -- --repo OWNER/NAME --region REGION [--stack ${DEFAULT_STACK}] --delete   (removes that role, keeps the OIDC provider)
 AWS credentials come from the default provider chain (environment, SSO or profile config, instance role); never pass keys as options.`;
 
@@ -146,6 +148,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         stack,
         region,
         repo: check('repo', undefined, validateRepo),
+        ...(text('repo-ids') === undefined ? {} : { repoIds: check('repo-ids', undefined, validateRepoIds) }),
         bucket: check('bucket', undefined, validateBucket),
         delete: remove,
       },
@@ -218,6 +221,12 @@ export function validateRepo(value: string): string | undefined {
   return undefined;
 }
 
+function validateRepoIds(value: string): string | undefined {
+  return /^[1-9]\d{0,18}\/[1-9]\d{0,18}$/.test(value)
+    ? undefined
+    : 'expected OWNER_ID/REPO_ID, two numbers such as 9919/1296269 (print them with gh api repos/OWNER/NAME --jq \'"\\(.owner.id)/\\(.id)"\')';
+}
+
 function validateInstanceId(value: string): string | undefined {
   return /^i-[0-9a-f]{8,17}$/.test(value) ? undefined : 'expected an instance id such as i-0123456789abcdef0';
 }
@@ -281,12 +290,12 @@ export function planText(target: Exclude<Command, { name: 'plan' }>): string {
 }
 
 export interface CliDeps {
-  createDeps: (region: string) => UpDeps;
+  createDeps: (region: string) => CommandDeps;
   print: (text: string) => void;
   printError: (text: string) => void;
 }
 
-function stepsOf(command: Exclude<Command, { name: 'plan' }>): Step<UpDeps, ReturnType<typeof newStackState>>[] {
+function stepsOf(command: Exclude<Command, { name: 'plan' }>): Step<CommandDeps, ReturnType<typeof newStackState>>[] {
   switch (command.name) {
     case 'up':
       return upSteps(command.settings);
@@ -333,13 +342,14 @@ export async function runCli(argv: readonly string[], cli: CliDeps): Promise<num
   return 0;
 }
 
-export function defaultDeps(region: string): UpDeps {
+export function defaultDeps(region: string): CommandDeps {
   const repoRoot = fileURLToPath(new URL('..', import.meta.url));
   const runtime: Runtime = { log: (line) => console.log(line), sleep: (ms) => sleep(ms), now: () => Date.now() };
   return {
     ...runtime,
     aws: createAwsClients(region),
     buildRelease: () => buildRelease(repoRoot),
+    lookUpGitHubRepository: (repo) => lookUpGitHubRepository(repo),
     isReady: async (url) => {
       try {
         const response = await fetch(url, { signal: AbortSignal.timeout(5_000), redirect: 'manual' });

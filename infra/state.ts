@@ -1,6 +1,7 @@
 // What the steps of one command learn from AWS and hand to later steps, and the dependencies of up beyond the AWS clients.
 import type { AwsDeps } from './aws-clients.js';
 import type { ReleaseArtifact } from './release.js';
+import type { CiRoleDeps, GitHubRepository } from './resources/github-repository.js';
 
 export interface StackState {
   accountId?: string;
@@ -8,8 +9,9 @@ export interface StackState {
   bucketAdopted?: boolean;
   releaseId?: string;
   roleArn?: string;
-  /** The role GitHub Actions assumes (`infra:ci-role`). */
+  /** The role GitHub Actions assumes (`infra:ci-role`), and the repository it trusts. */
   deployRoleArn?: string;
+  githubRepository?: GitHubRepository;
   instanceProfileArn?: string;
   securityGroupId?: string;
   amiId?: string;
@@ -28,3 +30,6 @@ export interface UpDeps extends AwsDeps {
   /** One GET of the app's /readyz; true only for a 200. */
   isReady: (url: string) => Promise<boolean>;
 }
+
+/** Everything any command may need; each command's steps use a part of it. */
+export type CommandDeps = UpDeps & CiRoleDeps;

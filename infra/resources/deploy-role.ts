@@ -6,23 +6,33 @@ import { stackNames, tagsCli, type BucketSettings, type StackSettings } from '..
 import type { StackState } from '../state.js';
 import { required, type Step } from '../step.js';
 import { renderPolicy } from '../templates.js';
+import type { GitHubRepository, RepositorySettings } from './github-repository.js';
 import { GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST } from './oidc-provider.js';
 import { createOrConvergeRole, deleteOwnedRole, PLAN_ACCOUNT_ID } from './role.js';
 
-export interface CiRoleSettings extends StackSettings {
-  /** OWNER/NAME of the GitHub repository whose main branch may deploy. */
-  repo: string;
+export interface CiRoleSettings extends StackSettings, RepositorySettings {
   /** The bucket the operator policy is scoped to; the deploy workflow must be run with the same one. Not needed to delete. */
   bucket: string;
 }
 
-/** The only token subject the role accepts: a workflow run on the repository's main branch. */
-export function deploySubject(repo: string): string {
-  return `repo:${repo}:ref:refs/heads/main`;
+/**
+ * The only token subjects the role accepts: a workflow run on the repository's main branch, named as GitHub names it
+ * (by name alone for repositories from before immutable subjects, with the owner and repository ids since).
+ */
+export function deploySubjects({ fullName, ownerId, repoId }: GitHubRepository): string[] {
+  const [owner, name] = fullName.split('/');
+  return [`repo:${owner}/${name}:ref:refs/heads/main`, `repo:${owner}@${ownerId}/${name}@${repoId}:ref:refs/heads/main`];
 }
 
-export function githubTrustPolicy(repo: string, accountId: string) {
-  return renderPolicy('github-trust-policy', { AccountId: accountId, Repo: repo });
+export function githubTrustPolicy({ fullName, ownerId, repoId }: GitHubRepository, accountId: string) {
+  const [Owner = '', Name = ''] = fullName.split('/');
+  return renderPolicy('github-trust-policy', { AccountId: accountId, Owner, Name, OwnerId: ownerId, RepoId: repoId });
+}
+
+/** What the plan shows before the ids are known: the names given, the ids as placeholders unless --repo-ids gave them. */
+function plannedRepository({ repo, repoIds }: RepositorySettings): GitHubRepository {
+  const [ownerId = 'OWNER_ID', repoId = 'REPO_ID'] = repoIds?.split('/') ?? [];
+  return { fullName: repo, ownerId, repoId };
 }
 
 export function deployRoleUpSteps(settings: CiRoleSettings): Step<AwsDeps, StackState>[] {
@@ -31,14 +41,15 @@ export function deployRoleUpSteps(settings: CiRoleSettings): Step<AwsDeps, Stack
   return [
     {
       title: `Create the IAM role ${names.deployRoleName}, assumable only by ${settings.repo}'s main branch`,
-      why: `GitHub Actions trades its OIDC token for the role's temporary credentials; the trust policy accepts only tokens whose audience is ${GITHUB_OIDC_AUDIENCE} and whose subject is exactly ${deploySubject(settings.repo)} (StringEquals: no other repository, branch, tag, pull request or environment). The tags, set at creation, mark it as this stack's.`,
+      why: `GitHub Actions trades its OIDC token for the role's temporary credentials; the trust policy accepts only tokens whose audience is ${GITHUB_OIDC_AUDIENCE} and whose subject is exactly one of ${deploySubjects(plannedRepository(settings)).join(' or ')} (StringEquals: no other repository, branch, tag, pull request or environment). The tags, set at creation, mark it as this stack's.`,
       cli: [
         `aws iam create-role --role-name ${names.deployRoleName} --assume-role-policy-document file://github-trust-policy.json --tags ${tagsCli(settings)}   # with your account id ($ACCOUNT_ID) for ${PLAN_ACCOUNT_ID}`,
         `aws iam update-assume-role-policy --role-name ${names.deployRoleName} --policy-document file://github-trust-policy.json   # when this stack's role already exists`,
       ],
-      documents: { 'github-trust-policy.json': githubTrustPolicy(settings.repo, PLAN_ACCOUNT_ID) },
+      documents: { 'github-trust-policy.json': githubTrustPolicy(plannedRepository(settings), PLAN_ACCOUNT_ID) },
       run: async (deps, state) => {
-        const trust = githubTrustPolicy(settings.repo, required(state.accountId, 'the account id'));
+        const repository = required(state.githubRepository, "the repository's ids");
+        const trust = githubTrustPolicy(repository, required(state.accountId, 'the account id'));
         state.deployRoleArn = await createOrConvergeRole(deps, settings, names.deployRoleName, trust);
       },
     },

@@ -5,14 +5,25 @@ import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
 import { parseCommandLine, runCli, type CliDeps } from '../../infra/cli.js';
 import { operatorPolicy } from '../../infra/operator-policy.js';
 import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
+import { type GitHubRepository, lookUpGitHubRepository } from '../../infra/resources/github-repository.js';
 import { ACCOUNT_ID, FakeAccount, STACK_TAGS } from './fake-aws.js';
 
 const REPO = 'octo-org/s3-photo-share';
+/** What GitHub's API shows for REPO: the owner's and the repository's immutable ids. */
+const REPOSITORY: GitHubRepository = { fullName: REPO, ownerId: '9919', repoId: '1296269' };
+const FORK: GitHubRepository = { fullName: 'octo-org/fork', ownerId: '9919', repoId: '7001' };
 const ROLE_NAME = 's3-photo-share-github-deploy';
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/${ROLE_NAME}`;
 const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com`;
 const CREATE = ['ci-role', '--repo', REPO, '--bucket', 'demo-bucket', '--region', 'eu-west-1'];
 const DELETE = ['ci-role', '--repo', REPO, '--region', 'eu-west-1', '--delete'];
+
+/** An account whose operator's GitHub shows REPO and FORK, as public repositories. */
+function accountWithRepositories(): FakeAccount {
+  const account = new FakeAccount();
+  for (const repository of [REPOSITORY, FORK]) account.githubRepositories.set(repository.fullName, repository);
+  return account;
+}
 
 function cliAgainst(account: FakeAccount): CliDeps & { printed: string[]; errors: string[] } {
   const printed: string[] = [];
@@ -35,7 +46,7 @@ function operatorPolicyFor(bucket: string) {
 }
 
 test('when ci-role runs in an empty account, then it creates the GitHub OIDC provider and a stack-tagged role trusting that repo with the operator policy', async () => {
-  const account = new FakeAccount();
+  const account = accountWithRepositories();
   const cli = cliAgainst(account);
 
   assert.equal(await runCli(CREATE, cli), 0);
@@ -48,13 +59,13 @@ test('when ci-role runs in an empty account, then it creates the GitHub OIDC pro
   assert.deepEqual([...account.roles.keys()], [ROLE_NAME]);
   const role = account.roles.get(ROLE_NAME);
   assert.deepEqual(role?.tags, STACK_TAGS);
-  assert.deepEqual(role?.trust, githubTrustPolicy(REPO, ACCOUNT_ID));
+  assert.deepEqual(role?.trust, githubTrustPolicy(REPOSITORY, ACCOUNT_ID));
   assert.deepEqual([...(role?.inlinePolicies ?? [])], [['s3-photo-share-operator', operatorPolicyFor('demo-bucket')]]);
   assert.deepEqual(role?.attachedPolicies, []);
 });
 
 test('when ci-role has created the role, then it prints the ARN and says to store it as AWS_DEPLOY_ROLE_ARN', async () => {
-  const account = new FakeAccount();
+  const account = accountWithRepositories();
 
   await runCli(CREATE, cliAgainst(account));
 
@@ -65,7 +76,7 @@ test('when ci-role has created the role, then it prints the ARN and says to stor
 });
 
 test('when the account already has the GitHub provider, then ci-role uses it and changes nothing on it', async () => {
-  const account = new FakeAccount();
+  const account = accountWithRepositories();
   const theirs = account.addOidcProvider('https://token.actions.githubusercontent.com', {
     clientIds: ['sts.amazonaws.com', 'https://github.com/octo-org'],
     thumbprints: ['6938fd4d98bab03faadb97b34396831e3780aea1'],
@@ -81,7 +92,7 @@ test('when the account already has the GitHub provider, then ci-role uses it and
 });
 
 test('when the existing GitHub provider lacks the sts.amazonaws.com audience, then ci-role stops, names the fix and changes nothing', async () => {
-  const account = new FakeAccount();
+  const account = accountWithRepositories();
   account.addOidcProvider('https://token.actions.githubusercontent.com', { clientIds: ['https://github.com/octo-org'] });
   const before = account.snapshot();
   const cli = cliAgainst(account);
@@ -93,7 +104,7 @@ test('when the existing GitHub provider lacks the sts.amazonaws.com audience, th
 });
 
 test('when ci-role runs again with another repo and bucket, then it converges: one provider, one role, trust and policy updated', async () => {
-  const account = new FakeAccount();
+  const account = accountWithRepositories();
   await runCli(CREATE, cliAgainst(account));
 
   const rerun = ['ci-role', '--repo', 'octo-org/fork', '--bucket', 'other-bucket', '--region', 'eu-west-1'];
@@ -104,13 +115,13 @@ test('when ci-role runs again with another repo and bucket, then it converges: o
   assert.equal(account.inputsOf('CreateOpenIDConnectProvider').length, 1);
   assert.deepEqual([...account.roles.keys()], [ROLE_NAME]);
   const role = account.roles.get(ROLE_NAME);
-  assert.deepEqual(role?.trust, githubTrustPolicy('octo-org/fork', ACCOUNT_ID));
+  assert.deepEqual(role?.trust, githubTrustPolicy(FORK, ACCOUNT_ID));
   assert.deepEqual([...(role?.inlinePolicies ?? [])], [['s3-photo-share-operator', operatorPolicyFor('other-bucket')]]);
   assert.deepEqual(role?.tags, STACK_TAGS);
 });
 
 test('when ci-role --delete runs, then the role is gone, the provider and other roles stay, and a second run only reads', async () => {
-  const account = new FakeAccount();
+  const account = accountWithRepositories();
   account.addRole('s3-photo-share-role', STACK_TAGS, { 's3-photo-share-s3-access': { Version: '2012-10-17', Statement: [] } });
   await runCli(CREATE, cliAgainst(account));
   const provider = structuredClone(account.oidcProviders.get(PROVIDER_ARN));
@@ -130,7 +141,7 @@ test('when ci-role --delete runs, then the role is gone, the provider and other 
 });
 
 test('when a role of the same name exists without the stack tags, then ci-role and ci-role --delete refuse and leave it untouched', async () => {
-  const account = new FakeAccount();
+  const account = accountWithRepositories();
   const theirs = account.addRole(ROLE_NAME, [{ Key: 'team', Value: 'payroll' }], { deploy: { Version: '2012-10-17', Statement: [] } });
   theirs.trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'codebuild.amazonaws.com' } }] };
   const before = account.snapshot();
@@ -163,7 +174,9 @@ test('when plan is asked for ci-role, then it prints the provider, role and poli
     'aws sts get-caller-identity',
     'aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com',
     'aws iam create-role --role-name s3-photo-share-github-deploy --assume-role-policy-document file://github-trust-policy.json --tags Key=app,Value=s3-photo-share Key=stack,Value=s3-photo-share Key=stack-region,Value=eu-west-1',
-    '"token.actions.githubusercontent.com:sub": "repo:octo-org/s3-photo-share:ref:refs/heads/main"',
+    `gh api repos/${REPO} --jq '"\\(.owner.id)/\\(.id)"'`,
+    '"repo:octo-org/s3-photo-share:ref:refs/heads/main"',
+    '"repo:octo-org@OWNER_ID/s3-photo-share@REPO_ID:ref:refs/heads/main"',
     '"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"',
     'aws iam put-role-policy --role-name s3-photo-share-github-deploy --policy-name s3-photo-share-operator --policy-document file://operator-policy.json',
     '"Resource": "arn:aws:s3:::demo-bucket"',
@@ -275,7 +288,12 @@ function webIdentityDecision(aud: string, sub: string, provider = PROVIDER_ARN):
       identityPolicies: [],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy: { __validated: true, policyDocument: githubTrustPolicy(REPO, ACCOUNT_ID), metadata: { name: 'trust' }, errors: [] },
+      resourcePolicy: {
+        __validated: true,
+        policyDocument: githubTrustPolicy(REPOSITORY, ACCOUNT_ID),
+        metadata: { name: 'trust' },
+        errors: [],
+      },
     },
     {},
   );
@@ -297,6 +315,115 @@ for (const [what, aud, sub] of [
 ] as const) {
   test(`when a GitHub token for ${what} is presented, then the trust policy denies it`, async () => {
     assert.notEqual(webIdentityDecision(aud, sub), 'Allowed');
+  });
+}
+
+const IMMUTABLE = 'repo:octo-org@9919/s3-photo-share@1296269';
+
+test("when a GitHub token with immutable ids for the repo's main branch is presented, then the trust policy allows it", () => {
+  assert.equal(webIdentityDecision('sts.amazonaws.com', `${IMMUTABLE}:ref:refs/heads/main`), 'Allowed');
+});
+
+for (const [what, sub] of [
+  ['the same names under another owner id (a deleted owner name claimed again)', 'repo:octo-org@4242/s3-photo-share@1296269'],
+  ['the same names with another repository id (the repository deleted and created again)', 'repo:octo-org@9919/s3-photo-share@4242'],
+  ['the ids of the repository with another name in front', 'repo:mallory@9919/s3-photo-share@1296269'],
+] as const) {
+  test(`when a token for ${what} is presented, then the trust policy denies it`, () => {
+    assert.notEqual(webIdentityDecision('sts.amazonaws.com', `${sub}:ref:refs/heads/main`), 'Allowed');
+  });
+}
+
+for (const [what, suffix] of [
+  ['another branch', ':ref:refs/heads/feature'],
+  ['a pull request', ':pull_request'],
+  ['an environment', ':environment:production'],
+] as const) {
+  test(`when a token with immutable ids for ${what} is presented, then the trust policy denies it`, () => {
+    assert.notEqual(webIdentityDecision('sts.amazonaws.com', `${IMMUTABLE}${suffix}`), 'Allowed');
+  });
+}
+
+test('when --repo differs from GitHub only in letter case, then the role trusts the names as GitHub spells them (subjects are case-sensitive)', async () => {
+  const account = accountWithRepositories();
+  const shouting = ['ci-role', '--repo', 'OCTO-ORG/S3-Photo-Share', '--bucket', 'demo-bucket', '--region', 'eu-west-1'];
+
+  assert.equal(await runCli(shouting, cliAgainst(account)), 0);
+
+  assert.deepEqual(account.roles.get(ROLE_NAME)?.trust, githubTrustPolicy(REPOSITORY, ACCOUNT_ID));
+});
+
+test("when GitHub's public API does not show the repository, then ci-role stops before IAM, naming --repo-ids and the command that prints them", async () => {
+  const account = new FakeAccount();
+  const cli = cliAgainst(account);
+
+  assert.equal(await runCli(CREATE, cli), 1);
+
+  assert.match(cli.errors.join('\n'), /does not show octo-org\/s3-photo-share: it is private, or does not exist/);
+  assert.match(cli.errors.join('\n'), /--repo-ids OWNER_ID\/REPO_ID, printed by `gh api repos\/octo-org\/s3-photo-share --jq/);
+  assert.deepEqual(
+    account.calls.map((call) => `${call.service}:${call.command}`),
+    ['sts:GetCallerIdentity'],
+  );
+});
+
+test('when --repo-ids gives the ids, then ci-role trusts exactly those without asking GitHub', async () => {
+  const account = new FakeAccount(); // GitHub shows nothing: a private repository
+  const cli = cliAgainst(account);
+
+  assert.equal(await runCli([...CREATE, '--repo-ids', '9919/1296269'], cli), 0);
+
+  assert.deepEqual(account.roles.get(ROLE_NAME)?.trust, githubTrustPolicy(REPOSITORY, ACCOUNT_ID));
+});
+
+test('when the repository was renamed on GitHub, then ci-role names the new name and creates nothing', async () => {
+  const account = new FakeAccount();
+  account.githubRepositories.set('octo-org/old-name', REPOSITORY);
+  const cli = cliAgainst(account);
+
+  assert.equal(await runCli(['ci-role', '--repo', 'octo-org/old-name', '--bucket', 'demo-bucket', '--region', 'eu-west-1'], cli), 1);
+
+  assert.match(cli.errors.join('\n'), /octo-org\/old-name is now octo-org\/s3-photo-share on GitHub .*--repo octo-org\/s3-photo-share/);
+  assert.equal(account.roles.size, 0);
+});
+
+test('when GitHub cannot be reached or answers without ids, then the lookup says so and how to pass the ids', async () => {
+  await assert.rejects(
+    lookUpGitHubRepository(REPO, async () => {
+      throw new Error('getaddrinfo ENOTFOUND api.github.com');
+    }),
+    /Could not reach api.github.com to read the ids of octo-org\/s3-photo-share \(getaddrinfo ENOTFOUND api.github.com\)\. Pass the ids yourself: --repo-ids/,
+  );
+  for (const body of [undefined, { full_name: REPO, id: '1296269', owner: { id: 9919 } }, { full_name: REPO, id: 1296269, owner: {} }]) {
+    await assert.rejects(
+      lookUpGitHubRepository(REPO, async () => ({ status: body ? 200 : 403, body })),
+      new RegExp(`api.github.com answered HTTP ${body ? 200 : 403} for octo-org/s3-photo-share, not the repository's ids`),
+    );
+  }
+  assert.deepEqual(
+    await lookUpGitHubRepository(REPO, async (url) => {
+      assert.equal(url, `https://api.github.com/repos/${REPO}`);
+      return { status: 200, body: { full_name: REPO, id: 1296269, owner: { id: 9919 } } };
+    }),
+    REPOSITORY,
+  );
+});
+
+for (const ids of [
+  '9919',
+  '9919/',
+  '/1296269',
+  '9919/1296269/1',
+  'a/b',
+  '0/1296269',
+  '9919/-1',
+  '9919 /1296269',
+  '12345678901234567890/1',
+]) {
+  test(`when --repo-ids is ${JSON.stringify(ids)}, then the CLI exits 2 naming the form OWNER_ID/REPO_ID`, async () => {
+    const cli = offlineCli();
+    assert.equal(await runCli([...CREATE, '--repo-ids', ids], cli), 2);
+    assert.match(cli.errors.join('\n'), /^--repo-ids ".*": expected OWNER_ID\/REPO_ID, two numbers/);
   });
 }
 

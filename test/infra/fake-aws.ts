@@ -3,7 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { createAwsClients, type AwsClients } from '../../infra/aws-clients.js';
 import type { UpSettings } from '../../infra/stack.js';
-import type { UpDeps } from '../../infra/state.js';
+import { type GitHubRepository, lookUpGitHubRepository } from '../../infra/resources/github-repository.js';
+import type { CommandDeps } from '../../infra/state.js';
 
 export const ACCOUNT_ID = '123456789012';
 export const OTHER_ACCOUNT_ID = '210987654321';
@@ -135,6 +136,8 @@ export class FakeAccount {
   readonly profiles = new Map<string, ProfileModel>();
   /** By ARN: IAM names an OIDC provider by its issuer host, one per account. */
   readonly oidcProviders = new Map<string, OidcProviderModel>();
+  /** Not AWS: the repositories GitHub's public API shows the operator, by OWNER/NAME in any case (ci-role reads their ids). */
+  readonly githubRepositories = new Map<string, GitHubRepository>();
   readonly regions = new Map<string, RegionModel>();
   readonly calls: RecordedCall[] = [];
   readonly runtime = fakeRuntime();
@@ -268,7 +271,7 @@ export class FakeAccount {
   }
 
   /** Dependencies for one command, with clients of the given region answered by this account. */
-  deps(regionName: string, overrides: Partial<UpDeps> = {}): UpDeps {
+  deps(regionName: string, overrides: Partial<CommandDeps> = {}): CommandDeps {
     const aws = createAwsClients(regionName);
     for (const service of Object.keys(aws) as (keyof AwsClients)[]) {
       const client = aws[service];
@@ -284,6 +287,14 @@ export class FakeAccount {
       ...this.runtime,
       aws,
       buildRelease: async () => ({ id: this.releaseId, tarball: Buffer.from(`tarball ${this.releaseId}`), packageLock: Buffer.from('{}') }),
+      // The real lookup, with GitHub's REST API answered from githubRepositories (a renamed one answers under its new name, as the API's redirect does).
+      lookUpGitHubRepository: (repo) =>
+        lookUpGitHubRepository(repo, async (url) => {
+          const asked = url.replace('https://api.github.com/repos/', '').toLowerCase();
+          const found = [...this.githubRepositories].find(([name]) => name.toLowerCase() === asked)?.[1];
+          if (!found) return { status: 404, body: undefined };
+          return { status: 200, body: { full_name: found.fullName, id: Number(found.repoId), owner: { id: Number(found.ownerId) } } };
+        }),
       isReady: async (url) => {
         this.advanceInstances();
         return [...this.region(regionName).instances.values()].some(
@@ -778,8 +789,8 @@ export function fakeRuntime() {
 export async function runAgainst<State extends object>(
   account: FakeAccount,
   region: string,
-  steps: import('../../infra/step.js').Step<UpDeps, State>[],
-  overrides: Partial<UpDeps> = {},
+  steps: import('../../infra/step.js').Step<CommandDeps, State>[],
+  overrides: Partial<CommandDeps> = {},
 ): Promise<State> {
   const { runSteps } = await import('../../infra/step.js');
   const state = {} as State;
