@@ -119,7 +119,9 @@ export function loadConfig(env: Env): Config {
       `UPLOAD_MB_IN_PROGRESS (${uploadMbTotal}) is less than UPLOAD_MB_IN_PROGRESS_PER_CLIENT (${uploadMbPerClient}): raise it, or lower the per-client value.`,
     );
   }
-  const uploadTempDir = env.UPLOAD_TEMP_DIR?.trim() || path.join(os.tmpdir(), `${APP_SLUG}-uploads`);
+  // One folder per user: the temp folder is shared, and the folder must be its user's alone (photos/upload-temp-dir.ts).
+  const uploadTempDir =
+    env.UPLOAD_TEMP_DIR?.trim() || path.join(os.tmpdir(), `${APP_SLUG}-uploads-${process.getuid?.() ?? os.userInfo().username}`);
   if (!path.isAbsolute(uploadTempDir))
     problems.push(
       `UPLOAD_TEMP_DIR="${uploadTempDir}" is not valid: set it to an absolute path, or unset it for the system's temporary folder.`,

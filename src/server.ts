@@ -5,6 +5,7 @@ import { composeApp } from './compose.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logging.js';
 import { STEP_TIME_LIMIT_SECONDS } from './photos/image-processing.js';
+import { prepareUploadTempDir, UploadTempDirUnusable } from './photos/upload-temp-dir.js';
 import { readSecretParameter, SecretParameterUnusable } from './storage/secret-parameter.js';
 
 /**
@@ -39,6 +40,13 @@ async function main(): Promise<void> {
       logger.fatal(error.message);
       process.exit(error.isConfiguration ? EXIT_CONFIGURATION : 1);
     }
+  }
+  try {
+    await prepareUploadTempDir(config.uploadTempDir);
+  } catch (error) {
+    if (!(error instanceof UploadTempDirUnusable)) throw error;
+    logger.fatal(error.message);
+    process.exit(EXIT_CONFIGURATION);
   }
   const { app, uploads, orphanSweep } = composeApp(config, { logger });
 

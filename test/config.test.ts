@@ -34,7 +34,7 @@ describe('when only the required variables are set', () => {
       pageViewsPerMinute: 120,
       uploadBytesInProgressPerClient: 256 * 1024 * 1024,
       uploadBytesInProgressTotal: 1024 * 1024 * 1024,
-      uploadTempDir: path.join(os.tmpdir(), 's3-photo-share-uploads'), // the APP_SLUG folder
+      uploadTempDir: path.join(os.tmpdir(), `s3-photo-share-uploads-${process.getuid?.()}`), // the APP_SLUG folder, one per user
       trustProxyHops: 0,
       orphanSweepIntervalSeconds: 300,
       orphanMinAgeSeconds: 900,

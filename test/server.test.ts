@@ -3,7 +3,7 @@
 // byte; `npm run dev:ec2` runs the app on IMDS role credentials alone.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -33,6 +33,28 @@ describe('when server.ts starts with bad configuration', () => {
     assert.match(server.output(), /AWS_REGION is not set/);
     assert.match(server.output(), /PORT="eighty" is not valid/);
     assert.doesNotMatch(server.output(), /\n\s+at /, 'no stack trace');
+  });
+});
+
+describe('when server.ts is given an upload temp folder that is not its own', () => {
+  it('then it exits with code 78 before listening, naming UPLOAD_TEMP_DIR and what is wrong', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-tempdir-'));
+    try {
+      const link = path.join(dataDir, 'uploads');
+      await symlink(dataDir, link);
+      const server = run('src/server.ts', {
+        S3_BUCKET: 'photos',
+        AWS_REGION: 'us-east-1',
+        PORT: String(await freePort()),
+        UPLOAD_TEMP_DIR: link,
+      });
+      const [code] = await once(server, 'exit');
+      assert.equal(code, 78);
+      assert.match(server.output(), /UPLOAD_TEMP_DIR \S+uploads is a symbolic link/);
+      assert.doesNotMatch(server.output(), /is listening/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

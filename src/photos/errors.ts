@@ -217,6 +217,19 @@ export class UploadsBusy extends AppError {
   }
 }
 
+/** The server's own disk refused the upload while it arrived (full, or not writable): a fault, not the user's. */
+export class UploadNotKept extends AppError {
+  constructor(cause: unknown) {
+    super(
+      'unavailable',
+      'Upload not kept',
+      `The server could not keep the upload while receiving it. ${NOTHING_STORED}`,
+      'Try again later.',
+      { cause },
+    );
+  }
+}
+
 function quoteName(filename: string): string {
   // The client chose the name: keep it short and printable.
   const printable = filename.replace(/[\p{C}]/gu, '').slice(0, 80);

@@ -19,6 +19,7 @@ import {
   EmptyFile,
   FileTooLarge,
   MalformedUpload,
+  UploadNotKept,
   NoPhotoChosen,
   NotAnAcceptedImage,
   NotAnUploadForm,
@@ -144,7 +145,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   async function receiveFile(req: Request, file: Express.Multer.File, upload: UploadInProgress): Promise<ReceivedFile> {
     requireFormToken(req, upload);
     upload.signal.throwIfAborted();
-    await mkdir(tempDir, { recursive: true });
+    await mkdir(tempDir, { recursive: true, mode: 0o700 });
     const tempPath = path.join(tempDir, randomUUID());
     const writer = new CountedFileWriter(createWriteStream(tempPath), upload.reservation);
     upload.tempFiles.push({ path: tempPath, closed: writer.fileClosed });
@@ -220,6 +221,8 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
           return new MalformedUpload(error);
       }
     }
+    // A system call failed (ENOSPC, EACCES, …): the temp folder, not the form.
+    if (error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string') return new UploadNotKept(error);
     // busboy's parse errors ("Unexpected end of form", "Malformed part header", …).
     return new MalformedUpload(error);
   }
