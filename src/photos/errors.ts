@@ -217,6 +217,30 @@ export class UploadsBusy extends AppError {
   }
 }
 
+/** The image queue is full: more photos wait for their images, from all clients, than the server makes at once. */
+export class ImageQueueFull extends AppError {
+  constructor() {
+    super(
+      'unavailable',
+      'Too busy',
+      `The server is making the images of as many photos as it can queue right now. ${NOTHING_STORED}`,
+      'Try again in a minute.',
+    );
+  }
+}
+
+/** This client already has as many photos waiting for their images as one upload may hold. */
+export class ClientImagesWaiting extends AppError {
+  constructor(maxWaiting: number) {
+    super(
+      'too-many-requests',
+      'Too many photos at once',
+      `This address already has photos waiting for their images to be made (up to ${maxWaiting} at a time). ${NOTHING_STORED}`,
+      'Wait for your other upload to finish, then try again.',
+    );
+  }
+}
+
 /** The server's own disk refused the upload while it arrived (full, or not writable): a fault, not the user's. */
 export class UploadNotKept extends AppError {
   constructor(cause: unknown) {

@@ -25,7 +25,8 @@ import {
   NotAnUploadForm,
   TooManyFiles,
   UnexpectedFileField,
-  UploadsBusy,
+  ClientImagesWaiting,
+  ImageQueueFull,
 } from './errors.js';
 import { streamPieces } from './file-pieces.js';
 import type { ProcessedImage, ProcessImage } from './image-processing.js';
@@ -115,6 +116,18 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   const abandonedSteps = new Set<Promise<unknown>>();
   let closing = false;
   let imagesWaiting = 0;
+  /**
+   * Images waiting, by client address: one client may have as many waiting as one upload holds, so no single
+   * address can fill the queue that everyone shares.
+   */
+  const imagesWaitingByClient = new Map<string, number>();
+  const waitingOf = (client: string) => imagesWaitingByClient.get(client) ?? 0;
+  function countWaiting(client: string, change: number): void {
+    imagesWaiting += change;
+    const left = waitingOf(client) + change;
+    if (left > 0) imagesWaitingByClient.set(client, left);
+    else imagesWaitingByClient.delete(client);
+  }
 
   /** Checks the form token once per upload, before the first file is written (the form sends it first). */
   function requireFormToken(req: Request, upload: UploadInProgress): void {
@@ -323,9 +336,10 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
    * ahead of other people's. An image step cannot be interrupted; a stopped upload answers without waiting
    * for it, and what the step writes after that is removed when it ends.
    */
-  async function makeImages(files: ReceivedFile[], upload: UploadInProgress): Promise<ProcessedImage[]> {
+  async function makeImages(files: ReceivedFile[], upload: UploadInProgress, client: string): Promise<ProcessedImage[]> {
     const images: ProcessedImage[] = [];
-    imagesWaiting += files.length;
+    if (waitingOf(client) + files.length > limits.maxFilesPerUpload) throw new ClientImagesWaiting(limits.maxFilesPerUpload);
+    countWaiting(client, files.length);
     try {
       for (const file of files) {
         upload.signal.throwIfAborted();
@@ -343,29 +357,31 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
         // A re-encoded full-size image is on the disk too: it counts against the same budget.
         if (image.fullSize.sourcePath !== file.path) upload.reservation.take(image.fullSize.length);
         images.push(image);
-        imagesWaiting--;
+        countWaiting(client, -1);
       }
       return images;
     } finally {
-      imagesWaiting -= files.length - images.length;
+      countWaiting(client, -(files.length - images.length));
     }
   }
 
   async function receive(req: Request, res: Response): Promise<SavedUpload> {
-    const upload = new UploadInProgress(budget.reserveFor(req.ip ?? 'unknown'));
+    const client = req.ip ?? 'unknown';
+    const upload = new UploadInProgress(budget.reserveFor(client));
     // Every file being received, and the form itself, listen for the upload being stopped.
     setMaxListeners(limits.maxFilesPerUpload + MAX_TEXT_FIELDS, upload.signal);
     inProgress.add(upload);
     try {
       if (closing) throw new ServerShuttingDown();
-      if (imagesWaiting >= MAX_IMAGES_WAITING) throw new UploadsBusy();
+      if (waitingOf(client) >= limits.maxFilesPerUpload) throw new ClientImagesWaiting(limits.maxFilesPerUpload);
+      if (imagesWaiting >= MAX_IMAGES_WAITING) throw new ImageQueueFull();
       if (!req.is('multipart/form-data')) throw new NotAnUploadForm();
       const files = await receiveForm(req, res, upload);
       requireFormToken(req, upload);
       const caption = cleanCaption((req.body as { caption?: unknown } | undefined)?.caption);
       if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH);
       if (files.length === 0) throw new NoPhotoChosen();
-      const images = await makeImages(files, upload);
+      const images = await makeImages(files, upload, client);
       const photoIds = await storePhotos(req, files, images, caption, upload.signal);
       return { photoIds, caption };
     } catch (error) {

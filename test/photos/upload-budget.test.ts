@@ -7,9 +7,8 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { processImage } from '../../src/photos/image-processing.js';
-import { openBrowser } from '../support/browser.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
-import { csrfField, filePartHeader, openHandSentUpload } from '../support/hand-sent-upload.js';
+import { csrfField, FORM_TAIL, filePartHeader, openHandSentUpload } from '../support/hand-sent-upload.js';
 import { waitUntil } from '../support/waiting.js';
 import { formToken } from '../../scripts/support/html.js';
 
@@ -33,9 +32,9 @@ after(async () => {
 });
 
 /** A browser at `address` (a loopback address of its own): its cookies and form token. */
-async function openForm(address: string): Promise<{ cookie: string; token: string }> {
+async function openForm(address: string, appPort = port): Promise<{ cookie: string; token: string }> {
   const response = await new Promise<IncomingMessage>((resolve, reject) =>
-    httpRequest({ host: '127.0.0.1', port, path: '/', localAddress: address }, resolve).on('error', reject).end(),
+    httpRequest({ host: '127.0.0.1', port: appPort, path: '/', localAddress: address }, resolve).on('error', reject).end(),
   );
   let html = '';
   for await (const chunk of response) html += chunk;
@@ -128,8 +127,31 @@ describe('when slow uploads from one address hold more bytes than it may', () =>
   });
 });
 
+/** A whole upload of `files` copies of `photo` from `address`, as a browser's script sends it; resolves to the answer. */
+async function uploadFrom(address: string, appPort: number, photo: Buffer, files: number): Promise<IncomingMessage> {
+  const { cookie, token } = await openForm(address, appPort);
+  const parts = [csrfField(token)];
+  for (let index = 0; index < files; index++) parts.push(filePartHeader(`p${index}.png`, { first: false }), photo);
+  const body = Buffer.concat([...parts, FORM_TAIL]);
+  const { request, answered } = openHandSentUpload({
+    port: appPort,
+    cookie,
+    localAddress: address,
+    json: true,
+    contentLength: body.length,
+  });
+  request.end(body);
+  return answered;
+}
+
+async function errorTitleOf(response: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of response) text += chunk;
+  return (JSON.parse(text) as { error: { title: string } }).error.title;
+}
+
 describe('when the image worker has more images waiting than a few full uploads', () => {
-  it('then a new upload is refused at once with 503, before its body is read, and is taken again once the queue drains', async () => {
+  it('then one address may have one upload of images waiting (429 for more), a full queue refuses others at once (503), and both are taken again once it drains', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let imagesStarted = 0;
@@ -141,28 +163,77 @@ describe('when the image worker has more images waiting than a few full uploads'
         return processImage(source);
       },
     });
+    const busyServer = busy.app.listen(0, '127.0.0.1');
+    await once(busyServer, 'listening');
+    const busyPort = (busyServer.address() as { port: number }).port;
     try {
       const photo = await fixture('square.png');
-      const browser = await openBrowser(busy.app);
-      const queued = [0, 1, 2].map(() => {
-        let upload = browser.upload().set('Accept', 'application/json').timeout(30_000);
-        for (let index = 0; index < 10; index++) upload = upload.attach('photos', photo, `p${index}.png`);
-        return upload.then((response) => response.status);
-      });
-      // Each upload makes its images one after the other: three held first images mean 30 images waiting.
+      // Three addresses, ten photos each: each upload makes its images one after the other, so three held
+      // first images mean 30 images waiting.
+      const queued = ['127.0.0.11', '127.0.0.12', '127.0.0.13'].map((address) => uploadFrom(address, busyPort, photo, 10));
       await waitUntil(() => imagesStarted === 3, 'three uploads at their images', 10_000);
-      const refused = await browser
-        .upload()
-        .set('Accept', 'application/json')
-        .timeout(10_000)
-        .attach('photos', photo, 'late.png')
-        .expect(503);
-      assert.equal(refused.body.error.title, 'Too busy');
+
+      const sameAddress = await uploadFrom('127.0.0.11', busyPort, photo, 1);
+      assert.equal(sameAddress.statusCode, 429, 'an address with an upload of images waiting may not queue more');
+      assert.equal(await errorTitleOf(sameAddress), 'Too many photos at once');
+      const newcomer = await uploadFrom('127.0.0.14', busyPort, photo, 1);
+      assert.equal(newcomer.statusCode, 503);
+      assert.equal(await errorTitleOf(newcomer), 'Too busy');
+
       release();
-      assert.deepEqual(await Promise.all(queued), [201, 201, 201]);
-      await browser.upload().attach('photos', photo, 'later.png').expect(303);
+      assert.deepEqual(
+        (await Promise.all(queued)).map((response) => response.statusCode),
+        [201, 201, 201],
+      );
+      assert.equal((await uploadFrom('127.0.0.11', busyPort, photo, 1)).statusCode, 201);
+      assert.equal((await uploadFrom('127.0.0.14', busyPort, photo, 1)).statusCode, 201);
     } finally {
       release();
+      busyServer.closeAllConnections();
+      busyServer.close();
+      await busy.close();
+    }
+  });
+
+  it('then one address cannot fill the queue with several uploads at once: the one that would pass the share gets 429, others are served', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let imagesStarted = 0;
+    const busy = await startTestApp({
+      env: { MAX_FILES_PER_UPLOAD: '10', UPLOADS_PER_HOUR: '1000' },
+      processImage: async (source) => {
+        imagesStarted++;
+        await held;
+        return processImage(source);
+      },
+    });
+    const busyServer = busy.app.listen(0, '127.0.0.1');
+    await once(busyServer, 'listening');
+    const busyPort = (busyServer.address() as { port: number }).port;
+    try {
+      const photo = await fixture('square.png');
+      // Four uploads of ten photos from one address, sent together: all are received, one queues its images,
+      // and the three that would pass the address's share are refused, while the first is still held.
+      const statuses: number[] = [];
+      const fromOne = [0, 1, 2, 3].map(() =>
+        uploadFrom('127.0.0.21', busyPort, photo, 10).then((response) => {
+          statuses.push(response.statusCode ?? 0);
+          return response;
+        }),
+      );
+      await waitUntil(() => statuses.length === 3, 'three of the four answered', 15_000);
+      assert.deepEqual(statuses, [429, 429, 429]);
+      // Another address is not held up by them: its photo reaches the image worker.
+      const other = uploadFrom('127.0.0.22', busyPort, photo, 1);
+      await waitUntil(() => imagesStarted === 2, 'the other address reaches the image worker', 10_000);
+      release();
+      assert.equal((await other).statusCode, 201);
+      await Promise.all(fromOne);
+      assert.deepEqual(statuses.sort(), [201, 429, 429, 429]);
+    } finally {
+      release();
+      busyServer.closeAllConnections();
+      busyServer.close();
       await busy.close();
     }
   });
