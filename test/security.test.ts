@@ -101,3 +101,37 @@ describe('when one client uploads more than the hourly limit', () => {
     }
   });
 });
+
+describe('when another site makes a visitor send forged uploads and deletions', () => {
+  it("then requests without the visitor's form token do not use up the visitor's allowance; their real uploads and deletions still work", async () => {
+    const limited = await startTestApp({ env: { UPLOADS_PER_HOUR: '3', DELETES_PER_HOUR: '2' } });
+    try {
+      const visitor = await openBrowser(limited.app);
+      const uploaded = await visitor
+        .upload()
+        .attach('photos', await fixture('square.png'), 'p.png')
+        .expect(303);
+      const photoPath = String(uploaded.headers.location);
+      // What a cross-site page can send with no preflight: no token, a form without cookies, a wrong token.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        await request(limited.app).post('/photos').type('form').send('a=b').expect(400);
+        await visitor.agent.post('/photos').field('_csrf', 'forged').attach('photos', Buffer.from('x'), 'x.jpg').expect(403);
+        await visitor.agent.post(`${photoPath}/delete`).type('form').send('_csrf=forged').expect(403);
+        await request(limited.app).post(`${photoPath}/delete`).type('form').send('').expect(403);
+      }
+      await visitor
+        .upload()
+        .attach('photos', await fixture('square.png'), 'p.png')
+        .expect(303);
+      await visitor.agent.post(`${photoPath}/delete`).type('form').send({ _csrf: visitor.token }).expect(303);
+      // Requests that carried the token count, refused or not: the limit still holds for the visitor itself.
+      await visitor.upload().attach('photos', Buffer.from('not an image'), 'n.jpg').expect(415);
+      await visitor
+        .upload()
+        .attach('photos', await fixture('square.png'), 'p.png')
+        .expect(429);
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -5,7 +5,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import cookieParser from 'cookie-parser';
 import { doubleCsrf } from 'csrf-csrf';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { AppError } from '../errors.js';
 
 const BROWSER_KEY_COOKIE = 'browser_key';
@@ -63,6 +63,7 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): Br
 
     requireFormToken(req) {
       if (!csrf.validateRequest(req)) throw new FormExpired();
+      if (req.res) markFormTokenAccepted(req.res);
     },
 
     ownerTag(req, photoId) {
@@ -77,6 +78,18 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): Br
       return timingSafeEqual(Buffer.from(ownerTagOf(key, photoId), 'hex'), Buffer.from(storedTag, 'hex'));
     },
   };
+}
+
+/**
+ * Whether this request carried its browser's form token. Only such requests count against a client's upload and
+ * delete limits: a forged cross-site POST (which cannot carry the token) must not use up its victim's allowance.
+ */
+export function formTokenWasAccepted(res: Response): boolean {
+  return res.locals.formTokenAccepted === true;
+}
+
+function markFormTokenAccepted(res: Response): void {
+  res.locals.formTokenAccepted = true;
 }
 
 function browserKeyOf(req: Request): string | undefined {
