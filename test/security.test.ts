@@ -135,3 +135,21 @@ describe('when another site makes a visitor send forged uploads and deletions', 
     }
   });
 });
+
+describe('when a client asks with HEAD instead of GET', () => {
+  it('then every page answers HEAD with the status GET gets, and no body', async () => {
+    const visitor = await openBrowser(testApp.app);
+    const uploaded = await visitor
+      .upload()
+      .attach('photos', await fixture('square.png'), 'p.png')
+      .expect(303);
+    const photoPath = String(uploaded.headers.location);
+    for (const path of ['/', photoPath, `${photoPath}/delete`, '/about', '/healthz', '/readyz', '/static/styles.css', '/nowhere']) {
+      const get = await visitor.agent.get(path);
+      const head = await visitor.agent.head(path);
+      assert.equal(head.status, get.status, `HEAD ${path}`);
+      assert.ok(head.status < 500, `HEAD ${path} answered ${head.status}`);
+      assert.equal(head.text ?? '', '', `HEAD ${path} has no body`);
+    }
+  });
+});

@@ -52,7 +52,8 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): Br
       res.cookie(BROWSER_KEY_COOKIE, key, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: ONE_YEAR_MS, path: '/' });
       req.cookies[BROWSER_KEY_COOKIE] = key;
     }
-    if (req.method === 'GET') {
+    // HEAD runs the GET handlers (Express): their pages need the token as much.
+    if (req.method === 'GET' || req.method === 'HEAD') {
       res.locals.csrfToken = csrf.generateCsrfToken(req, res, { cookieOptions: { secure: req.secure } });
     }
     next();
