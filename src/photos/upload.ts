@@ -197,6 +197,8 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   function receiveForm(req: Request, res: Response, upload: UploadInProgress): Promise<ReceivedFile[]> {
     const parse = multer({
       storage: storageEngine(upload),
+      // Browsers send file names as raw UTF-8 (busboy's default, Latin-1, garbles "Фото.jpg" in messages).
+      defParamCharset: 'utf8',
       limits: {
         fileSize: limits.maxUploadBytes,
         files: limits.maxFilesPerUpload,

@@ -35,6 +35,13 @@ describe('when the upload is not an accepted image', () => {
     });
   }
 
+  it('then a file name in any script is quoted as it was sent (browsers send UTF-8)', async () => {
+    for (const filename of ['Фото отпуска.jpg', '写真.png', 'café.gif', 'صورة.webp']) {
+      const response = await postFile(Buffer.from('not an image at all'), filename).set('Accept', 'application/json').expect(415);
+      assert.ok(response.body.error.message.startsWith(`"${filename}" is not`), response.body.error.message);
+    }
+  });
+
   it('then a truncated JPEG gets 415 saying it could not be decoded', async () => {
     const photo = await fixture('landscape.jpg');
     await testApp.assertStoresNothing(async () => {
