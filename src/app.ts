@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
-  app.use(createHealthRoutes(store, credentialTrace));
+  app.use(createHealthRoutes(store, credentialTrace, rateLimits.pageViews));
   app.use(session.middleware);
   app.use(createAboutRoutes(deps));
   app.use(createPhotoRoutes({ store, uploads, session, rateLimits, maxUploadBytes, maxFilesPerUpload }));

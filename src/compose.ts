@@ -6,6 +6,7 @@ import { createIdentityLookup } from './about/identity.js';
 import { createInstanceProfileLookup } from './about/instance-profile.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
+import { shareAnswer } from './concurrency.js';
 import { createBrowserSession } from './http/browser-session.js';
 import { createRateLimits } from './http/rate-limits.js';
 import { processImage as makeImages, type ProcessImage } from './photos/image-processing.js';
@@ -68,8 +69,16 @@ export function composeApp(config: Config, { logger, processImage = makeImages }
     rateLimits: createRateLimits(config),
     s3,
     credentialTrace,
-    lookUpCallerIdentity: createIdentityLookup(config, s3),
-    lookUpInstanceProfile: createInstanceProfileLookup(config.imdsEndpoint),
+    // Who the app is and which instance answers change rarely: a flood of /about costs STS and IMDS one call a minute.
+    lookUpCallerIdentity: shareAnswer(createIdentityLookup(config, s3), { keepMs: ABOUT_LOOKUP_KEEP_MS, keep: isKnown }),
+    lookUpInstanceProfile: shareAnswer(createInstanceProfileLookup(config.imdsEndpoint), { keepMs: ABOUT_LOOKUP_KEEP_MS, keep: isKnown }),
   });
   return { app, s3, store, uploads, uploadBudget, orphanSweep, credentialTrace };
+}
+
+const ABOUT_LOOKUP_KEEP_MS = 60_000;
+
+/** An answer worth keeping: a look-up that failed says `unavailable`, and is asked again next time. */
+function isKnown(answer: object): boolean {
+  return !('unavailable' in answer);
 }

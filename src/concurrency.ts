@@ -18,3 +18,27 @@ export function limitConcurrency<Args extends unknown[], Result>(
     }
   };
 }
+
+/**
+ * Shares one call of `ask` among the callers that arrive while it runs, and keeps an answer `keep` accepts for
+ * `keepMs`: a flood of requests for something that rarely changes costs one call, not one call each.
+ */
+export function shareAnswer<Result>(
+  ask: () => Promise<Result>,
+  { keepMs, keep = () => true, now = Date.now }: { keepMs: number; keep?: (answer: Result) => boolean; now?: () => number },
+): () => Promise<Result> {
+  let running: Promise<Result> | undefined;
+  let kept: { answer: Result; until: number } | undefined;
+  return () => {
+    if (kept && now() < kept.until) return Promise.resolve(kept.answer);
+    running ??= ask()
+      .then((answer) => {
+        kept = keep(answer) ? { answer, until: now() + keepMs } : undefined;
+        return answer;
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+}

@@ -93,6 +93,22 @@ describe('when the app runs with only an IMDSv2 endpoint', () => {
   });
 });
 
+describe('when a client asks for /about again and again', () => {
+  it('then instance metadata is read once, not on every request', async () => {
+    const run = await startAppOnImds();
+    try {
+      await request(run.testApp.app).get('/readyz').expect(200); // the SDK has its credentials
+      const before = run.imds.requests.length;
+      for (let index = 0; index < 30; index++) await request(run.testApp.app).get('/about').expect(200);
+      const asked = run.imds.requests.slice(before).map((entry) => `${entry.method} ${entry.path}`);
+      // One token and the four reads of the instance profile, for all thirty pages.
+      assert.equal(asked.length, 5, asked.join('\n'));
+    } finally {
+      await run.close();
+    }
+  });
+});
+
 describe('when IMDS rotates the role credentials', () => {
   it('then the app signs new requests with the new key without a restart, and uploads keep working', async () => {
     // Credentials that live 5 min + 1 s are inside the SDK's 5-minute refresh window after one second,

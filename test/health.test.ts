@@ -53,3 +53,32 @@ describe('when S3 goes away and comes back', () => {
     assert.equal((await testApp.listAllKeys()).length, 4, 'the upload after recovery is whole: thumbnail, display, full size, original');
   });
 });
+
+describe('when one client floods /readyz and /about', () => {
+  it('then probes that arrive together share one S3 call, and past the per-client page limit they get 429 without one', async () => {
+    const limited = await startTestApp({ env: { PAGE_VIEWS_PER_MINUTE: '30' } });
+    const listings: string[] = [];
+    limited.s3.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'ListObjectsV2Command') listings.push(context.commandName);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countListingsForTest' },
+    );
+    try {
+      const together = await Promise.all(Array.from({ length: 20 }, () => request(limited.app).get('/readyz')));
+      assert.deepEqual(new Set(together.map((response) => response.status)), new Set([200]));
+      assert.ok(listings.length <= 2, `${listings.length} S3 listings for 20 probes at once`);
+
+      const statuses: number[] = [];
+      for (let index = 0; index < 12; index++) statuses.push((await request(limited.app).get('/about')).status);
+      assert.deepEqual(statuses.slice(0, 10), Array(10).fill(200));
+      assert.deepEqual(statuses.slice(10), [429, 429], '30 a minute, /readyz and /about counted together');
+      const listingsBefore = listings.length;
+      assert.equal((await request(limited.app).get('/readyz')).status, 429);
+      assert.equal(listings.length, listingsBefore, 'a refused probe asks S3 nothing');
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Router } from 'express';
 import type { Config } from '../config.js';
+import type { RateLimits } from '../http/rate-limits.js';
 import {
   CREDENTIAL_SOURCE_LABELS,
   describeStorageFailure,
@@ -14,6 +15,8 @@ import type { InstanceProfile } from './instance-profile.js';
 
 export interface AboutDeps {
   config: Config;
+  /** /about asks S3, STS and IMDS: it is limited per client like the pages that read S3. */
+  rateLimits: Pick<RateLimits, 'pageViews'>;
   s3: S3Client;
   credentialTrace: CredentialChainTrace;
   lookUpCallerIdentity: () => Promise<CallerIdentity>;
@@ -21,10 +24,17 @@ export interface AboutDeps {
   lookUpInstanceProfile: () => Promise<InstanceProfile>;
 }
 
-export function createAboutRoutes({ config, s3, credentialTrace, lookUpCallerIdentity, lookUpInstanceProfile }: AboutDeps): Router {
+export function createAboutRoutes({
+  config,
+  rateLimits,
+  s3,
+  credentialTrace,
+  lookUpCallerIdentity,
+  lookUpInstanceProfile,
+}: AboutDeps): Router {
   const router = Router();
 
-  router.get('/about', async function showCredentials(_req, res) {
+  router.get('/about', rateLimits.pageViews, async function showCredentials(_req, res) {
     const [credentials, identity] = await Promise.all([
       summarizeCredentials(s3, credentialTrace).catch((error: unknown) => ({ failure: describeStorageFailure(error, credentialTrace) })),
       lookUpCallerIdentity(),
