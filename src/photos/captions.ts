@@ -14,10 +14,17 @@ export function decodeCaption(encoded: string | undefined): string {
   return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';
 }
 
-/** Trims the caption and normalises its Unicode form, so the same text typed on two systems is stored the same. */
+/**
+ * Trims the caption and normalises its Unicode form, so the same text typed on two systems is stored the same.
+ * A caption is one line: line breaks and tabs become spaces, other control characters (NUL, escape, …) go.
+ */
 export function cleanCaption(raw: unknown): string {
   if (typeof raw !== 'string') return '';
-  return raw.normalize('NFC').trim();
+  return raw
+    .normalize('NFC')
+    .replace(/[\t\n\r\v\f\u0085]+/g, ' ')
+    .replace(/\p{Cc}/gu, '')
+    .trim();
 }
 
 export function captionLength(caption: string): number {

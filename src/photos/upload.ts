@@ -380,7 +380,10 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       if (!req.is('multipart/form-data')) throw new NotAnUploadForm();
       const files = await receiveForm(req, res, upload);
       requireFormToken(req, upload);
-      const caption = cleanCaption((req.body as { caption?: unknown } | undefined)?.caption);
+      const captionField = (req.body as { caption?: unknown } | undefined)?.caption;
+      // Two caption fields are not from the form: refuse rather than keep one silently.
+      if (Array.isArray(captionField)) throw new MalformedUpload();
+      const caption = cleanCaption(captionField);
       if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH);
       if (files.length === 0) throw new NoPhotoChosen();
       const images = await makeImages(files, upload, client);

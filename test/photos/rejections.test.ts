@@ -111,6 +111,29 @@ describe('when the form itself is wrong', () => {
     await browser.agent.post('/photos').type('form').send({ _csrf: browser.token, caption: 'hi' }).expect(400);
   });
 
+  it('then two caption fields get 400 and store nothing, rather than one caption kept silently', async () => {
+    await testApp.assertStoresNothing(async () => {
+      await browser
+        .upload()
+        .field('caption', 'one')
+        .field('caption', 'two')
+        .attach('photos', await fixture('square.png'), 'p.png')
+        .expect(400);
+    });
+  });
+
+  it("then a caption's control characters are dropped, and its unclosed right-to-left override stays inside the page title", async () => {
+    const uploaded = await browser
+      .upload()
+      .field('caption', 'abc\u202Edef\u0000ghi\nj')
+      .attach('photos', await fixture('square.png'), 'p.png')
+      .expect(303);
+    const page = (await browser.agent.get(String(uploaded.headers.location)).expect(200)).text;
+    assert.ok(!page.includes('\u0000'), 'no NUL in the page');
+    assert.match(page, /<title>&#x2068;abc\u202Edefghi j&#x2069; · /);
+    assert.match(page, /<h1 dir="auto">abc\u202Edefghi j<\/h1>/);
+  });
+
   it('then a caption over 280 characters gets 400 and stores nothing', async () => {
     await testApp.assertStoresNothing(async () => {
       const response = await browser

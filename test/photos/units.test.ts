@@ -54,6 +54,13 @@ describe('captions', () => {
   it('when a caption is typed in decomposed form, then it is stored composed and trimmed', () => {
     assert.equal(cleanCaption('  Zoe\u0308 '), 'Zoë');
     assert.equal(cleanCaption(['a', 'b']), '');
+    assert.equal(cleanCaption('one\r\nline\tonly\u0085here'), 'one line only here', 'line breaks and tabs become spaces');
+    assert.equal(cleanCaption('no\u0000nul\u001bescape\u007fdel\u009bcsi'), 'nonulescapedelcsi', 'other control characters go');
+    assert.equal(
+      cleanCaption('\u202Ebidi\u2066 stays'),
+      '\u202Ebidi\u2066 stays',
+      'bidi controls are text a right-to-left writer may need',
+    );
   });
 });
 
