@@ -27,6 +27,7 @@ export function takeNotice(req: Request, res: Response): string | undefined {
 function noticeText(value: string): string | undefined {
   if (value === 'photo-deleted') return 'The photo was deleted.';
   const count = Number(/^photos-uploaded:(\d{1,2})$/.exec(value)?.[1]);
+  if (count === 1) return 'The photo was uploaded.';
   if (Number.isInteger(count) && count > 1 && count <= MAX_UPLOAD_COUNT) return `${count} photos were uploaded.`;
   return undefined;
 }

@@ -49,8 +49,8 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   router.post('/photos', rateLimits.uploads, async function uploadPhotos(req, res) {
     const { photoIds } = await uploads.receive(req, res);
     req.log.info({ photoIds }, 'photos uploaded');
-    // One photo opens its page; several open the gallery, which says how many (once).
-    if (photoIds.length > 1) rememberNotice(req, res, { kind: 'photos-uploaded', count: photoIds.length });
+    // One photo opens its page, several the gallery; either says what was uploaded (once).
+    rememberNotice(req, res, { kind: 'photos-uploaded', count: photoIds.length });
     if (req.accepts(['html', 'json']) === 'json') {
       res.status(201).json({ photos: photoIds.map((id) => ({ id, url: `/photos/${id}` })) });
     } else {
@@ -68,6 +68,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
       canDelete: session.isOwner(req, photo.id, photo.ownerTag),
       newerLink: newer && photoLink(newer.id, newer.from),
       olderLink: older && photoLink(older.id, older.from),
+      notice: takeNotice(req, res),
     });
   });
 

@@ -26,9 +26,22 @@ describe('when an upload of several photos redirects to the gallery', () => {
   });
 });
 
+describe('when an upload of one photo redirects to its page', () => {
+  it('then that page says it was uploaded once, and a reload does not', async () => {
+    const browser = await openBrowser(testApp.app);
+    const uploaded = await browser
+      .upload()
+      .attach('photos', await fixture('square.png'), 'a.png')
+      .expect(303);
+    const photoPath = String(uploaded.headers.location);
+    assert.match((await browser.get(photoPath).expect(200)).text, /<p class="notice" role="status">The photo was uploaded\.<\/p>/);
+    assert.doesNotMatch((await browser.get(photoPath).expect(200)).text, /class="notice"/);
+  });
+});
+
 describe('when the notice cookie was not set by the app', () => {
   it('then the gallery shows no notice, whatever the cookie says', async () => {
-    for (const value of ['%3Cscript%3E', 'photos-uploaded:999', 'photos-uploaded:1']) {
+    for (const value of ['%3Cscript%3E', 'photos-uploaded:999', 'photos-uploaded:0', 'photos-uploaded:01x']) {
       const page = await request(testApp.app).get('/').set('Cookie', `notice=${value}`).expect(200);
       assert.doesNotMatch(page.text, /class="notice"/, value);
     }
