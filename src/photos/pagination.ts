@@ -1,10 +1,10 @@
-// Gallery paging with S3 continuation tokens. S3 only lists forwards, so each page's URL carries the
-// tokens of the pages before it (a few at most), which is what makes "Newer" possible.
+// Gallery paging. A page is named by the photo id it starts after (see store.listPhotoPage). S3 only lists
+// forwards, so each page's URL carries the ids of the pages before it, which is what makes "Newer" possible.
 
-/** Older pages than this are dropped from the trail; "Newer" then leads to the newest page. */
-const MAX_TRAIL = 8;
+/** Older pages than this are dropped from the trail, to keep links short; past them only "Newest" is offered. */
+const MAX_TRAIL = 30;
 const FIRST_PAGE = '';
-/** Longer than any token S3 issues: such a link was not made by the app (the store refuses it as a page). */
+/** Far longer than a photo id: such a link was not made by the app (the store refuses anything but an id). */
 const MAX_TOKEN_LENGTH = 1024;
 
 export interface PagePosition {
@@ -27,12 +27,17 @@ export function olderPageLink(position: PagePosition, nextToken: string): string
   return pageLink(nextToken, [...position.trail, position.token ?? FIRST_PAGE].slice(-MAX_TRAIL));
 }
 
-/** undefined on the newest page. */
+/** The page just before this one; undefined on the newest page, and where the trail no longer reaches back. */
 export function newerPageLink(position: PagePosition): string | undefined {
   if (position.token === undefined) return undefined;
   const previous = position.trail.at(-1);
-  if (previous === undefined || previous === FIRST_PAGE) return '/';
-  return pageLink(previous, position.trail.slice(0, -1));
+  if (previous === undefined) return undefined;
+  return previous === FIRST_PAGE ? '/' : pageLink(previous, position.trail.slice(0, -1));
+}
+
+/** The newest page, offered (instead of a "Newer" that would skip pages) where the trail no longer reaches back. */
+export function newestPageLink(position: PagePosition): string | undefined {
+  return position.token !== undefined && position.trail.length === 0 ? '/' : undefined;
 }
 
 function pageLink(token: string, trail: string[]): string {

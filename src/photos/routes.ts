@@ -7,7 +7,7 @@ import type { RateLimits } from '../http/rate-limits.js';
 import { MAX_CAPTION_LENGTH } from './captions.js';
 import { listInWords, NotPhotoOwner, PhotoNotFound } from './errors.js';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.js';
-import { newerPageLink, olderPageLink, readPagePosition } from './pagination.js';
+import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from './pagination.js';
 import { isPhotoId } from './photo-id.js';
 import type { PhotoRecord, PhotoStore } from './store.js';
 import type { UploadReceiver } from './upload.js';
@@ -36,12 +36,15 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   router.get('/', rateLimits.pageViews, async function showGallery(req, res) {
     const position = readPagePosition(req.query);
     const page = await store.listPhotoPage(position.token);
-    const firstOnPage = page.photos[0]?.id;
+    // A photo page lists from `from` to find the photo newer than it: the photo before this page (the one it
+    // starts after), so that even the first photo here finds its newer neighbour, or this page's first photo.
+    const from = position.token ?? page.photos[0]?.id;
     res.render('gallery', {
       ...uploadFormHints,
-      photos: page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, firstOnPage) })),
+      photos: page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, from) })),
       olderLink: page.nextPageToken ? olderPageLink(position, page.nextPageToken) : undefined,
       newerLink: newerPageLink(position),
+      newestLink: newestPageLink(position),
       notice: takeNotice(req, res),
     });
   });

@@ -20,9 +20,6 @@ import { objectKeys, type PartFolder } from './object-keys.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
 
 export const PHOTOS_PER_PAGE = 24;
-/** S3's continuation tokens are far shorter; anything longer was not issued by S3 and is refused before it is sent. */
-const MAX_PAGE_TOKEN_LENGTH = 1024;
-const PAGE_TOKEN = /^[A-Za-z0-9+/=_.:-]+$/;
 /** Keys per listing when sweeping: a listing past the window's end stops after at most this many. */
 const SWEEP_PAGE_SIZE = 100;
 /** DeleteObjects takes at most this many keys per call. */
@@ -58,6 +55,7 @@ export interface PhotoSummary {
 
 export interface PhotoPage {
   photos: PhotoSummary[];
+  /** The id the next (older) page starts after: the last photo on this one, when there are more. */
   nextPageToken: string | undefined;
 }
 
@@ -105,6 +103,7 @@ export interface PhotoStore {
   checkBucket(): Promise<void>;
   savePhotoParts(id: string, parts: PhotoParts, signal?: AbortSignal): Promise<void>;
   saveRecord(record: NewPhotoRecord, thumbnail: Buffer, signal?: AbortSignal): Promise<void>;
+  /** The photos after `pageToken` (a photo id: the last one on the page before), or the newest ones. */
   listPhotoPage(pageToken: string | undefined): Promise<PhotoPage>;
   /** The photos just newer and just older than `id` (see the method). */
   findNeighbours(id: string, from?: string): Promise<PhotoNeighbours>;
@@ -203,31 +202,29 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
       });
     },
 
-    /** One ListObjectsV2 call per page: everything the gallery shows comes from the keys. */
+    /**
+     * One ListObjectsV2 call per page: everything the gallery shows comes from the keys. A page starts after
+     * a photo id rather than at an S3 continuation token: ids are short (a page's link can carry many of
+     * them, for "Newer"), anyone can check them before S3 is asked, and the id before a page's first photo
+     * is what its photo links need to find that photo's newer neighbour.
+     */
     async listPhotoPage(pageToken) {
-      if (pageToken !== undefined && (pageToken.length > MAX_PAGE_TOKEN_LENGTH || !PAGE_TOKEN.test(pageToken)))
-        throw new InvalidPageToken();
+      if (pageToken !== undefined && !isPhotoId(pageToken)) throw new InvalidPageToken();
       const listing = await callS3('ListObjectsV2', (abortSignal) =>
-        s3
-          .send(
-            new ListObjectsV2Command({
-              Bucket: bucket,
-              Prefix: keys.thumbnailFolder,
-              MaxKeys: PHOTOS_PER_PAGE,
-              ContinuationToken: pageToken,
-            }),
-            { abortSignal },
-          )
-          .catch((error: unknown) => {
-            // S3 answers 400 to a continuation token it did not issue (an edited or stale link).
-            if (pageToken && error instanceof S3ServiceException && error.$metadata.httpStatusCode === 400) throw new InvalidPageToken();
-            throw error;
+        s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: keys.thumbnailFolder,
+            MaxKeys: PHOTOS_PER_PAGE,
+            StartAfter: pageToken === undefined ? undefined : keys.thumbnail(pageToken),
           }),
+          { abortSignal },
+        ),
       );
       const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
       const thumbnailUrls = await presignViewUrls(ids.map(keys.thumbnail));
       const photos = ids.map((id, index) => ({ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]! }));
-      return { photos, nextPageToken: listing.IsTruncated ? listing.NextContinuationToken : undefined };
+      return { photos, nextPageToken: listing.IsTruncated ? ids.at(-1) : undefined };
     },
 
     /**

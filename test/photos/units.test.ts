@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { cleanCaption, decodeCaption, encodeCaption } from '../../src/photos/captions.js';
 import { limitConcurrency } from '../../src/concurrency.js';
 import { detectImageType } from '../../src/photos/image-type.js';
-import { newerPageLink, olderPageLink, readPagePosition } from '../../src/photos/pagination.js';
+import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from '../../src/photos/pagination.js';
 import { isPhotoId, newPhotoId, uploadedAt } from '../../src/photos/photo-id.js';
 import { fixture } from '../support/test-app.js';
 
@@ -77,10 +77,24 @@ describe('gallery paging links', () => {
     assert.equal(newerPageLink(first), undefined);
   });
 
-  it('when the trail is longer than kept, then "Newer" still leads somewhere', () => {
-    const deep = readPagePosition({ page: 'T20', back: Array.from({ length: 19 }, (_, i) => `T${i + 1}`) });
-    assert.equal(deep.trail.length, 8);
-    assert.match(newerPageLink(deep)!, /^\/\?page=T19/);
+  it('when the trail is longer than kept, then "Newer" walks back as far as it reaches, and then only "Newest" is offered, never a "Newer" that skips pages', () => {
+    let position = readPagePosition({ page: 'T40', back: ['', ...Array.from({ length: 39 }, (_, i) => `T${i + 1}`)] });
+    assert.equal(position.trail.length, 30);
+    const visited: string[] = [];
+    for (let link = newerPageLink(position); link; link = newerPageLink(position)) {
+      const url = new URL(link, 'http://x');
+      position = readPagePosition({ page: url.searchParams.get('page') ?? undefined, back: url.searchParams.getAll('back') });
+      visited.push(position.token ?? 'first');
+      assert.equal(newestPageLink(position), position.trail.length === 0 ? '/' : undefined);
+    }
+    assert.deepEqual(
+      visited,
+      Array.from({ length: 30 }, (_, i) => `T${39 - i}`),
+      'each page once, back to the oldest the trail kept',
+    );
+    assert.equal(newestPageLink(position), '/');
+    assert.equal(newestPageLink(readPagePosition({})), undefined, 'none on the newest page');
+    assert.equal(newestPageLink(readPagePosition({ page: 'T2', back: [''] })), undefined, '"Newer" already leads there');
   });
 
   it('when the query is hostile, then it is ignored, not trusted', () => {
