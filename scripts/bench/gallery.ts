@@ -15,7 +15,7 @@ import { formatSpread, inParallel, milliseconds, roundRatios, spread } from './s
 export const GALLERY_BUCKET = 'bench-gallery';
 const SEEDED_PHOTOS = 10_000;
 const SEEDING_CONCURRENCY = 32;
-/** Page 200 shows photos 4,777 to 4,800; it is asked for with S3's continuation token, as its "Older" link carries it. */
+/** Page 200 shows photos 4,777 to 4,800; it is asked for after the id of photo 4,776, as its "Older" link names it. */
 const DEEP_PAGE = 200;
 const ROUNDS = 15;
 /** S3 returns at most this many keys per ListObjectsV2. */
