@@ -14,11 +14,23 @@
   var acceptedTypes = input.accept.split(',');
   var maxFiles = Number(input.getAttribute('data-max-files'));
   var maxBytes = Number(input.getAttribute('data-max-bytes'));
+  var caption = form.elements.caption;
+  var maxCaption = Number(caption.getAttribute('maxlength'));
   /** The files to send, in order, each with its preview's list item. */
   var chosen = [];
   var sending = false;
 
   form.classList.add('enhanced');
+
+  // maxlength counts UTF-16 units, so an emoji counts twice and the form would stop at 140 of them; the server
+  // counts characters. With JavaScript the caption is counted as the server counts it.
+  caption.removeAttribute('maxlength');
+  caption.addEventListener('input', function () {
+    var length = Array.from(caption.value.normalize('NFC').trim()).length;
+    caption.setCustomValidity(
+      length > maxCaption ? 'A caption may have up to ' + maxCaption + ' characters; this one has ' + length + '.' : '',
+    );
+  });
 
   input.addEventListener('change', function () {
     // The input holds only the last choice; the form sends every file chosen, dropped or pasted so far.

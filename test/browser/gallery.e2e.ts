@@ -224,6 +224,28 @@ describe('the photo experience in Chromium', { skip }, () => {
     });
   });
 
+  describe('when the visitor writes a caption of emoji', () => {
+    step(
+      'then 280 of them are accepted as the server counts characters, and a 281st stops the form with a message before anything is sent',
+      async () => {
+        await page.goto(`${appUrl}/`);
+        const caption = page.getByLabel('Caption');
+        await caption.fill('😀'.repeat(281));
+        assert.equal(Array.from(await caption.inputValue()).length, 281, 'the field does not cut the caption at 140 emoji');
+        assert.match(
+          await caption.evaluate((field) => (field as HTMLInputElement).validationMessage),
+          /up to 280 characters; this one has 281/,
+        );
+        await caption.fill('😀'.repeat(280));
+        assert.equal(await caption.evaluate((field) => (field as HTMLInputElement).validationMessage), '');
+        await dropFiles([{ name: 'square.png', type: 'image/png' }]);
+        await page.getByRole('button', { name: 'Upload', exact: true }).click();
+        await page.waitForURL(PHOTO_PAGE);
+        assert.equal((await page.locator('h1').textContent())?.trim(), '😀'.repeat(280));
+      },
+    );
+  });
+
   describe('when each page is shown on a 390 × 844 phone and a 1280 × 800 laptop', () => {
     const pages = [
       { name: 'gallery', path: () => '/' },
