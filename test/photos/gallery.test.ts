@@ -4,7 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import request from 'supertest';
 import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
+import sharp from 'sharp';
 import { decodeHtml } from '../../scripts/support/html.js';
+import { download } from '../support/pages.js';
 import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { openBrowser, type Browser } from '../support/browser.js';
 import { seedPhotos } from '../support/seed.js';
@@ -124,6 +126,20 @@ describe('when a photo is deleted', () => {
     await uploader.get(`/photos/${id}`).expect(404);
     assert.match((await uploader.get('/').expect(200)).text, /The photo was deleted/);
     assert.doesNotMatch((await uploader.get('/').expect(200)).text, /The photo was deleted/, 'the notice shows once');
+  });
+
+  it("then its confirmation page shows the thumbnail at the thumbnail's own size, however small the photo", async () => {
+    const uploader = await openBrowser(testApp.app);
+    const upload = await uploader
+      .upload()
+      .set('Accept', 'application/json')
+      .attach('photos', await fixture('tiny.gif'), 't.gif')
+      .expect(201);
+    const id = upload.body.photos[0].id as string;
+    const confirm = (await uploader.get(`/photos/${id}/delete`).expect(200)).text;
+    const [, src, width, height] = /<img src="([^"]+)" width="(\d+)" height="(\d+)"/.exec(confirm) ?? [];
+    const thumbnail = await sharp(await download(decodeHtml(src!))).metadata();
+    assert.deepEqual([Number(width), Number(height)], [thumbnail.width, thumbnail.height]);
   });
 
   it('then by another browser, it is refused with 403 and the photo stays', async () => {
