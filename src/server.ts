@@ -1,5 +1,6 @@
 // Entry point: reads the environment, builds the app (composeApp makes its one S3 client), listens,
 // sweeps what failed uploads left behind, and shuts down cleanly.
+import type { AddressInfo } from 'node:net';
 import { APP_DISPLAY_NAME } from './app-name.js';
 import { composeApp } from './compose.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -16,6 +17,13 @@ const FINAL_EXIT_MARGIN_MS = (STEP_TIME_LIMIT_SECONDS + 3) * 1000;
 
 /** EX_CONFIG: systemd (RestartPreventExitStatus) and humans can tell a configuration error from a crash. */
 const EXIT_CONFIGURATION = 78;
+
+/** The address to open in a browser: the port actually bound (PORT=0 picks one), an IPv6 host in brackets. */
+function listeningUrl(address: string | AddressInfo | null): string {
+  if (address === null || typeof address === 'string') return String(address);
+  const host = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
 
 async function main(): Promise<void> {
   let config: Config;
@@ -51,7 +59,7 @@ async function main(): Promise<void> {
   const { app, uploads, orphanSweep } = composeApp(config, { logger });
 
   const server = app.listen(config.port, config.host, () => {
-    const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
+    const url = listeningUrl(server.address());
     logger.info(
       { url, bucket: config.bucket, prefix: config.keyPrefix, region: config.region, endpoint: config.endpointUrl ?? 'AWS' },
       `${APP_DISPLAY_NAME} is listening on ${url}`,

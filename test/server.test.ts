@@ -58,6 +58,19 @@ describe('when server.ts is given an upload temp folder that is not its own', ()
   });
 });
 
+describe('when server.ts listens on an IPv6 address and a port the system picks', () => {
+  it('then the address it prints is one a browser can open', async () => {
+    const server = run('src/server.ts', { S3_BUCKET: 'photos', AWS_REGION: 'us-east-1', HOST: '::1', PORT: '0' });
+    try {
+      const [, url] = await waitFor(server, /is listening on (http:\/\/[^\s"]+)/);
+      assert.match(url!, /^http:\/\/\[::1\]:[1-9]\d*$/);
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    } finally {
+      killGroup(server);
+    }
+  });
+});
+
 describe('when npm run dev starts on a fresh machine', () => {
   it('then the printed URL serves the gallery, a curl -F upload appears, its full-size image has the pixels that were sent, and Ctrl-C stops both', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-dev-'));
