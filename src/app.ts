@@ -65,6 +65,11 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
+  // Every page holds form tokens and presigned links that expire: never keep one (the back button asks again).
+  app.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   app.use(createHealthRoutes(store, credentialTrace, rateLimits.pageViews));
   app.use(session.middleware);
   app.use(createAboutRoutes(deps));

@@ -32,6 +32,18 @@ describe('when any page is served', () => {
     }
   });
 
+  it('then no page may be kept by a cache (they hold form tokens and expiring links), while static files may', async () => {
+    const visitor = await openBrowser(testApp.app);
+    const uploaded = await visitor
+      .upload()
+      .attach('photos', await fixture('square.png'), 'p.png')
+      .expect(303);
+    for (const path of ['/', String(uploaded.headers.location), '/about', '/readyz', '/no-such-page']) {
+      assert.equal((await visitor.get(path)).headers['cache-control'], 'no-store', path);
+    }
+    assert.match((await request(testApp.app).get('/static/styles.css').expect(200)).headers['cache-control'] ?? '', /max-age=3600/);
+  });
+
   it('then the browser cookies are HttpOnly and SameSite', async () => {
     const cookies = [(await request(testApp.app).get('/').expect(200)).headers['set-cookie'] ?? []].flat();
     assert.equal(cookies.length, 2, cookies.join('\n'));
