@@ -57,7 +57,8 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const KEY_PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)+$/;
+/** Folders of S3's safe key characters; none of them `.` or `..`, which a disk-backed emulator would walk out of its folder with. */
+const KEY_PREFIX = /^(?!(?:.*\/)?\.{1,2}\/)([A-Za-z0-9!_.*'()-]+\/)+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
