@@ -150,28 +150,44 @@ async function errorTitleOf(response: IncomingMessage): Promise<string> {
   return (JSON.parse(text) as { error: { title: string } }).error.title;
 }
 
+/** An app on a port of its own whose image steps wait until `release()`: images queue up as the test sends them. */
+async function startAppWithHeldImages() {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let started = 0;
+  const busy = await startTestApp({
+    env: { MAX_FILES_PER_UPLOAD: '10', UPLOADS_PER_HOUR: '1000' },
+    processImage: async (source) => {
+      started++;
+      await held;
+      return processImage(source);
+    },
+  });
+  const busyServer = busy.app.listen(0, '127.0.0.1');
+  await once(busyServer, 'listening');
+  return {
+    busyPort: (busyServer.address() as { port: number }).port,
+    release,
+    /** Image steps begun so far (each upload's first image is begun, then held). */
+    imagesStarted: () => started,
+    async close() {
+      release();
+      busyServer.closeAllConnections();
+      busyServer.close();
+      await busy.close();
+    },
+  };
+}
+
 describe('when the image worker has more images waiting than a few full uploads', () => {
   it('then one address may have one upload of images waiting (429 for more), a full queue refuses others at once (503), and both are taken again once it drains', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let imagesStarted = 0;
-    const busy = await startTestApp({
-      env: { MAX_FILES_PER_UPLOAD: '10', UPLOADS_PER_HOUR: '1000' },
-      processImage: async (source) => {
-        imagesStarted++;
-        await held;
-        return processImage(source);
-      },
-    });
-    const busyServer = busy.app.listen(0, '127.0.0.1');
-    await once(busyServer, 'listening');
-    const busyPort = (busyServer.address() as { port: number }).port;
+    const { busyPort, release, imagesStarted, close } = await startAppWithHeldImages();
     try {
       const photo = await fixture('square.png');
       // Three addresses, ten photos each: each upload makes its images one after the other, so three held
       // first images mean 30 images waiting.
       const queued = ['127.0.0.11', '127.0.0.12', '127.0.0.13'].map((address) => uploadFrom(address, busyPort, photo, 10));
-      await waitUntil(() => imagesStarted === 3, 'three uploads at their images', 10_000);
+      await waitUntil(() => imagesStarted() === 3, 'three uploads at their images', 10_000);
 
       const sameAddress = await uploadFrom('127.0.0.11', busyPort, photo, 1);
       assert.equal(sameAddress.statusCode, 429, 'an address with an upload of images waiting may not queue more');
@@ -188,28 +204,12 @@ describe('when the image worker has more images waiting than a few full uploads'
       assert.equal((await uploadFrom('127.0.0.11', busyPort, photo, 1)).statusCode, 201);
       assert.equal((await uploadFrom('127.0.0.14', busyPort, photo, 1)).statusCode, 201);
     } finally {
-      release();
-      busyServer.closeAllConnections();
-      busyServer.close();
-      await busy.close();
+      await close();
     }
   });
 
   it('then one address cannot fill the queue with several uploads at once: the one that would pass the share gets 429, others are served', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let imagesStarted = 0;
-    const busy = await startTestApp({
-      env: { MAX_FILES_PER_UPLOAD: '10', UPLOADS_PER_HOUR: '1000' },
-      processImage: async (source) => {
-        imagesStarted++;
-        await held;
-        return processImage(source);
-      },
-    });
-    const busyServer = busy.app.listen(0, '127.0.0.1');
-    await once(busyServer, 'listening');
-    const busyPort = (busyServer.address() as { port: number }).port;
+    const { busyPort, release, imagesStarted, close } = await startAppWithHeldImages();
     try {
       const photo = await fixture('square.png');
       // Four uploads of ten photos from one address, sent together: all are received, one queues its images,
@@ -225,16 +225,13 @@ describe('when the image worker has more images waiting than a few full uploads'
       assert.deepEqual(statuses, [429, 429, 429]);
       // Another address is not held up by them: its photo reaches the image worker.
       const other = uploadFrom('127.0.0.22', busyPort, photo, 1);
-      await waitUntil(() => imagesStarted === 2, 'the other address reaches the image worker', 10_000);
+      await waitUntil(() => imagesStarted() === 2, 'the other address reaches the image worker', 10_000);
       release();
       assert.equal((await other).statusCode, 201);
       await Promise.all(fromOne);
       assert.deepEqual(statuses.sort(), [201, 429, 429, 429]);
     } finally {
-      release();
-      busyServer.closeAllConnections();
-      busyServer.close();
-      await busy.close();
+      await close();
     }
   });
 });
