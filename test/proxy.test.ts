@@ -127,6 +127,21 @@ http {
     for (const cookie of cookies) assert.match(cookie, /;\s*Secure/i, cookie);
   });
 
+  it('then the browser key is a __Host- cookie, which no other host can plant, and one planted without the prefix is ignored', async () => {
+    const { cookies } = await getThroughProxy('127.0.0.11');
+    const key = cookies.find((cookie) => cookie.startsWith('__Host-browser_key='));
+    assert.ok(key, cookies.join('\n'));
+    assert.match(key, /;\s*Path=\//i);
+    assert.doesNotMatch(key, /;\s*Domain=/i);
+    // A key set by a sibling subdomain (no prefix possible there) does not become this browser's key.
+    const planted = 'A'.repeat(43);
+    const again = await getThroughProxy('127.0.0.12', { Cookie: `browser_key=${planted}` });
+    assert.ok(
+      again.cookies.some((cookie) => cookie.startsWith('__Host-browser_key=') && !cookie.includes(planted)),
+      again.cookies.join('\n'),
+    );
+  });
+
   it('then each client has its own limit, and a forged X-Forwarded-For does not move it', async () => {
     for (let i = 0; i < PAGE_VIEWS_PER_MINUTE; i++) assert.equal((await getThroughProxy('127.0.0.2')).status, 200);
     assert.equal((await getThroughProxy('127.0.0.2')).status, 429, 'the client over its limit');

@@ -9,6 +9,16 @@ import type { Request, RequestHandler, Response } from 'express';
 import { AppError } from '../errors.js';
 
 const BROWSER_KEY_COOKIE = 'browser_key';
+/**
+ * Over HTTPS the key lives in a `__Host-` cookie, which browsers accept only from this host itself (Secure, no
+ * Domain, Path=/): a sibling subdomain cannot plant a key it knows in a visitor's browser and later delete the
+ * photos uploaded with it. Plain HTTP (the demo without a certificate, local runs) cannot use the prefix.
+ */
+const SECURE_BROWSER_KEY_COOKIE = '__Host-browser_key';
+
+function browserKeyCookie(req: Request): string {
+  return req.secure ? SECURE_BROWSER_KEY_COOKIE : BROWSER_KEY_COOKIE;
+}
 const CSRF_COOKIE = 'csrf_token';
 const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
 
@@ -49,8 +59,8 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): Br
   const identifyBrowser: RequestHandler = (req, res, next) => {
     if (!browserKeyOf(req)) {
       const key = randomBytes(32).toString('base64url');
-      res.cookie(BROWSER_KEY_COOKIE, key, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: ONE_YEAR_MS, path: '/' });
-      req.cookies[BROWSER_KEY_COOKIE] = key;
+      res.cookie(browserKeyCookie(req), key, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: ONE_YEAR_MS, path: '/' });
+      req.cookies[browserKeyCookie(req)] = key;
     }
     // HEAD runs the GET handlers (Express): their pages need the token as much.
     if (req.method === 'GET' || req.method === 'HEAD') {
@@ -94,7 +104,7 @@ function markFormTokenAccepted(res: Response): void {
 }
 
 function browserKeyOf(req: Request): string | undefined {
-  const key: unknown = req.cookies?.[BROWSER_KEY_COOKIE];
+  const key: unknown = req.cookies?.[browserKeyCookie(req)];
   return typeof key === 'string' && /^[A-Za-z0-9_-]{43}$/.test(key) ? key : undefined;
 }
 
