@@ -78,6 +78,8 @@ export interface RefreshModel {
   minHealthyPercentage: number;
   /** The outdated instances when it started, for the percentage. */
   outdatedAtStart: number;
+  /** A refresh someone else started, which ends at this time whatever the instances. */
+  endsAt?: number;
 }
 
 export interface GroupModel {
@@ -277,7 +279,9 @@ export class ScalingModel {
       group.TargetGroupARNs.every((arn) => model.targetGroups.get(arn)?.targets.get(id)?.state === 'healthy');
 
     const refresh = group.refreshes.find((candidate) => candidate.Status === 'Pending' || candidate.Status === 'InProgress');
-    if (refresh) {
+    if (refresh?.endsAt !== undefined) {
+      if (now >= refresh.endsAt) Object.assign(refresh, { Status: 'Successful', PercentageComplete: 100 });
+    } else if (refresh) {
       refresh.Status = 'InProgress';
       const outdated = inService().filter(([, launched]) => launched.version !== current);
       const replaced = refresh.outdatedAtStart - outdated.length;
