@@ -81,9 +81,22 @@ export async function ensureSecurityGroup(
   rules: readonly IngressRule[],
 ): Promise<string> {
   const { aws, log } = deps;
-  let groupId: string | undefined;
-  let ingress: IpPermission[] = [];
-  try {
+  // Read first, so a rerun with nothing to change sends no write at all.
+  const { SecurityGroups = [] } = await aws.ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'group-name', Values: [groupName] },
+        { Name: 'vpc-id', Values: [vpcId] },
+      ],
+    }),
+  );
+  const existing = SecurityGroups[0];
+  let groupId = existing?.GroupId;
+  const ingress = existing?.IpPermissions ?? [];
+  if (existing) {
+    assertStackOwns(existing.Tags, settings, `Security group ${groupName}`);
+    log(`Reusing security group ${groupName} (${groupId})`);
+  } else {
     ({ GroupId: groupId } = await aws.ec2.send(
       new CreateSecurityGroupCommand({
         GroupName: groupName,
@@ -93,21 +106,6 @@ export async function ensureSecurityGroup(
       }),
     ));
     log(`Created security group ${groupName} (${groupId}) in ${vpcId}`);
-  } catch (error) {
-    if (!isAwsError(error, 'InvalidGroup.Duplicate')) throw error;
-    const { SecurityGroups = [] } = await aws.ec2.send(
-      new DescribeSecurityGroupsCommand({
-        Filters: [
-          { Name: 'group-name', Values: [groupName] },
-          { Name: 'vpc-id', Values: [vpcId] },
-        ],
-      }),
-    );
-    const group = SecurityGroups[0];
-    assertStackOwns(group?.Tags, settings, `Security group ${groupName}`);
-    groupId = group?.GroupId;
-    ingress = group?.IpPermissions ?? [];
-    log(`Reusing security group ${groupName} (${groupId})`);
   }
   const id = required(groupId, 'the security group id');
 

@@ -73,7 +73,6 @@ test('when up runs again with nothing changed, then it only re-applies its own s
       'iam:UpdateAssumeRolePolicy',
       'iam:PutRolePolicy',
       'iam:CreateInstanceProfile',
-      'ec2:CreateSecurityGroup',
     ],
   );
   assert.deepEqual(account.inputsOf('DescribeSecurityGroups'), [

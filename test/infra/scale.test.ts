@@ -257,7 +257,7 @@ test('when up --instances 2 runs again with nothing changed, then the load-balan
   );
   assert.deepEqual(
     mutatingCalls(account).filter((name) => name.startsWith('ec2:') || name.startsWith('ssm:')),
-    ['ec2:CreateSecurityGroup', 'ec2:CreateSecurityGroup'],
+    [],
   );
   assert.deepEqual(settledSnapshot(account), before);
 });
