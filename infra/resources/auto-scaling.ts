@@ -39,7 +39,7 @@ import type { StackState, UpDeps } from '../state.js';
 import { required, retryWithBackoff, seconds, waitFor, type Step } from '../step.js';
 import { renderUserData } from '../templates.js';
 import { HOP_LIMIT, READINESS_TIMEOUT_MS } from './instance.js';
-import { loadBalancedUrl } from './load-balancer.js';
+import { loadBalancedUrl, sameMembers } from './load-balancer.js';
 
 /**
  * Seconds the group trusts a new instance before the load balancer's health check can get it replaced: first boot installs
@@ -343,10 +343,6 @@ export function autoScalingGroupUpStep(settings: UpSettings, lb: LoadBalancedSet
       );
     },
   };
-}
-
-function sameMembers(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  return (a ?? []).length === b.length && b.every((item) => a?.includes(item));
 }
 
 export function loadBalancedReadinessStep(settings: UpSettings, lb: LoadBalancedSettings): Step<UpDeps, StackState> {

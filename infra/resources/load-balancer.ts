@@ -185,7 +185,8 @@ export function targetGroupUpStep(settings: StackSettings): Step<AwsDeps, StackS
   };
 }
 
-function sameMembers(a: readonly string[] | undefined, b: readonly string[]): boolean {
+/** The same items in any order (subnets, security groups), as AWS lists them in its own order. */
+export function sameMembers(a: readonly string[] | undefined, b: readonly string[]): boolean {
   return (a ?? []).length === b.length && b.every((item) => a?.includes(item));
 }
 

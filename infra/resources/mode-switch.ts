@@ -48,7 +48,7 @@ export function retireStandaloneStep(settings: StackSettings): Step<AwsDeps, Sta
     title: `Remove the stand-alone instance and the group ${names.securityGroupName} of an earlier single-instance \`up\`, if any`,
     why: `Runs after the load balancer has healthy targets, so switching to --instances keeps the demo up; afterwards no instance of the stack is reachable except through the load balancer. Instances launched by the Auto Scaling group are not touched.`,
     cli: [
-      `aws ec2 describe-instances --region ${region} --filters ${tagFiltersCli(settings)} Name=instance-state-name,Values=pending,running,stopping,stopped --query "Reservations[].Instances[?!not_null(Tags[?Key=='aws:autoscaling:groupName'])].InstanceId"`,
+      `aws ec2 describe-instances --region ${region} --filters ${tagFiltersCli(settings)} Name=instance-state-name,Values=pending,running,stopping,stopped --query "Reservations[].Instances[?!(Tags[?Key=='aws:autoscaling:groupName'])].InstanceId"`,
       `aws ec2 terminate-instances --region ${region} --instance-ids <those>; aws ec2 wait instance-terminated --region ${region} --instance-ids <those>`,
       `aws ec2 delete-security-group --region ${region} --group-id <the id of ${names.securityGroupName}, found by the stack tags>`,
     ],
