@@ -725,3 +725,187 @@ test('when the hosted zone does not exist, then up says so and names the command
     /Hosted zone Z0123456789ABCDEFGHIJ does not exist.*aws route53 list-hosted-zones/,
   );
 });
+
+test('when a listener, the health check or the group was changed by hand, then a rerun sets back each field that differs', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  const listeners = [...account.scaling.region(REGION).listeners.values()];
+  const https = listeners.find((listener) => listener.Port === 443)!;
+  https.SslPolicy = 'ELBSecurityPolicy-2016-08';
+  const targetGroup = [...account.scaling.region(REGION).targetGroups.values()].find(
+    (group) => group.TargetGroupName === 's3-photo-share-tg',
+  )!;
+  targetGroup.Matcher = { HttpCode: '200-399' };
+  const group = asg(account)!;
+  group.HealthCheckType = 'EC2';
+  group.TargetGroupARNs = [];
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+
+  assert.deepEqual(
+    account.inputsOf('ModifyListener').map((input) => [input.Port, input.SslPolicy]),
+    [[443, TLS_POLICY]],
+  );
+  assert.deepEqual(
+    account.inputsOf('ModifyTargetGroup').map((input) => input.Matcher),
+    [{ HttpCode: '200' }],
+  );
+  assert.deepEqual(account.inputsOf('UpdateAutoScalingGroup'), [
+    { AutoScalingGroupName: 's3-photo-share-asg', HealthCheckType: 'ELB', HealthCheckGracePeriod: 900 },
+  ]);
+  assert.deepEqual(account.inputsOf('AttachLoadBalancerTargetGroups'), [
+    { AutoScalingGroupName: 's3-photo-share-asg', TargetGroupARNs: [targetGroup.TargetGroupArn] },
+  ]);
+  assert.equal(https.SslPolicy, TLS_POLICY);
+});
+
+for (const [field, change] of [
+  ['HealthCheckIntervalSeconds', { HealthCheckIntervalSeconds: 30 }],
+  ['HealthCheckPath', { HealthCheckPath: '/' }],
+  ['UnhealthyThresholdCount', { UnhealthyThresholdCount: 10 }],
+] as const) {
+  test(`when only the target group's ${field} differs, then the rerun modifies the health check`, async () => {
+    const account = accountWithLookAlikes();
+    await runAgainst(account, REGION, upSteps(lbSettings()));
+    const targetGroup = [...account.scaling.region(REGION).targetGroups.values()].find(
+      (group) => group.TargetGroupName === 's3-photo-share-tg',
+    )!;
+    Object.assign(targetGroup, change);
+
+    await runAgainst(account, REGION, upSteps(lbSettings()));
+
+    assert.equal(account.inputsOf('ModifyTargetGroup').length, 1);
+    assert.equal(targetGroup[field], { HealthCheckIntervalSeconds: 15, HealthCheckPath: '/readyz', UnhealthyThresholdCount: 3 }[field]);
+  });
+}
+
+test('when the certificate is replaced by another, then the HTTPS listener is modified to use it', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  const renewed = CERTIFICATE.replace('12345678-1234', '87654321-1234');
+  account.scaling.addCertificate(REGION, renewed, { DomainName: 'photos.example.com' });
+
+  await runAgainst(account, REGION, upSteps(lbSettings({ certificateArn: renewed, hostedZoneId: ZONE })));
+
+  assert.deepEqual(
+    account.inputsOf('ModifyListener').map((input) => [input.Port, input.Certificates]),
+    [[443, [{ CertificateArn: renewed }]]],
+  );
+});
+
+test('when the region gains or loses a default subnet, then the load balancer and the group follow the subnets', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.scaling.defaultZones.set(REGION, [`${REGION}a`, `${REGION}b`]);
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.deepEqual(
+    account.inputsOf('SetSubnets').map((input) => input.Subnets),
+    [[`subnet-${REGION}a`, `subnet-${REGION}b`]],
+  );
+  assert.deepEqual(account.inputsOf('UpdateAutoScalingGroup').at(-1), {
+    AutoScalingGroupName: 's3-photo-share-asg',
+    VPCZoneIdentifier: `subnet-${REGION}a,subnet-${REGION}b`,
+  });
+});
+
+test('when the alias tags were removed from the load balancer, then the rerun puts them back and changes no record', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  const [lb] = account.scaling.region(REGION).loadBalancers.values();
+  lb!.Tags = lb!.Tags.filter((tag) => tag.Key !== 'dns-name');
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+
+  assert.equal(account.inputsOf('ChangeResourceRecordSets').length, 0);
+  assert.deepEqual(account.inputsOf('AddTags'), [
+    {
+      ResourceArns: [lb?.LoadBalancerArn],
+      Tags: [
+        { Key: 'dns-zone', Value: ZONE },
+        { Key: 'dns-name', Value: 'photos.example.com' },
+      ],
+    },
+  ]);
+});
+
+test('when the certificate names the zone apex, then the alias is the apex; a name that only ends like the zone is refused', async () => {
+  const apex = accountWithLookAlikes();
+  apex.scaling.addCertificate(REGION, CERTIFICATE, { DomainName: 'EXAMPLE.com', SubjectAlternativeNames: ['*.example.com'] });
+  const state = await runAgainst(apex, REGION, upSteps(httpsSettings()));
+  assert.equal(apex.scaling.hostedZones.get(ZONE)?.records.at(-1)?.Name, 'example.com.');
+  assert.equal(state.appUrl, 'https://EXAMPLE.com/');
+
+  const lookAlike = accountWithLookAlikes();
+  lookAlike.scaling.addCertificate(REGION, CERTIFICATE, { DomainName: 'photos.notexample.com' });
+  await assert.rejects(runAgainst(lookAlike, REGION, upSteps(httpsSettings())), /photos\.notexample\.com is not inside the hosted zone/);
+});
+
+test('when the certificate’s first name is a wildcard, then the site uses its first plain name', async () => {
+  const account = accountWithLookAlikes();
+  account.scaling.addCertificate(REGION, CERTIFICATE, {
+    DomainName: '*.example.com',
+    SubjectAlternativeNames: ['*.example.com', 'photos.example.com'],
+  });
+
+  const state = await runAgainst(account, REGION, upSteps(httpsSettings()));
+
+  assert.equal(state.appUrl, 'https://photos.example.com/');
+  assert.deepEqual(state.certificateDomains, ['*.example.com', 'photos.example.com']);
+});
+
+test('when an instance refresh never ends, then up stops after an hour and points at npm run infra:logs', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  asg(account)?.refreshes.unshift({
+    InstanceRefreshId: 'refresh-stuck',
+    Status: 'InProgress',
+    PercentageComplete: 40,
+    minHealthyPercentage: 50,
+    outdatedAtStart: 0,
+    endsAt: Number.POSITIVE_INFINITY,
+  });
+
+  await assert.rejects(
+    runAgainst(account, REGION, upSteps(httpsSettings())),
+    /The instance refresh of s3-photo-share-asg was still running after 3600 s\. Read the new instances' boot logs with `npm run infra:logs -- --region eu-west-1`/,
+  );
+  assert.ok(account.runtime.lines.includes('Instance refresh refresh-stuck: InProgress, 40 % done'));
+});
+
+test('when the group is being deleted, then up stops and says to wait', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  asg(account)!.Status = 'Delete in progress';
+
+  await assert.rejects(
+    runAgainst(account, REGION, upSteps(httpsSettings())),
+    /s3-photo-share-asg is being deleted \(Delete in progress\)\. Wait until it is gone/,
+  );
+});
+
+test('when a group of the stack’s name carries another stack’s tags, then up refuses it', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  asg(account)!.Tags = OTHER_TAGS;
+
+  await assert.rejects(
+    runAgainst(account, REGION, upSteps(httpsSettings())),
+    /Auto Scaling group s3-photo-share-asg exists but is not tagged/,
+  );
+});
+
+test('when the group’s instances never terminate, then down stops after the wait and says to run it again', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.terminationMs = Number.POSITIVE_INFINITY;
+
+  await assert.rejects(
+    runAgainst(account, REGION, downSteps(downSettings())),
+    /s3-photo-share-asg still had instances after 900 s\. Run the same command again\./,
+  );
+  assert.notEqual(asg(account), undefined);
+});
