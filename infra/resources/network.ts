@@ -3,7 +3,7 @@ import { DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import type { AwsDeps } from '../aws-clients.js';
 import type { StackSettings } from '../stack.js';
 import type { StackState } from '../state.js';
-import type { Step } from '../step.js';
+import { required, type Step } from '../step.js';
 import { defaultVpcId } from './security-group.js';
 
 export const MIN_AVAILABILITY_ZONES = 2;
@@ -27,20 +27,18 @@ export function defaultSubnetsStep(settings: StackSettings): Step<AwsDeps, Stack
           ],
         }),
       );
-      const byZone = new Map<string, string>();
-      for (const subnet of [...Subnets].sort((a, b) => String(a.AvailabilityZone).localeCompare(String(b.AvailabilityZone)))) {
-        if (subnet.AvailabilityZone && subnet.SubnetId && !byZone.has(subnet.AvailabilityZone))
-          byZone.set(subnet.AvailabilityZone, subnet.SubnetId);
-      }
-      if (byZone.size < MIN_AVAILABILITY_ZONES) {
+      // AWS keeps one default subnet per availability zone; sorted by zone so the plan, the log and the group read the same each run.
+      const subnets = [...Subnets].sort((a, b) => String(a.AvailabilityZone).localeCompare(String(b.AvailabilityZone)));
+      const zones = subnets.map((subnet) => subnet.AvailabilityZone);
+      if (subnets.length < MIN_AVAILABILITY_ZONES) {
         throw new Error(
-          `The default VPC ${vpcId} of ${region} has default subnets in ${byZone.size} availability zone(s)${byZone.size > 0 ? ` (${[...byZone.keys()].join(', ')})` : ''}; a load balancer needs ${MIN_AVAILABILITY_ZONES}. ` +
+          `The default VPC ${vpcId} of ${region} has default subnets in ${subnets.length} availability zone(s) (${zones.join(', ') || 'none'}); a load balancer needs ${MIN_AVAILABILITY_ZONES}. ` +
             `Create the missing ones with \`aws ec2 create-default-subnet --region ${region} --availability-zone <zone>\` (\`aws ec2 describe-availability-zones --region ${region}\` lists the zones), or use another region.`,
         );
       }
       state.vpcId = vpcId;
-      state.subnetIds = [...byZone.values()];
-      deps.log(`Default VPC ${vpcId}: subnets ${[...byZone].map(([zone, id]) => `${id} (${zone})`).join(', ')}`);
+      state.subnetIds = subnets.map((subnet) => required(subnet.SubnetId, 'the subnet id'));
+      deps.log(`Default VPC ${vpcId}: subnets ${subnets.map((subnet) => `${subnet.SubnetId} (${subnet.AvailabilityZone})`).join(', ')}`);
     },
   };
 }

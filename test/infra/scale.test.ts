@@ -105,6 +105,8 @@ test('when up --instances 2 runs, then two instances from the template run in tw
 
   const state = await runAgainst(account, REGION, upSteps(httpsSettings()));
 
+  assert.deepEqual(state.subnetIds, [`subnet-${REGION}a`, `subnet-${REGION}b`, `subnet-${REGION}c`]);
+  assert.equal(asg(account)?.VPCZoneIdentifier, `subnet-${REGION}a,subnet-${REGION}b,subnet-${REGION}c`);
   const instances = liveInstances(account);
   assert.equal(instances.length, 2);
   assert.equal(new Set([...(asg(account)?.instances.values() ?? [])].map((launched) => launched.zone)).size, 2);
@@ -674,6 +676,11 @@ test('when the default VPC has default subnets in one zone only, then up stops n
     runAgainst(account, REGION, upSteps(httpsSettings())),
     /has default subnets in 1 availability zone\(s\) \(eu-west-1a\); a load balancer needs 2\. Create the missing ones with `aws ec2 create-default-subnet --region eu-west-1 --availability-zone <zone>`/,
   );
+  account.scaling.defaultZones.set(REGION, []);
+  await assert.rejects(
+    runAgainst(account, REGION, upSteps(httpsSettings())),
+    /has default subnets in 0 availability zone\(s\) \(none\); a load balancer/,
+  );
   assert.equal(account.scaling.region(REGION).loadBalancers.size, 0);
   assert.equal(stackGroups(account).length, 0);
 });
@@ -908,4 +915,47 @@ test('when the group’s instances never terminate, then down stops after the wa
     /s3-photo-share-asg still had instances after 900 s\. Run the same command again\./,
   );
   assert.notEqual(asg(account), undefined);
+});
+
+test('when ACM lists no alternative names, then the certificate’s own name is the site’s', async () => {
+  const account = accountWithLookAlikes();
+  account.scaling.region(REGION).certificates.set(CERTIFICATE, { Status: 'ISSUED', DomainName: 'photos.example.com' } as never);
+
+  const state = await runAgainst(account, REGION, upSteps(httpsSettings()));
+
+  assert.deepEqual(state.certificateDomains, ['photos.example.com']);
+});
+
+test('when the parameter appears between the look-up and the put, then its tags decide: another stack’s is refused', async () => {
+  const account = accountWithLookAlikes();
+  account.fail('ssm', 'ListTagsForResource', awsError('InvalidResourceId'), 1);
+  account.scaling.region(REGION).parameters.set('/s3-photo-share/csrf-secret', { Type: 'SecureString', Value: 'theirs', Tags: OTHER_TAGS });
+
+  await assert.rejects(
+    runAgainst(account, REGION, upSteps(httpsSettings())),
+    /Parameter \/s3-photo-share\/csrf-secret exists but is not tagged/,
+  );
+  assert.equal(account.scaling.region(REGION).parameters.get('/s3-photo-share/csrf-secret')?.Value, 'theirs');
+});
+
+test('when creating the parameter is denied, then up stops with that error', async () => {
+  const account = accountWithLookAlikes();
+  account.fail('ssm', 'PutParameter', awsError('AccessDeniedException', 'not authorized to perform: ssm:PutParameter'));
+
+  await assert.rejects(runAgainst(account, REGION, upSteps(httpsSettings())), /not authorized to perform: ssm:PutParameter/);
+});
+
+test('when the parameter is created, then its description names the stack, and down of a stack without one says so', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  assert.equal(
+    account.scaling.region(REGION).parameters.get('/s3-photo-share/csrf-secret')?.Description,
+    'CSRF secret of the S3 Photo Share stack s3-photo-share',
+  );
+
+  await runAgainst(account, REGION, downSteps(downSettings()));
+  account.runtime.lines.length = 0;
+  await runAgainst(account, REGION, downSteps(downSettings()));
+
+  assert.ok(account.runtime.lines.includes('Parameter /s3-photo-share/csrf-secret does not exist'));
 });
