@@ -557,6 +557,19 @@ test('when down runs with foreign look-alikes of every name present, then they s
     Tags: OTHER_TAGS,
     versions: [{ VersionNumber: 1, data: {} }],
   });
+  scaling.loadBalancers.set('arn:theirs-lb', {
+    LoadBalancerArn: 'arn:theirs-lb',
+    LoadBalancerName: 's3-photo-share-lb',
+    DNSName: 'theirs.elb.amazonaws.com',
+    CanonicalHostedZoneId: LOAD_BALANCER_ZONE_ID,
+    Scheme: 'internet-facing',
+    Type: 'application',
+    IpAddressType: 'ipv4',
+    VpcId: `vpc-${REGION}`,
+    SecurityGroups: [],
+    AvailabilityZones: [],
+    Tags: [...OTHER_TAGS, { Key: 'dns-zone', Value: ZONE }, { Key: 'dns-name', Value: 'www.example.com' }],
+  });
   const before = account.snapshot();
   account.calls.length = 0;
 
@@ -787,6 +800,17 @@ for (const [field, change] of [
   });
 }
 
+test('when the redirect on port 80 was changed by hand, then the rerun sets it back to a 301 to HTTPS', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  const http = [...account.scaling.region(REGION).listeners.values()].find((listener) => listener.Port === 80)!;
+  http.DefaultActions = [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_302' } }];
+
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+
+  assert.deepEqual(http.DefaultActions, [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } }]);
+});
+
 test('when the certificate is replaced by another, then the HTTPS listener is modified to use it', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
@@ -818,26 +842,28 @@ test('when the region gains or loses a default subnet, then the load balancer an
   });
 });
 
-test('when the alias tags were removed from the load balancer, then the rerun puts them back and changes no record', async () => {
-  const account = accountWithLookAlikes();
-  await runAgainst(account, REGION, upSteps(httpsSettings()));
-  const [lb] = account.scaling.region(REGION).loadBalancers.values();
-  lb!.Tags = lb!.Tags.filter((tag) => tag.Key !== 'dns-name');
-  account.calls.length = 0;
+for (const removed of ['dns-zone', 'dns-name']) {
+  test(`when the ${removed} tag was removed from the load balancer, then the rerun puts both back and changes no record`, async () => {
+    const account = accountWithLookAlikes();
+    await runAgainst(account, REGION, upSteps(httpsSettings()));
+    const [lb] = account.scaling.region(REGION).loadBalancers.values();
+    lb!.Tags = lb!.Tags.filter((tag) => tag.Key !== removed);
+    account.calls.length = 0;
 
-  await runAgainst(account, REGION, upSteps(httpsSettings()));
+    await runAgainst(account, REGION, upSteps(httpsSettings()));
 
-  assert.equal(account.inputsOf('ChangeResourceRecordSets').length, 0);
-  assert.deepEqual(account.inputsOf('AddTags'), [
-    {
-      ResourceArns: [lb?.LoadBalancerArn],
-      Tags: [
-        { Key: 'dns-zone', Value: ZONE },
-        { Key: 'dns-name', Value: 'photos.example.com' },
-      ],
-    },
-  ]);
-});
+    assert.equal(account.inputsOf('ChangeResourceRecordSets').length, 0);
+    assert.deepEqual(account.inputsOf('AddTags'), [
+      {
+        ResourceArns: [lb?.LoadBalancerArn],
+        Tags: [
+          { Key: 'dns-zone', Value: ZONE },
+          { Key: 'dns-name', Value: 'photos.example.com' },
+        ],
+      },
+    ]);
+  });
+}
 
 test('when the certificate names the zone apex, then the alias is the apex; a name that only ends like the zone is refused', async () => {
   const apex = accountWithLookAlikes();
