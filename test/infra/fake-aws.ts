@@ -152,6 +152,8 @@ export class FakeAccount {
   /** How long after creation EC2 accepts a new instance profile. */
   profilePropagationMs = 0;
   releaseId = RELEASE_ID;
+  /** The image the public Amazon Linux parameter names; AWS publishes a new one every few weeks. */
+  amiId = AMI_ID;
   /** Load balancers, Auto Scaling groups, launch templates, parameters, certificates and hosted zones. */
   readonly scaling = new ScalingModel(this);
   /** How the setup of the next instances an Auto Scaling group launches ends, one entry per launch; then 'ok'. */
@@ -396,7 +398,7 @@ export class FakeAccount {
   private readonly handlers: Record<string, Handler> = {
     'sts:GetCallerIdentity': () => ({ Account: ACCOUNT_ID, Arn: `arn:aws:iam::${ACCOUNT_ID}:user/operator` }),
     'ssm:GetParameter': (input, region) => {
-      if (String(input.Name).startsWith('/aws/service/')) return { Parameter: { Value: AMI_ID } };
+      if (String(input.Name).startsWith('/aws/service/')) return { Parameter: { Value: this.amiId } };
       const parameter = this.scaling.region(region).parameters.get(String(input.Name));
       if (!parameter) throw awsError('ParameterNotFound', '');
       return { Parameter: { Name: input.Name, Type: parameter.Type, Value: parameter.Value } };

@@ -985,3 +985,98 @@ test('when the parameter is created, then its description names the stack, and d
 
   assert.ok(account.runtime.lines.includes('Parameter /s3-photo-share/csrf-secret does not exist'));
 });
+
+test('when the group is created, then it gets exactly the template version, sizes, subnets, target group, ELB health checks and tags', async () => {
+  const account = accountWithLookAlikes();
+
+  await runAgainst(account, REGION, upSteps(lbSettings({ instances: 3 })));
+
+  const [template] = [...account.scaling.region(REGION).launchTemplates.values()].filter(
+    (candidate) => candidate.LaunchTemplateName === 's3-photo-share-template',
+  );
+  const targetGroup = [...account.scaling.region(REGION).targetGroups.values()].find(
+    (group) => group.TargetGroupName === 's3-photo-share-tg',
+  );
+  assert.deepEqual(account.inputsOf('CreateAutoScalingGroup'), [
+    {
+      AutoScalingGroupName: 's3-photo-share-asg',
+      LaunchTemplate: { LaunchTemplateId: template?.LaunchTemplateId, Version: '1' },
+      MinSize: 3,
+      MaxSize: 3,
+      DesiredCapacity: 3,
+      VPCZoneIdentifier: `subnet-${REGION}a,subnet-${REGION}b,subnet-${REGION}c`,
+      TargetGroupARNs: [targetGroup?.TargetGroupArn],
+      HealthCheckType: 'ELB',
+      HealthCheckGracePeriod: 900,
+      Tags: STACK_TAGS.map((tag) => ({
+        ...tag,
+        ResourceId: 's3-photo-share-asg',
+        ResourceType: 'auto-scaling-group',
+        PropagateAtLaunch: false,
+      })),
+    },
+  ]);
+  const data = template?.versions[0]?.data as Record<string, unknown>;
+  const tags = [{ Key: 'Name', Value: 's3-photo-share' }, ...STACK_TAGS];
+  assert.deepEqual(
+    { ...data, UserData: undefined },
+    {
+      ImageId: AMI_ID,
+      InstanceType: 't3.micro',
+      IamInstanceProfile: { Arn: PROFILE_ARN },
+      SecurityGroupIds: [groupNamed(account, 's3-photo-share-app')?.GroupId],
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+      UserData: undefined,
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: tags },
+        { ResourceType: 'volume', Tags: tags },
+        { ResourceType: 'network-interface', Tags: tags },
+      ],
+    },
+  );
+  assert.deepEqual(template?.Tags, STACK_TAGS);
+  assert.match(template?.versions[0]?.VersionDescription ?? '', /^deployment [0-9a-f]{16}$/);
+});
+
+test('when only a newer Amazon Linux image is published, then a rerun adds no template version and replaces nothing', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.amiId = 'ami-0fedcba9876543210';
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.equal(account.inputsOf('CreateLaunchTemplateVersion').length, 0);
+  assert.equal(account.inputsOf('StartInstanceRefresh').length, 0);
+});
+
+test('when the instance type changes, then a new template version with the new image and type rolls out by refresh', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.amiId = 'ami-0fedcba9876543210';
+
+  await runAgainst(account, REGION, upSteps(upSettings({ instanceType: 't3.small', loadBalanced: { instances: 2 } })));
+
+  assert.deepEqual(
+    account.inputsOf('CreateLaunchTemplateVersion').map((input) => {
+      const data = input.LaunchTemplateData as { ImageId: string; InstanceType: string };
+      return [data.ImageId, data.InstanceType];
+    }),
+    [['ami-0fedcba9876543210', 't3.small']],
+  );
+  assert.equal(account.inputsOf('StartInstanceRefresh').length, 1);
+  for (const instance of liveInstances(account)) assert.equal(instance.ImageId, 'ami-0fedcba9876543210');
+});
+
+test('when an earlier down left the group scaled to zero, then down deletes it without scaling it again', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.fail('autoscaling', 'DeleteAutoScalingGroup', awsError('AccessDeniedException', 'not authorized'), 1);
+  await assert.rejects(runAgainst(account, REGION, downSteps(downSettings())), /not authorized/);
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, downSteps(downSettings()));
+
+  assert.deepEqual(account.inputsOf('UpdateAutoScalingGroup'), []);
+  assert.deepEqual(account.inputsOf('DeleteAutoScalingGroup'), [{ AutoScalingGroupName: 's3-photo-share-asg' }]);
+  assert.equal(asg(account), undefined);
+});
