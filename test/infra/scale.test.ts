@@ -207,6 +207,37 @@ test('when a certificate is given, then 443 serves HTTPS with the TLS 1.3 policy
     ],
     ['/readyz', { HttpCode: '200' }, 80, 'HTTP', String(DEREGISTRATION_DELAY_SECONDS)],
   );
+  assert.deepEqual(
+    [
+      targetGroup?.HealthCheckProtocol,
+      targetGroup?.HealthCheckIntervalSeconds,
+      targetGroup?.HealthCheckTimeoutSeconds,
+      targetGroup?.HealthyThresholdCount,
+      targetGroup?.UnhealthyThresholdCount,
+      targetGroup?.TargetType,
+      targetGroup?.VpcId,
+      targetGroup?.Tags,
+    ],
+    ['HTTP', 15, 5, 2, 3, 'instance', `vpc-${REGION}`, STACK_TAGS],
+  );
+  assert.deepEqual(account.inputsOf('ChangeResourceRecordSets'), [
+    {
+      HostedZoneId: ZONE,
+      ChangeBatch: {
+        Comment: 'S3 Photo Share s3-photo-share',
+        Changes: [
+          {
+            Action: 'UPSERT',
+            ResourceRecordSet: {
+              Name: 'photos.example.com',
+              Type: 'A',
+              AliasTarget: { HostedZoneId: LOAD_BALANCER_ZONE_ID, DNSName: `dualstack.${lb?.DNSName}`, EvaluateTargetHealth: true },
+            },
+          },
+        ],
+      },
+    },
+  ]);
 });
 
 test('when no certificate is given, then only HTTP 80 forwards, nothing listens on 443, the URL is the load balancer’s, and no DNS is touched', async () => {
