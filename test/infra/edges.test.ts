@@ -41,7 +41,7 @@ function stackGroup(account: FakeAccount) {
 test('when the plans are printed, then they read word for word as test/infra/fixtures/plans.txt', async () => {
   const fixture = readFileSync(new URL('./fixtures/plans.txt', import.meta.url), 'utf8');
   const blocks = fixture.split(/^\$ npm run infra:plan -- /m).filter(Boolean);
-  assert.equal(blocks.length, 9);
+  assert.equal(blocks.length, 10);
   for (const block of blocks) {
     const [args = '', ...expected] = block.split('\n');
     const cli = printingCli();

@@ -50,6 +50,8 @@ export interface LoadBalancerModel {
   SecurityGroups: string[];
   AvailabilityZones: { ZoneName: string; SubnetId: string }[];
   Tags: Tags;
+  /** Set by DeleteLoadBalancer: still listed until then, as AWS deletes in the background. */
+  goneAt?: number;
 }
 
 export interface ListenerModel {
@@ -146,6 +148,8 @@ export class ScalingModel {
   readonly hostedZones = new Map<string, HostedZoneModel>();
   /** Availability zones with a default subnet, per region (three unless a test says otherwise). */
   readonly defaultZones = new Map<string, string[]>();
+  /** How long a deleted load balancer stays listed. */
+  loadBalancerDeletionMs = 20_000;
 
   constructor(private readonly account: FakeAccount) {}
 
@@ -240,6 +244,11 @@ export class ScalingModel {
     for (const [regionName, model] of this.regions) {
       const instances = this.account.region(regionName).instances;
       model.lingeringInterfaces = model.lingeringInterfaces.filter((eni) => eni.until > now);
+      for (const [arn, lb] of model.loadBalancers) {
+        if (lb.goneAt === undefined || lb.goneAt > now) continue;
+        model.loadBalancers.delete(arn);
+        model.lingeringInterfaces.push({ groupIds: lb.SecurityGroups, until: now + LOAD_BALANCER_ENI_RELEASE_MS });
+      }
       for (const group of model.targetGroups.values()) {
         for (const [id, target] of group.targets) {
           const instance = instances.get(id);
@@ -496,7 +505,8 @@ export class ScalingModel {
         TargetGroupArn: `arn:aws:elasticloadbalancing:${region}:123456789012:targetgroup/${Name}/${this.account.nextId('tg').slice(3)}`,
         TargetGroupName: Name,
         Tags: Tags ?? [],
-        attributes: { 'deregistration_delay.timeout_seconds': '300' },
+        // ELB lists many attributes; the delay is not the first.
+        attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'slow_start.duration_seconds': '0' },
         targets: new Map(),
       } as TargetGroupModel;
       model.targetGroups.set(group.TargetGroupArn, group);
@@ -593,8 +603,7 @@ export class ScalingModel {
       const model = this.region(region);
       const lb = this.lbOf(region, input.LoadBalancerArn);
       for (const [arn, listener] of model.listeners) if (listener.LoadBalancerArn === lb.LoadBalancerArn) model.listeners.delete(arn);
-      model.loadBalancers.delete(lb.LoadBalancerArn);
-      model.lingeringInterfaces.push({ groupIds: lb.SecurityGroups, until: this.account.now() + LOAD_BALANCER_ENI_RELEASE_MS });
+      lb.goneAt ??= this.account.now() + this.loadBalancerDeletionMs;
       return {};
     },
     'elbv2:CreateListener': (input, region) => {
@@ -855,7 +864,7 @@ export class ScalingModel {
   }
 
   private describeLoadBalancer(lb: LoadBalancerModel): Json {
-    return structuredClone({ ...lb, Tags: undefined, State: { Code: 'active' } });
+    return structuredClone({ ...lb, Tags: undefined, goneAt: undefined, State: { Code: 'active' } });
   }
 }
 

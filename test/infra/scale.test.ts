@@ -1111,3 +1111,51 @@ test('when an earlier down left the group scaled to zero, then down deletes it w
   assert.deepEqual(account.inputsOf('DeleteAutoScalingGroup'), [{ AutoScalingGroupName: 's3-photo-share-asg' }]);
   assert.equal(asg(account), undefined);
 });
+
+test('when a subnet or the forward target was swapped by hand, then the rerun sets the load balancer and listener back', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  const [lb] = account.scaling.region(REGION).loadBalancers.values();
+  lb!.AvailabilityZones = [...lb!.AvailabilityZones.slice(0, 2), { ZoneName: `${REGION}z`, SubnetId: 'subnet-private' }];
+  const https = [...account.scaling.region(REGION).listeners.values()].find((listener) => listener.Port === 443)!;
+  https.DefaultActions = [{ Type: 'forward', TargetGroupArn: 'arn:foreign-tg' }];
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+
+  assert.deepEqual(
+    account.inputsOf('SetSubnets').map((input) => input.Subnets),
+    [[`subnet-${REGION}a`, `subnet-${REGION}b`, `subnet-${REGION}c`]],
+  );
+  assert.deepEqual(
+    account.inputsOf('ModifyListener').map((input) => input.Port),
+    [443],
+  );
+  assert.notEqual((https.DefaultActions[0] as { TargetGroupArn: string }).TargetGroupArn, 'arn:foreign-tg');
+});
+
+test('when the domain also has a TXT record, then up still creates the alias and down deletes only the alias', async () => {
+  const account = accountWithLookAlikes();
+  const txt = { Name: 'photos.example.com.', Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"site-verification=abc"' }] };
+  account.scaling.hostedZones.get(ZONE)?.records.push(txt);
+
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  assert.equal(account.inputsOf('ChangeResourceRecordSets').length, 1);
+  await runAgainst(account, REGION, downSteps(downSettings()));
+
+  assert.deepEqual(account.scaling.hostedZones.get(ZONE)?.records, [
+    { Name: 'www.example.com.', Type: 'A', TTL: 300, ResourceRecords: [{ Value: '192.0.2.10' }] },
+    txt,
+  ]);
+});
+
+test('when the load balancer stays listed after its deletion, then down stops after five minutes and says to run it again', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.scaling.loadBalancerDeletionMs = Number.POSITIVE_INFINITY;
+
+  await assert.rejects(
+    runAgainst(account, REGION, downSteps(downSettings())),
+    /Load balancer s3-photo-share-lb was still there after 300 s\. Run the same command again\./,
+  );
+});
