@@ -1,7 +1,11 @@
 // Builds the AWS SDK clients the infra commands use, with no credentials option: the operator's default provider chain decides.
+import { ACMClient } from '@aws-sdk/client-acm';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -14,6 +18,10 @@ export interface AwsClients {
   ssm: SSMClient;
   sts: STSClient;
   logs: CloudWatchLogsClient;
+  elbv2: ElasticLoadBalancingV2Client;
+  autoscaling: AutoScalingClient;
+  acm: ACMClient;
+  route53: Route53Client;
 }
 
 /** What every command needs: clients for the stack's region, a clock and a log. */
@@ -30,6 +38,12 @@ export function createAwsClients(region: string): AwsClients {
     ssm: new SSMClient({ region }),
     sts: new STSClient({ region }),
     logs: new CloudWatchLogsClient({ region }),
+    elbv2: new ElasticLoadBalancingV2Client({ region }),
+    autoscaling: new AutoScalingClient({ region }),
+    // ACM certificates are regional: the load balancer can only use one from its own region.
+    acm: new ACMClient({ region }),
+    // Route 53 is global, like IAM.
+    route53: new Route53Client({ region }),
   };
 }
 

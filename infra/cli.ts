@@ -8,7 +8,16 @@ import { ciRoleSteps, formatCiRoleSummary, type CiRoleCommandSettings } from './
 import { downSteps, type DownSettings } from './down.js';
 import { logsSteps, type LogsSettings } from './logs.js';
 import { buildRelease } from './release.js';
-import { APP_PORT, DEFAULT_INSTANCE_TYPE, DEFAULT_KEY_PREFIX, DEFAULT_STACK, RELEASES_ROOT, type UpSettings } from './stack.js';
+import {
+  APP_PORT,
+  DEFAULT_INSTANCE_TYPE,
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_STACK,
+  MAX_LOAD_BALANCED_STACK_LENGTH,
+  RELEASES_ROOT,
+  type LoadBalancedSettings,
+  type UpSettings,
+} from './stack.js';
 import { lookUpGitHubRepository } from './resources/github-repository.js';
 import { type CommandDeps, newStackState } from './state.js';
 import { formatPlan, runSteps, type Runtime, type Step } from './step.js';
@@ -42,11 +51,17 @@ const OPTIONS = {
   repo: { type: 'string' },
   'repo-ids': { type: 'string' },
   delete: { type: 'boolean' },
+  instances: { type: 'string' },
+  'certificate-arn': { type: 'string' },
+  'hosted-zone-id': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const ACCEPTED: Record<Exclude<CommandName, 'plan'>, { required: OptionName[]; optional: OptionName[] }> = {
-  up: { required: ['bucket', 'region', 'allow-cidr'], optional: ['instance-type', 'key-prefix', 'stack', 'adopt-bucket'] },
+  up: {
+    required: ['bucket', 'region', 'allow-cidr'],
+    optional: ['instance-type', 'key-prefix', 'stack', 'adopt-bucket', 'instances', 'certificate-arn', 'hosted-zone-id'],
+  },
   attach: { required: ['instance-id', 'region'], optional: ['stack', 'require-imdsv2'] },
   down: { required: ['bucket', 'region'], optional: ['stack', 'delete-bucket'] },
   logs: { required: ['region'], optional: ['stack', 'minutes', 'lines'] },
@@ -54,12 +69,15 @@ const ACCEPTED: Record<Exclude<CommandName, 'plan'>, { required: OptionName[]; o
   'ci-role': { required: ['repo', 'region'], optional: ['bucket', 'stack', 'delete', 'repo-ids'] },
 };
 
+/** A ceiling against a typo (`--instances 200`): each instance is billed by the hour. Raise it here if you mean it. */
+export const MAX_INSTANCES = 20;
 const DEFAULT_LOG_MINUTES = '60';
 const DEFAULT_LOG_LINES = '200';
 
 export const USAGE = `Usage:
   npm run infra:plan    -- [--for up|attach|down|logs|ci-role] <the options of that command>   (default: up; calls nothing, needs no credentials)
   npm run infra:up      -- --bucket NAME --region REGION --allow-cidr CIDR [--instance-type ${DEFAULT_INSTANCE_TYPE}] [--key-prefix ${DEFAULT_KEY_PREFIX}] [--stack ${DEFAULT_STACK}] [--adopt-bucket]
+                           [--instances N [--certificate-arn arn:aws:acm:… [--hosted-zone-id Z…]]]   (N ≥ 2: an Auto Scaling group behind a load balancer)
   npm run infra:attach  -- --instance-id i-… --region REGION [--stack ${DEFAULT_STACK}] [--require-imdsv2]
   npm run infra:down    -- --bucket NAME --region REGION [--stack ${DEFAULT_STACK}] [--delete-bucket]
   npm run infra:logs    -- --region REGION [--stack ${DEFAULT_STACK}] [--minutes ${DEFAULT_LOG_MINUTES}] [--lines ${DEFAULT_LOG_LINES}]
@@ -116,6 +134,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const region = check('region', undefined, validateRegion);
   let command: Exclude<Command, { name: 'plan' }>;
   if (target === 'up') {
+    const loadBalanced = text('instances') === undefined ? undefined : loadBalancedOptions(stack, region, check, text, problems);
+    if (!loadBalanced && text('certificate-arn') !== undefined)
+      problems.push('--certificate-arn needs --instances N: HTTPS ends at the load balancer, which only the load-balanced mode has.');
     command = {
       name: 'up',
       settings: {
@@ -126,6 +147,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         instanceType: check('instance-type', DEFAULT_INSTANCE_TYPE, validateInstanceType),
         keyPrefix: check('key-prefix', DEFAULT_KEY_PREFIX, validateKeyPrefix),
         adoptBucket: values['adopt-bucket'] === true,
+        ...(loadBalanced ? { loadBalanced } : {}),
       },
     };
   } else if (target === 'attach') {
@@ -171,6 +193,55 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return commandName === 'plan' ? { name: 'plan', target: command } : command;
+}
+
+type Check = (name: OptionName, fallback: string | undefined, validate: (value: string) => string | undefined) => string;
+
+function loadBalancedOptions(
+  stack: string,
+  region: string,
+  check: Check,
+  text: (name: OptionName) => string | undefined,
+  problems: string[],
+): LoadBalancedSettings {
+  const instances = Number(check('instances', undefined, validateInstances));
+  if (stack.length > MAX_LOAD_BALANCED_STACK_LENGTH)
+    problems.push(
+      `--stack ${JSON.stringify(stack)}: with --instances, use at most ${MAX_LOAD_BALANCED_STACK_LENGTH} characters (load balancer and target group names allow 32, and get -lb and -tg added).`,
+    );
+  const certificateArn =
+    text('certificate-arn') === undefined
+      ? undefined
+      : check('certificate-arn', undefined, (value) => validateCertificateArn(value, region));
+  const hostedZoneId = text('hosted-zone-id') === undefined ? undefined : check('hosted-zone-id', undefined, validateHostedZoneId);
+  if (hostedZoneId !== undefined && certificateArn === undefined)
+    problems.push('--hosted-zone-id needs --certificate-arn: the alias record is for the certificate’s domain.');
+  return { instances, ...(certificateArn ? { certificateArn } : {}), ...(hostedZoneId ? { hostedZoneId } : {}) };
+}
+
+function validateInstances(value: string): string | undefined {
+  const count = /^\d{1,3}$/.test(value) ? Number(value) : Number.NaN;
+  return count >= 2 && count <= MAX_INSTANCES
+    ? undefined
+    : `expected a whole number from 2 to ${MAX_INSTANCES} (leave --instances out for one instance without a load balancer)`;
+}
+
+export function validateCertificateArn(value: string, region: string): string | undefined {
+  const match =
+    /^arn:aws(?:-cn|-us-gov)?:acm:([a-z]{2}(?:-[a-z]+)+-\d+):\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.exec(
+      value,
+    );
+  if (!match)
+    return 'expected an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+  if (match[1] !== region)
+    return `the certificate is in ${match[1]}, but a load balancer in ${region} can only use a certificate from ${region} (request or import one there)`;
+  return undefined;
+}
+
+function validateHostedZoneId(value: string): string | undefined {
+  return /^Z[A-Z0-9]{1,31}$/.test(value)
+    ? undefined
+    : 'expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ (`aws route53 list-hosted-zones`)';
 }
 
 function validateStack(value: string): string | undefined {
@@ -241,12 +312,12 @@ export function planText(target: Exclude<Command, { name: 'plan' }>): string {
       return formatPlan(
         [
           intro,
-          `Stack ${settings.stack}, bucket ${target.settings.bucket}${target.settings.adoptBucket ? ' (adopted: its settings are left as they are)' : ''}, region ${settings.region}, ${target.settings.instanceType}, photos under ${target.settings.keyPrefix}, app port ${APP_PORT} open to ${target.settings.allowCidr} only.`,
+          `Stack ${settings.stack}, bucket ${target.settings.bucket}${target.settings.adoptBucket ? ' (adopted: its settings are left as they are)' : ''}, region ${settings.region}, ${target.settings.instanceType}, photos under ${target.settings.keyPrefix}, ${upModeText(target.settings)}`,
           variables,
         ],
         upSteps(target.settings),
         [
-          'Up prints the app URL, instance id, role ARN and instance-profile ARN at the end. Every step is safe to repeat. The permissions it needs: infra/policies/operator-policy.json.',
+          `Up prints the app URL, ${target.settings.loadBalanced ? 'the load balancer’s DNS name (and the DNS record to create, if any)' : 'instance id'}, role ARN and instance-profile ARN at the end. Every step is safe to repeat. The permissions it needs: infra/policies/operator-policy.json.`,
           `Logs: npm run infra:logs -- --region ${settings.region}${settings.stack === DEFAULT_STACK ? '' : ` --stack ${settings.stack}`}`,
           `Teardown: npm run infra:down -- --bucket ${target.settings.bucket} --region ${settings.region}${settings.stack === DEFAULT_STACK ? '' : ` --stack ${settings.stack}`}   (see its plan with --for down)`,
         ],
@@ -287,6 +358,16 @@ export function planText(target: Exclude<Command, { name: 'plan' }>): string {
             ],
       );
   }
+}
+
+function upModeText({ loadBalanced: lb, allowCidr }: UpSettings): string {
+  if (!lb) return `app port ${APP_PORT} open to ${allowCidr} only.`;
+  return (
+    `${lb.instances} instances behind an Application Load Balancer open to ${allowCidr} only, ` +
+    (lb.certificateArn
+      ? `HTTPS with ${lb.certificateArn}${lb.hostedZoneId ? ` and an alias record in ${lb.hostedZoneId}` : ''}. A new release rolls out by instance refresh while the URL keeps answering.`
+      : 'plain HTTP (no --certificate-arn). A new release rolls out by instance refresh while the URL keeps answering.')
+  );
 }
 
 export interface CliDeps {

@@ -1,8 +1,11 @@
-// `down`: removes what `up` created, found by the stack tags, in dependency order; the bucket stays unless asked and this stack created it.
+// `down`: removes what `up` created in either mode, found by the stack tags, in dependency order; the bucket stays unless asked and this stack created it.
 import type { AwsDeps } from './aws-clients.js';
 import { identityStep } from './identity.js';
+import { autoScalingDownStep, launchTemplateDownStep } from './resources/auto-scaling.js';
 import { bucketDeletionCheckStep, bucketDeletionStep } from './resources/bucket.js';
+import { csrfSecretDownStep } from './resources/csrf-secret.js';
 import { instanceDownStep } from './resources/instance.js';
+import { loadBalancerDownSteps } from './resources/load-balancer.js';
 import { logGroupDownStep } from './resources/logs.js';
 import { releaseDeletionStep } from './resources/release-artifacts.js';
 import { roleDownSteps, stackRegionCheckStep } from './resources/role.js';
@@ -20,6 +23,11 @@ export function downSteps(settings: DownSettings): Step<AwsDeps, StackState>[] {
     identityStep(),
     stackRegionCheckStep(settings),
     ...(settings.deleteBucket ? [bucketDeletionCheckStep(settings)] : []),
+    // The load-balanced mode first: the group would replace instances terminated under it, and it holds the target group.
+    autoScalingDownStep(settings),
+    ...loadBalancerDownSteps(settings),
+    launchTemplateDownStep(settings),
+    csrfSecretDownStep(settings),
     instanceDownStep(settings),
     securityGroupDownStep(settings),
     ...roleDownSteps(settings),

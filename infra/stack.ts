@@ -10,6 +10,8 @@ export const APP_PORT = 80;
 /** The file `npm start` runs; the systemd unit starts the same file from the unpacked release. */
 export const APP_ENTRY = 'dist/src/server.js';
 export const LOG_RETENTION_DAYS = 7;
+/** Load balancer and target group names allow 32 characters; the longest suffix this tool adds to the stack is 3. */
+export const MAX_LOAD_BALANCED_STACK_LENGTH = 29;
 
 export interface StackSettings {
   stack: string;
@@ -26,6 +28,16 @@ export interface UpSettings extends BucketSettings {
   keyPrefix: string;
   /** Use an existing bucket this stack did not create, changing nothing on it; down never empties or deletes it. */
   adoptBucket: boolean;
+  /** Present with `--instances N`: an Auto Scaling group of N behind an Application Load Balancer instead of one instance. */
+  loadBalanced?: LoadBalancedSettings;
+}
+
+export interface LoadBalancedSettings {
+  instances: number;
+  /** An ISSUED ACM certificate in the stack's region: HTTPS on 443, port 80 redirects. Without it, HTTP only. */
+  certificateArn?: string;
+  /** A Route 53 hosted zone that gets an alias record for the certificate's domain; without it, up prints the record to create. */
+  hostedZoneId?: string;
 }
 
 export interface StackNames {
@@ -38,6 +50,16 @@ export interface StackNames {
   /** The role GitHub Actions assumes to run up from CI (`infra:ci-role`), and its inline operator policy. */
   deployRoleName: string;
   deployRolePolicyName: string;
+  /** Load-balanced mode (`--instances N`). */
+  loadBalancerName: string;
+  targetGroupName: string;
+  loadBalancerSecurityGroupName: string;
+  /** The instances' group in load-balanced mode: the app port from the load balancer's group only. */
+  appSecurityGroupName: string;
+  launchTemplateName: string;
+  autoScalingGroupName: string;
+  /** The SSM SecureString every instance reads its CSRF secret from, so a form served by one instance is accepted by another. */
+  csrfSecretParameterName: string;
 }
 
 export function stackNames(stack: string): StackNames {
@@ -50,6 +72,13 @@ export function stackNames(stack: string): StackNames {
     logGroupName: `/s3-photo-share/${stack}`,
     deployRoleName: `${stack}-github-deploy`,
     deployRolePolicyName: `${stack}-operator`,
+    loadBalancerName: `${stack}-lb`,
+    targetGroupName: `${stack}-tg`,
+    loadBalancerSecurityGroupName: `${stack}-lb`,
+    appSecurityGroupName: `${stack}-app`,
+    launchTemplateName: `${stack}-template`,
+    autoScalingGroupName: `${stack}-asg`,
+    csrfSecretParameterName: `/${stack}/csrf-secret`,
   };
 }
 
@@ -116,6 +145,11 @@ export function tagsCli(settings: StackSettings): string {
   return stackTags(settings)
     .map((tag) => `Key=${tag.Key},Value=${tag.Value}`)
     .join(' ');
+}
+
+/** The tags in the `[{Key=…,Value=…},…]` shorthand of --tag-specifications. */
+export function tagListCli(tags: readonly Tag[]): string {
+  return `[${tags.map((tag) => `{Key=${tag.Key},Value=${tag.Value}}`).join(',')}]`;
 }
 
 export function tagFiltersCli(settings: StackSettings): string {

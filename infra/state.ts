@@ -19,6 +19,26 @@ export interface StackState {
   appUrl?: string;
   /** Instances down terminated: their profile associations end with them. */
   terminatedInstanceIds?: string[];
+
+  // Load-balanced mode (`--instances N`).
+  vpcId?: string;
+  /** One default subnet per availability zone, at least two. */
+  subnetIds?: string[];
+  loadBalancerSecurityGroupId?: string;
+  appSecurityGroupId?: string;
+  /** The names the certificate covers (its domain first); the first is the one the DNS record and the app URL use. */
+  certificateDomains?: string[];
+  targetGroupArn?: string;
+  loadBalancerArn?: string;
+  loadBalancerDnsName?: string;
+  /** The load balancer's own Route 53 zone, which an alias record points into. */
+  loadBalancerZoneId?: string;
+  /** The DNS record the operator must create when up did not create it (no --hosted-zone-id). */
+  dnsRecordToCreate?: string;
+  launchTemplateId?: string;
+  launchTemplateVersion?: string;
+  /** Set when this run started an instance refresh (a new release or changed settings). */
+  instanceRefreshId?: string;
 }
 
 export function newStackState(): StackState {

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 // {{Name}} rather than ${Name}: IAM policy variables already use ${…}, and in user-data.sh ${…} would be shell expansion.
 const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 // Every value lands inside a JSON string or a single-quoted shell word; this alphabet is safe in both, so no escaping is needed.
-const SAFE_VALUE = /^[A-Za-z0-9._/:-]+$/;
+// Empty is safe too ('' in the shell, "" in JSON): user-data leaves the load-balanced settings empty on a single instance.
+const SAFE_VALUE = /^[A-Za-z0-9._/:-]*$/;
 
 export type PolicyName = 'app-policy' | 'trust-policy' | 'github-trust-policy' | 'bucket-policy' | 'operator-policy';
 
@@ -38,6 +39,10 @@ export interface UserDataValues {
   releasePrefix: string;
   logGroup: string;
   port: number;
+  /** Load-balanced mode only: the SSM parameter holding the CSRF secret all instances share. */
+  csrfSecretParameter?: string;
+  /** Proxy hops in front of the app: 1 behind the load balancer, 0 when clients connect directly. */
+  trustProxy: number;
 }
 
 export function renderUserData(values: UserDataValues): string {
@@ -48,5 +53,7 @@ export function renderUserData(values: UserDataValues): string {
     ReleasePrefix: values.releasePrefix,
     LogGroup: values.logGroup,
     Port: values.port,
+    CsrfSecretParameter: values.csrfSecretParameter ?? '',
+    TrustProxy: values.trustProxy,
   });
 }

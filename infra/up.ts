@@ -1,29 +1,72 @@
 // `up`: composes the per-resource steps in dependency order; each resource's module holds what is done to it.
 import { identityStep } from './identity.js';
+import { autoScalingGroupUpStep, launchTemplateUpStep, loadBalancedReadinessStep } from './resources/auto-scaling.js';
 import { bucketUpSteps } from './resources/bucket.js';
-import { instanceUpSteps } from './resources/instance.js';
+import { certificateCheckStep } from './resources/certificate.js';
+import { csrfSecretUpStep } from './resources/csrf-secret.js';
+import { amiLookupStep, instanceUpSteps } from './resources/instance.js';
+import {
+  dnsRecordUpStep,
+  listenersUpStep,
+  loadBalancerSecurityGroupsStep,
+  loadBalancerUpStep,
+  targetGroupUpStep,
+} from './resources/load-balancer.js';
 import { logGroupUpStep } from './resources/logs.js';
+import { retireLoadBalancedStep, retireStandaloneStep } from './resources/mode-switch.js';
+import { defaultSubnetsStep } from './resources/network.js';
 import { releaseUploadStep } from './resources/release-artifacts.js';
 import { roleUpSteps, stackRegionCheckStep } from './resources/role.js';
 import { securityGroupUpStep } from './resources/security-group.js';
-import type { UpSettings } from './stack.js';
+import type { LoadBalancedSettings, UpSettings } from './stack.js';
 import type { StackState, UpDeps } from './state.js';
 import type { Step } from './step.js';
 
 export function upSteps(settings: UpSettings): Step<UpDeps, StackState>[] {
+  const lb = settings.loadBalanced;
   return [
     identityStep(),
     stackRegionCheckStep(settings),
+    // Before anything is created: a certificate that cannot be used stops up here.
+    ...(lb?.certificateArn ? [certificateCheckStep(settings, lb.certificateArn)] : []),
     ...bucketUpSteps(settings),
     releaseUploadStep(settings),
     logGroupUpStep(settings),
     ...roleUpSteps(settings),
-    securityGroupUpStep(settings),
-    ...instanceUpSteps(settings),
+    ...(lb
+      ? loadBalancedSteps(settings, lb)
+      : [securityGroupUpStep(settings), ...instanceUpSteps(settings), retireLoadBalancedStep(settings)]),
+  ];
+}
+
+function loadBalancedSteps(settings: UpSettings, lb: LoadBalancedSettings): Step<UpDeps, StackState>[] {
+  return [
+    csrfSecretUpStep(settings),
+    defaultSubnetsStep(settings),
+    loadBalancerSecurityGroupsStep(settings, lb),
+    targetGroupUpStep(settings),
+    loadBalancerUpStep(settings),
+    listenersUpStep(settings, lb),
+    ...(lb.certificateArn ? [dnsRecordUpStep(settings, { ...lb, certificateArn: lb.certificateArn })] : []),
+    amiLookupStep(settings),
+    launchTemplateUpStep(settings),
+    autoScalingGroupUpStep(settings, lb),
+    loadBalancedReadinessStep(settings, lb),
+    retireStandaloneStep(settings),
   ];
 }
 
 export function formatUpSummary(state: StackState): string[] {
+  if (state.loadBalancerArn) {
+    return [
+      '',
+      `App URL:              ${state.appUrl}`,
+      `Load balancer:        ${state.loadBalancerDnsName}`,
+      ...(state.dnsRecordToCreate ? [`DNS record to create: ${state.dnsRecordToCreate}`] : []),
+      `Role ARN:             ${state.roleArn}`,
+      `Instance profile ARN: ${state.instanceProfileArn}`,
+    ];
+  }
   return [
     '',
     `App URL:              ${state.appUrl}`,

@@ -11,6 +11,10 @@ readonly AWS_REGION='{{Region}}'
 readonly RELEASE_PREFIX='{{ReleasePrefix}}'
 readonly LOG_GROUP='{{LogGroup}}'
 readonly PORT='{{Port}}'
+# Behind the load balancer: the name of the SSM parameter holding the CSRF signing key all instances share (the app reads
+# the value with its role at start; the value is never here), and one trusted proxy hop. Empty and 0 on a single instance.
+readonly CSRF_SECRET_PARAMETER='{{CsrfSecretParameter}}'
+readonly TRUST_PROXY='{{TrustProxy}}'
 
 # Node 24 is the Active LTS and AL2023 packages it; AL2023 namespaces Node, so the unit calls node-24 directly
 # and a later `alternatives` switch cannot change the runtime under the service.
@@ -98,6 +102,8 @@ S3_PREFIX=${S3_PREFIX}
 AWS_REGION=${AWS_REGION}
 PORT=${PORT}
 HOST=0.0.0.0
+TRUST_PROXY=${TRUST_PROXY}
+CSRF_SECRET_PARAMETER=${CSRF_SECRET_PARAMETER}
 ENV
 chmod 0644 "${ENV_FILE}"
 

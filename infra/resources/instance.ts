@@ -55,11 +55,17 @@ function tagOf(instance: Instance, key: string): string | undefined {
   return instance.Tags?.find((tag) => tag.Key === key)?.Value;
 }
 
+/** EC2 puts this tag on every instance an Auto Scaling group launches. */
+export const AUTO_SCALING_GROUP_TAG_KEY = 'aws:autoscaling:groupName';
+
+/** The stack's stand-alone instances: those of an Auto Scaling group are the group's to launch and terminate. */
 async function listStackInstances({ aws }: AwsDeps, settings: StackSettings, states: string[]): Promise<Instance[]> {
   const { Reservations = [] } = await aws.ec2.send(
     new DescribeInstancesCommand({ Filters: [...stackTagFilters(settings), { Name: 'instance-state-name', Values: states }] }),
   );
-  return Reservations.flatMap((reservation) => reservation.Instances ?? []);
+  return Reservations.flatMap((reservation) => reservation.Instances ?? []).filter(
+    (instance) => tagOf(instance, AUTO_SCALING_GROUP_TAG_KEY) === undefined,
+  );
 }
 
 async function describeInstance({ aws }: AwsDeps, instanceId: string): Promise<Instance | undefined> {
@@ -155,6 +161,23 @@ function replacementReason(instance: Instance, wantedDeployment: string): string
   return undefined;
 }
 
+/** The current Amazon Linux 2023 image for the instance type's architecture; the single instance and the launch template both use it. */
+export function amiLookupStep(settings: UpSettings): Step<AwsDeps, StackState> {
+  const { region } = settings;
+  return {
+    title: 'Resolve the latest Amazon Linux 2023 AMI from the public SSM parameter',
+    why: 'AMI ids differ per region and change with every release; AWS publishes the current one under a stable parameter name.',
+    cli: [
+      `AMI_ID=$(aws ssm get-parameter --region ${region} --name ${amiParameterName(settings.instanceType)} --query Parameter.Value --output text)`,
+    ],
+    run: async ({ aws, log }, state) => {
+      const { Parameter } = await aws.ssm.send(new GetParameterCommand({ Name: amiParameterName(settings.instanceType) }));
+      state.amiId = required(Parameter?.Value, 'the AMI id');
+      log(`Amazon Linux 2023: ${state.amiId}`);
+    },
+  };
+}
+
 export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[] {
   const { bucket, region, stack } = settings;
   const names = stackNames(stack);
@@ -168,18 +191,7 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
     .join(',');
 
   return [
-    {
-      title: 'Resolve the latest Amazon Linux 2023 AMI from the public SSM parameter',
-      why: 'AMI ids differ per region and change with every release; AWS publishes the current one under a stable parameter name.',
-      cli: [
-        `AMI_ID=$(aws ssm get-parameter --region ${region} --name ${amiParameterName(settings.instanceType)} --query Parameter.Value --output text)`,
-      ],
-      run: async ({ aws, log }, state) => {
-        const { Parameter } = await aws.ssm.send(new GetParameterCommand({ Name: amiParameterName(settings.instanceType) }));
-        state.amiId = required(Parameter?.Value, 'the AMI id');
-        log(`Amazon Linux 2023: ${state.amiId}`);
-      },
-    },
+    amiLookupStep(settings),
     {
       title: `Launch a ${settings.instanceType} with the instance profile, IMDSv2 required (hop limit ${HOP_LIMIT}) and the rendered user-data; or reuse, start or replace the stack's instance`,
       why:
@@ -216,6 +228,8 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
           releasePrefix: releaseObjectPrefix(names.releasePrefix, releaseId),
           logGroup: names.logGroupName,
           port: APP_PORT,
+          // Clients connect to the instance directly: no proxy hop to trust, and one process holds the CSRF secret.
+          trustProxy: 0,
         });
         const launch = () =>
           aws.ec2.send(
@@ -347,38 +361,39 @@ async function setupFailure({ aws }: AwsDeps, instanceId: string): Promise<strin
 export function instanceDownStep(settings: StackSettings): Step<AwsDeps, StackState> {
   const { region } = settings;
   return {
-    title: 'Terminate the stack instances and wait until they are gone',
-    why: 'Only instances carrying this stack’s tags. The security group cannot be deleted while an instance network interface still uses it, and the profile must be free of associations.',
+    title: 'Terminate the stack’s stand-alone instance and wait until it is gone',
+    why: 'Only instances carrying this stack’s tags and not launched by an Auto Scaling group (the group’s are gone with it). The security group cannot be deleted while an instance network interface still uses it, and the profile must be free of associations.',
     cli: [
       `INSTANCE_IDS=$(aws ec2 describe-instances --region ${region} --filters ${tagFiltersCli(settings)} Name=instance-state-name,Values=${NOT_TERMINATED_STATES.join(',')} --query 'Reservations[].Instances[].InstanceId' --output text)`,
       `aws ec2 terminate-instances --region ${region} --instance-ids $INSTANCE_IDS`,
       `aws ec2 wait instance-terminated --region ${region} --instance-ids $INSTANCE_IDS`,
     ],
-    run: async (deps, state) => {
-      const listLive = async () =>
-        (await listStackInstances(deps, settings, NOT_TERMINATED_STATES)).map((instance) =>
-          required(instance.InstanceId, 'the instance id'),
-        );
-      const instanceIds = await listLive();
-      state.terminatedInstanceIds = instanceIds;
-      if (instanceIds.length === 0) {
-        deps.log('No instance of this stack is left');
-        return;
-      }
-      await deps.aws.ec2.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }));
-      deps.log(`Terminating ${instanceIds.join(', ')}; waiting until terminated`);
-      const gone = await waitFor(
-        async () => ((await listLive()).length === 0 ? true : undefined),
-        { intervalMs: 5_000, timeoutMs: TERMINATION_TIMEOUT_MS },
-        deps,
-      );
-      if (!gone)
-        throw new Error(
-          `Instances ${instanceIds.join(', ')} were not terminated after ${seconds(TERMINATION_TIMEOUT_MS)}. Run \`npm run infra:down\` again.`,
-        );
-      deps.log('Instances terminated');
-    },
+    run: (deps, state) => terminateStandaloneInstances(deps, settings, state),
   };
+}
+
+/** Terminates the stack's stand-alone instances and waits until they are terminated. */
+export async function terminateStandaloneInstances(deps: AwsDeps, settings: StackSettings, state: StackState): Promise<void> {
+  const listLive = async () =>
+    (await listStackInstances(deps, settings, NOT_TERMINATED_STATES)).map((instance) => required(instance.InstanceId, 'the instance id'));
+  const instanceIds = await listLive();
+  state.terminatedInstanceIds = [...(state.terminatedInstanceIds ?? []), ...instanceIds];
+  if (instanceIds.length === 0) {
+    deps.log('No instance of this stack is left');
+    return;
+  }
+  await deps.aws.ec2.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }));
+  deps.log(`Terminating ${instanceIds.join(', ')}; waiting until terminated`);
+  const gone = await waitFor(
+    async () => ((await listLive()).length === 0 ? true : undefined),
+    { intervalMs: 5_000, timeoutMs: TERMINATION_TIMEOUT_MS },
+    deps,
+  );
+  if (!gone)
+    throw new Error(
+      `Instances ${instanceIds.join(', ')} were not terminated after ${seconds(TERMINATION_TIMEOUT_MS)}. Run \`npm run infra:down\` again.`,
+    );
+  deps.log('Instances terminated');
 }
 
 export function attachInstanceSteps(settings: StackSettings & { instanceId: string; requireImdsv2: boolean }): Step<AwsDeps, StackState>[] {

@@ -43,6 +43,7 @@ export function appPolicy(settings: UpSettings, accountId: string) {
     Region: settings.region,
     AccountId: accountId,
     LogGroup: names.logGroupName,
+    CsrfSecretParameter: names.csrfSecretParameterName,
   });
 }
 
@@ -149,7 +150,7 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
     },
     {
       title: `Give the role the app's permissions (inline policy ${names.rolePolicyName})`,
-      why: `List only with an s3:prefix under ${settings.keyPrefix}; read, write and delete only under ${settings.bucket}/${settings.keyPrefix}*; read this stack's releases; write log events to the log group ${names.logGroupName} only; nothing else. put-role-policy overwrites in place, so a rerun converges.`,
+      why: `List only with an s3:prefix under ${settings.keyPrefix}; read, write and delete only under ${settings.bucket}/${settings.keyPrefix}*; read this stack's releases; write log events to the log group ${names.logGroupName} only; read the parameter ${names.csrfSecretParameterName} (the CSRF secret the instances share behind a load balancer); nothing else. put-role-policy overwrites in place, so a rerun converges.`,
       cli: [
         `aws iam put-role-policy --role-name ${names.roleName} --policy-name ${names.rolePolicyName} --policy-document file://app-policy.json   # with your account id ($ACCOUNT_ID) for ${PLAN_ACCOUNT_ID}`,
       ],

@@ -9,6 +9,16 @@ import { defaultDeps, parseCommandLine, runCli, USAGE, UsageError, type CliDeps 
 import { FakeAccount } from './fake-aws.js';
 
 const UP_OPTIONS = ['--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24'];
+const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+const LOAD_BALANCED_OPTIONS = [
+  ...UP_OPTIONS,
+  '--instances',
+  '2',
+  '--certificate-arn',
+  CERTIFICATE_ARN,
+  '--hosted-zone-id',
+  'Z0123456789ABCDEFGHIJ',
+];
 
 function capturingCli(): CliDeps & { printed: string[]; errors: string[] } {
   const printed: string[] = [];
@@ -272,6 +282,32 @@ const OPTION_CASES: { command: string[]; option: string; valid: string[]; invali
     invalid: ['i-0123abc', 'i-0123456789abcdef01', 'i-0123ABCD', 'x-0123abcd', 'i0123abcd', ' i-0123abcd'],
   },
   {
+    command: ['up', ...UP_OPTIONS],
+    option: '--instances',
+    valid: ['2', '3', '20'],
+    invalid: ['1', '0', '21', '-2', '2.5', 'two', '', '1e1', '002x'],
+  },
+  {
+    command: ['up', ...UP_OPTIONS, '--instances', '2'],
+    option: '--certificate-arn',
+    valid: [CERTIFICATE_ARN, 'arn:aws-cn:acm:eu-west-1:123456789012:certificate/abcdef01-2345-6789-abcd-ef0123456789'],
+    invalid: [
+      CERTIFICATE_ARN.replace('eu-west-1', 'us-east-1'),
+      CERTIFICATE_ARN.replace(':acm:', ':iam:'),
+      CERTIFICATE_ARN.replace('123456789012', '12345678901'),
+      CERTIFICATE_ARN.replace('certificate/', 'cert/'),
+      CERTIFICATE_ARN.toUpperCase(),
+      `${CERTIFICATE_ARN}0`,
+      'photos.example.com',
+    ],
+  },
+  {
+    command: ['up', ...UP_OPTIONS, '--instances', '2', '--certificate-arn', CERTIFICATE_ARN],
+    option: '--hosted-zone-id',
+    valid: ['Z0123456789ABCDEFGHIJ', 'Z1'],
+    invalid: ['z0123', '/hostedzone/Z0123', 'Z', 'Z0123-45', `Z${'A'.repeat(32)}`, 'A0123456789'],
+  },
+  {
     command: ['logs', '--region', 'eu-west-1'],
     option: '--minutes',
     valid: ['1', '60', '99999'],
@@ -431,4 +467,129 @@ test('when the default dependencies are built, then the clients use the region a
   const before = deps.now();
   await deps.sleep(5);
   assert.ok(deps.now() >= before + 4);
+});
+
+test('when plan runs with --instances 2 and a certificate, then it prints every load-balanced step with its CLI equivalent and touches no AWS client', async () => {
+  const cli = capturingCli();
+
+  assert.equal(await runCli(['plan', ...LOAD_BALANCED_OPTIONS], cli), 0);
+
+  const plan = cli.printed.join('\n');
+  for (const command of [
+    `aws acm describe-certificate --region eu-west-1 --certificate-arn ${CERTIFICATE_ARN}`,
+    'aws ssm put-parameter --region eu-west-1 --name /s3-photo-share/csrf-secret --type SecureString --value "$(openssl rand -hex 32)"',
+    'aws ec2 describe-subnets --region eu-west-1 --filters Name=vpc-id,Values="$VPC_ID" Name=default-for-az,Values=true',
+    'aws ec2 authorize-security-group-ingress --region eu-west-1 --group-id "$LB_SG_ID" --protocol tcp --port 443 --cidr 203.0.113.0/24',
+    'aws ec2 authorize-security-group-ingress --region eu-west-1 --group-id "$APP_SG_ID" --protocol tcp --port 80 --source-group "$LB_SG_ID"',
+    'aws elbv2 create-target-group --region eu-west-1 --name s3-photo-share-tg --protocol HTTP --port 80',
+    '--health-check-path /readyz',
+    'Key=deregistration_delay.timeout_seconds,Value=60',
+    'aws elbv2 create-load-balancer --region eu-west-1 --name s3-photo-share-lb --type application --scheme internet-facing',
+    `--protocol HTTPS --port 443 --ssl-policy ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09 --certificates CertificateArn=${CERTIFICATE_ARN}`,
+    "'Type=redirect,RedirectConfig={Protocol=HTTPS,Port=443,StatusCode=HTTP_301}'",
+    'aws route53 change-resource-record-sets --hosted-zone-id Z0123456789ABCDEFGHIJ --change-batch file://alias.json',
+    'aws ec2 create-launch-template --region eu-west-1 --launch-template-name s3-photo-share-template',
+    '"HttpPutResponseHopLimit": 1',
+    'aws autoscaling create-auto-scaling-group --region eu-west-1 --auto-scaling-group-name s3-photo-share-asg',
+    '--min-size 2 --max-size 2 --desired-capacity 2',
+    '--health-check-type ELB --health-check-grace-period 900',
+    '"MinHealthyPercentage":50',
+    'aws elbv2 describe-target-health --region eu-west-1',
+    'curl --fail https://<domain>/readyz',
+    'aws ec2 terminate-instances --region eu-west-1 --instance-ids <those>',
+  ]) {
+    assert.ok(plan.includes(command), `plan lacks: ${command}`);
+  }
+  assert.match(
+    plan,
+    /2 instances behind an Application Load Balancer open to 203\.0\.113\.0\/24 only, HTTPS with .* A new release rolls out by instance refresh while the URL keeps answering\./,
+  );
+  assert.doesNotMatch(plan, /run-instances --region/);
+  const numbered = plan.split('\n').filter((line) => /^\d+\. /.test(line));
+  const blocks = plan.split(/\n\n(?=\d+\. )/).slice(1);
+  assert.equal(blocks.length, numbered.length);
+  for (const block of blocks)
+    assert.match(
+      block,
+      /\n {3}\$ aws |\n {3}\$ [A-Z_]+=\$\(aws |\n {3}\$ npm run build|\n {3}\$ curl /,
+      `a step without a CLI equivalent: ${block.split('\n')[0]}`,
+    );
+  assert.doesNotMatch(plan, /AKIA|ASIA[A-Z0-9]{16}|aws_secret|AWS_SECRET_ACCESS_KEY|--profile/i);
+});
+
+test('when the load-balanced options are combined wrongly, then each problem is named with what to do', () => {
+  const messageFor = (args: string[]) => {
+    try {
+      parseCommandLine(args);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  };
+
+  assert.match(messageFor(['up', ...UP_OPTIONS, '--certificate-arn', CERTIFICATE_ARN]), /--certificate-arn needs --instances N/);
+  assert.match(
+    messageFor(['up', ...UP_OPTIONS, '--instances', '2', '--hosted-zone-id', 'Z0123456789ABCDEFGHIJ']),
+    /--hosted-zone-id needs --certificate-arn/,
+  );
+  assert.match(
+    messageFor(['up', ...UP_OPTIONS, '--instances', '2', '--stack', `a${'b'.repeat(29)}`]),
+    /--stack "ab{29}": with --instances, use at most 29 characters/,
+  );
+  assert.equal(messageFor(['up', ...UP_OPTIONS, '--instances', '2', '--stack', `a${'b'.repeat(28)}`]), '');
+  assert.equal(messageFor(['up', ...UP_OPTIONS, '--stack', `a${'b'.repeat(31)}`]), '');
+  assert.match(
+    messageFor(['up', ...UP_OPTIONS, '--instances', '2', '--certificate-arn', CERTIFICATE_ARN.replace('eu-west-1', 'us-east-1')]),
+    /the certificate is in us-east-1, but a load balancer in eu-west-1 can only use a certificate from eu-west-1/,
+  );
+  assert.match(
+    messageFor(['up', ...UP_OPTIONS, '--instances', '1']),
+    /expected a whole number from 2 to 20 \(leave --instances out for one instance/,
+  );
+  assert.match(
+    messageFor(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--instances', '2']),
+    /--instances is not an option of down/,
+  );
+});
+
+test('when up --instances is parsed, then the settings carry the load-balanced mode; without it, none', () => {
+  const command = parseCommandLine(['up', ...LOAD_BALANCED_OPTIONS]);
+  assert.deepEqual(command.name === 'up' && command.settings.loadBalanced, {
+    instances: 2,
+    certificateArn: CERTIFICATE_ARN,
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+  });
+  assert.deepEqual(parseCommandLine(['up', ...UP_OPTIONS, '--instances', '3']), {
+    name: 'up',
+    settings: { ...parseUp(UP_OPTIONS), loadBalanced: { instances: 3 } },
+  });
+  assert.equal('loadBalanced' in parseUp(UP_OPTIONS), false);
+});
+
+function parseUp(options: string[]) {
+  const command = parseCommandLine(['up', ...options]);
+  assert.equal(command.name, 'up');
+  return (command as Extract<typeof command, { name: 'up' }>).settings;
+}
+
+test('when up --instances 2 and down run through the CLI, then up prints the URL, the load balancer and the record to create, and down leaves nothing', async () => {
+  const account = new FakeAccount();
+  account.scaling.addCertificate('eu-west-1', CERTIFICATE_ARN, { DomainName: 'photos.example.com' });
+  const cli = { ...capturingCli(), createDeps: (region: string) => account.deps(region) };
+
+  assert.equal(await runCli(['up', ...UP_OPTIONS, '--instances', '2', '--certificate-arn', CERTIFICATE_ARN], cli), 0);
+  const dnsName = [...account.scaling.region('eu-west-1').loadBalancers.values()][0]?.DNSName;
+  assert.equal(await runCli(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--delete-bucket'], cli), 0);
+
+  assert.deepEqual(cli.errors, []);
+  const summary = account.runtime.lines.slice(account.runtime.lines.indexOf('') + 1, account.runtime.lines.indexOf('') + 6);
+  assert.deepEqual(summary, [
+    'App URL:              https://photos.example.com/',
+    `Load balancer:        ${dnsName}`,
+    `DNS record to create: photos.example.com. CNAME ${dnsName}.`,
+    `Role ARN:             arn:aws:iam::123456789012:role/s3-photo-share-role`,
+    `Instance profile ARN: arn:aws:iam::123456789012:instance-profile/s3-photo-share-instance-profile`,
+  ]);
+  assert.ok(account.scaling.isEmpty('eu-west-1') || account.scaling.region('eu-west-1').certificates.size === 1);
+  assert.equal(account.scaling.region('eu-west-1').loadBalancers.size + account.scaling.region('eu-west-1').groups.size, 0);
 });

@@ -10,7 +10,7 @@ import { buildRelease } from '../../infra/release.js';
 import { architectureOf } from '../../infra/stack.js';
 import { retryWithBackoff } from '../../infra/step.js';
 import { formatUpSummary, upSteps } from '../../infra/up.js';
-import { awsError, FakeAccount, runAgainst, upSettings } from './fake-aws.js';
+import { awsError, FakeAccount, runAgainst, STACK_TAG_FILTERS, upSettings } from './fake-aws.js';
 
 const ROLE = 's3-photo-share-role';
 const PROFILE = 's3-photo-share-instance-profile';
@@ -41,7 +41,7 @@ function stackGroup(account: FakeAccount) {
 test('when the plans are printed, then they read word for word as test/infra/fixtures/plans.txt', async () => {
   const fixture = readFileSync(new URL('./fixtures/plans.txt', import.meta.url), 'utf8');
   const blocks = fixture.split(/^\$ npm run infra:plan -- /m).filter(Boolean);
-  assert.equal(blocks.length, 7);
+  assert.equal(blocks.length, 10);
   for (const block of blocks) {
     const [args = '', ...expected] = block.split('\n');
     const cli = printingCli();
@@ -73,7 +73,6 @@ test('when up runs again with nothing changed, then it only re-applies its own s
       'iam:UpdateAssumeRolePolicy',
       'iam:PutRolePolicy',
       'iam:CreateInstanceProfile',
-      'ec2:CreateSecurityGroup',
     ],
   );
   assert.deepEqual(account.inputsOf('DescribeSecurityGroups'), [
@@ -83,6 +82,8 @@ test('when up runs again with nothing changed, then it only re-applies its own s
         { Name: 'vpc-id', Values: ['vpc-eu-west-1'] },
       ],
     },
+    // The look for groups of the load-balanced mode, which a single-instance rerun would remove.
+    { Filters: STACK_TAG_FILTERS },
   ]);
   assert.deepEqual(account.inputsOf('DescribeVpcs'), [{ Filters: [{ Name: 'is-default', Values: ['true'] }] }]);
   assert.deepEqual(account.inputsOf('GetParameter'), [{ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }]);

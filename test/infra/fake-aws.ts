@@ -5,6 +5,7 @@ import { createAwsClients, type AwsClients } from '../../infra/aws-clients.js';
 import type { UpSettings } from '../../infra/stack.js';
 import { type GitHubRepository, lookUpGitHubRepository } from '../../infra/resources/github-repository.js';
 import type { CommandDeps } from '../../infra/state.js';
+import { ScalingModel } from './fake-scaling.js';
 
 export const ACCOUNT_ID = '123456789012';
 export const OTHER_ACCOUNT_ID = '210987654321';
@@ -15,6 +16,8 @@ export const STACK_TAGS = [
   { Key: 'stack', Value: 's3-photo-share' },
   { Key: 'stack-region', Value: 'eu-west-1' },
 ];
+/** The EC2 and Auto Scaling filters that select the default stack in eu-west-1. */
+export const STACK_TAG_FILTERS = STACK_TAGS.map((tag) => ({ Name: `tag:${tag.Key}`, Values: [tag.Value] }));
 
 export function upSettings(overrides: Partial<UpSettings> = {}): UpSettings {
   return {
@@ -96,7 +99,13 @@ export interface SecurityGroupModel {
   GroupName: string;
   VpcId: string;
   Tags: Tags;
-  IpPermissions: { IpProtocol: string; FromPort?: number; ToPort?: number; IpRanges: { CidrIp: string; Description?: string }[] }[];
+  IpPermissions: {
+    IpProtocol: string;
+    FromPort?: number;
+    ToPort?: number;
+    IpRanges: { CidrIp: string; Description?: string }[];
+    UserIdGroupPairs?: { GroupId: string; Description?: string }[];
+  }[];
 }
 
 export interface AssociationModel {
@@ -146,6 +155,12 @@ export class FakeAccount {
   /** How long after creation EC2 accepts a new instance profile. */
   profilePropagationMs = 0;
   releaseId = RELEASE_ID;
+  /** The image the public Amazon Linux parameter names; AWS publishes a new one every few weeks. */
+  amiId = AMI_ID;
+  /** Load balancers, Auto Scaling groups, launch templates, parameters, certificates and hosted zones. */
+  readonly scaling = new ScalingModel(this);
+  /** How the setup of the next instances an Auto Scaling group launches ends, one entry per launch; then 'ok'. */
+  readonly launchSetups: InstanceModel['setup'][] = [];
   private sequence = 0;
   private readonly faults: { service: string; command: string; error: Error; remaining: number; when?: (input: Json) => boolean }[] = [];
 
@@ -242,6 +257,10 @@ export class FakeAccount {
     return model;
   }
 
+  nextLaunchSetup(): InstanceModel['setup'] {
+    return this.launchSetups.shift() ?? 'ok';
+  }
+
   associate(region: RegionModel, instanceId: string, profileArn: string): AssociationModel {
     const association = {
       AssociationId: this.nextId('iip-assoc'),
@@ -264,6 +283,7 @@ export class FakeAccount {
           profiles: [...this.profiles],
           oidcProviders: [...this.oidcProviders],
           regions: [...this.regions].filter(([, region]) => !isEmptyRegion(region)),
+          scaling: this.scaling.snapshot(),
         },
         (_key, value: unknown) => (value instanceof Map ? [...value] : value instanceof Set ? [...value] : value),
       ),
@@ -297,9 +317,12 @@ export class FakeAccount {
         }),
       isReady: async (url) => {
         this.advanceInstances();
-        return [...this.region(regionName).instances.values()].some(
-          (instance) =>
-            url.startsWith(`http://${instance.PublicIpAddress}/`) && instance.State.Name === 'running' && instance.setup === 'ok',
+        return (
+          this.scaling.answers(regionName, url) ||
+          [...this.region(regionName).instances.values()].some(
+            (instance) =>
+              url.startsWith(`http://${instance.PublicIpAddress}/`) && instance.State.Name === 'running' && instance.setup === 'ok',
+          )
         );
       },
       ...overrides,
@@ -325,8 +348,9 @@ export class FakeAccount {
       fault.remaining -= 1;
       throw fault.error;
     }
-    const handler = this.handlers[`${service}:${command}`];
+    const handler = this.handlers[`${service}:${command}`] ?? this.scaling.handlers[`${service}:${command}`];
     if (!handler) throw new Error(`The fake account does not implement ${service}:${command}`);
+    this.advanceInstances();
     return handler(input, region);
   }
 
@@ -346,6 +370,7 @@ export class FakeAccount {
         }
       }
     }
+    this.scaling.advance();
   }
 
   private bucketFor(name: unknown, region: string): BucketModel {
@@ -383,7 +408,12 @@ export class FakeAccount {
 
   private readonly handlers: Record<string, Handler> = {
     'sts:GetCallerIdentity': () => ({ Account: ACCOUNT_ID, Arn: `arn:aws:iam::${ACCOUNT_ID}:user/operator` }),
-    'ssm:GetParameter': () => ({ Parameter: { Value: AMI_ID } }),
+    'ssm:GetParameter': (input, region) => {
+      if (String(input.Name).startsWith('/aws/service/')) return { Parameter: { Value: this.amiId } };
+      const parameter = this.scaling.region(region).parameters.get(String(input.Name));
+      if (!parameter) throw awsError('ParameterNotFound', '');
+      return { Parameter: { Name: input.Name, Type: parameter.Type, Value: parameter.Value } };
+    },
 
     's3:CreateBucket': (input, region) => {
       const name = String(input.Bucket);
@@ -570,7 +600,8 @@ export class FakeAccount {
     'ec2:AuthorizeSecurityGroupIngress': (input, region) => {
       const group = this.region(region).groups.get(String(input.GroupId));
       if (!group) throw awsError('InvalidGroup.NotFound');
-      group.IpPermissions.push(...(input.IpPermissions as SecurityGroupModel['IpPermissions']));
+      for (const rule of input.IpPermissions as SecurityGroupModel['IpPermissions'])
+        group.IpPermissions.push({ ...rule, IpRanges: rule.IpRanges ?? [] });
       return { Return: true };
     },
     'ec2:RevokeSecurityGroupIngress': (input, region) => {
@@ -578,11 +609,13 @@ export class FakeAccount {
       if (!group) throw awsError('InvalidGroup.NotFound');
       for (const revoked of input.IpPermissions as SecurityGroupModel['IpPermissions']) {
         const revokedCidrs = new Set((revoked.IpRanges ?? []).map((range) => range.CidrIp));
+        const revokedGroups = new Set((revoked.UserIdGroupPairs ?? []).map((pair) => pair.GroupId));
         for (const rule of group.IpPermissions) {
-          if (rule.IpProtocol === revoked.IpProtocol && rule.FromPort === revoked.FromPort && rule.ToPort === revoked.ToPort)
-            rule.IpRanges = rule.IpRanges.filter((range) => !revokedCidrs.has(range.CidrIp));
+          if (rule.IpProtocol !== revoked.IpProtocol || rule.FromPort !== revoked.FromPort || rule.ToPort !== revoked.ToPort) continue;
+          rule.IpRanges = rule.IpRanges.filter((range) => !revokedCidrs.has(range.CidrIp));
+          if (rule.UserIdGroupPairs) rule.UserIdGroupPairs = rule.UserIdGroupPairs.filter((pair) => !revokedGroups.has(pair.GroupId));
         }
-        group.IpPermissions = group.IpPermissions.filter((rule) => rule.IpRanges.length > 0);
+        group.IpPermissions = group.IpPermissions.filter((rule) => rule.IpRanges.length + (rule.UserIdGroupPairs?.length ?? 0) > 0);
       }
       return { Return: true };
     },
@@ -593,7 +626,8 @@ export class FakeAccount {
       const users = [...model.instances.values()].filter(
         (instance) => instance.State.Name !== 'terminated' && instance.SecurityGroupIds.includes(String(input.GroupId)),
       );
-      if (users.length > 0) throw awsError('DependencyViolation', `resource ${String(input.GroupId)} has a dependent object`);
+      if (users.length > 0 || this.scaling.groupInUse(region, String(input.GroupId)))
+        throw awsError('DependencyViolation', `resource ${String(input.GroupId)} has a dependent object`);
       model.groups.delete(String(input.GroupId));
     },
     'ec2:DescribeInstances': (input, region) => {

@@ -65,3 +65,30 @@ test('when the clients are built for a region, then every one of them uses it', 
   const clients = createAwsClients('ap-southeast-2');
   for (const client of Object.values(clients)) assert.equal(await client.config.region(), 'ap-southeast-2');
 });
+
+test('when the stack runs behind the load balancer, then logs prints every instance’s boot and app lines, each with its stream', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings({ loadBalanced: { instances: 2 } })));
+  const [first, second] = [...account.region('eu-west-1').instances.keys()];
+  const now = account.runtime.clockMs;
+  account
+    .region('eu-west-1')
+    .logGroups.get(LOG_GROUP)!
+    .events.push(
+      { timestamp: now - 3_000, logStreamName: `${first}/setup`, message: 's3-photo-share-setup: DONE' },
+      { timestamp: now - 2_000, logStreamName: `${second}/setup`, message: 's3-photo-share-setup: FAILED (exit 1) at line 42' },
+      { timestamp: now - 1_000, logStreamName: `${first}/app`, message: '{"msg":"listening"}' },
+    );
+  account.runtime.lines.length = 0;
+
+  await runAgainst(account, 'eu-west-1', logsSteps(settings({ minutes: 10, lines: 10 })));
+
+  assert.deepEqual(
+    account.runtime.lines.slice(1).map((line) => line.slice(25)),
+    [
+      `${first}/setup s3-photo-share-setup: DONE`,
+      `${second}/setup s3-photo-share-setup: FAILED (exit 1) at line 42`,
+      `${first}/app {"msg":"listening"}`,
+    ],
+  );
+});

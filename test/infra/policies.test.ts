@@ -226,3 +226,184 @@ test('when the operator touches another role, bucket or log group, then it is de
   assert.equal(await operatorDecision('logs:DeleteLogGroup', LOG_GROUP_ARN), 'Allowed');
   assert.notEqual(await operatorDecision('logs:DeleteLogGroup', `arn:aws:logs:eu-west-1:${ACCOUNT_ID}:log-group:/payroll`), 'Allowed');
 });
+
+const PARAMETER_ARN = `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:parameter/s3-photo-share/csrf-secret`;
+
+test('when the app role reads the stack’s CSRF secret parameter, then it is allowed', async () => {
+  assert.equal(await appDecision('ssm:GetParameter', PARAMETER_ARN), 'Allowed');
+});
+
+for (const [description, resource] of [
+  ['another parameter of the stack', `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:parameter/s3-photo-share/database-password`],
+  ['a name that only starts like it', `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:parameter/s3-photo-share/csrf-secret-old`],
+  ['another stack’s secret', `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:parameter/other-demo/csrf-secret`],
+  ['the same name in another region', `arn:aws:ssm:us-east-1:${ACCOUNT_ID}:parameter/s3-photo-share/csrf-secret`],
+] as const) {
+  test(`when the app role reads ${description}, then it is denied`, async () => {
+    assert.notEqual(await appDecision('ssm:GetParameter', resource), 'Allowed');
+  });
+}
+
+for (const action of ['ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:DeleteParameter']) {
+  test(`when the app role calls ${action}, which the app never does, then it is denied`, async () => {
+    assert.notEqual(await appDecision(action, PARAMETER_ARN), 'Allowed');
+  });
+}
+
+test('when the app role calls kms:Decrypt itself, then its own policy does not allow it: the aws/ssm key policy admits it through SSM only', async () => {
+  assert.notEqual(
+    await appDecision('kms:Decrypt', `arn:aws:kms:eu-west-1:${ACCOUNT_ID}:key/0f6f9d2c-1111-2222-3333-444455556666`),
+    'Allowed',
+  );
+});
+
+test('when the app policy grants the parameter, then it names exactly one ARN, with no wildcard', () => {
+  const statement = appPolicy(upSettings(), ACCOUNT_ID).Statement.find((candidate) => candidate.Action === 'ssm:GetParameter');
+  assert.deepEqual(statement?.Resource, `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:parameter/s3-photo-share/csrf-secret`);
+});
+
+const ELB = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT_ID}`;
+const STACK_ELB_TAGS = { 'aws:ResourceTag/app': 's3-photo-share', 'aws:ResourceTag/stack': 's3-photo-share' };
+const OTHER_ELB_TAGS = { 'aws:ResourceTag/app': 's3-photo-share', 'aws:ResourceTag/stack': 'other-demo' };
+const STACK_LB = `${ELB}:loadbalancer/app/s3-photo-share-lb/50dc6c495c0c9188`;
+const STACK_TG = `${ELB}:targetgroup/s3-photo-share-tg/73e2d6bc24d8a067`;
+const STACK_LISTENER = `${ELB}:listener/app/s3-photo-share-lb/50dc6c495c0c9188/f2f7dc8efc522ab2`;
+const OTHER_LB = `${ELB}:loadbalancer/app/other-demo-lb/50dc6c495c0c9188`;
+const OTHER_TG = `${ELB}:targetgroup/other-demo-tg/73e2d6bc24d8a067`;
+
+for (const [action, stackResource, otherResource] of [
+  ['elasticloadbalancing:DeleteLoadBalancer', STACK_LB, OTHER_LB],
+  ['elasticloadbalancing:SetSecurityGroups', STACK_LB, OTHER_LB],
+  ['elasticloadbalancing:SetSubnets', STACK_LB, OTHER_LB],
+  ['elasticloadbalancing:CreateListener', STACK_LB, OTHER_LB],
+  ['elasticloadbalancing:ModifyListener', STACK_LISTENER, `${ELB}:listener/app/other-demo-lb/50dc6c495c0c9188/f2f7dc8efc522ab2`],
+  ['elasticloadbalancing:DeleteListener', STACK_LISTENER, `${ELB}:listener/app/other-demo-lb/50dc6c495c0c9188/f2f7dc8efc522ab2`],
+  ['elasticloadbalancing:DeleteTargetGroup', STACK_TG, OTHER_TG],
+  ['elasticloadbalancing:ModifyTargetGroup', STACK_TG, OTHER_TG],
+  ['elasticloadbalancing:ModifyTargetGroupAttributes', STACK_TG, OTHER_TG],
+  ['elasticloadbalancing:AddTags', STACK_LB, OTHER_LB],
+] as const) {
+  test(`when the operator calls ${action} on the stack’s tagged resource, then it is allowed; untagged, another stack’s, or another name, denied`, async () => {
+    assert.equal(await operatorDecision(action, stackResource, STACK_ELB_TAGS), 'Allowed');
+    assert.notEqual(await operatorDecision(action, stackResource, OTHER_ELB_TAGS), 'Allowed');
+    assert.notEqual(await operatorDecision(action, stackResource), 'Allowed');
+    assert.notEqual(await operatorDecision(action, otherResource, STACK_ELB_TAGS), 'Allowed');
+  });
+}
+
+test('when the operator creates the load balancer or target group, then only under the stack’s names and with the stack tags on the request', async () => {
+  const requestTags = { 'aws:RequestTag/app': 's3-photo-share', 'aws:RequestTag/stack': 's3-photo-share', 'aws:TagKeys': ['app', 'stack'] };
+  const otherTags = { 'aws:RequestTag/app': 's3-photo-share', 'aws:RequestTag/stack': 'other-demo', 'aws:TagKeys': ['app', 'stack'] };
+  for (const [action, stackResource, otherResource] of [
+    ['elasticloadbalancing:CreateLoadBalancer', STACK_LB, OTHER_LB],
+    ['elasticloadbalancing:CreateTargetGroup', STACK_TG, OTHER_TG],
+  ] as const) {
+    assert.equal(await operatorDecision(action, stackResource, requestTags), 'Allowed');
+    assert.notEqual(await operatorDecision(action, stackResource), 'Allowed');
+    assert.notEqual(await operatorDecision(action, stackResource, otherTags), 'Allowed');
+    assert.notEqual(await operatorDecision(action, otherResource, requestTags), 'Allowed');
+  }
+  // The simulator's service data knows AddTags on the load balancer only (not on listeners), so the listener case is not checked here.
+  assert.equal(
+    await operatorDecision('elasticloadbalancing:AddTags', STACK_LB, { 'elasticloadbalancing:CreateAction': 'CreateLoadBalancer' }),
+    'Allowed',
+  );
+  assert.notEqual(
+    await operatorDecision('elasticloadbalancing:AddTags', OTHER_LB, { 'elasticloadbalancing:CreateAction': 'CreateLoadBalancer' }),
+    'Allowed',
+  );
+});
+
+const GROUP_ARN_ASG = `arn:aws:autoscaling:eu-west-1:${ACCOUNT_ID}:autoScalingGroup:0f6f9d2c-1111-2222-3333-444455556666:autoScalingGroupName/s3-photo-share-asg`;
+const OTHER_ASG = `arn:aws:autoscaling:eu-west-1:${ACCOUNT_ID}:autoScalingGroup:0f6f9d2c-1111-2222-3333-444455556666:autoScalingGroupName/other-demo-asg`;
+const STACK_ASG_TAGS = { 'autoscaling:ResourceTag/app': 's3-photo-share', 'autoscaling:ResourceTag/stack': 's3-photo-share' };
+
+for (const action of [
+  'autoscaling:UpdateAutoScalingGroup',
+  'autoscaling:StartInstanceRefresh',
+  'autoscaling:DeleteAutoScalingGroup',
+  'autoscaling:AttachLoadBalancerTargetGroups',
+]) {
+  test(`when the operator calls ${action} on the stack’s group, then it is allowed; on another stack’s or an untagged one, denied`, async () => {
+    assert.equal(await operatorDecision(action, GROUP_ARN_ASG, STACK_ASG_TAGS), 'Allowed');
+    assert.notEqual(await operatorDecision(action, GROUP_ARN_ASG), 'Allowed');
+    assert.notEqual(
+      await operatorDecision(action, GROUP_ARN_ASG, {
+        'autoscaling:ResourceTag/app': 's3-photo-share',
+        'autoscaling:ResourceTag/stack': 'other-demo',
+      }),
+      'Allowed',
+    );
+    assert.notEqual(await operatorDecision(action, OTHER_ASG, STACK_ASG_TAGS), 'Allowed');
+  });
+}
+
+test('when the operator creates the Auto Scaling group, then only the stack’s name with the stack tags on the request', async () => {
+  const requestTags = { 'aws:RequestTag/app': 's3-photo-share', 'aws:RequestTag/stack': 's3-photo-share', 'aws:TagKeys': ['app', 'stack'] };
+  assert.equal(await operatorDecision('autoscaling:CreateAutoScalingGroup', GROUP_ARN_ASG, requestTags), 'Allowed');
+  assert.equal(await operatorDecision('autoscaling:CreateOrUpdateTags', GROUP_ARN_ASG, requestTags), 'Allowed');
+  assert.notEqual(await operatorDecision('autoscaling:CreateAutoScalingGroup', GROUP_ARN_ASG), 'Allowed');
+  assert.notEqual(await operatorDecision('autoscaling:CreateAutoScalingGroup', OTHER_ASG, requestTags), 'Allowed');
+});
+
+test('when the operator manages the launch template, then only the stack’s tagged one', async () => {
+  const template = `arn:aws:ec2:eu-west-1:${ACCOUNT_ID}:launch-template/lt-0123456789abcdef0`;
+  const requestTags = { 'aws:RequestTag/app': 's3-photo-share', 'aws:RequestTag/stack': 's3-photo-share', 'aws:TagKeys': ['app', 'stack'] };
+  assert.equal(await operatorDecision('ec2:CreateLaunchTemplate', template, requestTags), 'Allowed');
+  assert.notEqual(await operatorDecision('ec2:CreateLaunchTemplate', template), 'Allowed');
+  for (const action of ['ec2:CreateLaunchTemplateVersion', 'ec2:DeleteLaunchTemplate']) {
+    assert.equal(await operatorDecision(action, template, STACK_RESOURCE_TAGS), 'Allowed');
+    assert.notEqual(await operatorDecision(action, template, OTHER_RESOURCE_TAGS), 'Allowed');
+  }
+  assert.equal(await operatorDecision('ec2:RunInstances', template, STACK_RESOURCE_TAGS), 'Allowed');
+  assert.notEqual(await operatorDecision('ec2:RunInstances', template, OTHER_RESOURCE_TAGS), 'Allowed');
+});
+
+test('when the operator manages the CSRF secret parameter, then it may create, tag and delete it but never read its value, and no other parameter', async () => {
+  for (const action of ['ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:ListTagsForResource', 'ssm:DeleteParameter']) {
+    assert.equal(await operatorDecision(action, PARAMETER_ARN), 'Allowed');
+    assert.notEqual(await operatorDecision(action, `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:parameter/other-demo/csrf-secret`), 'Allowed');
+  }
+  assert.notEqual(await operatorDecision('ssm:GetParameter', PARAMETER_ARN), 'Allowed');
+});
+
+test('when the operator reads a certificate or changes a DNS record, then only certificates of its account and region, and only A records', async () => {
+  const certificate = `arn:aws:acm:eu-west-1:${ACCOUNT_ID}:certificate/12345678-1234-1234-1234-123456789012`;
+  assert.equal(await operatorDecision('acm:DescribeCertificate', certificate), 'Allowed');
+  assert.notEqual(await operatorDecision('acm:DescribeCertificate', certificate.replace('eu-west-1', 'us-east-1')), 'Allowed');
+  assert.notEqual(await operatorDecision('acm:DeleteCertificate', certificate), 'Allowed');
+  const zone = 'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ';
+  assert.equal(
+    await operatorDecision('route53:ChangeResourceRecordSets', zone, { 'route53:ChangeResourceRecordSetsRecordTypes': ['A'] }),
+    'Allowed',
+  );
+  assert.notEqual(
+    await operatorDecision('route53:ChangeResourceRecordSets', zone, { 'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'NS'] }),
+    'Allowed',
+  );
+  assert.notEqual(await operatorDecision('route53:DeleteHostedZone', zone), 'Allowed');
+});
+
+test('when the operator creates a service-linked role, then only Auto Scaling’s and Elastic Load Balancing’s', async () => {
+  for (const [service, role] of [
+    ['autoscaling.amazonaws.com', 'AWSServiceRoleForAutoScaling'],
+    ['elasticloadbalancing.amazonaws.com', 'AWSServiceRoleForElasticLoadBalancing'],
+  ] as const) {
+    assert.equal(
+      await operatorDecision('iam:CreateServiceLinkedRole', `arn:aws:iam::${ACCOUNT_ID}:role/aws-service-role/${service}/${role}`, {
+        'iam:AWSServiceName': service,
+      }),
+      'Allowed',
+    );
+  }
+  assert.notEqual(
+    await operatorDecision(
+      'iam:CreateServiceLinkedRole',
+      `arn:aws:iam::${ACCOUNT_ID}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS`,
+      {
+        'iam:AWSServiceName': 'rds.amazonaws.com',
+      },
+    ),
+    'Allowed',
+  );
+});

@@ -43,6 +43,13 @@ test('when tags are read, then only app, stack and stack-region together make a 
     releasePrefix: 'releases/demo/',
     logGroupName: '/s3-photo-share/demo',
     deployRoleName: 'demo-github-deploy',
+    loadBalancerName: 'demo-lb',
+    targetGroupName: 'demo-tg',
+    loadBalancerSecurityGroupName: 'demo-lb',
+    appSecurityGroupName: 'demo-app',
+    launchTemplateName: 'demo-template',
+    autoScalingGroupName: 'demo-asg',
+    csrfSecretParameterName: '/demo/csrf-secret',
     deployRolePolicyName: 'demo-operator',
   });
 });

@@ -21,6 +21,7 @@ const rendered = renderUserData({
   releasePrefix: 'releases/s3-photo-share/0.1.0-abcdef012345/',
   logGroup: '/s3-photo-share/s3-photo-share',
   port: 80,
+  trustProxy: 0,
 });
 const unit = /<<'UNIT'\n([\s\S]*?)\nUNIT\n/.exec(rendered)?.[1] ?? '';
 
@@ -160,10 +161,12 @@ test('when user-data is rendered, then it contains no credential or credential v
     /secret/i,
     /--profile\b/,
   ];
-  for (const pattern of credentialPatterns) assert.doesNotMatch(rendered, pattern);
+  // The one variable allowed to say "secret" holds a parameter's name, never its value.
+  const withoutParameterName = rendered.replaceAll('CSRF_SECRET_PARAMETER', 'CSRF_PARAMETER_NAME');
+  for (const pattern of credentialPatterns) assert.doesNotMatch(withoutParameterName, pattern);
 });
 
-test('when user-data writes the environment file, then it holds bucket, prefix, region, port and host only', () => {
+test('when user-data writes the environment file, then it holds bucket, prefix, region, port, host and the two load-balancer settings only', () => {
   const envBlock = /<<ENV\n([\s\S]*?)\nENV\n/.exec(rendered)?.[1] ?? '';
   assert.deepEqual(envBlock.split('\n'), [
     'S3_BUCKET=${S3_BUCKET}',
@@ -171,10 +174,32 @@ test('when user-data writes the environment file, then it holds bucket, prefix, 
     'AWS_REGION=${AWS_REGION}',
     'PORT=${PORT}',
     'HOST=0.0.0.0',
+    'TRUST_PROXY=${TRUST_PROXY}',
+    'CSRF_SECRET_PARAMETER=${CSRF_SECRET_PARAMETER}',
   ]);
+  assert.match(rendered, /readonly CSRF_SECRET_PARAMETER=''\nreadonly TRUST_PROXY='0'\n/);
   assert.match(
     rendered,
     /readonly S3_BUCKET='demo-bucket'\nreadonly S3_PREFIX='photos\/'\nreadonly AWS_REGION='eu-west-1'\nreadonly RELEASE_PREFIX='releases\/s3-photo-share\/0\.1\.0-abcdef012345\/'\nreadonly LOG_GROUP='\/s3-photo-share\/s3-photo-share'\nreadonly PORT='80'/,
+  );
+});
+
+test('when user-data is rendered for an instance behind the load balancer, then it names the parameter and trusts one proxy hop', () => {
+  const behindLoadBalancer = renderUserData({
+    bucket: 'demo-bucket',
+    keyPrefix: 'photos/',
+    region: 'eu-west-1',
+    releasePrefix: 'releases/s3-photo-share/0.1.0-abcdef012345/',
+    logGroup: '/s3-photo-share/s3-photo-share',
+    port: 80,
+    csrfSecretParameter: '/s3-photo-share/csrf-secret',
+    trustProxy: 1,
+  });
+
+  assert.match(behindLoadBalancer, /readonly CSRF_SECRET_PARAMETER='\/s3-photo-share\/csrf-secret'\nreadonly TRUST_PROXY='1'\n/);
+  assert.equal(
+    behindLoadBalancer.replace(/readonly CSRF_SECRET_PARAMETER='.*'\nreadonly TRUST_PROXY='.'\n/, ''),
+    rendered.replace(/readonly CSRF_SECRET_PARAMETER=''\nreadonly TRUST_PROXY='0'\n/, ''),
   );
 });
 

@@ -1,0 +1,886 @@
+// The load-balanced part of the in-memory AWS account: default subnets, launch templates, Auto Scaling groups with instance refreshes, load balancers, target groups, listeners, SSM parameters, ACM certificates and Route 53 zones, advancing with the fake clock.
+import type { FakeAccount, InstanceModel } from './fake-aws.js';
+import { awsError } from './fake-aws.js';
+
+type Tags = { Key: string; Value: string }[];
+type Json = Record<string, unknown>;
+type Filter = { Name: string; Values: string[] };
+type Handler = (input: Json, region: string) => unknown;
+
+/** How long a new instance takes, once running, until its /readyz answers (first boot), as the fake clock counts. */
+export const BOOT_MS = 120_000;
+/** How long a deleted load balancer's network interfaces keep its security group in use. */
+export const LOAD_BALANCER_ENI_RELEASE_MS = 30_000;
+/** The Route 53 zone of every load balancer in the model (eu-west-1's real one). */
+export const LOAD_BALANCER_ZONE_ID = 'Z32O12XQLNTSW2';
+
+export interface TargetModel {
+  state: 'initial' | 'healthy' | 'unhealthy' | 'draining';
+  drainingUntil?: number;
+}
+
+export interface TargetGroupModel {
+  TargetGroupArn: string;
+  TargetGroupName: string;
+  Protocol: string;
+  Port: number;
+  VpcId: string;
+  TargetType: string;
+  HealthCheckProtocol?: string;
+  HealthCheckPath?: string;
+  HealthCheckIntervalSeconds?: number;
+  HealthCheckTimeoutSeconds?: number;
+  HealthyThresholdCount?: number;
+  UnhealthyThresholdCount?: number;
+  Matcher?: { HttpCode: string };
+  Tags: Tags;
+  attributes: Record<string, string>;
+  targets: Map<string, TargetModel>;
+}
+
+export interface LoadBalancerModel {
+  LoadBalancerArn: string;
+  LoadBalancerName: string;
+  DNSName: string;
+  CanonicalHostedZoneId: string;
+  Scheme: string;
+  Type: string;
+  IpAddressType: string;
+  VpcId: string;
+  SecurityGroups: string[];
+  AvailabilityZones: { ZoneName: string; SubnetId: string }[];
+  Tags: Tags;
+  /** Set by DeleteLoadBalancer: still listed until then, as AWS deletes in the background. */
+  goneAt?: number;
+}
+
+export interface ListenerModel {
+  ListenerArn: string;
+  LoadBalancerArn: string;
+  Port: number;
+  Protocol: string;
+  SslPolicy?: string;
+  Certificates?: { CertificateArn: string }[];
+  DefaultActions: Json[];
+  Tags: Tags;
+}
+
+export interface LaunchTemplateModel {
+  LaunchTemplateId: string;
+  LaunchTemplateName: string;
+  Tags: Tags;
+  versions: { VersionNumber: number; VersionDescription?: string; data: Json }[];
+}
+
+export interface RefreshModel {
+  InstanceRefreshId: string;
+  Status: string;
+  StatusReason?: string;
+  PercentageComplete: number;
+  minHealthyPercentage: number;
+  /** The outdated instances when it started, for the percentage. */
+  outdatedAtStart: number;
+  /** A refresh someone else started, which ends at this time whatever the instances. */
+  endsAt?: number;
+}
+
+export interface GroupModel {
+  AutoScalingGroupName: string;
+  LaunchTemplate: { LaunchTemplateId: string; Version: string };
+  MinSize: number;
+  MaxSize: number;
+  DesiredCapacity: number;
+  VPCZoneIdentifier: string;
+  TargetGroupARNs: string[];
+  HealthCheckType: string;
+  HealthCheckGracePeriod: number;
+  Tags: Tags;
+  /** Instance id → the template version it was launched from. */
+  instances: Map<string, { version: string; zone: string }>;
+  Status?: string;
+  deletedAt?: number;
+  refreshes: RefreshModel[];
+}
+
+export interface ScalingRegionModel {
+  loadBalancers: Map<string, LoadBalancerModel>;
+  targetGroups: Map<string, TargetGroupModel>;
+  listeners: Map<string, ListenerModel>;
+  launchTemplates: Map<string, LaunchTemplateModel>;
+  groups: Map<string, GroupModel>;
+  parameters: Map<string, { Type: string; Value: string; Description?: string; Tags: Tags }>;
+  certificates: Map<string, { Status: string; DomainName: string; SubjectAlternativeNames: string[] }>;
+  /** Security groups a deleted load balancer's network interfaces still hold, until a time. */
+  lingeringInterfaces: { groupIds: string[]; until: number }[];
+}
+
+export interface HostedZoneModel {
+  Name: string;
+  records: Json[];
+}
+
+function emptyRegion(): ScalingRegionModel {
+  return {
+    loadBalancers: new Map(),
+    targetGroups: new Map(),
+    listeners: new Map(),
+    launchTemplates: new Map(),
+    groups: new Map(),
+    parameters: new Map(),
+    certificates: new Map(),
+    lingeringInterfaces: [],
+  };
+}
+
+function dotted(name: unknown): string {
+  const text = String(name).toLowerCase();
+  return text.endsWith('.') ? text : `${text}.`;
+}
+
+/** The versions of a template a group or a request names. */
+function resolveVersion(template: LaunchTemplateModel, version: string): number {
+  if (version === '$Latest' || version === '$Default') return template.versions.length;
+  return Number(version);
+}
+
+export class ScalingModel {
+  readonly regions = new Map<string, ScalingRegionModel>();
+  readonly hostedZones = new Map<string, HostedZoneModel>();
+  /** Availability zones with a default subnet, per region (three unless a test says otherwise). */
+  readonly defaultZones = new Map<string, string[]>();
+  /** How long a deleted load balancer stays listed. */
+  loadBalancerDeletionMs = 20_000;
+
+  constructor(private readonly account: FakeAccount) {}
+
+  region(name: string): ScalingRegionModel {
+    let region = this.regions.get(name);
+    if (!region) {
+      region = emptyRegion();
+      this.regions.set(name, region);
+    }
+    return region;
+  }
+
+  zonesOf(region: string): string[] {
+    return this.defaultZones.get(region) ?? [`${region}a`, `${region}b`, `${region}c`];
+  }
+
+  addCertificate(
+    region: string,
+    arn: string,
+    certificate: { Status?: string; DomainName: string; SubjectAlternativeNames?: string[] },
+  ): void {
+    this.region(region).certificates.set(arn, { Status: 'ISSUED', SubjectAlternativeNames: [], ...certificate });
+  }
+
+  addHostedZone(id: string, name: string, records: Json[] = []): HostedZoneModel {
+    const zone = { Name: dotted(name), records };
+    this.hostedZones.set(id, zone);
+    return zone;
+  }
+
+  isEmpty(region: string): boolean {
+    const model = this.regions.get(region);
+    if (!model) return true;
+    return (
+      model.loadBalancers.size +
+        model.targetGroups.size +
+        model.listeners.size +
+        model.launchTemplates.size +
+        model.groups.size +
+        model.parameters.size +
+        model.certificates.size ===
+      0
+    );
+  }
+
+  snapshot(): unknown {
+    return {
+      regions: [...this.regions]
+        .filter(([name]) => !this.isEmpty(name))
+        .map(([name, region]) => [name, { ...region, lingeringInterfaces: undefined }]),
+      hostedZones: [...this.hostedZones],
+    };
+  }
+
+  /** Whether a security group is still used by a load balancer, a lingering interface of one, or another group's rule. */
+  groupInUse(region: string, groupId: string): boolean {
+    const model = this.region(region);
+    if ([...model.loadBalancers.values()].some((lb) => lb.SecurityGroups.includes(groupId))) return true;
+    if (model.lingeringInterfaces.some((eni) => eni.until > this.account.now() && eni.groupIds.includes(groupId))) return true;
+    return [...this.account.region(region).groups.values()].some((group) =>
+      group.IpPermissions.some((rule) => (rule.UserIdGroupPairs ?? []).some((pair) => pair.GroupId === groupId)),
+    );
+  }
+
+  /** Is a GET of this URL answered 200 by a load balancer of the region? */
+  answers(region: string, url: string): boolean {
+    const { host, protocol } = new URL(url);
+    const model = this.region(region);
+    const aliasTarget = [...this.hostedZones.values()]
+      .flatMap((zone) => zone.records)
+      .find((record) => record.Name === dotted(host) && record.Type === 'A')?.AliasTarget as { DNSName?: string } | undefined;
+    const lbHost = aliasTarget?.DNSName
+      ? dotted(aliasTarget.DNSName)
+          .replace(/^dualstack\./, '')
+          .replace(/\.$/, '')
+      : host;
+    const lb = [...model.loadBalancers.values()].find((candidate) => candidate.DNSName === lbHost);
+    if (!lb) return false;
+    const port = protocol === 'https:' ? 443 : 80;
+    const listener = [...model.listeners.values()].find(
+      (candidate) => candidate.LoadBalancerArn === lb.LoadBalancerArn && candidate.Port === port,
+    );
+    const action = listener?.DefaultActions[0] as { Type?: string; TargetGroupArn?: string } | undefined;
+    if (action?.Type !== 'forward') return false;
+    const group = model.targetGroups.get(String(action.TargetGroupArn));
+    return [...(group?.targets.values() ?? [])].some((target) => target.state === 'healthy');
+  }
+
+  /** Moves every group, target and refresh forward to the account's clock. */
+  advance(): void {
+    const now = this.account.now();
+    for (const [regionName, model] of this.regions) {
+      const instances = this.account.region(regionName).instances;
+      model.lingeringInterfaces = model.lingeringInterfaces.filter((eni) => eni.until > now);
+      for (const [arn, lb] of model.loadBalancers) {
+        if (lb.goneAt === undefined || lb.goneAt > now) continue;
+        model.loadBalancers.delete(arn);
+        model.lingeringInterfaces.push({ groupIds: lb.SecurityGroups, until: now + LOAD_BALANCER_ENI_RELEASE_MS });
+      }
+      for (const group of model.targetGroups.values()) {
+        for (const [id, target] of group.targets) {
+          const instance = instances.get(id);
+          if (target.state === 'draining') {
+            if ((target.drainingUntil ?? 0) <= now) group.targets.delete(id);
+            continue;
+          }
+          if (!instance || instance.State.Name === 'terminated' || instance.State.Name === 'shutting-down') group.targets.delete(id);
+          else if (instance.setup === 'failed') target.state = 'unhealthy';
+          else if (instance.State.Name === 'running' && now >= ((instance as InstanceModel & { bootedAt?: number }).bootedAt ?? 0))
+            target.state = 'healthy';
+        }
+      }
+      for (const group of [...model.groups.values()]) this.advanceGroup(regionName, model, group);
+    }
+  }
+
+  private advanceGroup(regionName: string, model: ScalingRegionModel, group: GroupModel): void {
+    const now = this.account.now();
+    const instances = this.account.region(regionName).instances;
+    for (const id of [...group.instances.keys()]) {
+      const state = instances.get(id)?.State.Name;
+      if (state === 'terminated' || state === undefined) group.instances.delete(id);
+    }
+    if (group.Status) {
+      if (group.instances.size === 0 && now >= (group.deletedAt ?? 0)) model.groups.delete(group.AutoScalingGroupName);
+      return;
+    }
+    const inService = () =>
+      [...group.instances].filter(([id]) => {
+        const state = instances.get(id)?.State.Name;
+        const draining = group.TargetGroupARNs.some((arn) => model.targetGroups.get(arn)?.targets.get(id)?.state === 'draining');
+        return state !== 'shutting-down' && !draining;
+      });
+    const current = String(resolveVersion(this.templateOf(regionName, group), group.LaunchTemplate.Version));
+    const isHealthy = (id: string) =>
+      group.TargetGroupARNs.every((arn) => model.targetGroups.get(arn)?.targets.get(id)?.state === 'healthy');
+
+    const refresh = group.refreshes.find((candidate) => candidate.Status === 'Pending' || candidate.Status === 'InProgress');
+    if (refresh?.endsAt !== undefined) {
+      if (now >= refresh.endsAt) Object.assign(refresh, { Status: 'Successful', PercentageComplete: 100 });
+    } else if (refresh) {
+      refresh.Status = 'InProgress';
+      const outdated = inService().filter(([, launched]) => launched.version !== current);
+      const replaced = refresh.outdatedAtStart - outdated.length;
+      refresh.PercentageComplete = Math.round((100 * Math.max(0, replaced)) / Math.max(1, refresh.outdatedAtStart));
+      const settled =
+        inService().length === group.DesiredCapacity &&
+        inService().every(([id, launched]) => launched.version !== current || isHealthy(id));
+      if (outdated.length === 0 && settled && inService().every(([id]) => isHealthy(id))) {
+        refresh.Status = 'Successful';
+        refresh.PercentageComplete = 100;
+      } else if (outdated.length > 0 && settled) {
+        const batch = Math.max(1, Math.floor((group.DesiredCapacity * (100 - refresh.minHealthyPercentage)) / 100));
+        for (const [id] of outdated.slice(0, batch)) this.retire(regionName, model, group, id);
+      }
+    }
+
+    const live = inService();
+    if (live.length > group.DesiredCapacity) {
+      for (const [id] of live.slice(0, live.length - group.DesiredCapacity)) this.retire(regionName, model, group, id);
+    }
+    for (let missing = group.DesiredCapacity - inService().length; missing > 0; missing -= 1)
+      this.launch(regionName, model, group, current);
+  }
+
+  private templateOf(region: string, group: GroupModel): LaunchTemplateModel {
+    const template = this.region(region).launchTemplates.get(group.LaunchTemplate.LaunchTemplateId);
+    if (!template) throw new Error(`The fake account has no launch template ${group.LaunchTemplate.LaunchTemplateId}`);
+    return template;
+  }
+
+  /** Deregisters an instance (draining for the target group's delay), then terminates it. */
+  private retire(region: string, model: ScalingRegionModel, group: GroupModel, id: string): void {
+    let delayMs = 0;
+    for (const arn of group.TargetGroupARNs) {
+      const targetGroup = model.targetGroups.get(arn);
+      const target = targetGroup?.targets.get(id);
+      if (!target) continue;
+      delayMs = Math.max(delayMs, Number(targetGroup?.attributes['deregistration_delay.timeout_seconds'] ?? 300) * 1000);
+      target.state = 'draining';
+      target.drainingUntil = this.account.now() + delayMs;
+    }
+    const instance = this.account.region(region).instances.get(id);
+    if (instance && instance.State.Name !== 'shutting-down' && instance.State.Name !== 'terminated') {
+      instance.State = { Name: 'shutting-down' };
+      instance.stateChangeAt = this.account.now() + delayMs + this.account.terminationMs;
+    }
+  }
+
+  private launch(region: string, model: ScalingRegionModel, group: GroupModel, version: string): void {
+    const template = this.templateOf(region, group);
+    const data = template.versions[Number(version) - 1]?.data as Json;
+    const tags =
+      ((data.TagSpecifications as { ResourceType: string; Tags: Tags }[] | undefined) ?? []).find(
+        (spec) => spec.ResourceType === 'instance',
+      )?.Tags ?? [];
+    const subnets = group.VPCZoneIdentifier.split(',');
+    const zone = subnets[group.instances.size % subnets.length]?.replace(/^subnet-/, '') ?? '';
+    const instance = this.account.addInstance(region, {
+      State: { Name: 'pending' },
+      stateChangeAt: this.account.now() + 15_000,
+      Tags: [...tags, { Key: 'aws:autoscaling:groupName', Value: group.AutoScalingGroupName }],
+      ImageId: String(data.ImageId),
+      MetadataOptions: data.MetadataOptions as InstanceModel['MetadataOptions'],
+      SecurityGroupIds: (data.SecurityGroupIds as string[] | undefined) ?? ['sg-default'],
+      UserData: Buffer.from(String(data.UserData ?? ''), 'base64').toString('utf8'),
+      profileArn: (data.IamInstanceProfile as { Arn?: string } | undefined)?.Arn,
+      setup: this.account.nextLaunchSetup(),
+    });
+    Object.assign(instance, { bootedAt: this.account.now() + 15_000 + BOOT_MS });
+    group.instances.set(instance.InstanceId, { version, zone });
+    for (const arn of group.TargetGroupARNs) model.targetGroups.get(arn)?.targets.set(instance.InstanceId, { state: 'initial' });
+  }
+
+  private lbOf(region: string, arn: unknown): LoadBalancerModel {
+    const lb = this.region(region).loadBalancers.get(String(arn));
+    if (!lb) throw awsError('LoadBalancerNotFound', `Load balancer '${String(arn)}' not found`);
+    return lb;
+  }
+
+  private targetGroupOf(region: string, arn: unknown): TargetGroupModel {
+    const group = this.region(region).targetGroups.get(String(arn));
+    if (!group) throw awsError('TargetGroupNotFound', `Target groups '${String(arn)}' not found`);
+    return group;
+  }
+
+  private groupOf(region: string, name: unknown): GroupModel {
+    const group = this.region(region).groups.get(String(name));
+    if (!group) throw awsError('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup ${String(name)} not found`);
+    return group;
+  }
+
+  private taggable(region: string, arn: string): { Tags: Tags } {
+    const model = this.region(region);
+    const found = model.loadBalancers.get(arn) ?? model.targetGroups.get(arn) ?? model.listeners.get(arn);
+    if (!found) throw awsError('LoadBalancerNotFound', `Resource '${arn}' not found`);
+    return found;
+  }
+
+  private describeGroup(region: string, group: GroupModel): Json {
+    const instances = this.account.region(region).instances;
+    return {
+      ...structuredClone({ ...group, instances: undefined, refreshes: undefined, deletedAt: undefined }),
+      Tags: group.Tags.map((tag) => ({
+        ...tag,
+        ResourceId: group.AutoScalingGroupName,
+        ResourceType: 'auto-scaling-group',
+        PropagateAtLaunch: false,
+      })),
+      Instances: [...group.instances].map(([InstanceId, launched]) => ({
+        InstanceId,
+        AvailabilityZone: launched.zone,
+        LifecycleState: instances.get(InstanceId)?.State.Name === 'shutting-down' ? 'Terminating' : 'InService',
+        LaunchTemplate: { LaunchTemplateId: group.LaunchTemplate.LaunchTemplateId, Version: launched.version },
+      })),
+    };
+  }
+
+  readonly handlers: Record<string, Handler> = {
+    'ec2:DescribeSubnets': (input, region) => {
+      const vpcId = this.account.region(region).vpcId;
+      const subnets = this.zonesOf(region).map((zone) => ({
+        SubnetId: `subnet-${zone}`,
+        AvailabilityZone: zone,
+        VpcId: vpcId,
+        DefaultForAz: true,
+      }));
+      return { Subnets: subnets.filter((subnet) => matches(subnet, input.Filters as Filter[] | undefined)) };
+    },
+    'ec2:CreateLaunchTemplate': (input, region) => {
+      const model = this.region(region);
+      const name = String(input.LaunchTemplateName);
+      if ([...model.launchTemplates.values()].some((template) => template.LaunchTemplateName === name))
+        throw awsError('InvalidLaunchTemplateName.AlreadyExistsException', `Launch template name already in use.`);
+      const template: LaunchTemplateModel = {
+        LaunchTemplateId: this.account.nextId('lt'),
+        LaunchTemplateName: name,
+        Tags: ((input.TagSpecifications as { Tags: Tags }[] | undefined) ?? []).flatMap((spec) => spec.Tags),
+        versions: [
+          { VersionNumber: 1, VersionDescription: input.VersionDescription as string | undefined, data: input.LaunchTemplateData as Json },
+        ],
+      };
+      model.launchTemplates.set(template.LaunchTemplateId, template);
+      return {
+        LaunchTemplate: {
+          LaunchTemplateId: template.LaunchTemplateId,
+          LaunchTemplateName: name,
+          LatestVersionNumber: 1,
+          DefaultVersionNumber: 1,
+        },
+      };
+    },
+    'ec2:DescribeLaunchTemplates': (input, region) => {
+      const templates = [...this.region(region).launchTemplates.values()];
+      const names = input.LaunchTemplateNames as string[] | undefined;
+      if (names?.some((name) => !templates.some((template) => template.LaunchTemplateName === name)))
+        throw awsError(
+          'InvalidLaunchTemplateName.NotFoundException',
+          'At least one of the launch templates specified in the request does not exist.',
+        );
+      return {
+        LaunchTemplates: templates
+          .filter(
+            (template) =>
+              (!names || names.includes(template.LaunchTemplateName)) && matches(template, input.Filters as Filter[] | undefined),
+          )
+          .map((template) => ({
+            LaunchTemplateId: template.LaunchTemplateId,
+            LaunchTemplateName: template.LaunchTemplateName,
+            LatestVersionNumber: template.versions.length,
+            Tags: template.Tags,
+          })),
+      };
+    },
+    'ec2:DescribeLaunchTemplateVersions': (input, region) => {
+      const template = this.region(region).launchTemplates.get(String(input.LaunchTemplateId));
+      if (!template) throw awsError('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
+      const wanted = (input.Versions as string[]).map((version) => resolveVersion(template, version));
+      return {
+        LaunchTemplateVersions: template.versions
+          .filter((version) => wanted.includes(version.VersionNumber))
+          .map((version) => ({
+            LaunchTemplateId: template.LaunchTemplateId,
+            VersionNumber: version.VersionNumber,
+            VersionDescription: version.VersionDescription,
+          })),
+      };
+    },
+    'ec2:CreateLaunchTemplateVersion': (input, region) => {
+      const template = this.region(region).launchTemplates.get(String(input.LaunchTemplateId));
+      if (!template) throw awsError('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
+      const VersionNumber = template.versions.length + 1;
+      template.versions.push({
+        VersionNumber,
+        VersionDescription: input.VersionDescription as string | undefined,
+        data: input.LaunchTemplateData as Json,
+      });
+      return { LaunchTemplateVersion: { LaunchTemplateId: template.LaunchTemplateId, VersionNumber } };
+    },
+    'ec2:DeleteLaunchTemplate': (input, region) => {
+      if (!this.region(region).launchTemplates.delete(String(input.LaunchTemplateId)))
+        throw awsError('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
+      return {};
+    },
+
+    'elbv2:CreateTargetGroup': (input, region) => {
+      const model = this.region(region);
+      if ([...model.targetGroups.values()].some((group) => group.TargetGroupName === input.Name))
+        throw awsError('DuplicateTargetGroupName', 'A target group with the same name exists, but with different settings');
+      const { Name, Tags, ...settings } = input as Json & { Name: string; Tags?: Tags };
+      const group = {
+        ...(settings as Partial<TargetGroupModel>),
+        TargetGroupArn: `arn:aws:elasticloadbalancing:${region}:123456789012:targetgroup/${Name}/${this.account.nextId('tg').slice(3)}`,
+        TargetGroupName: Name,
+        Tags: Tags ?? [],
+        // ELB lists many attributes; the delay is not the first.
+        attributes: { 'stickiness.enabled': 'false', 'deregistration_delay.timeout_seconds': '300', 'slow_start.duration_seconds': '0' },
+        targets: new Map(),
+      } as TargetGroupModel;
+      model.targetGroups.set(group.TargetGroupArn, group);
+      return { TargetGroups: [this.describeTargetGroup(group)] };
+    },
+    'elbv2:DescribeTargetGroups': (input, region) => {
+      const groups = [...this.region(region).targetGroups.values()];
+      const names = input.Names as string[] | undefined;
+      if (names?.some((name) => !groups.some((group) => group.TargetGroupName === name)))
+        throw awsError('TargetGroupNotFound', `One or more target groups not found`);
+      return {
+        TargetGroups: groups
+          .filter((group) => !names || names.includes(group.TargetGroupName))
+          .map((group) => this.describeTargetGroup(group)),
+      };
+    },
+    'elbv2:ModifyTargetGroup': (input, region) => {
+      const { TargetGroupArn, ...changes } = input;
+      Object.assign(this.targetGroupOf(region, TargetGroupArn), changes);
+      return {};
+    },
+    'elbv2:DescribeTargetGroupAttributes': (input, region) => ({
+      Attributes: Object.entries(this.targetGroupOf(region, input.TargetGroupArn).attributes).map(([Key, Value]) => ({ Key, Value })),
+    }),
+    'elbv2:ModifyTargetGroupAttributes': (input, region) => {
+      const group = this.targetGroupOf(region, input.TargetGroupArn);
+      for (const { Key, Value } of input.Attributes as { Key: string; Value: string }[]) group.attributes[Key] = Value;
+      return {};
+    },
+    'elbv2:DeleteTargetGroup': (input, region) => {
+      const model = this.region(region);
+      const group = this.targetGroupOf(region, input.TargetGroupArn);
+      const usedByListener = [...model.listeners.values()].some((listener) =>
+        listener.DefaultActions.some((action) => action.TargetGroupArn === group.TargetGroupArn),
+      );
+      const usedByGroup = [...model.groups.values()].some((asg) => asg.TargetGroupARNs.includes(group.TargetGroupArn));
+      if (usedByListener || usedByGroup)
+        throw awsError('ResourceInUse', `Target group '${group.TargetGroupArn}' is currently in use by a listener or a rule`);
+      model.targetGroups.delete(group.TargetGroupArn);
+      return {};
+    },
+    'elbv2:DescribeTargetHealth': (input, region) => ({
+      TargetHealthDescriptions: [...this.targetGroupOf(region, input.TargetGroupArn).targets].map(([Id, target]) => ({
+        Target: { Id, Port: 80 },
+        TargetHealth: { State: target.state },
+      })),
+    }),
+    'elbv2:CreateLoadBalancer': (input, region) => {
+      const model = this.region(region);
+      const name = String(input.Name);
+      if ([...model.loadBalancers.values()].some((lb) => lb.LoadBalancerName === name))
+        throw awsError('DuplicateLoadBalancerName', 'A load balancer with the same name already exists');
+      const subnets = input.Subnets as string[];
+      const zones = new Set(subnets.map((subnet) => subnet.replace(/^subnet-/, '')));
+      if (zones.size < 2) throw awsError('ValidationError', 'At least two subnets in two different Availability Zones must be specified');
+      const id = this.account.nextId('lb').slice(3);
+      const lb: LoadBalancerModel = {
+        LoadBalancerArn: `arn:aws:elasticloadbalancing:${region}:123456789012:loadbalancer/app/${name}/${id}`,
+        LoadBalancerName: name,
+        DNSName: `${name}-${id.slice(-6)}.${region}.elb.amazonaws.com`,
+        CanonicalHostedZoneId: LOAD_BALANCER_ZONE_ID,
+        Scheme: String(input.Scheme),
+        Type: String(input.Type),
+        IpAddressType: String(input.IpAddressType),
+        VpcId: this.account.region(region).vpcId,
+        SecurityGroups: input.SecurityGroups as string[],
+        AvailabilityZones: subnets.map((SubnetId) => ({ SubnetId, ZoneName: SubnetId.replace(/^subnet-/, '') })),
+        Tags: (input.Tags as Tags | undefined) ?? [],
+      };
+      model.loadBalancers.set(lb.LoadBalancerArn, lb);
+      return { LoadBalancers: [this.describeLoadBalancer(lb)] };
+    },
+    'elbv2:DescribeLoadBalancers': (input, region) => {
+      const lbs = [...this.region(region).loadBalancers.values()];
+      const names = input.Names as string[] | undefined;
+      if (names?.some((name) => !lbs.some((lb) => lb.LoadBalancerName === name)))
+        throw awsError('LoadBalancerNotFound', 'One or more load balancers not found');
+      return {
+        LoadBalancers: lbs.filter((lb) => !names || names.includes(lb.LoadBalancerName)).map((lb) => this.describeLoadBalancer(lb)),
+      };
+    },
+    'elbv2:SetSecurityGroups': (input, region) => {
+      this.lbOf(region, input.LoadBalancerArn).SecurityGroups = input.SecurityGroups as string[];
+      return {};
+    },
+    'elbv2:SetSubnets': (input, region) => {
+      this.lbOf(region, input.LoadBalancerArn).AvailabilityZones = (input.Subnets as string[]).map((SubnetId) => ({
+        SubnetId,
+        ZoneName: SubnetId.replace(/^subnet-/, ''),
+      }));
+      return {};
+    },
+    'elbv2:DeleteLoadBalancer': (input, region) => {
+      const model = this.region(region);
+      const lb = this.lbOf(region, input.LoadBalancerArn);
+      for (const [arn, listener] of model.listeners) if (listener.LoadBalancerArn === lb.LoadBalancerArn) model.listeners.delete(arn);
+      lb.goneAt ??= this.account.now() + this.loadBalancerDeletionMs;
+      return {};
+    },
+    'elbv2:CreateListener': (input, region) => {
+      const model = this.region(region);
+      const lb = this.lbOf(region, input.LoadBalancerArn);
+      if ([...model.listeners.values()].some((listener) => listener.LoadBalancerArn === lb.LoadBalancerArn && listener.Port === input.Port))
+        throw awsError('DuplicateListener', 'A listener already exists on this port for this load balancer');
+      for (const action of input.DefaultActions as Json[]) if (action.TargetGroupArn) this.targetGroupOf(region, action.TargetGroupArn);
+      const listener: ListenerModel = {
+        ListenerArn: `${lb.LoadBalancerArn.replace(':loadbalancer/', ':listener/')}/${this.account.nextId('l').slice(2)}`,
+        LoadBalancerArn: lb.LoadBalancerArn,
+        Port: Number(input.Port),
+        Protocol: String(input.Protocol),
+        ...(input.SslPolicy ? { SslPolicy: String(input.SslPolicy) } : {}),
+        ...(input.Certificates ? { Certificates: input.Certificates as { CertificateArn: string }[] } : {}),
+        DefaultActions: input.DefaultActions as Json[],
+        Tags: (input.Tags as Tags | undefined) ?? [],
+      };
+      model.listeners.set(listener.ListenerArn, listener);
+      return { Listeners: [structuredClone({ ...listener, Tags: undefined })] };
+    },
+    'elbv2:DescribeListeners': (input, region) => ({
+      Listeners: [...this.region(region).listeners.values()]
+        .filter((listener) => listener.LoadBalancerArn === input.LoadBalancerArn)
+        // ELB fills in the redirect's defaults, which up does not set.
+        .map(({ Tags: _tags, ...listener }) =>
+          structuredClone({
+            ...listener,
+            DefaultActions: listener.DefaultActions.map((action) =>
+              action.RedirectConfig
+                ? {
+                    ...action,
+                    RedirectConfig: { Host: '#{host}', Path: '/#{path}', Query: '#{query}', ...(action.RedirectConfig as Json) },
+                  }
+                : action,
+            ),
+          }),
+        ),
+    }),
+    'elbv2:ModifyListener': (input, region) => {
+      const listener = this.region(region).listeners.get(String(input.ListenerArn));
+      if (!listener) throw awsError('ListenerNotFound', 'One or more listeners not found');
+      const { ListenerArn: _arn, ...changes } = input;
+      Object.assign(listener, changes);
+      if (listener.Protocol === 'HTTP') {
+        delete listener.SslPolicy;
+        delete listener.Certificates;
+      }
+      return {};
+    },
+    'elbv2:DeleteListener': (input, region) => {
+      if (!this.region(region).listeners.delete(String(input.ListenerArn)))
+        throw awsError('ListenerNotFound', 'One or more listeners not found');
+      return {};
+    },
+    'elbv2:DescribeTags': (input, region) => ({
+      TagDescriptions: (input.ResourceArns as string[]).map((ResourceArn) => ({
+        ResourceArn,
+        Tags: structuredClone(this.taggable(region, ResourceArn).Tags),
+      })),
+    }),
+    'elbv2:AddTags': (input, region) => {
+      for (const arn of input.ResourceArns as string[]) {
+        const resource = this.taggable(region, arn);
+        for (const tag of input.Tags as Tags) resource.Tags = [...resource.Tags.filter((existing) => existing.Key !== tag.Key), tag];
+      }
+      return {};
+    },
+
+    'autoscaling:CreateAutoScalingGroup': (input, region) => {
+      const model = this.region(region);
+      const name = String(input.AutoScalingGroupName);
+      if (model.groups.has(name))
+        throw awsError('AlreadyExists', `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`);
+      const launchTemplate = input.LaunchTemplate as GroupModel['LaunchTemplate'];
+      if (!model.launchTemplates.has(launchTemplate.LaunchTemplateId))
+        throw awsError(
+          'ValidationError',
+          `You must use a valid fully-formed launch template. The specified launch template does not exist.`,
+        );
+      for (const arn of (input.TargetGroupARNs as string[] | undefined) ?? []) this.targetGroupOf(region, arn);
+      const group: GroupModel = {
+        AutoScalingGroupName: name,
+        LaunchTemplate: { ...launchTemplate },
+        MinSize: Number(input.MinSize),
+        MaxSize: Number(input.MaxSize),
+        DesiredCapacity: Number(input.DesiredCapacity ?? input.MinSize),
+        VPCZoneIdentifier: String(input.VPCZoneIdentifier),
+        TargetGroupARNs: (input.TargetGroupARNs as string[] | undefined) ?? [],
+        HealthCheckType: String(input.HealthCheckType ?? 'EC2'),
+        HealthCheckGracePeriod: Number(input.HealthCheckGracePeriod ?? 0),
+        Tags: ((input.Tags as (Tags[number] & Json)[] | undefined) ?? []).map(({ Key, Value }) => ({ Key, Value })),
+        instances: new Map(),
+        refreshes: [],
+      };
+      model.groups.set(name, group);
+      this.advanceGroup(region, model, group);
+      return {};
+    },
+    'autoscaling:DescribeAutoScalingGroups': (input, region) => {
+      const names = input.AutoScalingGroupNames as string[] | undefined;
+      const filters = input.Filters as Filter[] | undefined;
+      return {
+        AutoScalingGroups: [...this.region(region).groups.values()]
+          .filter((group) => (!names || names.includes(group.AutoScalingGroupName)) && matches(group, filters))
+          .map((group) => this.describeGroup(region, group)),
+      };
+    },
+    'autoscaling:UpdateAutoScalingGroup': (input, region) => {
+      const group = this.groupOf(region, input.AutoScalingGroupName);
+      if (group.Status) throw awsError('ScalingActivityInProgress', 'The group is being deleted');
+      const { AutoScalingGroupName: _name, ...changes } = input;
+      Object.assign(group, structuredClone(changes));
+      this.advanceGroup(region, this.region(region), group);
+      return {};
+    },
+    'autoscaling:AttachLoadBalancerTargetGroups': (input, region) => {
+      const group = this.groupOf(region, input.AutoScalingGroupName);
+      group.TargetGroupARNs = [...new Set([...group.TargetGroupARNs, ...(input.TargetGroupARNs as string[])])];
+      return {};
+    },
+    'autoscaling:DeleteAutoScalingGroup': (input, region) => {
+      const group = this.groupOf(region, input.AutoScalingGroupName);
+      if (group.instances.size > 0 && !input.ForceDelete) {
+        const terminating = [...group.instances.keys()].some(
+          (id) => this.account.region(region).instances.get(id)?.State.Name === 'shutting-down',
+        );
+        throw terminating
+          ? awsError(
+              'ScalingActivityInProgress',
+              'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.',
+            )
+          : awsError(
+              'ResourceInUse',
+              'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
+            );
+      }
+      group.Status = 'Delete in progress';
+      group.deletedAt = this.account.now() + 10_000;
+      // The group is what still held the target group.
+      group.TargetGroupARNs = [];
+      return {};
+    },
+    'autoscaling:StartInstanceRefresh': (input, region) => {
+      const group = this.groupOf(region, input.AutoScalingGroupName);
+      if (group.refreshes.some((refresh) => refresh.Status === 'Pending' || refresh.Status === 'InProgress'))
+        throw awsError(
+          'InstanceRefreshInProgress',
+          'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
+        );
+      const current = String(resolveVersion(this.templateOf(region, group), group.LaunchTemplate.Version));
+      const preferences = (input.Preferences as { MinHealthyPercentage?: number } | undefined) ?? {};
+      const refresh: RefreshModel = {
+        InstanceRefreshId: `refresh-${this.account.nextId('r').slice(2)}`,
+        Status: 'Pending',
+        PercentageComplete: 0,
+        minHealthyPercentage: preferences.MinHealthyPercentage ?? 90,
+        outdatedAtStart: [...group.instances.values()].filter((launched) => launched.version !== current).length,
+      };
+      group.refreshes.unshift(refresh);
+      return { InstanceRefreshId: refresh.InstanceRefreshId };
+    },
+    'autoscaling:DescribeInstanceRefreshes': (input, region) => {
+      const group = this.groupOf(region, input.AutoScalingGroupName);
+      const ids = input.InstanceRefreshIds as string[] | undefined;
+      const refreshes = group.refreshes.filter((refresh) => !ids || ids.includes(refresh.InstanceRefreshId));
+      return {
+        InstanceRefreshes: refreshes.slice(0, Number(input.MaxRecords ?? 50)).map((refresh) => ({
+          InstanceRefreshId: refresh.InstanceRefreshId,
+          AutoScalingGroupName: group.AutoScalingGroupName,
+          Status: refresh.Status,
+          StatusReason: refresh.StatusReason,
+          PercentageComplete: refresh.PercentageComplete,
+        })),
+      };
+    },
+
+    'ssm:PutParameter': (input, region) => {
+      const model = this.region(region);
+      const name = String(input.Name);
+      if (input.Tags && input.Overwrite)
+        throw awsError('ValidationException', "Invalid request: tags and overwrite can't be used together.");
+      if (model.parameters.has(name) && !input.Overwrite)
+        throw awsError(
+          'ParameterAlreadyExists',
+          'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+        );
+      model.parameters.set(name, {
+        Type: String(input.Type),
+        Value: String(input.Value),
+        Description: input.Description as string | undefined,
+        Tags: (input.Tags as Tags | undefined) ?? model.parameters.get(name)?.Tags ?? [],
+      });
+      return { Version: 1, Tier: 'Standard' };
+    },
+    'ssm:ListTagsForResource': (input, region) => {
+      const parameter = this.region(region).parameters.get(String(input.ResourceId));
+      if (input.ResourceType !== 'Parameter' || !parameter)
+        throw awsError('InvalidResourceId', 'The resource ID is not valid. Verify that you entered the correct ID and try again.');
+      return { TagList: structuredClone(parameter.Tags) };
+    },
+    'ssm:DeleteParameter': (input, region) => {
+      if (!this.region(region).parameters.delete(String(input.Name))) throw awsError('ParameterNotFound', 'Parameter not found');
+      return {};
+    },
+
+    'acm:DescribeCertificate': (input, region) => {
+      const certificate = this.region(region).certificates.get(String(input.CertificateArn));
+      if (!certificate) throw awsError('ResourceNotFoundException', `Could not find certificate ${String(input.CertificateArn)}.`);
+      return { Certificate: { CertificateArn: input.CertificateArn, ...structuredClone(certificate) } };
+    },
+
+    'route53:GetHostedZone': (input) => {
+      const zone = this.hostedZones.get(String(input.Id));
+      if (!zone) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.Id)}`);
+      return { HostedZone: { Id: `/hostedzone/${String(input.Id)}`, Name: zone.Name } };
+    },
+    'route53:ListResourceRecordSets': (input) => {
+      const zone = this.hostedZones.get(String(input.HostedZoneId));
+      if (!zone) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.HostedZoneId)}`);
+      const key = (record: Json) => `${String(record.Name).split('.').reverse().join('.')} ${String(record.Type)}`;
+      const start = `${dotted(input.StartRecordName ?? '')
+        .split('.')
+        .reverse()
+        .join('.')} ${String(input.StartRecordType ?? '')}`;
+      const sorted = [...zone.records].sort((a, b) => key(a).localeCompare(key(b))).filter((record) => key(record) >= start);
+      return { ResourceRecordSets: structuredClone(sorted.slice(0, Number(input.MaxItems ?? 300))) };
+    },
+    'route53:ChangeResourceRecordSets': (input) => {
+      const zone = this.hostedZones.get(String(input.HostedZoneId));
+      if (!zone) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.HostedZoneId)}`);
+      for (const change of (input.ChangeBatch as { Changes: { Action: string; ResourceRecordSet: Json }[] }).Changes) {
+        const record: Json = { ...change.ResourceRecordSet, Name: dotted(change.ResourceRecordSet.Name) };
+        if (record.AliasTarget)
+          record.AliasTarget = { ...(record.AliasTarget as Json), DNSName: dotted((record.AliasTarget as Json).DNSName) };
+        const index = zone.records.findIndex((existing) => existing.Name === record.Name && existing.Type === record.Type);
+        if (change.Action === 'DELETE') {
+          if (index < 0 || JSON.stringify(zone.records[index]) !== JSON.stringify(record))
+            throw awsError(
+              'InvalidChangeBatch',
+              `Tried to delete resource record set [name='${String(record.Name)}', type='${String(record.Type)}'] but the values provided do not match the current values`,
+            );
+          zone.records.splice(index, 1);
+        } else if (change.Action === 'CREATE' && index >= 0) {
+          throw awsError(
+            'InvalidChangeBatch',
+            `Tried to create resource record set [name='${String(record.Name)}', type='${String(record.Type)}'] but it already exists`,
+          );
+        } else if (index >= 0) zone.records[index] = record;
+        else zone.records.push(record);
+      }
+      return { ChangeInfo: { Id: '/change/C1', Status: 'PENDING' } };
+    },
+  };
+
+  private describeTargetGroup(group: TargetGroupModel): Json {
+    return structuredClone({ ...group, Tags: undefined, attributes: undefined, targets: undefined });
+  }
+
+  private describeLoadBalancer(lb: LoadBalancerModel): Json {
+    return structuredClone({ ...lb, Tags: undefined, goneAt: undefined, State: { Code: 'active' } });
+  }
+}
+
+/** EC2 and Auto Scaling filters over the fields this part of the model has. */
+function matches(resource: object, filters: Filter[] | undefined): boolean {
+  const item = resource as Record<string, unknown> & { Tags?: Tags };
+  const fields: Record<string, () => unknown> = {
+    'vpc-id': () => item.VpcId,
+    'default-for-az': () => String(item.DefaultForAz),
+    'launch-template-name': () => item.LaunchTemplateName,
+  };
+  return (filters ?? []).every((filter) => {
+    let value: unknown;
+    if (filter.Name.startsWith('tag:')) value = item.Tags?.find((tag) => tag.Key === filter.Name.slice(4))?.Value;
+    else if (fields[filter.Name]) value = fields[filter.Name]?.();
+    else throw new Error(`The fake account does not know the filter ${filter.Name}`);
+    return filter.Values.includes(String(value));
+  });
+}
