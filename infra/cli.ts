@@ -266,6 +266,15 @@ function validateCidr(value: string): string | undefined {
   if (!match || match.slice(1, 5).some((octet) => Number(octet) > 255) || Number(match[5]) > 32) {
     return 'expected an IPv4 CIDR such as 203.0.113.0/24 (your own address: <ip>/32)';
   }
+  // EC2 stores a range by its network address: 10.0.0.1/8 would be kept as 10.0.0.0/8, never equal to what was
+  // asked, so every rerun would revoke and add the rule again. Ask for the range as EC2 will hold it.
+  const bits = Number(match[5]);
+  const address = match.slice(1, 5).reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  const network = bits === 0 ? 0 : address - (address % 2 ** (32 - bits));
+  if (network !== address) {
+    const octets = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256);
+    return `the range has host bits set: write it as ${octets.join('.')}/${bits} (or <ip>/32 for one address)`;
+  }
   return undefined;
 }
 
@@ -277,6 +286,8 @@ function validateKeyPrefix(value: string): string | undefined {
   if (!/^[A-Za-z0-9!_.-]+(\/[A-Za-z0-9!_.-]+)*\/$/.test(value))
     return 'use letters, digits and ! _ . - in /-separated parts, ending with / (for example photos/)';
   if (value.startsWith(RELEASES_ROOT)) return `${RELEASES_ROOT} holds the app releases; choose another prefix`;
+  // The app refuses them too (S3_PREFIX): an instance given one would not start.
+  if (value.split('/').some((part) => part === '.' || part === '..')) return 'no part may be . or ..';
   return undefined;
 }
 

@@ -234,7 +234,8 @@ export function bucketDeletionStep(settings: BucketSettings): Step<AwsDeps, Stac
     why: 'S3 only deletes an empty bucket. Every object version goes, photos included; the bucket must carry this stack’s tags.',
     cli: [
       `aws s3api get-bucket-tagging --bucket ${bucket}`,
-      `aws s3 rm s3://${bucket} --recursive`,
+      `aws s3api list-object-versions --bucket ${bucket}   # every version and delete marker, then:`,
+      `aws s3api delete-objects --bucket ${bucket} --delete file://versions.json   # {"Objects":[{"Key":…,"VersionId":…}]}, 1,000 at a time`,
       `aws s3api delete-bucket --bucket ${bucket} --region ${region}`,
     ],
     run: async ({ aws, log }) => {

@@ -107,8 +107,8 @@ export function stackRegionCheckStep(settings: StackSettings): Step<AwsDeps, Sta
     title: `Check that stack ${settings.stack} lives in ${settings.region}`,
     why: 'IAM is global while EC2, S3 and CloudWatch Logs are regional: the role and profile record the region (tag stack-region). Acting in another region would find no instance there and break the real one, so it is refused with the right region named.',
     cli: [
-      `aws iam list-role-tags --role-name ${names.roleName}   # stack-region must be ${settings.region}`,
-      `aws iam list-instance-profile-tags --instance-profile-name ${names.instanceProfileName}`,
+      `aws iam get-role --role-name ${names.roleName} --query Role.Tags   # stack-region must be ${settings.region}`,
+      `aws iam get-instance-profile --instance-profile-name ${names.instanceProfileName} --query InstanceProfile.Tags`,
     ],
     run: async ({ aws, log }) => {
       const role = await unlessMissing(aws.iam.send(new GetRoleCommand({ RoleName: names.roleName })), 'NoSuchEntityException');

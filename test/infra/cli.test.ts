@@ -42,7 +42,7 @@ test('when plan runs with the up options, then it prints every step with its CLI
   for (const command of [
     'aws sts get-caller-identity',
     "aws s3api create-bucket --bucket demo-bucket --region eu-west-1 --create-bucket-configuration 'LocationConstraint=eu-west-1,Tags=[{Key=app,Value=s3-photo-share},{Key=stack,Value=s3-photo-share},{Key=stack-region,Value=eu-west-1}]' --object-ownership BucketOwnerEnforced",
-    'aws iam list-role-tags --role-name s3-photo-share-role',
+    'aws iam get-role --role-name s3-photo-share-role --query Role.Tags',
     'aws logs create-log-group --region eu-west-1 --log-group-name /s3-photo-share/s3-photo-share',
     'aws s3api put-public-access-block',
     'aws s3api put-bucket-policy',
@@ -91,6 +91,28 @@ test('when options are missing or malformed, then one error lists every problem'
       /--bucket "Bad_Bucket"/.test(error.message) &&
       /--allow-cidr "10.0.0.0\/33"/.test(error.message),
   );
+});
+
+for (const [range, canonical] of [
+  ['10.0.0.1/8', '10.0.0.0/8'],
+  ['203.0.113.77/24', '203.0.113.0/24'],
+  ['192.168.1.1/0', '0.0.0.0/0'],
+  ['172.16.5.4/12', '172.16.0.0/12'],
+  ['198.51.100.129/25', '198.51.100.128/25'],
+] as const) {
+  test(`when --allow-cidr is ${range} (host bits set), then the CLI names the range as EC2 will store it, ${canonical}`, () => {
+    assert.throws(
+      () => parseCommandLine(['up', ...UP_OPTIONS.slice(0, 4), '--allow-cidr', range]),
+      (error: unknown) => error instanceof UsageError && error.message.includes(`write it as ${canonical}`),
+    );
+  });
+}
+
+test('when --allow-cidr is a network address or one address, then it is accepted as given', () => {
+  for (const range of ['203.0.113.0/24', '198.51.100.7/32', '0.0.0.0/0', '10.0.0.0/8', '198.51.100.128/25']) {
+    const command = parseCommandLine(['up', ...UP_OPTIONS.slice(0, 4), '--allow-cidr', range]) as { settings: { allowCidr: string } };
+    assert.equal(command.settings.allowCidr, range);
+  }
 });
 
 test('when an option belongs to another command, then it is rejected by name', () => {
@@ -248,7 +270,7 @@ const OPTION_CASES: { command: string[]; option: string; valid: string[]; invali
   {
     command: ['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1'],
     option: '--allow-cidr',
-    valid: ['203.0.113.0/24', '0.0.0.0/0', '255.255.255.255/32', '1.2.3.4/8'],
+    valid: ['203.0.113.0/24', '0.0.0.0/0', '255.255.255.255/32', '1.0.0.0/8', '1.2.3.4/32'],
     invalid: [
       '203.0.113.0',
       '256.0.0.1/32',
@@ -272,8 +294,8 @@ const OPTION_CASES: { command: string[]; option: string; valid: string[]; invali
   {
     command: ['up', ...UP_OPTIONS],
     option: '--key-prefix',
-    valid: ['photos/', 'a/b/', 'my_photos.2024!-x/'],
-    invalid: ['photos', '/photos/', 'a//b/', 'pho tos/', 'releases/', 'releases/x/', 'a$/'],
+    valid: ['photos/', 'a/b/', 'my_photos.2024!-x/', '.../', 'a/..b/'],
+    invalid: ['photos', '/photos/', 'a//b/', 'pho tos/', 'releases/', 'releases/x/', 'a$/', '../', './', 'a/../b/', 'photos/./'],
   },
   {
     command: ['attach', '--region', 'eu-west-1'],

@@ -1,4 +1,5 @@
 // Checks the policy documents with an offline IAM simulator: what the app role may do, who may assume it, what the bucket policy denies, and what the operator policy scopes.
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
@@ -406,4 +407,53 @@ test('when the operator creates a service-linked role, then only Auto Scaling’
     ),
     'Allowed',
   );
+});
+
+/** The IAM action of an AWS CLI command where its name does not say it (`aws s3api get-bucket-tagging` says s3:GetBucketTagging). */
+const ACTION_OF_CLI: Record<string, string[]> = {
+  's3 cp': ['s3:PutObject'],
+  's3 rm': ['s3:ListBucket', 's3:DeleteObject'],
+  's3api list-object-versions': ['s3:ListBucketVersions'],
+  's3api list-objects-v2': ['s3:ListBucket'],
+  's3api head-bucket': ['s3:ListBucket'],
+  's3api delete-objects': ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+  's3api put-public-access-block': ['s3:PutBucketPublicAccessBlock'],
+  's3api put-bucket-encryption': ['s3:PutEncryptionConfiguration'],
+  's3api put-bucket-lifecycle-configuration': ['s3:PutLifecycleConfiguration'],
+  'logs tail': ['logs:FilterLogEvents'],
+};
+const SERVICE_PREFIX: Record<string, string> = { s3api: 's3', elbv2: 'elasticloadbalancing' };
+/** Answered for any identity: IAM has no permission for it. */
+const NEEDS_NO_PERMISSION = new Set(['sts:GetCallerIdentity']);
+
+/** Every `aws SERVICE COMMAND` a plan prints as a command to run (not in a `#` comment), as IAM actions. */
+function actionsOfPlans(plans: string): Map<string, string> {
+  const actions = new Map<string, string>();
+  for (const line of plans.split('\n').filter((text) => text.trimStart().startsWith('$ aws') || text.includes('$(aws'))) {
+    const command = line.split('#')[0]!;
+    for (const [, service, name] of command.matchAll(/\baws ([a-z0-9]+) ([a-z0-9-]+)/g)) {
+      if (name === 'wait') continue; // a waiter polls the describe call it is named after, listed on its own
+      const cli = `${service} ${name}`;
+      const mapped = ACTION_OF_CLI[cli] ?? [
+        `${SERVICE_PREFIX[service!] ?? service}:${name!.replace(/(^|-)([a-z0-9])/g, (_match, _dash, letter: string) => letter.toUpperCase())}`,
+      ];
+      for (const action of mapped) actions.set(action, cli);
+    }
+  }
+  return actions;
+}
+
+test('when an operator holds exactly the operator policy, then every command the plans of up, down, attach and logs print is allowed to them', () => {
+  const plans = readFileSync(new URL('./fixtures/plans.txt', import.meta.url), 'utf8');
+  const allowed = operatorPolicy(upSettings(), ACCOUNT_ID)
+    .Statement.filter((statement) => statement.Effect === 'Allow')
+    .flatMap((statement) => [statement.Action as string | string[]].flat());
+  const matches = (action: string) =>
+    allowed.some((pattern) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i').test(action));
+  const actions = actionsOfPlans(plans);
+  assert.ok(actions.size > 40, `${actions.size} actions read from the plans`);
+  const missing = [...actions]
+    .filter(([action]) => !NEEDS_NO_PERMISSION.has(action) && !matches(action))
+    .map(([action, cli]) => `${action} (aws ${cli})`);
+  assert.deepEqual(missing, []);
 });
