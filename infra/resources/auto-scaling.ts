@@ -414,7 +414,8 @@ export async function deleteAutoScalingGroups(deps: AwsDeps, settings: StackSett
     const name = required(group.AutoScalingGroupName, 'the group name');
     const instanceIds = (group.Instances ?? []).map((instance) => instance.InstanceId ?? '');
     state.terminatedInstanceIds = [...(state.terminatedInstanceIds ?? []), ...instanceIds];
-    if (group.DesiredCapacity !== 0 || group.MinSize !== 0 || group.MaxSize !== 0) {
+    // AWS keeps min ≤ desired ≤ max, so a max of 0 means the group is already scaled to zero.
+    if (group.MaxSize !== 0) {
       await aws.autoscaling.send(
         new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, MaxSize: 0, DesiredCapacity: 0 }),
       );

@@ -105,6 +105,8 @@ export interface SecurityGroupModel {
     ToPort?: number;
     IpRanges: { CidrIp: string; Description?: string }[];
     UserIdGroupPairs?: { GroupId: string; Description?: string }[];
+    Ipv6Ranges?: { CidrIpv6: string }[];
+    PrefixListIds?: { PrefixListId: string }[];
   }[];
 }
 
@@ -155,6 +157,10 @@ export class FakeAccount {
   /** How long after creation EC2 accepts a new instance profile. */
   profilePropagationMs = 0;
   releaseId = RELEASE_ID;
+  /** Whether each region has a default VPC (`aws ec2 delete-vpc` can remove it). */
+  hasDefaultVpc = true;
+  /** How long EC2 keeps the profile association of a terminated instance. */
+  associationLingerMs = 10_000;
   /** The image the public Amazon Linux parameter names; AWS publishes a new one every few weeks. */
   amiId = AMI_ID;
   /** Load balancers, Auto Scaling groups, launch templates, parameters, certificates and hosted zones. */
@@ -366,7 +372,7 @@ export class FakeAccount {
         // EC2 ends the profile association of a terminated instance shortly after, not at once.
         if (instance.State.Name === 'terminated') {
           for (const association of region.associations.values())
-            if (association.InstanceId === instance.InstanceId) association.endsAt = this.now() + 10_000;
+            if (association.InstanceId === instance.InstanceId) association.endsAt = this.now() + this.associationLingerMs;
         }
       }
     }
@@ -579,7 +585,7 @@ export class FakeAccount {
       this.profiles.delete(String(input.InstanceProfileName));
     },
 
-    'ec2:DescribeVpcs': (_input, region) => ({ Vpcs: [{ VpcId: this.region(region).vpcId, IsDefault: true }] }),
+    'ec2:DescribeVpcs': (_input, region) => ({ Vpcs: this.hasDefaultVpc ? [{ VpcId: this.region(region).vpcId, IsDefault: true }] : [] }),
     'ec2:CreateSecurityGroup': (input, region) => {
       const model = this.region(region);
       if ([...model.groups.values()].some((group) => group.GroupName === input.GroupName && group.VpcId === input.VpcId)) {
@@ -610,12 +616,24 @@ export class FakeAccount {
       for (const revoked of input.IpPermissions as SecurityGroupModel['IpPermissions']) {
         const revokedCidrs = new Set((revoked.IpRanges ?? []).map((range) => range.CidrIp));
         const revokedGroups = new Set((revoked.UserIdGroupPairs ?? []).map((pair) => pair.GroupId));
+        const revokedIpv6 = new Set((revoked.Ipv6Ranges ?? []).map((range) => range.CidrIpv6));
+        const revokedPrefixLists = new Set((revoked.PrefixListIds ?? []).map((prefixList) => prefixList.PrefixListId));
         for (const rule of group.IpPermissions) {
           if (rule.IpProtocol !== revoked.IpProtocol || rule.FromPort !== revoked.FromPort || rule.ToPort !== revoked.ToPort) continue;
           rule.IpRanges = rule.IpRanges.filter((range) => !revokedCidrs.has(range.CidrIp));
           if (rule.UserIdGroupPairs) rule.UserIdGroupPairs = rule.UserIdGroupPairs.filter((pair) => !revokedGroups.has(pair.GroupId));
+          if (rule.Ipv6Ranges) rule.Ipv6Ranges = rule.Ipv6Ranges.filter((range) => !revokedIpv6.has(range.CidrIpv6));
+          if (rule.PrefixListIds)
+            rule.PrefixListIds = rule.PrefixListIds.filter((prefixList) => !revokedPrefixLists.has(prefixList.PrefixListId));
         }
-        group.IpPermissions = group.IpPermissions.filter((rule) => rule.IpRanges.length + (rule.UserIdGroupPairs?.length ?? 0) > 0);
+        group.IpPermissions = group.IpPermissions.filter(
+          (rule) =>
+            rule.IpRanges.length +
+              (rule.UserIdGroupPairs?.length ?? 0) +
+              (rule.Ipv6Ranges?.length ?? 0) +
+              (rule.PrefixListIds?.length ?? 0) >
+            0,
+        );
       }
       return { Return: true };
     },

@@ -11,6 +11,8 @@ type Handler = (input: Json, region: string) => unknown;
 export const BOOT_MS = 120_000;
 /** How long a deleted load balancer's network interfaces keep its security group in use. */
 export const LOAD_BALANCER_ENI_RELEASE_MS = 30_000;
+/** The statuses of an instance refresh that has ended (any other means it is still running). */
+const REFRESH_ENDED = ['Successful', 'Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed'];
 /** The Route 53 zone of every load balancer in the model (eu-west-1's real one). */
 export const LOAD_BALANCER_ZONE_ID = 'Z32O12XQLNTSW2';
 
@@ -80,8 +82,9 @@ export interface RefreshModel {
   minHealthyPercentage: number;
   /** The outdated instances when it started, for the percentage. */
   outdatedAtStart: number;
-  /** A refresh someone else started, which ends at this time whatever the instances. */
+  /** A refresh someone else started, which ends at this time whatever the instances, with this status (Successful if unset). */
   endsAt?: number;
+  endStatus?: string;
 }
 
 export interface GroupModel {
@@ -95,8 +98,8 @@ export interface GroupModel {
   HealthCheckType: string;
   HealthCheckGracePeriod: number;
   Tags: Tags;
-  /** Instance id → the template version it was launched from. */
-  instances: Map<string, { version: string; zone: string }>;
+  /** Instance id → the template and version it was launched from. */
+  instances: Map<string, { templateId: string; version: string; zone: string }>;
   Status?: string;
   deletedAt?: number;
   refreshes: RefreshModel[];
@@ -283,16 +286,19 @@ export class ScalingModel {
         const draining = group.TargetGroupARNs.some((arn) => model.targetGroups.get(arn)?.targets.get(id)?.state === 'draining');
         return state !== 'shutting-down' && !draining;
       });
-    const current = String(resolveVersion(this.templateOf(regionName, group), group.LaunchTemplate.Version));
+    const template = model.launchTemplates.get(group.LaunchTemplate.LaunchTemplateId);
+    const current = template ? String(resolveVersion(template, group.LaunchTemplate.Version)) : group.LaunchTemplate.Version;
+    const isCurrent = (launched: { templateId: string; version: string }) =>
+      launched.templateId === group.LaunchTemplate.LaunchTemplateId && launched.version === current;
     const isHealthy = (id: string) =>
       group.TargetGroupARNs.every((arn) => model.targetGroups.get(arn)?.targets.get(id)?.state === 'healthy');
 
-    const refresh = group.refreshes.find((candidate) => candidate.Status === 'Pending' || candidate.Status === 'InProgress');
+    const refresh = group.refreshes.find((candidate) => !REFRESH_ENDED.includes(candidate.Status));
     if (refresh?.endsAt !== undefined) {
-      if (now >= refresh.endsAt) Object.assign(refresh, { Status: 'Successful', PercentageComplete: 100 });
+      if (now >= refresh.endsAt) Object.assign(refresh, { Status: refresh.endStatus ?? 'Successful', PercentageComplete: 100 });
     } else if (refresh) {
       refresh.Status = 'InProgress';
-      const outdated = inService().filter(([, launched]) => launched.version !== current);
+      const outdated = inService().filter(([, launched]) => !isCurrent(launched));
       const replaced = refresh.outdatedAtStart - outdated.length;
       refresh.PercentageComplete = Math.round((100 * Math.max(0, replaced)) / Math.max(1, refresh.outdatedAtStart));
       const settled =
@@ -360,7 +366,7 @@ export class ScalingModel {
       setup: this.account.nextLaunchSetup(),
     });
     Object.assign(instance, { bootedAt: this.account.now() + 15_000 + BOOT_MS });
-    group.instances.set(instance.InstanceId, { version, zone });
+    group.instances.set(instance.InstanceId, { templateId: template.LaunchTemplateId, version, zone });
     for (const arn of group.TargetGroupARNs) model.targetGroups.get(arn)?.targets.set(instance.InstanceId, { state: 'initial' });
   }
 
@@ -403,7 +409,7 @@ export class ScalingModel {
         InstanceId,
         AvailabilityZone: launched.zone,
         LifecycleState: instances.get(InstanceId)?.State.Name === 'shutting-down' ? 'Terminating' : 'InService',
-        LaunchTemplate: { LaunchTemplateId: group.LaunchTemplate.LaunchTemplateId, Version: launched.version },
+        LaunchTemplate: { LaunchTemplateId: launched.templateId, Version: launched.version },
       })),
     };
   }
@@ -427,7 +433,9 @@ export class ScalingModel {
       const template: LaunchTemplateModel = {
         LaunchTemplateId: this.account.nextId('lt'),
         LaunchTemplateName: name,
-        Tags: ((input.TagSpecifications as { Tags: Tags }[] | undefined) ?? []).flatMap((spec) => spec.Tags),
+        Tags: ((input.TagSpecifications as { ResourceType: string; Tags: Tags }[] | undefined) ?? [])
+          .filter((spec) => spec.ResourceType === 'launch-template')
+          .flatMap((spec) => spec.Tags),
         versions: [
           { VersionNumber: 1, VersionDescription: input.VersionDescription as string | undefined, data: input.LaunchTemplateData as Json },
         ],
@@ -749,19 +757,22 @@ export class ScalingModel {
     },
     'autoscaling:StartInstanceRefresh': (input, region) => {
       const group = this.groupOf(region, input.AutoScalingGroupName);
-      if (group.refreshes.some((refresh) => refresh.Status === 'Pending' || refresh.Status === 'InProgress'))
+      if (group.refreshes.some((refresh) => !REFRESH_ENDED.includes(refresh.Status)))
         throw awsError(
           'InstanceRefreshInProgress',
           'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
         );
       const current = String(resolveVersion(this.templateOf(region, group), group.LaunchTemplate.Version));
+      const templateId = group.LaunchTemplate.LaunchTemplateId;
       const preferences = (input.Preferences as { MinHealthyPercentage?: number } | undefined) ?? {};
       const refresh: RefreshModel = {
         InstanceRefreshId: `refresh-${this.account.nextId('r').slice(2)}`,
         Status: 'Pending',
         PercentageComplete: 0,
         minHealthyPercentage: preferences.MinHealthyPercentage ?? 90,
-        outdatedAtStart: [...group.instances.values()].filter((launched) => launched.version !== current).length,
+        outdatedAtStart: [...group.instances.values()].filter(
+          (launched) => launched.templateId !== templateId || launched.version !== current,
+        ).length,
       };
       group.refreshes.unshift(refresh);
       return { InstanceRefreshId: refresh.InstanceRefreshId };

@@ -57,6 +57,20 @@ function accountWithLookAlikes(): FakeAccount {
     targets: new Map(),
   });
   account.addSecurityGroup(REGION, { GroupName: 'other-demo-lb', Tags: OTHER_TAGS });
+  scaling.groups.set('payroll-asg', {
+    AutoScalingGroupName: 'payroll-asg',
+    LaunchTemplate: { LaunchTemplateId: 'lt-foreign', Version: '1' },
+    MinSize: 0,
+    MaxSize: 4,
+    DesiredCapacity: 0,
+    VPCZoneIdentifier: `subnet-${REGION}a`,
+    TargetGroupARNs: [],
+    HealthCheckType: 'EC2',
+    HealthCheckGracePeriod: 0,
+    Tags: [{ Key: 'app', Value: 'payroll' }],
+    instances: new Map(),
+    refreshes: [],
+  });
   return account;
 }
 
@@ -1158,4 +1172,158 @@ test('when the load balancer stays listed after its deletion, then down stops af
     runAgainst(account, REGION, downSteps(downSettings())),
     /Load balancer s3-photo-share-lb was still there after 300 s\. Run the same command again\./,
   );
+});
+
+for (const status of ['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress', 'Baking']) {
+  test(`when a refresh someone started is ${status}, then up waits until it ends`, async () => {
+    const account = accountWithLookAlikes();
+    await runAgainst(account, REGION, upSteps(lbSettings()));
+    const started = account.now();
+    asg(account)?.refreshes.unshift({
+      InstanceRefreshId: 'refresh-theirs',
+      Status: status,
+      PercentageComplete: 10,
+      minHealthyPercentage: 90,
+      outdatedAtStart: 0,
+      endsAt: started + 20 * 60_000,
+    });
+
+    await runAgainst(account, REGION, upSteps(lbSettings()));
+
+    assert.ok(account.now() >= started + 20 * 60_000);
+    assert.ok(account.runtime.lines.includes(`Instance refresh refresh-theirs: ${status}, 10 % done`));
+  });
+}
+
+for (const status of ['Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']) {
+  test(`when the refresh being waited for ends ${status}, then up stops naming it and the logs command`, async () => {
+    const account = accountWithLookAlikes();
+    await runAgainst(account, REGION, upSteps(lbSettings()));
+    asg(account)?.refreshes.unshift({
+      InstanceRefreshId: 'refresh-theirs',
+      Status: 'InProgress',
+      StatusReason: 'Instances failed to become healthy',
+      PercentageComplete: 50,
+      minHealthyPercentage: 90,
+      outdatedAtStart: 0,
+      endsAt: account.now() + 60_000,
+      endStatus: status,
+    });
+
+    await assert.rejects(
+      runAgainst(account, REGION, upSteps(lbSettings())),
+      new RegExp(
+        `The instance refresh refresh-theirs of s3-photo-share-asg ended ${status}: Instances failed to become healthy\\. The instances that were not replaced keep serving\\. Read the boot logs with \`npm run infra:logs -- --region eu-west-1\``,
+      ),
+    );
+  });
+}
+
+for (const [field, value] of [
+  ['MinSize', 1],
+  ['MaxSize', 4],
+  ['DesiredCapacity', 1],
+  ['HealthCheckGracePeriod', 300],
+] as const) {
+  test(`when only the group's ${field} was changed by hand, then the rerun sets it back`, async () => {
+    const account = accountWithLookAlikes();
+    await runAgainst(account, REGION, upSteps(lbSettings()));
+    Object.assign(asg(account)!, { [field]: value });
+    account.calls.length = 0;
+
+    await runAgainst(account, REGION, upSteps(lbSettings()));
+
+    assert.equal(account.inputsOf('UpdateAutoScalingGroup').length, 1);
+    assert.deepEqual(
+      [asg(account)?.MinSize, asg(account)?.DesiredCapacity, asg(account)?.MaxSize, asg(account)?.HealthCheckGracePeriod],
+      [2, 2, 2, 900],
+    );
+  });
+}
+
+test('when the launch template was deleted by hand, then the rerun creates it again and rolls the group onto it', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  const oldTemplate = asg(account)!.LaunchTemplate.LaunchTemplateId;
+  account.scaling.region(REGION).launchTemplates.delete(oldTemplate);
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  const newTemplate = asg(account)!.LaunchTemplate.LaunchTemplateId;
+  assert.notEqual(newTemplate, oldTemplate);
+  assert.deepEqual(account.inputsOf('UpdateAutoScalingGroup'), [
+    { AutoScalingGroupName: 's3-photo-share-asg', LaunchTemplate: { LaunchTemplateId: newTemplate, Version: '1' } },
+  ]);
+  assert.equal(account.inputsOf('StartInstanceRefresh').length, 1);
+  assert.deepEqual(
+    [...asg(account)!.instances.values()].map((launched) => launched.templateId),
+    [newTemplate, newTemplate],
+  );
+});
+
+test('when creating the launch template fails for another reason than its name, then up stops with that error', async () => {
+  const account = accountWithLookAlikes();
+  account.fail(
+    'ec2',
+    'CreateLaunchTemplate',
+    awsError('UnauthorizedOperation', 'You are not authorized to perform: ec2:CreateLaunchTemplate'),
+  );
+
+  await assert.rejects(runAgainst(account, REGION, upSteps(lbSettings())), /You are not authorized to perform: ec2:CreateLaunchTemplate/);
+});
+
+test('when EC2 keeps the profile associations of the group’s instances for a long while, then down still deletes the profile', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.associationLingerMs = 60 * 60_000;
+
+  await runAgainst(account, REGION, downSteps(downSettings()));
+
+  assert.equal(account.profiles.has('s3-photo-share-instance-profile'), false);
+});
+
+test('when the URL answers only after DNS settles, then up polls it every 10 s; when it never answers, it stops pointing at the logs', async () => {
+  const account = accountWithLookAlikes();
+  let calls = 0;
+  const isReady = async () => ++calls > 2;
+  await runAgainst(account, REGION, upSteps(httpsSettings()), { isReady });
+  assert.equal(calls, 3);
+  assert.ok(account.runtime.lines.includes('https://photos.example.com/ answers through the load balancer'));
+
+  const never = accountWithLookAlikes();
+  await assert.rejects(
+    runAgainst(never, REGION, upSteps(httpsSettings()), { isReady: async () => false }),
+    /https:\/\/photos\.example\.com\/readyz did not answer 200 within 900 s, though the targets are healthy\. A new DNS name can take a few minutes to resolve; read the logs with `npm run infra:logs -- --region eu-west-1`/,
+  );
+  const plain = accountWithLookAlikes();
+  await assert.rejects(
+    runAgainst(plain, REGION, upSteps(lbSettings()), { isReady: async () => false }),
+    /readyz did not answer 200 within 900 s, though the targets are healthy\. read the logs/,
+  );
+});
+
+test('when the region has no default VPC, then up --instances stops and names the command that creates one', async () => {
+  const account = accountWithLookAlikes();
+  account.hasDefaultVpc = false;
+
+  await assert.rejects(
+    runAgainst(account, REGION, upSteps(lbSettings())),
+    /Region eu-west-1 has no default VPC\. Create one with `aws ec2 create-default-vpc --region eu-west-1`, or use another region\./,
+  );
+});
+
+test('when the instances’ group gained an IPv6 range or a prefix list, then the rerun revokes them and keeps the load balancer rule', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  const app = groupNamed(account, 's3-photo-share-app')!;
+  const kept = structuredClone(app.IpPermissions);
+  app.IpPermissions.push(
+    { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [], Ipv6Ranges: [{ CidrIpv6: '::/0' }] },
+    { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [], PrefixListIds: [{ PrefixListId: 'pl-0123456789abcdef0' }] },
+  );
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.deepEqual(app.IpPermissions, kept);
 });
