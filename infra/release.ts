@@ -31,9 +31,10 @@ interface PackResult {
   files: { path: string }[];
 }
 
-export async function buildRelease(repoRoot: string): Promise<ReleaseArtifact> {
+/** `tempParent` holds the pack's folder while it is read (the system's temporary folder unless a test gives its own). */
+export async function buildRelease(repoRoot: string, tempParent = tmpdir()): Promise<ReleaseArtifact> {
   await runNpm(['run', 'build'], repoRoot);
-  const destination = await mkdtemp(join(tmpdir(), 's3-photo-share-release-'));
+  const destination = await mkdtemp(join(tempParent, 's3-photo-share-release-'));
   try {
     const packOutput = await runNpm(['pack', '--json', '--pack-destination', destination], repoRoot);
     const [pack] = JSON.parse(packOutput) as PackResult[];
