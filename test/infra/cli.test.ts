@@ -32,6 +32,16 @@ function capturingCli(): CliDeps & { printed: string[]; errors: string[] } {
   };
 }
 
+/** The usage error `parseCommandLine` throws for `args`, or '' when they are accepted. */
+function usageMessageOf(args: string[]): string {
+  try {
+    parseCommandLine(args);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return '';
+}
+
 test('when plan runs with the up options, then it prints every step with its CLI equivalent and touches no AWS client', async () => {
   const cli = capturingCli();
 
@@ -352,54 +362,46 @@ for (const { command, option, valid, invalid } of OPTION_CASES) {
 }
 
 test('when the option errors are worded, then each says what to do', () => {
-  const messageFor = (args: string[]) => {
-    try {
-      parseCommandLine(args);
-    } catch (error) {
-      return (error as Error).message;
-    }
-    return '';
-  };
   assert.equal(
-    messageFor(['down', '--bucket', 'xn--demo', '--region', 'eu-west-1']),
+    usageMessageOf(['down', '--bucket', 'xn--demo', '--region', 'eu-west-1']),
     '--bucket "xn--demo": S3 reserves this prefix or suffix',
   );
   assert.equal(
-    messageFor(['down', '--bucket', 'demo.bucket', '--region', 'eu-west-1']),
+    usageMessageOf(['down', '--bucket', 'demo.bucket', '--region', 'eu-west-1']),
     '--bucket "demo.bucket": use 3–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit (no dots)',
   );
   assert.equal(
-    messageFor(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--stack', '1x']),
+    usageMessageOf(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--stack', '1x']),
     '--stack "1x": use 1–32 lowercase letters, digits or hyphens, starting with a letter',
   );
   assert.equal(
-    messageFor(['down', '--bucket', 'demo-bucket', '--region', 'eu']),
+    usageMessageOf(['down', '--bucket', 'demo-bucket', '--region', 'eu']),
     '--region "eu": expected a region code such as eu-west-1',
   );
   assert.equal(
-    messageFor(['up', ...UP_OPTIONS, '--key-prefix', 'releases/']),
+    usageMessageOf(['up', ...UP_OPTIONS, '--key-prefix', 'releases/']),
     '--key-prefix "releases/": releases/ holds the app releases; choose another prefix',
   );
   assert.equal(
-    messageFor(['up', ...UP_OPTIONS, '--key-prefix', 'x']),
+    usageMessageOf(['up', ...UP_OPTIONS, '--key-prefix', 'x']),
     '--key-prefix "x": use letters, digits and ! _ . - in /-separated parts, ending with / (for example photos/)',
   );
   assert.equal(
-    messageFor(['up', ...UP_OPTIONS, '--instance-type', 'x']),
+    usageMessageOf(['up', ...UP_OPTIONS, '--instance-type', 'x']),
     '--instance-type "x": expected an EC2 instance type such as t3.micro',
   );
   assert.equal(
-    messageFor(['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', 'x']),
+    usageMessageOf(['up', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', 'x']),
     '--allow-cidr "x": expected an IPv4 CIDR such as 203.0.113.0/24 (your own address: <ip>/32)',
   );
   assert.equal(
-    messageFor(['attach', '--region', 'eu-west-1', '--instance-id', 'x']),
+    usageMessageOf(['attach', '--region', 'eu-west-1', '--instance-id', 'x']),
     '--instance-id "x": expected an instance id such as i-0123456789abcdef0',
   );
-  assert.equal(messageFor(['plan', '--for', 'launch']), '--for must be up, attach, down, logs or ci-role, not "launch".');
-  assert.equal(messageFor(['up', ...UP_OPTIONS, '--for', 'down']), '--for only applies to plan.');
-  assert.match(messageFor(['up', ...UP_OPTIONS, '--nope']), /^Unknown option '--nope'/);
-  assert.equal(messageFor(['down']), '--bucket is required for down.\n--region is required for down.');
+  assert.equal(usageMessageOf(['plan', '--for', 'launch']), '--for must be up, attach, down, logs or ci-role, not "launch".');
+  assert.equal(usageMessageOf(['up', ...UP_OPTIONS, '--for', 'down']), '--for only applies to plan.');
+  assert.match(usageMessageOf(['up', ...UP_OPTIONS, '--nope']), /^Unknown option '--nope'/);
+  assert.equal(usageMessageOf(['down']), '--bucket is required for down.\n--region is required for down.');
 });
 
 test('when --help is given, then the usage is printed and the exit code is 0', async () => {
@@ -540,36 +542,27 @@ test('when plan runs with --instances 2 and a certificate, then it prints every 
 });
 
 test('when the load-balanced options are combined wrongly, then each problem is named with what to do', () => {
-  const messageFor = (args: string[]) => {
-    try {
-      parseCommandLine(args);
-    } catch (error) {
-      return (error as Error).message;
-    }
-    return '';
-  };
-
-  assert.match(messageFor(['up', ...UP_OPTIONS, '--certificate-arn', CERTIFICATE_ARN]), /--certificate-arn needs --instances N/);
+  assert.match(usageMessageOf(['up', ...UP_OPTIONS, '--certificate-arn', CERTIFICATE_ARN]), /--certificate-arn needs --instances N/);
   assert.match(
-    messageFor(['up', ...UP_OPTIONS, '--instances', '2', '--hosted-zone-id', 'Z0123456789ABCDEFGHIJ']),
+    usageMessageOf(['up', ...UP_OPTIONS, '--instances', '2', '--hosted-zone-id', 'Z0123456789ABCDEFGHIJ']),
     /--hosted-zone-id needs --certificate-arn/,
   );
   assert.match(
-    messageFor(['up', ...UP_OPTIONS, '--instances', '2', '--stack', `a${'b'.repeat(29)}`]),
+    usageMessageOf(['up', ...UP_OPTIONS, '--instances', '2', '--stack', `a${'b'.repeat(29)}`]),
     /--stack "ab{29}": with --instances, use at most 29 characters/,
   );
-  assert.equal(messageFor(['up', ...UP_OPTIONS, '--instances', '2', '--stack', `a${'b'.repeat(28)}`]), '');
-  assert.equal(messageFor(['up', ...UP_OPTIONS, '--stack', `a${'b'.repeat(31)}`]), '');
+  assert.equal(usageMessageOf(['up', ...UP_OPTIONS, '--instances', '2', '--stack', `a${'b'.repeat(28)}`]), '');
+  assert.equal(usageMessageOf(['up', ...UP_OPTIONS, '--stack', `a${'b'.repeat(31)}`]), '');
   assert.match(
-    messageFor(['up', ...UP_OPTIONS, '--instances', '2', '--certificate-arn', CERTIFICATE_ARN.replace('eu-west-1', 'us-east-1')]),
+    usageMessageOf(['up', ...UP_OPTIONS, '--instances', '2', '--certificate-arn', CERTIFICATE_ARN.replace('eu-west-1', 'us-east-1')]),
     /the certificate is in us-east-1, but a load balancer in eu-west-1 can only use a certificate from eu-west-1/,
   );
   assert.match(
-    messageFor(['up', ...UP_OPTIONS, '--instances', '1']),
+    usageMessageOf(['up', ...UP_OPTIONS, '--instances', '1']),
     /expected a whole number from 2 to 20 \(leave --instances out for one instance/,
   );
   assert.match(
-    messageFor(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--instances', '2']),
+    usageMessageOf(['down', '--bucket', 'demo-bucket', '--region', 'eu-west-1', '--instances', '2']),
     /--instances is not an option of down/,
   );
 });

@@ -104,6 +104,18 @@ function settledSnapshot(account: FakeAccount): unknown {
   return account.snapshot();
 }
 
+/** An instance refresh someone else started on the stack's group, `percentage` done, ending at `endsAt` (fake clock). */
+function startOthersRefresh(account: FakeAccount, id: string, percentage: number, endsAt: number): void {
+  asg(account)?.refreshes.unshift({
+    InstanceRefreshId: id,
+    Status: 'InProgress',
+    PercentageComplete: percentage,
+    minHealthyPercentage: 50,
+    outdatedAtStart: 0,
+    endsAt,
+  });
+}
+
 test('when up --instances 2 with a certificate and a zone, then down, then the account is exactly as before, look-alikes included', async () => {
   const account = accountWithLookAlikes();
   const before = account.snapshot();
@@ -358,14 +370,7 @@ test('when a new release is deployed, then a new template version rolls out by i
 test('when another instance refresh is still running, then up waits for it to end before it starts its own', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
-  asg(account)?.refreshes.unshift({
-    InstanceRefreshId: 'refresh-earlier',
-    Status: 'InProgress',
-    PercentageComplete: 0,
-    minHealthyPercentage: 50,
-    outdatedAtStart: 0,
-    endsAt: account.now() + 10 * 60_000,
-  });
+  startOthersRefresh(account, 'refresh-earlier', 0, account.now() + 10 * 60_000);
   account.releaseId = '0.2.0-fedcba987654';
 
   await runAgainst(account, REGION, upSteps(httpsSettings()));
@@ -938,14 +943,7 @@ test('when the certificate’s first name is a wildcard, then the site uses its 
 test('when an instance refresh never ends, then up stops after an hour and points at npm run infra:logs', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
-  asg(account)?.refreshes.unshift({
-    InstanceRefreshId: 'refresh-stuck',
-    Status: 'InProgress',
-    PercentageComplete: 40,
-    minHealthyPercentage: 50,
-    outdatedAtStart: 0,
-    endsAt: Number.POSITIVE_INFINITY,
-  });
+  startOthersRefresh(account, 'refresh-stuck', 40, Number.POSITIVE_INFINITY);
 
   await assert.rejects(
     runAgainst(account, REGION, upSteps(httpsSettings())),
