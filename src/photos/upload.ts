@@ -115,15 +115,14 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   /** Image steps that went on after their upload was stopped, with the removal of what they write. */
   const abandonedSteps = new Set<Promise<unknown>>();
   let closing = false;
-  let imagesWaiting = 0;
   /**
    * Images waiting, by client address: one client may have as many waiting as one upload holds, so no single
    * address can fill the queue that everyone shares.
    */
   const imagesWaitingByClient = new Map<string, number>();
   const waitingOf = (client: string) => imagesWaitingByClient.get(client) ?? 0;
+  const imagesWaiting = () => [...imagesWaitingByClient.values()].reduce((sum, count) => sum + count, 0);
   function countWaiting(client: string, change: number): void {
-    imagesWaiting += change;
     const left = waitingOf(client) + change;
     if (left > 0) imagesWaitingByClient.set(client, left);
     else imagesWaitingByClient.delete(client);
@@ -376,7 +375,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
     try {
       if (closing) throw new ServerShuttingDown();
       if (waitingOf(client) >= limits.maxFilesPerUpload) throw new ClientImagesWaiting(limits.maxFilesPerUpload);
-      if (imagesWaiting >= MAX_IMAGES_WAITING) throw new ImageQueueFull();
+      if (imagesWaiting() >= MAX_IMAGES_WAITING) throw new ImageQueueFull();
       if (!req.is('multipart/form-data')) throw new NotAnUploadForm();
       const files = await receiveForm(req, res, upload);
       requireFormToken(req, upload);

@@ -14,7 +14,7 @@ const TEMPLATE_PATH = fileURLToPath(new URL('../../infra/user-data.sh', import.m
 const PACKAGE_JSON = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   scripts: Record<string, string>;
 };
-const rendered = renderUserData({
+const SINGLE_INSTANCE = {
   bucket: 'demo-bucket',
   keyPrefix: 'photos/',
   region: 'eu-west-1',
@@ -22,7 +22,8 @@ const rendered = renderUserData({
   logGroup: '/s3-photo-share/s3-photo-share',
   port: 80,
   trustProxy: 0,
-});
+};
+const rendered = renderUserData(SINGLE_INSTANCE);
 const unit = /<<'UNIT'\n([\s\S]*?)\nUNIT\n/.exec(rendered)?.[1] ?? '';
 
 /**
@@ -186,12 +187,7 @@ test('when user-data writes the environment file, then it holds bucket, prefix, 
 
 test('when user-data is rendered for an instance behind the load balancer, then it names the parameter and trusts one proxy hop', () => {
   const behindLoadBalancer = renderUserData({
-    bucket: 'demo-bucket',
-    keyPrefix: 'photos/',
-    region: 'eu-west-1',
-    releasePrefix: 'releases/s3-photo-share/0.1.0-abcdef012345/',
-    logGroup: '/s3-photo-share/s3-photo-share',
-    port: 80,
+    ...SINGLE_INSTANCE,
     csrfSecretParameter: '/s3-photo-share/csrf-secret',
     trustProxy: 1,
   });
