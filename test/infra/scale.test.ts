@@ -105,6 +105,23 @@ function settledSnapshot(account: FakeAccount): unknown {
 }
 
 /** An instance refresh someone else started on the stack's group, `percentage` done, ending at `endsAt` (fake clock). */
+/** A load balancer named like the stack's but someone else's (its tags say so, or it has none). */
+function foreignLoadBalancer(arn: string, securityGroups: string[], tags: { Key: string; Value: string }[]) {
+  return {
+    LoadBalancerArn: arn,
+    LoadBalancerName: 's3-photo-share-lb',
+    DNSName: 'theirs.elb.amazonaws.com',
+    CanonicalHostedZoneId: LOAD_BALANCER_ZONE_ID,
+    Scheme: 'internet-facing',
+    Type: 'application',
+    IpAddressType: 'ipv4',
+    VpcId: `vpc-${REGION}`,
+    SecurityGroups: securityGroups,
+    AvailabilityZones: [],
+    Tags: tags,
+  };
+}
+
 function startOthersRefresh(account: FakeAccount, id: string, percentage: number, endsAt: number): void {
   asg(account)?.refreshes.unshift({
     InstanceRefreshId: id,
@@ -531,19 +548,7 @@ for (const [what, arrange, message] of [
   [
     'a load balancer of that name without the stack tags',
     (account: FakeAccount) => {
-      account.scaling.region(REGION).loadBalancers.set('arn:lb', {
-        LoadBalancerArn: 'arn:lb',
-        LoadBalancerName: 's3-photo-share-lb',
-        DNSName: 'theirs.elb.amazonaws.com',
-        CanonicalHostedZoneId: LOAD_BALANCER_ZONE_ID,
-        Scheme: 'internet-facing',
-        Type: 'application',
-        IpAddressType: 'ipv4',
-        VpcId: `vpc-${REGION}`,
-        SecurityGroups: ['sg-theirs'],
-        AvailabilityZones: [],
-        Tags: [],
-      });
+      account.scaling.region(REGION).loadBalancers.set('arn:lb', foreignLoadBalancer('arn:lb', ['sg-theirs'], []));
       return () => account.scaling.region(REGION).loadBalancers.get('arn:lb');
     },
     /Load balancer s3-photo-share-lb exists but is not tagged/,
@@ -607,19 +612,14 @@ test('when down runs with foreign look-alikes of every name present, then they s
     Tags: OTHER_TAGS,
     versions: [{ VersionNumber: 1, data: {} }],
   });
-  scaling.loadBalancers.set('arn:theirs-lb', {
-    LoadBalancerArn: 'arn:theirs-lb',
-    LoadBalancerName: 's3-photo-share-lb',
-    DNSName: 'theirs.elb.amazonaws.com',
-    CanonicalHostedZoneId: LOAD_BALANCER_ZONE_ID,
-    Scheme: 'internet-facing',
-    Type: 'application',
-    IpAddressType: 'ipv4',
-    VpcId: `vpc-${REGION}`,
-    SecurityGroups: [],
-    AvailabilityZones: [],
-    Tags: [...OTHER_TAGS, { Key: 'dns-zone', Value: ZONE }, { Key: 'dns-name', Value: 'www.example.com' }],
-  });
+  scaling.loadBalancers.set(
+    'arn:theirs-lb',
+    foreignLoadBalancer(
+      'arn:theirs-lb',
+      [],
+      [...OTHER_TAGS, { Key: 'dns-zone', Value: ZONE }, { Key: 'dns-name', Value: 'www.example.com' }],
+    ),
+  );
   const before = account.snapshot();
   account.calls.length = 0;
 
