@@ -357,7 +357,7 @@ export class FakeAccount {
     const handler = this.handlers[`${service}:${command}`] ?? this.scaling.handlers[`${service}:${command}`];
     if (!handler) throw new Error(`The fake account does not implement ${service}:${command}`);
     this.advanceInstances();
-    return handler(input, region);
+    return withoutEmptyLists(await handler(input, region));
   }
 
   private advanceInstances(): void {
@@ -848,4 +848,20 @@ export async function runAgainst<State extends object>(
   const state = {} as State;
   await runSteps(steps, account.deps(region, overrides), state);
   return state;
+}
+
+/**
+ * An answer as the SDK may hand it over: every list field is optional in its types, and some services leave an empty
+ * list out instead of sending []. The model always leaves them out, so code that reads `Tags` or `Instances` without
+ * a default fails here rather than on a real account. A copy: the model's own records keep their lists.
+ */
+function withoutEmptyLists(answer: unknown): unknown {
+  if (Array.isArray(answer)) return answer.map(withoutEmptyLists);
+  if (answer === null || typeof answer !== 'object' || answer instanceof Uint8Array || answer instanceof Date) return answer;
+  const copy: Json = {};
+  for (const [key, value] of Object.entries(answer)) {
+    if (Array.isArray(value) && value.length === 0) continue;
+    copy[key] = withoutEmptyLists(value);
+  }
+  return copy;
 }

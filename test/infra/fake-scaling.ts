@@ -13,6 +13,25 @@ export const BOOT_MS = 120_000;
 export const LOAD_BALANCER_ENI_RELEASE_MS = 30_000;
 /** The statuses of an instance refresh that has ended (any other means it is still running). */
 const REFRESH_ENDED = ['Successful', 'Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed'];
+const RECORD_TYPES = [
+  'A',
+  'AAAA',
+  'CAA',
+  'CNAME',
+  'DS',
+  'HTTPS',
+  'MX',
+  'NAPTR',
+  'NS',
+  'PTR',
+  'SOA',
+  'SPF',
+  'SRV',
+  'SSHFP',
+  'SVCB',
+  'TLSA',
+  'TXT',
+];
 /** The Route 53 zone of every load balancer in the model (eu-west-1's real one). */
 export const LOAD_BALANCER_ZONE_ID = 'Z32O12XQLNTSW2';
 
@@ -417,12 +436,18 @@ export class ScalingModel {
   readonly handlers: Record<string, Handler> = {
     'ec2:DescribeSubnets': (input, region) => {
       const vpcId = this.account.region(region).vpcId;
-      const subnets = this.zonesOf(region).map((zone) => ({
+      const defaults = this.zonesOf(region).map((zone) => ({
         SubnetId: `subnet-${zone}`,
         AvailabilityZone: zone,
         VpcId: vpcId,
         DefaultForAz: true,
       }));
+      // As on a used account: a subnet someone added to the default VPC, and another VPC's subnet, listed in no zone order.
+      const others = [
+        { SubnetId: `subnet-added-${region}a`, AvailabilityZone: `${region}a`, VpcId: vpcId, DefaultForAz: false },
+        { SubnetId: `subnet-other-${region}a`, AvailabilityZone: `${region}a`, VpcId: 'vpc-other', DefaultForAz: false },
+      ];
+      const subnets = [...others, ...defaults].reverse();
       return { Subnets: subnets.filter((subnet) => matches(subnet, input.Filters as Filter[] | undefined)) };
     },
     'ec2:CreateLaunchTemplate': (input, region) => {
@@ -835,6 +860,11 @@ export class ScalingModel {
     'route53:ListResourceRecordSets': (input) => {
       const zone = this.hostedZones.get(String(input.HostedZoneId));
       if (!zone) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.HostedZoneId)}`);
+      // As Route 53: a start type must be a record type, and needs a start name.
+      if (input.StartRecordType !== undefined && !RECORD_TYPES.includes(String(input.StartRecordType)))
+        throw awsError('InvalidInput', `Invalid type: ${String(input.StartRecordType)}`);
+      if (input.StartRecordType !== undefined && input.StartRecordName === undefined)
+        throw awsError('InvalidInput', 'The input is not valid: StartRecordType requires StartRecordName');
       const key = (record: Json) => `${String(record.Name).split('.').reverse().join('.')} ${String(record.Type)}`;
       const start = `${dotted(input.StartRecordName ?? '')
         .split('.')
