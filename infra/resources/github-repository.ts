@@ -39,7 +39,8 @@ export function githubRepositoryStep(settings: RepositorySettings): Step<CiRoleD
     cli: settings.repoIds ? [`# given: --repo-ids ${settings.repoIds}`] : [`${repoIdsCommand(settings.repo)}   # OWNER_ID/REPO_ID`],
     run: async (deps, state) => {
       if (settings.repoIds) {
-        const [ownerId = '', repoId = ''] = settings.repoIds.split('/');
+        // The CLI has checked the form OWNER_ID/REPO_ID.
+        const [ownerId, repoId] = settings.repoIds.split('/') as [string, string];
         state.githubRepository = { fullName: settings.repo, ownerId, repoId };
       } else {
         state.githubRepository = await deps.lookUpGitHubRepository(settings.repo);

@@ -394,10 +394,19 @@ test('when GitHub cannot be reached or answers without ids, then the lookup says
     }),
     /Could not reach api.github.com to read the ids of octo-org\/s3-photo-share \(getaddrinfo ENOTFOUND api.github.com\)\. Pass the ids yourself: --repo-ids/,
   );
-  for (const body of [undefined, { full_name: REPO, id: '1296269', owner: { id: 9919 } }, { full_name: REPO, id: 1296269, owner: {} }]) {
+  // Each answer breaks one thing only: the status, the name, or one of the two ids.
+  const ids = { full_name: REPO, id: 1296269, owner: { id: 9919 } };
+  for (const [status, body] of [
+    [403, undefined],
+    [203, ids],
+    [200, { ...ids, full_name: undefined }],
+    [200, { ...ids, id: '1296269' }],
+    [200, { ...ids, owner: {} }],
+    [200, null],
+  ] as const) {
     await assert.rejects(
-      lookUpGitHubRepository(REPO, async () => ({ status: body ? 200 : 403, body })),
-      new RegExp(`api.github.com answered HTTP ${body ? 200 : 403} for octo-org/s3-photo-share, not the repository's ids`),
+      lookUpGitHubRepository(REPO, async () => ({ status, body })),
+      new RegExp(`api.github.com answered HTTP ${status} for octo-org/s3-photo-share, not the repository's ids`),
     );
   }
   assert.deepEqual(
@@ -407,6 +416,45 @@ test('when GitHub cannot be reached or answers without ids, then the lookup says
     }),
     REPOSITORY,
   );
+});
+
+test("when the lookup asks GitHub itself, then it sends the REST API's media type and version, and reads no body from an error answer", async (t) => {
+  const asked: { url: string; headers: Record<string, string>; signal: unknown }[] = [];
+  const answers = [
+    new Response(JSON.stringify({ full_name: REPO, id: 1296269, owner: { id: 9919 } }), { status: 200 }),
+    new Response(JSON.stringify({ full_name: REPO, id: 1296269, owner: { id: 9919 } }), { status: 404 }),
+  ];
+  t.mock.method(globalThis, 'fetch', async (url: string, init: { headers: Record<string, string>; signal: unknown }) => {
+    asked.push({ url, headers: init.headers, signal: init.signal });
+    return answers.shift();
+  });
+
+  assert.deepEqual(await lookUpGitHubRepository(REPO), REPOSITORY);
+  await assert.rejects(lookUpGitHubRepository(REPO), /does not show octo-org\/s3-photo-share/);
+
+  assert.deepEqual(
+    asked.map(({ url, headers }) => ({ url, headers })),
+    Array(2).fill({
+      url: `https://api.github.com/repos/${REPO}`,
+      headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+    }),
+  );
+  assert.ok(
+    asked.every(({ signal }) => signal instanceof AbortSignal),
+    'every request has a deadline',
+  );
+});
+
+test('when plan is asked for ci-role with --repo-ids, then it says the ids were given instead of printing the lookup', async () => {
+  const account = new FakeAccount();
+  const cli = cliAgainst(account);
+
+  assert.equal(await runCli(['plan', '--for', ...CREATE, '--repo-ids', '9919/1296269'], cli), 0);
+
+  const plan = cli.printed.join('\n');
+  assert.ok(plan.includes('# given: --repo-ids 9919/1296269'), plan);
+  assert.ok(!plan.includes('gh api repos/'), plan);
+  assert.equal(account.calls.length, 0);
 });
 
 for (const ids of [
