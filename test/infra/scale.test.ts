@@ -322,9 +322,17 @@ test('when up --instances 2 runs again with nothing changed, then the load-balan
   await runAgainst(account, REGION, upSteps(httpsSettings()));
   const before = settledSnapshot(account);
   account.calls.length = 0;
+  account.runtime.lines.length = 0;
 
   await runAgainst(account, REGION, upSteps(httpsSettings()));
 
+  // The log says what it found as wanted, so a rerun reads as a check rather than as silence.
+  for (const line of [
+    'The HTTPS listener on port 443 is as wanted',
+    'The HTTP listener on port 80 is as wanted',
+    'photos.example.com already points at s3-photo-share-lb-000005.eu-west-1.elb.amazonaws.com',
+  ])
+    assert.ok(account.runtime.lines.includes(line), `the rerun did not log "${line}":\n${account.runtime.lines.join('\n')}`);
   assert.deepEqual(
     account.calls
       .filter((call) => ['elbv2', 'autoscaling', 'route53', 'acm'].includes(call.service) || call.command.includes('LaunchTemplate'))
@@ -686,6 +694,24 @@ test('when the alias record was changed to point elsewhere, then down leaves it 
   assert.equal(account.scaling.region(REGION).loadBalancers.size, 0);
 });
 
+for (const kept of ['dns-zone', 'dns-name']) {
+  test(`when the load balancer lost one of its DNS tags (only ${kept} is left), then down deletes no record and still removes the stack`, async () => {
+    const account = accountWithLookAlikes();
+    await runAgainst(account, REGION, upSteps(httpsSettings()));
+    const records = structuredClone(account.scaling.hostedZones.get(ZONE)?.records);
+    const [loadBalancer] = account.scaling.region(REGION).loadBalancers.values();
+    loadBalancer!.Tags = loadBalancer!.Tags.filter((tag) => !tag.Key.startsWith('dns-') || tag.Key === kept);
+    account.runtime.lines.length = 0;
+
+    await runAgainst(account, REGION, downSteps(downSettings()));
+
+    assert.ok(account.runtime.lines.includes('The load balancer has no DNS record created by up'), account.runtime.lines.join('\n'));
+    assert.deepEqual(account.scaling.hostedZones.get(ZONE)?.records, records);
+    assert.equal(account.inputsOf('ChangeResourceRecordSets').length, 1, 'only up’s own change');
+    assert.equal(asg(account), undefined);
+  });
+}
+
 test('when a single-instance stack is rerun with --instances 2, then the load balancer serves first and the stand-alone instance and its open group are removed after', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(upSettings()));
@@ -737,7 +763,7 @@ test('when the default VPC has default subnets in one zone only, then up stops n
 
   await assert.rejects(
     runAgainst(account, REGION, upSteps(httpsSettings())),
-    /has default subnets in 1 availability zone\(s\) \(eu-west-1a\); a load balancer needs 2\. Create the missing ones with `aws ec2 create-default-subnet --region eu-west-1 --availability-zone <zone>`/,
+    /^Error: The default VPC vpc-eu-west-1 of eu-west-1 has default subnets in 1 availability zone\(s\) \(eu-west-1a\); a load balancer needs 2\. Create the missing ones with `aws ec2 create-default-subnet --region eu-west-1 --availability-zone <zone>`/,
   );
   account.scaling.defaultZones.set(REGION, []);
   await assert.rejects(
@@ -755,11 +781,16 @@ for (const [what, arrange, message] of [
       account.scaling.addCertificate(REGION, CERTIFICATE, { DomainName: 'photos.example.com', Status: 'PENDING_VALIDATION' }),
     /is PENDING_VALIDATION, not ISSUED\. Create the validation CNAME record/,
   ],
+  [
+    'has expired',
+    (account: FakeAccount) => account.scaling.addCertificate(REGION, CERTIFICATE, { DomainName: 'photos.example.com', Status: 'EXPIRED' }),
+    /is EXPIRED, not ISSUED\. Request a new certificate in ACM, then run up again with its ARN\.$/,
+  ],
   ['does not exist', (account: FakeAccount) => account.scaling.region(REGION).certificates.clear(), /was not found in eu-west-1/],
   [
     'covers only a wildcard',
     (account: FakeAccount) => account.scaling.addCertificate(REGION, CERTIFICATE, { DomainName: '*.example.com' }),
-    /covers only wildcard names \(\*\.example\.com\)/,
+    /^Error: Certificate \S+ covers only wildcard names \(\*\.example\.com\), so up cannot tell which name the site uses\. Add the site's name/,
   ],
   [
     'names a domain outside the zone',
@@ -984,6 +1015,18 @@ test('when the group’s instances never terminate, then down stops after the wa
     /s3-photo-share-asg still had instances after 900 s\. Run the same command again\./,
   );
   assert.notEqual(asg(account), undefined);
+});
+
+test('when ACM lists the certificate’s own name again among its alternative names, as it does, then each name counts once', async () => {
+  const account = accountWithLookAlikes();
+  account.scaling.addCertificate(REGION, CERTIFICATE, {
+    DomainName: 'photos.example.com',
+    SubjectAlternativeNames: ['photos.example.com', 'www.photos.example.com', 'photos.example.com'],
+  });
+
+  const state = await runAgainst(account, REGION, upSteps(httpsSettings()));
+
+  assert.deepEqual(state.certificateDomains, ['photos.example.com', 'www.photos.example.com']);
 });
 
 test('when ACM lists no alternative names, then the certificate’s own name is the site’s', async () => {
@@ -1324,4 +1367,70 @@ test('when the instances’ group gained an IPv6 range or a prefix list, then th
   await runAgainst(account, REGION, upSteps(lbSettings()));
 
   assert.deepEqual(app.IpPermissions, kept);
+});
+
+/** The lines matching `pattern` that repeat the line before them: a poll should log only what changed. */
+function repeatedLines(lines: string[], pattern: RegExp): string[] {
+  const matching = lines.filter((line) => pattern.test(line));
+  return matching.filter((line, index) => index > 0 && line === matching[index - 1]);
+}
+
+test('when up waits and down finds nothing, then the progress lines say what changed, once, and "No … of this stack" only when there is none', async () => {
+  const account = accountWithLookAlikes();
+  const lines = account.runtime.lines;
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  const firstUp = lines.splice(0);
+  account.releaseId = '0.2.0-fedcba987654';
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  const release = lines.splice(0);
+  const groupInstances = [...(asg(account)?.instances.keys() ?? [])];
+  const downState = await runAgainst<{ terminatedInstanceIds?: string[] }>(account, REGION, downSteps(downSettings()));
+  const down = lines.splice(0);
+  await runAgainst(account, REGION, downSteps(downSettings()));
+  const secondDown = lines.splice(0);
+
+  // The targets stay "initial" for several 15 s polls while the instances boot: each state is logged once.
+  assert.ok(firstUp.filter((line) => line.startsWith('Targets: ')).length >= 2, firstUp.join('\n'));
+  assert.ok(firstUp.some((line) => / initial, i-\S+ initial$/.test(line)));
+  assert.deepEqual(repeatedLines(firstUp, /^Targets: /), []);
+  assert.ok(
+    firstUp.some((line) => /^s3-photo-share-lb now allows TCP 80 from 203\.0\.113\.0\/24, TCP 443 from 203\.0\.113\.0\/24$/.test(line)),
+    firstUp.join('\n'),
+  );
+  assert.ok(firstUp.some((line) => /^s3-photo-share-app now allows TCP 80 from sg-\w+$/.test(line)));
+  assert.ok(
+    release.some((line) => /^Instance refresh refresh-\S+: InProgress, 0 % done$/.test(line)),
+    release.join('\n'),
+  );
+  assert.ok(release.some((line) => /^Instance refresh refresh-\S+: InProgress, 50 % done$/.test(line)));
+  assert.deepEqual(repeatedLines(release, /^Instance refresh /), []);
+
+  const nothingLeft = [
+    'No Auto Scaling group of this stack',
+    'No launch template of this stack',
+    'No security group of this stack is left',
+  ];
+  for (const line of nothingLeft) {
+    assert.ok(!down.includes(line), `down of a running stack said "${line}"`);
+    assert.ok(secondDown.includes(line), `down of an empty stack did not say "${line}"`);
+  }
+  assert.equal(groupInstances.length, 2);
+  assert.deepEqual(downState.terminatedInstanceIds, groupInstances);
+});
+
+test('when the load balancer’s group lost its rules by hand, then down still deletes the instances’ group first, which refers to it', async () => {
+  const account = accountWithLookAlikes();
+  const before = account.snapshot();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  groupNamed(account, 's3-photo-share-lb')!.IpPermissions = [];
+  const nameOf = new Map([...account.region(REGION).groups.values()].map((group) => [group.GroupId, group.GroupName]));
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, downSteps(downSettings({ deleteBucket: true })));
+
+  assert.deepEqual(
+    [...new Set(account.inputsOf('DeleteSecurityGroup').map((input) => nameOf.get(String(input.GroupId))))],
+    ['s3-photo-share-app', 's3-photo-share-lb'],
+  );
+  assert.deepEqual(settledSnapshot(account), before);
 });
