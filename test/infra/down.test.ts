@@ -120,7 +120,10 @@ test('when attach gave the stack profile to an instance outside the stack, then 
 
   await assert.rejects(
     runAgainst(account, 'eu-west-1', downSteps(downSettings())),
-    new RegExp(`still associated with ${legacy.InstanceId}`),
+    new RegExp(
+      `^Error: Instance profile s3-photo-share-instance-profile is still associated with ${legacy.InstanceId}, which this stack did not launch \\(given it by attach\\?\\)\\. ` +
+        'Down keeps the profile and the role so that instance keeps its credentials\\. Detach it first \\(aws ec2 disassociate-iam-instance-profile --region eu-west-1 --association-id <id>\\), then run down again\\.$',
+    ),
   );
 
   assert.deepEqual(account.profiles.get(PROFILE)?.roles, [ROLE]);
@@ -213,6 +216,22 @@ test('when down runs again after everything is gone, then it only looks and succ
   assert.deepEqual(
     account.commandNames().filter((name) => !/:(Get|Describe|List)/.test(name)),
     [],
+  );
+});
+
+test('when down --delete-bucket empties the bucket over several pages, then it says how many versions it removed', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const objects = account.buckets.get('demo-bucket')!.objects;
+  for (const key of ['photos/a.jpg', 'photos/b.jpg', 'photos/c.jpg']) objects.set(key, 'pixels');
+  account.runtime.lines.length = 0;
+
+  await runAgainst(account, 'eu-west-1', downSteps(downSettings({ deleteBucket: true })));
+
+  // Three photos and the release's tarball and lockfile, listed two to a page.
+  assert.deepEqual(
+    account.runtime.lines.filter((line) => /^Removed \d/.test(line)),
+    ['Removed 5 object version(s)'],
   );
 });
 

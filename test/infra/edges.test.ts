@@ -159,7 +159,10 @@ test('when the stack profile holds another role, then up refuses to add its own'
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
   account.profiles.get(PROFILE)!.roles = ['other-role'];
 
-  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /holds role other-role, and a profile holds one role/);
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /^Error: Instance profile s3-photo-share-instance-profile holds role other-role, and a profile holds one role\. Run `npm run infra:down` for this stack first\.$/,
+  );
   assert.deepEqual(account.profiles.get(PROFILE)?.roles, ['other-role']);
 });
 

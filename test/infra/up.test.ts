@@ -138,11 +138,19 @@ test('when up runs twice, then the second run reuses everything and launches not
   const account = new FakeAccount();
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
   const before = account.snapshot();
+  account.runtime.lines.length = 0;
 
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
 
   assert.deepEqual(account.snapshot(), before);
   assert.equal(account.inputsOf('RunInstances').length, 1);
+  // The log says what was checked and found as wanted.
+  const [instance] = liveInstances(account);
+  for (const line of [
+    `${instance!.InstanceId} already uses arn:aws:iam::${ACCOUNT_ID}:instance-profile/${PROFILE}`,
+    `${instance!.InstanceId} already requires IMDSv2 with hop limit 1`,
+  ])
+    assert.ok(account.runtime.lines.includes(line), `the rerun did not log "${line}":\n${account.runtime.lines.join('\n')}`);
 });
 
 test('when up fails half-way and runs again, then the rerun converges on one instance and the full role policy', async () => {
@@ -350,7 +358,7 @@ test('when /readyz never answers 200 and the console shows no failure, then up s
 
   await assert.rejects(
     runAgainst(account, 'eu-west-1', upSteps(upSettings()), { isReady: async () => false }),
-    /readyz did not answer 200 within 900 s.*infra:logs/s,
+    /^Error: http:\/\/[\d.]+\/readyz did not answer 200 within 900 s\. Read the boot log with `npm run infra:logs -- --region eu-west-1` or `aws ec2 get-console-output --region eu-west-1 --instance-id i-\w+ --latest --output text`, then run `npm run infra:up` again\.$/,
   );
 
   assert.ok(account.runtime.clockMs >= READINESS_TIMEOUT_MS);
