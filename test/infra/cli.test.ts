@@ -491,6 +491,18 @@ test('when the default dependencies are built, then the clients use the region a
   const before = deps.now();
   await deps.sleep(5);
   assert.ok(deps.now() >= before + 4);
+  assert.ok(Math.abs(deps.now() - Date.now()) < 1_000, 'now is the wall clock');
+});
+
+test('when the default dependencies log, then each line goes to standard output as it is', (t) => {
+  const printed = t.mock.method(console, 'log', () => undefined);
+
+  defaultDeps('eu-west-2').log('Created s3://demo-bucket');
+
+  assert.deepEqual(
+    printed.mock.calls.map((call) => call.arguments),
+    [['Created s3://demo-bucket']],
+  );
 });
 
 test('when plan runs with --instances 2 and a certificate, then it prints every load-balanced step with its CLI equivalent and touches no AWS client', async () => {

@@ -30,6 +30,25 @@ test('when the build emits dist/src/server.js, then the release is the packed ta
   assert.deepEqual(readdirSync(repo).sort(), ['dist', 'package-lock.json', 'package.json'], 'the tarball was packed elsewhere and removed');
 });
 
+test('when the release is packed, then the folder it was packed in is removed, also when the pack is refused', async () => {
+  const tempParent = mkdtempSync(join(tmpdir(), 'release-temp-'));
+
+  await buildRelease(fakeRepo(EMIT_SERVER), tempParent);
+  await assert.rejects(buildRelease(fakeRepo('node -e ""'), tempParent), /has no dist\/src\/server\.js/);
+
+  assert.deepEqual(readdirSync(tempParent), []);
+});
+
+test('when npm cannot be started, then the release stops with the reason instead of crashing', async () => {
+  const path = process.env.PATH;
+  process.env.PATH = join(tmpdir(), 'no-npm-here');
+  try {
+    await assert.rejects(buildRelease(fakeRepo(EMIT_SERVER)), /spawn npm ENOENT/);
+  } finally {
+    process.env.PATH = path;
+  }
+});
+
 test('when the build does not emit dist/src/server.js, then the release is refused with what to check', async () => {
   await assert.rejects(
     buildRelease(fakeRepo('node -e ""')),
