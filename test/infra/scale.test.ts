@@ -440,8 +440,19 @@ test('when the instance refresh fails, then up stops naming the reason and the l
 
   await assert.rejects(
     runAgainst(account, REGION, upSteps(httpsSettings())),
-    /ended Failed: Instances failed to become healthy\. .*npm run infra:logs -- --region eu-west-1/,
+    /^Error: The instance refresh refresh-\w+ of s3-photo-share-asg ended Failed: Instances failed to become healthy\. The instances that were not replaced keep serving\. Read the boot logs with `npm run infra:logs -- --region eu-west-1`, then run `npm run infra:up` again\.$/,
   );
+});
+
+test('when an earlier refresh was cancelled and the instances are on the current version, then a rerun starts none and waits for none', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  startOthersRefresh(account, 'refresh-cancelled', 40, account.runtime.clockMs);
+  Object.assign(asg(account)!.refreshes[0]!, { Status: 'Cancelled', StatusReason: 'Cancelled by a person' });
+
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+
+  assert.equal(account.inputsOf('StartInstanceRefresh').length, 0);
 });
 
 test('when the instances never become healthy, then up stops after the wait and points at npm run infra:logs', async () => {
