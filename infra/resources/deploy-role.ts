@@ -25,7 +25,8 @@ export function deploySubjects({ fullName, ownerId, repoId }: GitHubRepository):
 }
 
 export function githubTrustPolicy({ fullName, ownerId, repoId }: GitHubRepository, accountId: string) {
-  const [Owner = '', Name = ''] = fullName.split('/');
+  // GitHub's OWNER/NAME (from its API, or checked by the CLI) has exactly one slash.
+  const [Owner, Name] = fullName.split('/') as [string, string];
   return renderPolicy('github-trust-policy', { AccountId: accountId, Owner, Name, OwnerId: ownerId, RepoId: repoId });
 }
 

@@ -60,6 +60,14 @@ test('when ci-role runs in an empty account, then it creates the GitHub OIDC pro
   const role = account.roles.get(ROLE_NAME);
   assert.deepEqual(role?.tags, STACK_TAGS);
   assert.deepEqual(role?.trust, githubTrustPolicy(REPOSITORY, ACCOUNT_ID));
+  // Written out, not computed: the two subject forms GitHub sends for the main branch of this repository.
+  assert.deepEqual(JSON.parse(JSON.stringify(role?.trust)).Statement[0].Condition.StringEquals, {
+    'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+    'token.actions.githubusercontent.com:sub': [
+      'repo:octo-org/s3-photo-share:ref:refs/heads/main',
+      'repo:octo-org@9919/s3-photo-share@1296269:ref:refs/heads/main',
+    ],
+  });
   assert.deepEqual([...(role?.inlinePolicies ?? [])], [['s3-photo-share-operator', operatorPolicyFor('demo-bucket')]]);
   assert.deepEqual(role?.attachedPolicies, []);
 });
@@ -69,10 +77,13 @@ test('when ci-role has created the role, then it prints the ARN and says to stor
 
   await runCli(CREATE, cliAgainst(account));
 
-  const lines = account.runtime.lines;
-  assert.ok(lines.includes(`Deploy role ARN: ${ROLE_ARN}`), lines.join('\n'));
-  assert.ok(lines.some((line) => line.includes('repository variable AWS_DEPLOY_ROLE_ARN of octo-org/s3-photo-share')));
-  assert.ok(lines.includes(`  or: gh variable set AWS_DEPLOY_ROLE_ARN --repo ${REPO} --body ${ROLE_ARN}`));
+  assert.deepEqual(account.runtime.lines.slice(-5), [
+    '',
+    `Deploy role ARN: ${ROLE_ARN}`,
+    'Store it as the repository variable AWS_DEPLOY_ROLE_ARN of octo-org/s3-photo-share (Settings → Secrets and variables → Actions → Variables; it is a name, not a secret),',
+    `  or: gh variable set AWS_DEPLOY_ROLE_ARN --repo ${REPO} --body ${ROLE_ARN}`,
+    'Run the Deploy workflow from main with bucket demo-bucket and region eu-west-1: the role may act on those only.',
+  ]);
 });
 
 test('when the account already has the GitHub provider, then ci-role uses it and changes nothing on it', async () => {
@@ -103,6 +114,17 @@ test('when the existing GitHub provider lacks the sts.amazonaws.com audience, th
   assert.match(cli.errors.join('\n'), /add-client-id-to-open-id-connect-provider .* --client-id sts\.amazonaws\.com/);
 });
 
+test('when the existing GitHub provider has no audience at all, then ci-role stops the same way', async () => {
+  const account = accountWithRepositories();
+  account.addOidcProvider('https://token.actions.githubusercontent.com', { clientIds: [] });
+  const cli = cliAgainst(account);
+
+  assert.equal(await runCli(CREATE, cli), 1);
+
+  assert.match(cli.errors.join('\n'), /add-client-id-to-open-id-connect-provider .* --client-id sts\.amazonaws\.com/);
+  assert.equal(account.roles.size, 0);
+});
+
 test('when ci-role runs again with another repo and bucket, then it converges: one provider, one role, trust and policy updated', async () => {
   const account = accountWithRepositories();
   await runCli(CREATE, cliAgainst(account));
@@ -127,7 +149,9 @@ test('when ci-role --delete runs, then the role is gone, the provider and other 
   const provider = structuredClone(account.oidcProviders.get(PROVIDER_ARN));
   const appRole = structuredClone(account.roles.get('s3-photo-share-role'));
 
+  account.runtime.lines.length = 0;
   assert.equal(await runCli(DELETE, cliAgainst(account)), 0);
+  assert.equal(account.runtime.lines.at(-1), 'Identity provider token.actions.githubusercontent.com left as it is');
   const writesBefore = account.calls.length;
   assert.equal(await runCli(DELETE, cliAgainst(account)), 0);
 
@@ -178,6 +202,9 @@ test('when plan is asked for ci-role, then it prints the provider, role and poli
     '"repo:octo-org/s3-photo-share:ref:refs/heads/main"',
     '"repo:octo-org@OWNER_ID/s3-photo-share@REPO_ID:ref:refs/heads/main"',
     '"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"',
+    'whose subject is exactly one of repo:octo-org/s3-photo-share:ref:refs/heads/main or repo:octo-org@OWNER_ID/s3-photo-share@REPO_ID:ref:refs/heads/main (StringEquals',
+    "aws iam update-assume-role-policy --role-name s3-photo-share-github-deploy --policy-document file://github-trust-policy.json   # when this stack's role already exists",
+    'aws iam get-open-id-connect-provider --open-id-connect-provider-arn arn:aws:iam::$ACCOUNT_ID:oidc-provider/token.actions.githubusercontent.com',
     'aws iam put-role-policy --role-name s3-photo-share-github-deploy --policy-name s3-photo-share-operator --policy-document file://operator-policy.json',
     '"Resource": "arn:aws:s3:::demo-bucket"',
     'AWS_DEPLOY_ROLE_ARN',
@@ -201,6 +228,13 @@ test('when plan is asked for ci-role --delete, then it deletes the role and runs
     '   $ aws iam delete-role-policy --role-name s3-photo-share-github-deploy --policy-name s3-photo-share-operator',
     '   $ aws iam delete-role --role-name s3-photo-share-github-deploy',
   ]);
+  assert.ok(
+    cli.printed
+      .join('\n')
+      .includes(
+        '# not deleted; when nothing else uses it: aws iam delete-open-id-connect-provider --open-id-connect-provider-arn arn:aws:iam::$ACCOUNT_ID:oidc-provider/token.actions.githubusercontent.com',
+      ),
+  );
 });
 
 test('when the CLI file is run by node for plan --for ci-role, then it prints the plan with no credentials and exits 0', async () => {
@@ -453,6 +487,7 @@ test('when plan is asked for ci-role with --repo-ids, then it says the ids were 
 
   const plan = cli.printed.join('\n');
   assert.ok(plan.includes('# given: --repo-ids 9919/1296269'), plan);
+  assert.ok(plan.includes('"repo:octo-org@9919/s3-photo-share@1296269:ref:refs/heads/main"'), plan);
   assert.ok(!plan.includes('gh api repos/'), plan);
   assert.equal(account.calls.length, 0);
 });
