@@ -137,6 +137,8 @@ function stackTagsIn(region: string) {
 test('when up runs twice, then the second run reuses everything and launches nothing', async () => {
   const account = new FakeAccount();
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  assert.ok(account.runtime.lines.includes('Stack s3-photo-share has no role or profile yet'));
+  assert.ok(!account.runtime.lines.includes('Stack s3-photo-share is recorded in eu-west-1'));
   const before = account.snapshot();
   account.runtime.lines.length = 0;
 
@@ -149,6 +151,7 @@ test('when up runs twice, then the second run reuses everything and launches not
   for (const line of [
     `${instance!.InstanceId} already uses arn:aws:iam::${ACCOUNT_ID}:instance-profile/${PROFILE}`,
     `${instance!.InstanceId} already requires IMDSv2 with hop limit 1`,
+    'Stack s3-photo-share is recorded in eu-west-1',
   ])
     assert.ok(account.runtime.lines.includes(line), `the rerun did not log "${line}":\n${account.runtime.lines.join('\n')}`);
 });
