@@ -27,6 +27,21 @@ function downSettings(overrides: Partial<DownSettings> = {}): DownSettings {
   return { stack: 's3-photo-share', region: REGION, bucket: 'demo-bucket', deleteBucket: false, ...overrides };
 }
 
+/** Someone else's HTTP target group in the default VPC, with no targets. */
+function foreignTargetGroup(arn: string, name: string, port: number, tags: { Key: string; Value: string }[]) {
+  return {
+    TargetGroupArn: arn,
+    TargetGroupName: name,
+    Protocol: 'HTTP',
+    Port: port,
+    VpcId: `vpc-${REGION}`,
+    TargetType: 'instance',
+    Tags: tags,
+    attributes: {},
+    targets: new Map(),
+  };
+}
+
 /** An account with a certificate and a zone for the stack, and look-alikes of every new resource that are someone else's. */
 function accountWithLookAlikes(): FakeAccount {
   const account = new FakeAccount();
@@ -45,17 +60,7 @@ function accountWithLookAlikes(): FakeAccount {
     Tags: [{ Key: 'app', Value: 'payroll' }],
     versions: [{ VersionNumber: 1, data: {} }],
   });
-  scaling.targetGroups.set('arn:foreign-tg', {
-    TargetGroupArn: 'arn:foreign-tg',
-    TargetGroupName: 'payroll-tg',
-    Protocol: 'HTTP',
-    Port: 8080,
-    VpcId: `vpc-${REGION}`,
-    TargetType: 'instance',
-    Tags: [],
-    attributes: {},
-    targets: new Map(),
-  });
+  scaling.targetGroups.set('arn:foreign-tg', foreignTargetGroup('arn:foreign-tg', 'payroll-tg', 8080, []));
   account.addSecurityGroup(REGION, { GroupName: 'other-demo-lb', Tags: OTHER_TAGS });
   scaling.groups.set('payroll-asg', {
     AutoScalingGroupName: 'payroll-asg',
@@ -614,17 +619,7 @@ test('when down runs with foreign look-alikes of every name present, then they s
   await runAgainst(account, REGION, downSteps(downSettings()));
   const scaling = account.scaling.region(REGION);
   scaling.parameters.set('/s3-photo-share/csrf-secret', { Type: 'SecureString', Value: 'theirs', Tags: [] });
-  scaling.targetGroups.set('arn:theirs-tg', {
-    TargetGroupArn: 'arn:theirs-tg',
-    TargetGroupName: 's3-photo-share-tg',
-    Protocol: 'HTTP',
-    Port: 80,
-    VpcId: `vpc-${REGION}`,
-    TargetType: 'instance',
-    Tags: OTHER_TAGS,
-    attributes: {},
-    targets: new Map(),
-  });
+  scaling.targetGroups.set('arn:theirs-tg', foreignTargetGroup('arn:theirs-tg', 's3-photo-share-tg', 80, OTHER_TAGS));
   scaling.launchTemplates.set('lt-theirs', {
     LaunchTemplateId: 'lt-theirs',
     LaunchTemplateName: 's3-photo-share-template',
