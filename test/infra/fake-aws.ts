@@ -33,6 +33,11 @@ export function upSettings(overrides: Partial<UpSettings> = {}): UpSettings {
 }
 
 /** An SDK-style service error: the SDK names errors by the service's error code, which is all the infra code looks at. */
+/** `tags` with each of `added` set, as CreateTags and AddTags do: a new value replaces the one under the same key. */
+export function withTags<Tag extends { Key: string }>(tags: Tag[], added: Tag[]): Tag[] {
+  return added.reduce((result, tag) => [...result.filter((existing) => existing.Key !== tag.Key), tag], tags);
+}
+
 export function awsError(name: string, message = name): Error {
   return Object.assign(new Error(message), { name, $metadata: {} });
 }
@@ -707,7 +712,7 @@ export class FakeAccount {
     'ec2:CreateTags': (input, region) => {
       for (const id of input.Resources as string[]) {
         const instance = this.instanceFor(region, id);
-        for (const tag of input.Tags as Tags) instance.Tags = [...instance.Tags.filter((existing) => existing.Key !== tag.Key), tag];
+        instance.Tags = withTags(instance.Tags, input.Tags as Tags);
       }
       return {};
     },

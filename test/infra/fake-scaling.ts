@@ -1,6 +1,6 @@
 // The load-balanced part of the in-memory AWS account: default subnets, launch templates, Auto Scaling groups with instance refreshes, load balancers, target groups, listeners, SSM parameters, ACM certificates and Route 53 zones, advancing with the fake clock.
 import type { FakeAccount, InstanceModel } from './fake-aws.js';
-import { awsError } from './fake-aws.js';
+import { awsError, withTags } from './fake-aws.js';
 
 type Tags = { Key: string; Value: string }[];
 type Json = Record<string, unknown>;
@@ -701,7 +701,7 @@ export class ScalingModel {
     'elbv2:AddTags': (input, region) => {
       for (const arn of input.ResourceArns as string[]) {
         const resource = this.taggable(region, arn);
-        for (const tag of input.Tags as Tags) resource.Tags = [...resource.Tags.filter((existing) => existing.Key !== tag.Key), tag];
+        resource.Tags = withTags(resource.Tags, input.Tags as Tags);
       }
       return {};
     },
