@@ -98,12 +98,24 @@ describe('when .github/dependabot.yml is checked against the Dependabot schema',
 });
 
 describe('when the workflows are read for what this template promises', () => {
-  it('then every action is pinned to a major version (Dependabot moves them)', () => {
+  it('then every action is pinned by its full commit SHA, with its release in a comment (a moved tag cannot change what runs)', () => {
     for (const file of workflowFiles) {
-      const uses = [...readGithubFile(path.join('workflows', file)).matchAll(/uses:\s*(\S+)/g)].map((match) => match[1]);
+      const text = readGithubFile(path.join('workflows', file));
+      const jobs = (parseYaml(text) as { jobs: Record<string, { steps: { uses?: string }[] }> }).jobs;
+      const uses = Object.values(jobs).flatMap((job) => job.steps.flatMap((step) => (step.uses ? [step.uses] : [])));
       assert.ok(uses.length > 0, `${file} uses actions`);
-      for (const action of uses) assert.match(action!, /^[\w.-]+\/[\w.-]+@v\d+$/, `${file}: ${action}`);
+      for (const action of uses) assert.match(action, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${file}: ${action}`);
+      const usesLines = text.split('\n').filter((line) => /^\s*(-\s+)?uses:/.test(line));
+      assert.equal(usesLines.length, uses.length, `${file}: every uses: is a step's`);
+      for (const line of usesLines) assert.match(line, /@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, `${file}: ${line.trim()}`);
     }
+  });
+
+  it("then CI tests on every supported Node.js: 20, 22 (the SDK's minimum from January 2027) and 24 (the hosts')", () => {
+    const ci = parseYaml(readGithubFile(path.join('workflows', 'ci.yml'))) as {
+      jobs: { test: { strategy: { matrix: { 'node-version': number[] } } } };
+    };
+    assert.deepEqual(ci.jobs.test.strategy.matrix['node-version'], [20, 22, 24]);
   });
 
   it('then CI may only read the repository, and the deploy adds only an OIDC token', () => {
