@@ -1,12 +1,14 @@
 // docs/performance.md shows the bench's committed results file and nothing typed by hand: its table is the
 // one `npm run bench` renders from docs/performance-results.json, and its prose quotes no measurement.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   type CommittedResults,
+  commitResults,
   performancePage,
   RESULTS_END,
   RESULTS_START,
@@ -63,5 +65,28 @@ describe('when the page and the results file disagree', () => {
 
   it('then a page that lost its markers is refused, not appended to', () => {
     assert.throws(() => withResults(page.replace(RESULTS_END, ''), results), /lost its markers/);
+  });
+});
+
+describe('when the bench commits a new run', () => {
+  it('then the results file holds it and the page shows its table, with the prose untouched', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'bench-commit-'));
+    try {
+      mkdirSync(path.join(root, 'docs'));
+      writeFileSync(performancePage(root), page);
+      const run: CommittedResults = {
+        date: '2027-01-02T03:04:05.000Z',
+        machine: { cpus: 4, node: 'v22.12.0', cpuModel: 'Test CPU', memoryGiB: 8, platform: 'linux 6.1' },
+        rows: results.rows.map((row) => ({ ...row, ratio: '0.99 (0.98–1.00)' })),
+      };
+      await commitResults(root, run);
+      assert.deepEqual(JSON.parse(readFileSync(resultsFile(root), 'utf8')), run);
+      const written = readFileSync(performancePage(root), 'utf8');
+      assert.equal(written, withResults(page, run));
+      assert.match(written, /^Latest run \(4 vCPU, Node 22\.12\.0, 2027-01-02; /m);
+      assert.equal(typedProse(written), typedProse(page));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
