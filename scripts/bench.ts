@@ -1,9 +1,11 @@
 // `npm run bench`: measures the app against the floor it cannot beat (the same SDK talking straight to
-// the same S3 emulator) and against the multer-s3 peer, in one run, as ratios; prints the table and
-// writes it to .bench/results.json. A missed budget is reported, not fatal: this is a measurement.
+// the same S3 emulator) and against the multer-s3 peer, in one run, as ratios; prints the table, writes it
+// with every sample to .bench/results.json, and without the samples to docs/performance-results.json and
+// docs/performance.md (committed). A missed budget is reported, not fatal: this is a measurement.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { commitResults } from './bench/committed-results.js';
 import { measureCredentialCost } from './bench/credential-cost.js';
 import { GALLERY_BUCKET, measureGallerySpeed, measureGalleryWeight } from './bench/gallery.js';
 import { DECODE_BUCKET, measureWorstCaseDecode } from './bench/decode-memory.js';
@@ -71,8 +73,10 @@ const results = {
 };
 await mkdir(benchDir, { recursive: true });
 await writeFile(path.join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+await commitResults(projectRoot, { date: results.date, machine: results.machine, rows });
 
 console.log(`\n${formatTable(rows)}\n`);
 console.log('Medians over rounds, with (min–max); ratios are per round, app over reference.');
 console.log(`Ran in ${elapsed()} on ${results.machine.cpus} CPUs, Node ${process.version}. Results: .bench/results.json`);
+console.log('The table is also in docs/performance-results.json and docs/performance.md: commit them with what changed.');
 if (misses.length > 0) console.log(`\nMISS: ${misses.length} budget line(s) not met: ${misses.map((row) => row.figure).join('; ')}`);

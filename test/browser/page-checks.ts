@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 
-/** Where each run leaves its screenshots (named in the README); git keeps only the README's. */
+/** Where each run leaves its screenshots (named in docs/tests.md); git keeps only the README's, docs/gallery.png. */
 export const screenshotsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
 
 export const VIEWPORTS = [
