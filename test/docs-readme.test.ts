@@ -56,6 +56,10 @@ describe('when CI runs "the README\'s test commands"', () => {
     assert.deepEqual(ciCommands, ['npm test', 'npm run test:browser']);
   });
 
+  it('then .ci/run runs npm test once more on Node 22, from the npm registry', () => {
+    assert.ok(read('.ci/run').split('\n').includes("npx -y -p node@22 -c 'npm test'"));
+  });
+
   it('then the README and the Tests page state each of them', () => {
     for (const command of ciCommands) {
       assert.ok(readme.includes(command), `README.md lacks ${command}`);
