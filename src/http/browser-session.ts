@@ -35,8 +35,15 @@ export class FormExpired extends AppError {
 }
 
 export interface BrowserSession {
-  /** Mount before the routes: parses cookies, gives a new browser its key, and every GET page its form token. */
+  /** Mount before the routes: parses cookies. */
   middleware: RequestHandler[];
+  /**
+   * The token for the forms of the page being rendered; a browser without a key gets one here, and only here.
+   * Call it from a GET (or HEAD) handler that renders a form, once nothing else can fail: a cross-site form POST
+   * arrives without the key cookie (SameSite=Lax), and a key set in any other answer would replace the visitor's
+   * own, taking away their right to delete their photos.
+   */
+  issueFormToken(req: Request, res: Response): string;
   /** Throws FormExpired unless the request carries this browser's form token. Nothing may be stored before this passes. */
   requireFormToken(req: Request): void;
   /** Stored with a photo: proves this browser uploaded it, and reveals nothing else. */
@@ -55,22 +62,17 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): Br
     getCsrfTokenFromRequest: (req) => req.get('x-csrf-token') ?? (req.body as { _csrf?: string } | undefined)?._csrf,
   });
 
-  /** Gives every browser a key on its first visit, and every page the CSRF token its forms need. */
-  const identifyBrowser: RequestHandler = (req, res, next) => {
-    if (!browserKeyOf(req)) {
-      const key = randomBytes(32).toString('base64url');
-      res.cookie(browserKeyCookie(req), key, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: ONE_YEAR_MS, path: '/' });
-      req.cookies[browserKeyCookie(req)] = key;
-    }
-    // HEAD runs the GET handlers (Express): their pages need the token as much.
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      res.locals.csrfToken = csrf.generateCsrfToken(req, res, { cookieOptions: { secure: req.secure } });
-    }
-    next();
-  };
-
   return {
-    middleware: [cookieParser(), identifyBrowser],
+    middleware: [cookieParser()],
+
+    issueFormToken(req, res) {
+      if (!browserKeyOf(req)) {
+        const key = randomBytes(32).toString('base64url');
+        res.cookie(browserKeyCookie(req), key, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: ONE_YEAR_MS, path: '/' });
+        req.cookies[browserKeyCookie(req)] = key;
+      }
+      return csrf.generateCsrfToken(req, res, { cookieOptions: { secure: req.secure } });
+    },
 
     requireFormToken(req) {
       if (!csrf.validateRequest(req)) throw new FormExpired();
