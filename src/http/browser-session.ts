@@ -56,8 +56,11 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): Br
     getSecret: () => csrfSecret,
     getSessionIdentifier: (req) => browserKeyOf(req) ?? '',
     cookieName: CSRF_COOKIE,
-    // Secure is decided per request (below): the EC2 demo is served over plain HTTP.
-    cookieOptions: { sameSite: 'strict', httpOnly: true, secure: false },
+    // Secure is decided per request (below): the EC2 demo is served over plain HTTP. Lax, not Strict: a visitor
+    // arriving by a link from another site must bring the token cookie along, or that page's new token would expire
+    // the forms open in their other tabs. Lax is as safe here: a token is bound to the browser key (an HMAC of it),
+    // and a cross-site POST carries neither cookie.
+    cookieOptions: { sameSite: 'lax', httpOnly: true, secure: false },
     // Forms send a hidden `_csrf` field (first, before any file); the upload script also sends a header.
     getCsrfTokenFromRequest: (req) => req.get('x-csrf-token') ?? (req.body as { _csrf?: string } | undefined)?._csrf,
   });
