@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import request from 'supertest';
 import { openBrowser, type Browser } from '../support/browser.js';
+import { seedPhotos } from '../support/seed.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -13,6 +15,16 @@ before(async () => {
   browser = await openBrowser(testApp.app);
 });
 after(() => testApp.close());
+
+const [PDF, LRO, RLO] = ['\u202C', '\u202D', '\u202E'];
+const [RLI, PDI] = ['\u2067', '\u2069'];
+
+/** The photo page shows its caption in the title, the heading and the image's alt text: exactly `shown` in each. */
+function assertCaptionShownAs(page: string, shown: string): void {
+  assert.equal(/<title>&#x2068;(.*)&#x2069; · /s.exec(page)?.[1], shown, 'the title');
+  assert.equal(/<h1 dir="auto">(.*)<\/h1>/s.exec(page)?.[1], shown, 'the heading');
+  assert.ok(page.includes(`alt="${shown}"`), 'the alt text');
+}
 
 function postFile(body: Buffer, filename: string, contentType = 'image/jpeg') {
   return browser.upload().attach('photos', body, { filename, contentType });
@@ -130,8 +142,32 @@ describe('when the form itself is wrong', () => {
       .expect(303);
     const page = (await browser.agent.get(String(uploaded.headers.location)).expect(200)).text;
     assert.ok(!page.includes('\u0000'), 'no NUL in the page');
-    assert.match(page, /<title>&#x2068;abc\u202Edefghi j&#x2069; · /);
-    assert.match(page, /<h1 dir="auto">abc\u202Edefghi j<\/h1>/);
+    assert.match(page, /<title>&#x2068;abc\u202Edefghi j\u202C&#x2069; · /);
+    assert.match(page, /<h1 dir="auto">abc\u202Edefghi j\u202C<\/h1>/);
+  });
+
+  it("then a caption that closes the title's isolate early cannot reverse the app's name: wherever it is shown, it is balanced", async () => {
+    // Its PDI would end the title's FSI … PDI, and its RLO would then reverse "· S3 Photo Share" in the tab.
+    const uploaded = await browser
+      .upload()
+      .field('caption', `Hi${PDI}${RLO}!won kcilc`)
+      .attach('photos', await fixture('square.png'), 'p.png')
+      .expect(303);
+    const photoPath = String(uploaded.headers.location);
+    assertCaptionShownAs((await browser.agent.get(photoPath).expect(200)).text, `Hi${RLO}!won kcilc${PDF}`);
+    const confirm = (await browser.agent.get(`${photoPath}/delete`).expect(200)).text;
+    assert.ok(confirm.includes(`alt="Hi${RLO}!won kcilc${PDF}"`), "the thumbnail's alt text on the delete page");
+    assert.ok(confirm.includes(`<p class="caption" dir="auto">Hi${RLO}!won kcilc${PDF}</p>`), 'the caption on the delete page');
+  });
+
+  it('then a caption stored before captions were balanced is shown balanced', async () => {
+    const [id] = await seedPhotos(testApp.store, 1);
+    const record = (await testApp.store.findPhoto(id!))!;
+    await testApp.store.saveRecord(
+      { ...record, fullSizeExtension: 'jpg', caption: `Hi${PDI}${LRO}${RLI}x${PDF}` },
+      await fixture('portrait.webp'),
+    );
+    assertCaptionShownAs((await request(testApp.app).get(`/photos/${id}`).expect(200)).text, `Hi${LRO}${RLI}x${PDI}${PDF}`);
   });
 
   it('then a caption over 280 characters gets 400 and stores nothing', async () => {
