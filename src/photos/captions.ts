@@ -10,22 +10,22 @@ export function encodeCaption(caption: string): string {
   return Buffer.from(caption, 'utf8').toString('base64');
 }
 
-/** A stored caption, balanced again on the way out: records written before captions were balanced, or by hand, are shown safely too. */
+/** A stored caption, cleaned again on the way out: records written by an earlier version, or by hand, are shown safely too. */
 export function decodeCaption(encoded: string | undefined): string {
-  return encoded ? balanceDirectionalControls(Buffer.from(encoded, 'base64').toString('utf8')) : '';
+  return encoded ? cleanCaption(Buffer.from(encoded, 'base64').toString('utf8')) : '';
 }
 
 /**
  * Trims the caption and normalises its Unicode form, so the same text typed on two systems is stored the same.
- * A caption is one line: line breaks and tabs become spaces, other control characters (NUL, escape, …) go.
- * Its directional controls are balanced (see balanceDirectionalControls).
+ * A caption is one line: line breaks and tabs become spaces (the paragraph separator too: it would end every
+ * isolate around the caption), other control characters (NUL, escape, …) go. Its directional controls are balanced.
  */
 export function cleanCaption(raw: unknown): string {
   if (typeof raw !== 'string') return '';
   return balanceDirectionalControls(
     raw
       .normalize('NFC')
-      .replace(/[\t\n\r\v\f\u0085]+/g, ' ')
+      .replace(/[\t\n\r\v\f\u0085\u2028\u2029]+/g, ' ')
       .replace(/\p{Cc}/gu, '')
       .trim(),
   );

@@ -164,10 +164,10 @@ describe('when the form itself is wrong', () => {
     const [id] = await seedPhotos(testApp.store, 1);
     const record = (await testApp.store.findPhoto(id!))!;
     await testApp.store.saveRecord(
-      { ...record, fullSizeExtension: 'jpg', caption: `Hi${PDI}${LRO}${RLI}x${PDF}` },
+      { ...record, fullSizeExtension: 'jpg', caption: `Hi${PDI}${LRO}${RLI}x${PDF}\u2029y` },
       await fixture('portrait.webp'),
     );
-    assertCaptionShownAs((await request(testApp.app).get(`/photos/${id}`).expect(200)).text, `Hi${LRO}${RLI}x${PDI}${PDF}`);
+    assertCaptionShownAs((await request(testApp.app).get(`/photos/${id}`).expect(200)).text, `Hi${LRO}${RLI}x y${PDI}${PDF}`);
   });
 
   it('then a caption over 280 characters gets 400 and stores nothing', async () => {

@@ -56,6 +56,7 @@ describe('captions', () => {
     assert.equal(cleanCaption('  Zoe\u0308 '), 'Zoë');
     assert.equal(cleanCaption(['a', 'b']), '');
     assert.equal(cleanCaption('one\r\nline\tonly\u0085here'), 'one line only here', 'line breaks and tabs become spaces');
+    assert.equal(cleanCaption('one\u2028line\u2029only'), 'one line only', 'Unicode line and paragraph separators too');
     assert.equal(cleanCaption('no\u0000nul\u001bescape\u007fdel\u009bcsi'), 'nonulescapedelcsi', 'other control characters go');
     assert.equal(
       cleanCaption('\u202Ebidi\u2066 stays'),
@@ -113,8 +114,8 @@ describe('directional controls in a caption', () => {
     );
   });
 
-  it('when a stored caption was never balanced (an older record), then it is balanced when read', () => {
-    assert.equal(decodeCaption(encodeCaption(`x${PDI}${RLO}y`)), `x${RLO}y${PDF}`);
+  it('when a stored caption was never cleaned (an older record), then it is cleaned and balanced when read', () => {
+    assert.equal(decodeCaption(encodeCaption(`x${PDI}${RLO}y\u2029z\u0000`)), `x${RLO}y z${PDF}`);
   });
 });
 
