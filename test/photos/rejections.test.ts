@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import request from 'supertest';
 import { openBrowser, type Browser } from '../support/browser.js';
 import { seedPhotos } from '../support/seed.js';
+import { CAPTION_FIELD_BYTES } from '../../src/photos/captions.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -24,6 +25,28 @@ function assertCaptionShownAs(page: string, shown: string): void {
   assert.equal(/<title>&#x2068;(.*)&#x2069; · /s.exec(page)?.[1], shown, 'the title');
   assert.equal(/<h1 dir="auto">(.*)<\/h1>/s.exec(page)?.[1], shown, 'the heading');
   assert.ok(page.includes(`alt="${shown}"`), 'the alt text');
+}
+
+/** A multipart upload written by hand (the form's token first), for parts no form or client library would send. */
+function postParts(parts: { name: string; body: Buffer; filename?: string }[]) {
+  const boundary = 'hand-written-form';
+  const part = (name: string, body: Buffer, filename?: string) =>
+    Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"` : ''}\r\n\r\n`),
+      body,
+      Buffer.from('\r\n'),
+    ]);
+  return browser.agent
+    .post('/photos')
+    .set('Content-Type', `multipart/form-data; boundary=${boundary}`)
+    .set('Accept', 'application/json')
+    .send(
+      Buffer.concat([
+        part('_csrf', Buffer.from(browser.token)),
+        ...parts.map(({ name, body, filename }) => part(name, body, filename)),
+        Buffer.from(`--${boundary}--\r\n`),
+      ]),
+    );
 }
 
 function postFile(body: Buffer, filename: string, contentType = 'image/jpeg') {
@@ -178,6 +201,35 @@ describe('when the form itself is wrong', () => {
         .field('caption', 'é'.repeat(281))
         .expect(400);
       assert.match(response.text, /Caption too long/);
+    });
+  });
+
+  it('then a file part with no filename (curl -F "photos=<file", without the @) gets 400 saying so, whatever its size', async () => {
+    const png = await fixture('square.png');
+    for (const bytes of [Buffer.from('short'), Buffer.alloc(CAPTION_FIELD_BYTES + 1, 0x41), png]) {
+      await testApp.assertStoresNothing(async () => {
+        const response = await postParts([{ name: 'photos', body: bytes }]).expect(400);
+        assert.equal(response.body.error.title, 'File without a name', `${bytes.length} bytes`);
+        assert.match(response.body.error.hint, /photos=@/);
+      });
+    }
+    // Beside a real file too: the form is refused rather than half of it kept.
+    await testApp.assertStoresNothing(async () => {
+      const response = await postParts([
+        { name: 'photos', body: png, filename: 'p.png' },
+        { name: 'photos', body: png },
+      ]).expect(400);
+      assert.equal(response.body.error.title, 'File without a name');
+    });
+  });
+
+  it('then a text field too long for any field of the form, other than the caption, is not called a caption', async () => {
+    await testApp.assertStoresNothing(async () => {
+      const response = await postParts([
+        { name: 'notes', body: Buffer.alloc(CAPTION_FIELD_BYTES + 1, 0x41) },
+        { name: 'photos', body: await fixture('square.png'), filename: 'p.png' },
+      ]).expect(400);
+      assert.equal(response.body.error.title, 'Malformed upload');
     });
   });
 
