@@ -35,8 +35,15 @@ export class FormExpired extends AppError {
 }
 
 export interface BrowserSession {
-  /** Mount before the routes: parses cookies, gives a new browser its key, and every GET page its form token. */
+  /** Mount before the routes: parses cookies. */
   middleware: RequestHandler[];
+  /**
+   * The token for the forms of the page being rendered; a browser without a key gets one here, and only here.
+   * Call it from a GET (or HEAD) handler that renders a form, once nothing else can fail: a cross-site form POST
+   * arrives without the key cookie (SameSite=Lax), and a key set in any other answer would replace the visitor's
+   * own, taking away their right to delete their photos.
+   */
+  issueFormToken(req: Request, res: Response): string;
   /** Throws FormExpired unless the request carries this browser's form token. Nothing may be stored before this passes. */
   requireFormToken(req: Request): void;
   /** Stored with a photo: proves this browser uploaded it, and reveals nothing else. */
@@ -49,28 +56,26 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): Br
     getSecret: () => csrfSecret,
     getSessionIdentifier: (req) => browserKeyOf(req) ?? '',
     cookieName: CSRF_COOKIE,
-    // Secure is decided per request (below): the EC2 demo is served over plain HTTP.
-    cookieOptions: { sameSite: 'strict', httpOnly: true, secure: false },
+    // Secure is decided per request (below): the EC2 demo is served over plain HTTP. Lax, not Strict: a visitor
+    // arriving by a link from another site must bring the token cookie along, or that page's new token would expire
+    // the forms open in their other tabs. Lax is as safe here: a token is bound to the browser key (an HMAC of it),
+    // and a cross-site POST carries neither cookie.
+    cookieOptions: { sameSite: 'lax', httpOnly: true, secure: false },
     // Forms send a hidden `_csrf` field (first, before any file); the upload script also sends a header.
     getCsrfTokenFromRequest: (req) => req.get('x-csrf-token') ?? (req.body as { _csrf?: string } | undefined)?._csrf,
   });
 
-  /** Gives every browser a key on its first visit, and every page the CSRF token its forms need. */
-  const identifyBrowser: RequestHandler = (req, res, next) => {
-    if (!browserKeyOf(req)) {
-      const key = randomBytes(32).toString('base64url');
-      res.cookie(browserKeyCookie(req), key, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: ONE_YEAR_MS, path: '/' });
-      req.cookies[browserKeyCookie(req)] = key;
-    }
-    // HEAD runs the GET handlers (Express): their pages need the token as much.
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      res.locals.csrfToken = csrf.generateCsrfToken(req, res, { cookieOptions: { secure: req.secure } });
-    }
-    next();
-  };
-
   return {
-    middleware: [cookieParser(), identifyBrowser],
+    middleware: [cookieParser()],
+
+    issueFormToken(req, res) {
+      if (!browserKeyOf(req)) {
+        const key = randomBytes(32).toString('base64url');
+        res.cookie(browserKeyCookie(req), key, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: ONE_YEAR_MS, path: '/' });
+        req.cookies[browserKeyCookie(req)] = key;
+      }
+      return csrf.generateCsrfToken(req, res, { cookieOptions: { secure: req.secure } });
+    },
 
     requireFormToken(req) {
       if (!csrf.validateRequest(req)) throw new FormExpired();

@@ -64,6 +64,9 @@ function clientHasGone(req: Request): boolean {
 
 function respond(req: Request, res: Response, answer: Answer): void {
   res.status(answer.status);
+  // A failed request changes nothing in the browser either: no new browser key (a cross-site form POST arrives
+  // without it, and a key set in its answer would replace the visitor's own), no notice cleared, no token replaced.
+  res.removeHeader('Set-Cookie');
   if (answer.status === 503) res.set('Retry-After', '30');
   // A refused upload may not have been read to its end: close the connection instead of reading the rest.
   if (!req.complete) res.set('Connection', 'close');

@@ -10,21 +10,62 @@ export function encodeCaption(caption: string): string {
   return Buffer.from(caption, 'utf8').toString('base64');
 }
 
+/** A stored caption, cleaned again on the way out: records written by an earlier version, or by hand, are shown safely too. */
 export function decodeCaption(encoded: string | undefined): string {
-  return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';
+  return encoded ? cleanCaption(Buffer.from(encoded, 'base64').toString('utf8')) : '';
 }
 
 /**
  * Trims the caption and normalises its Unicode form, so the same text typed on two systems is stored the same.
- * A caption is one line: line breaks and tabs become spaces, other control characters (NUL, escape, …) go.
+ * A caption is one line: line breaks and tabs become spaces (the paragraph separator too: it would end every
+ * isolate around the caption), other control characters (NUL, escape, …) go. Its directional controls are balanced.
  */
 export function cleanCaption(raw: unknown): string {
   if (typeof raw !== 'string') return '';
-  return raw
-    .normalize('NFC')
-    .replace(/[\t\n\r\v\f\u0085]+/g, ' ')
-    .replace(/\p{Cc}/gu, '')
-    .trim();
+  return balanceDirectionalControls(
+    raw
+      .normalize('NFC')
+      .replace(/[\t\n\r\v\f\u0085\u2028\u2029]+/g, ' ')
+      .replace(/\p{Cc}/gu, '')
+      .trim(),
+  );
+}
+
+const POP_DIRECTIONAL_FORMATTING = '\u202C';
+const POP_DIRECTIONAL_ISOLATE = '\u2069';
+/** LRE, RLE, LRO, RLO: each is closed by a PDF. */
+const EMBEDDINGS_AND_OVERRIDES = new Set(['\u202A', '\u202B', '\u202D', '\u202E']);
+/** LRI, RLI, FSI: each is closed by a PDI. */
+const ISOLATES = new Set(['\u2066', '\u2067', '\u2068']);
+
+/**
+ * Pairs every directional embedding, override and isolate the text opens with its closer, so the text cannot
+ * reach outside itself wherever it is shown: a page title wraps a caption in FSI … PDI, and a caption's own PDI
+ * would end that isolate early, letting an RLO after it reverse the app's name. The rules are the Unicode
+ * Bidirectional Algorithm's (UAX #9, X6a–X7): a PDF closes only an embedding opened inside the same isolate, a
+ * PDI closes its isolate and every embedding still open inside it. Closers with nothing to close are dropped;
+ * what is still open at the end is closed there, as the end of a paragraph would. The text a writer meant,
+ * an English phrase isolated in Arabic say, is kept as it was typed.
+ */
+export function balanceDirectionalControls(text: string): string {
+  /** The closers owed, innermost last. */
+  const owed: string[] = [];
+  let balanced = '';
+  for (const char of text) {
+    if (EMBEDDINGS_AND_OVERRIDES.has(char)) owed.push(POP_DIRECTIONAL_FORMATTING);
+    else if (ISOLATES.has(char)) owed.push(POP_DIRECTIONAL_ISOLATE);
+    else if (char === POP_DIRECTIONAL_FORMATTING) {
+      if (owed.at(-1) !== POP_DIRECTIONAL_FORMATTING) continue;
+      owed.pop();
+    } else if (char === POP_DIRECTIONAL_ISOLATE) {
+      const isolate = owed.lastIndexOf(POP_DIRECTIONAL_ISOLATE);
+      if (isolate < 0) continue;
+      // The embeddings still open inside the isolate are closed first, in order.
+      balanced += owed.splice(isolate).slice(1).reverse().join('');
+    }
+    balanced += char;
+  }
+  return balanced + owed.reverse().join('');
 }
 
 export function captionLength(caption: string): number {

@@ -82,6 +82,18 @@ export class UnexpectedFileField extends AppError {
   }
 }
 
+/** A part in the files' field with no filename: text, such as curl sends for `-F "photos=<file"` (without the @). */
+export class FileWithoutName extends AppError {
+  constructor() {
+    super(
+      'bad-input',
+      'File without a name',
+      `The "photos" field held a part with no file name, so it is text, not a file. ${NOTHING_STORED}`,
+      'Use the upload form, or send each file as photos=@file (with curl, the @ sends a file).',
+    );
+  }
+}
+
 export class NoPhotoChosen extends AppError {
   constructor() {
     super(

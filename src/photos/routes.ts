@@ -46,6 +46,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
       newerLink: newerPageLink(position),
       newestLink: newestPageLink(position),
       notice: takeNotice(req, res),
+      csrfToken: session.issueFormToken(req, res),
     });
   });
 
@@ -77,7 +78,8 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
 
   router.get('/photos/:id/delete', rateLimits.pageViews, async function confirmDelete(req, res) {
     const photo = await findOwnPhoto(req);
-    res.render('delete', { photo, urls: await store.presignPhotoUrls(photo) });
+    const urls = await store.presignPhotoUrls(photo);
+    res.render('delete', { photo, urls, csrfToken: session.issueFormToken(req, res) });
   });
 
   router.post('/photos/:id/delete', rateLimits.deletes, readSmallForm, async function deletePhoto(req, res) {

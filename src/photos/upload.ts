@@ -18,6 +18,7 @@ import {
   CaptionTooLong,
   EmptyFile,
   FileTooLarge,
+  FileWithoutName,
   MalformedUpload,
   UploadNotKept,
   NoPhotoChosen,
@@ -37,6 +38,8 @@ import type { UploadBudget, UploadReservation } from './upload-budget.js';
 
 /** Photos being written to S3 at once, across all requests: bounds the S3 connections and open files in use. */
 const MAX_PHOTOS_TO_S3 = 4;
+/** The form's field that holds its files. */
+const FILE_FIELD = 'photos';
 /** The form's text fields: `_csrf` and `caption`. */
 const MAX_TEXT_FIELDS = 4;
 /**
@@ -205,7 +208,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
         fieldSize: CAPTION_FIELD_BYTES,
         parts: limits.maxFilesPerUpload + MAX_TEXT_FIELDS,
       },
-    }).array('photos', limits.maxFilesPerUpload);
+    }).array(FILE_FIELD, limits.maxFilesPerUpload);
     const parsed = new Promise<ReceivedFile[]>((resolve, reject) => {
       parse(req, res, (error?: unknown) =>
         error ? reject(formError(error, upload)) : resolve((req.files ?? []) as unknown as ReceivedFile[]),
@@ -228,7 +231,9 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
         case 'LIMIT_FILE_COUNT':
           return new TooManyFiles(limits.maxFilesPerUpload);
         case 'LIMIT_FIELD_VALUE':
-          return new CaptionTooLong(MAX_CAPTION_LENGTH);
+          // busboy takes a part without a filename for a text field, whatever its name and size.
+          if (error.field === FILE_FIELD) return new FileWithoutName();
+          return error.field === 'caption' ? new CaptionTooLong(MAX_CAPTION_LENGTH) : new MalformedUpload(error);
         case 'LIMIT_UNEXPECTED_FILE':
           return new UnexpectedFileField();
         default:
@@ -379,6 +384,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       if (!req.is('multipart/form-data')) throw new NotAnUploadForm();
       const files = await receiveForm(req, res, upload);
       requireFormToken(req, upload);
+      if ((req.body as Record<string, unknown> | undefined)?.[FILE_FIELD] !== undefined) throw new FileWithoutName();
       const captionField = (req.body as { caption?: unknown } | undefined)?.caption;
       // Two caption fields are not from the form: refuse rather than keep one silently.
       if (Array.isArray(captionField)) throw new MalformedUpload();

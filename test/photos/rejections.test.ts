@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import request from 'supertest';
 import { openBrowser, type Browser } from '../support/browser.js';
+import { seedPhotos } from '../support/seed.js';
+import { CAPTION_FIELD_BYTES } from '../../src/photos/captions.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -13,6 +16,38 @@ before(async () => {
   browser = await openBrowser(testApp.app);
 });
 after(() => testApp.close());
+
+const [PDF, LRO, RLO] = ['\u202C', '\u202D', '\u202E'];
+const [RLI, PDI] = ['\u2067', '\u2069'];
+
+/** The photo page shows its caption in the title, the heading and the image's alt text: exactly `shown` in each. */
+function assertCaptionShownAs(page: string, shown: string): void {
+  assert.equal(/<title>&#x2068;(.*)&#x2069; · /s.exec(page)?.[1], shown, 'the title');
+  assert.equal(/<h1 dir="auto">(.*)<\/h1>/s.exec(page)?.[1], shown, 'the heading');
+  assert.ok(page.includes(`alt="${shown}"`), 'the alt text');
+}
+
+/** A multipart upload written by hand (the form's token first), for parts no form or client library would send. */
+function postParts(parts: { name: string; body: Buffer; filename?: string }[]) {
+  const boundary = 'hand-written-form';
+  const part = (name: string, body: Buffer, filename?: string) =>
+    Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"` : ''}\r\n\r\n`),
+      body,
+      Buffer.from('\r\n'),
+    ]);
+  return browser.agent
+    .post('/photos')
+    .set('Content-Type', `multipart/form-data; boundary=${boundary}`)
+    .set('Accept', 'application/json')
+    .send(
+      Buffer.concat([
+        part('_csrf', Buffer.from(browser.token)),
+        ...parts.map(({ name, body, filename }) => part(name, body, filename)),
+        Buffer.from(`--${boundary}--\r\n`),
+      ]),
+    );
+}
 
 function postFile(body: Buffer, filename: string, contentType = 'image/jpeg') {
   return browser.upload().attach('photos', body, { filename, contentType });
@@ -130,8 +165,32 @@ describe('when the form itself is wrong', () => {
       .expect(303);
     const page = (await browser.agent.get(String(uploaded.headers.location)).expect(200)).text;
     assert.ok(!page.includes('\u0000'), 'no NUL in the page');
-    assert.match(page, /<title>&#x2068;abc\u202Edefghi j&#x2069; · /);
-    assert.match(page, /<h1 dir="auto">abc\u202Edefghi j<\/h1>/);
+    assert.match(page, /<title>&#x2068;abc\u202Edefghi j\u202C&#x2069; · /);
+    assert.match(page, /<h1 dir="auto">abc\u202Edefghi j\u202C<\/h1>/);
+  });
+
+  it("then a caption that closes the title's isolate early cannot reverse the app's name: wherever it is shown, it is balanced", async () => {
+    // Its PDI would end the title's FSI … PDI, and its RLO would then reverse "· S3 Photo Share" in the tab.
+    const uploaded = await browser
+      .upload()
+      .field('caption', `Hi${PDI}${RLO}!won kcilc`)
+      .attach('photos', await fixture('square.png'), 'p.png')
+      .expect(303);
+    const photoPath = String(uploaded.headers.location);
+    assertCaptionShownAs((await browser.agent.get(photoPath).expect(200)).text, `Hi${RLO}!won kcilc${PDF}`);
+    const confirm = (await browser.agent.get(`${photoPath}/delete`).expect(200)).text;
+    assert.ok(confirm.includes(`alt="Hi${RLO}!won kcilc${PDF}"`), "the thumbnail's alt text on the delete page");
+    assert.ok(confirm.includes(`<p class="caption" dir="auto">Hi${RLO}!won kcilc${PDF}</p>`), 'the caption on the delete page');
+  });
+
+  it('then a caption stored before captions were balanced is shown balanced', async () => {
+    const [id] = await seedPhotos(testApp.store, 1);
+    const record = (await testApp.store.findPhoto(id!))!;
+    await testApp.store.saveRecord(
+      { ...record, fullSizeExtension: 'jpg', caption: `Hi${PDI}${LRO}${RLI}x${PDF}\u2029y` },
+      await fixture('portrait.webp'),
+    );
+    assertCaptionShownAs((await request(testApp.app).get(`/photos/${id}`).expect(200)).text, `Hi${LRO}${RLI}x y${PDI}${PDF}`);
   });
 
   it('then a caption over 280 characters gets 400 and stores nothing', async () => {
@@ -142,6 +201,35 @@ describe('when the form itself is wrong', () => {
         .field('caption', 'é'.repeat(281))
         .expect(400);
       assert.match(response.text, /Caption too long/);
+    });
+  });
+
+  it('then a file part with no filename (curl -F "photos=<file", without the @) gets 400 saying so, whatever its size', async () => {
+    const png = await fixture('square.png');
+    for (const bytes of [Buffer.from('short'), Buffer.alloc(CAPTION_FIELD_BYTES + 1, 0x41), png]) {
+      await testApp.assertStoresNothing(async () => {
+        const response = await postParts([{ name: 'photos', body: bytes }]).expect(400);
+        assert.equal(response.body.error.title, 'File without a name', `${bytes.length} bytes`);
+        assert.match(response.body.error.hint, /photos=@/);
+      });
+    }
+    // Beside a real file too: the form is refused rather than half of it kept.
+    await testApp.assertStoresNothing(async () => {
+      const response = await postParts([
+        { name: 'photos', body: png, filename: 'p.png' },
+        { name: 'photos', body: png },
+      ]).expect(400);
+      assert.equal(response.body.error.title, 'File without a name');
+    });
+  });
+
+  it('then a text field too long for any field of the form, other than the caption, is not called a caption', async () => {
+    await testApp.assertStoresNothing(async () => {
+      const response = await postParts([
+        { name: 'notes', body: Buffer.alloc(CAPTION_FIELD_BYTES + 1, 0x41) },
+        { name: 'photos', body: await fixture('square.png'), filename: 'p.png' },
+      ]).expect(400);
+      assert.equal(response.body.error.title, 'Malformed upload');
     });
   });
 

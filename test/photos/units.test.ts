@@ -1,7 +1,8 @@
 // The small pure parts of the photo feature: ids, type sniffing, captions, paging links, the worker limit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cleanCaption, decodeCaption, encodeCaption } from '../../src/photos/captions.js';
+import fc from 'fast-check';
+import { balanceDirectionalControls, cleanCaption, decodeCaption, encodeCaption } from '../../src/photos/captions.js';
 import { limitConcurrency } from '../../src/concurrency.js';
 import { detectImageType } from '../../src/photos/image-type.js';
 import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from '../../src/photos/pagination.js';
@@ -55,12 +56,66 @@ describe('captions', () => {
     assert.equal(cleanCaption('  Zoe\u0308 '), 'Zoë');
     assert.equal(cleanCaption(['a', 'b']), '');
     assert.equal(cleanCaption('one\r\nline\tonly\u0085here'), 'one line only here', 'line breaks and tabs become spaces');
+    assert.equal(cleanCaption('one\u2028line\u2029only'), 'one line only', 'Unicode line and paragraph separators too');
     assert.equal(cleanCaption('no\u0000nul\u001bescape\u007fdel\u009bcsi'), 'nonulescapedelcsi', 'other control characters go');
     assert.equal(
       cleanCaption('\u202Ebidi\u2066 stays'),
-      '\u202Ebidi\u2066 stays',
-      'bidi controls are text a right-to-left writer may need',
+      '\u202Ebidi\u2066 stays\u2069\u202C',
+      'bidi controls are text a right-to-left writer may need: kept, and closed',
     );
+  });
+});
+
+describe('directional controls in a caption', () => {
+  const [LRE, RLE, PDF, LRO, RLO] = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E'];
+  const [LRI, RLI, FSI, PDI] = ['\u2066', '\u2067', '\u2068', '\u2069'];
+
+  /** Every closer closes the innermost thing open, and nothing is left open: the text cannot reach outside itself. */
+  function isBalanced(text: string): boolean {
+    const open: ('embedding' | 'isolate')[] = [];
+    for (const char of text) {
+      if ([LRE, RLE, LRO, RLO].includes(char)) open.push('embedding');
+      else if ([LRI, RLI, FSI].includes(char)) open.push('isolate');
+      else if (char === PDF && open.pop() !== 'embedding') return false;
+      else if (char === PDI && open.pop() !== 'isolate') return false;
+    }
+    return open.length === 0;
+  }
+  const withoutControls = (text: string) => text.replace(/[\u202A-\u202E\u2066-\u2069]/g, '');
+
+  it("when a caption closes the title's isolate and then overrides, then its closer is dropped and its override closed", () => {
+    assert.equal(balanceDirectionalControls(`evil${PDI}${RLO}eman ppa`), `evil${RLO}eman ppa${PDF}`);
+  });
+
+  it('when closers come in the wrong order or inside an isolate, then they follow the Unicode bidi rules', () => {
+    // A PDI closes the embeddings still open inside its isolate.
+    assert.equal(balanceDirectionalControls(`a${RLI}b${RLE}c${PDI}d`), `a${RLI}b${RLE}c${PDF}${PDI}d`);
+    // A PDF cannot close an embedding opened outside its isolate.
+    assert.equal(balanceDirectionalControls(`${RLE}a${LRI}b${PDF}c${PDI}d${PDF}e`), `${RLE}a${LRI}bc${PDI}d${PDF}e`);
+    assert.equal(balanceDirectionalControls(`${PDF}${PDI}a${LRO}b${FSI}`), `a${LRO}b${FSI}${PDI}${PDF}`);
+  });
+
+  it('when a writer isolates a phrase properly, then the caption is kept exactly', () => {
+    const caption = `مرحبا ${LRI}Hello, world${PDI}! ${RLE}שלום${PDF}`;
+    assert.equal(balanceDirectionalControls(caption), caption);
+  });
+
+  it('when any mix of text and controls is balanced, then it cannot reach outside itself, and its text is kept', () => {
+    const characters = fc.constantFrom('a', 'ب', ' ', LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI);
+    fc.assert(
+      fc.property(fc.array(characters, { maxLength: 40 }), (chars) => {
+        const text = chars.join('');
+        const balanced = balanceDirectionalControls(text);
+        assert.ok(isBalanced(balanced), JSON.stringify(balanced));
+        assert.equal(withoutControls(balanced), withoutControls(text));
+        assert.equal(balanceDirectionalControls(balanced), balanced, 'balanced text is kept as it is');
+      }),
+      { seed: 19, numRuns: 5000 },
+    );
+  });
+
+  it('when a stored caption was never cleaned (an older record), then it is cleaned and balanced when read', () => {
+    assert.equal(decodeCaption(encodeCaption(`x${PDI}${RLO}y\u2029z\u0000`)), `x${RLO}y z${PDF}`);
   });
 });
 
