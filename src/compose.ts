@@ -14,7 +14,7 @@ import { createOrphanSweep } from './photos/orphan-sweep.js';
 import { createPhotoStore } from './photos/store.js';
 import { createUploadBudget } from './photos/upload-budget.js';
 import { createUploadReceiver } from './photos/upload.js';
-import { createUrlLifetimePolicy } from './photos/url-lifetime.js';
+import { createUrlValidityPolicy } from './photos/url-lifetime.js';
 import { traceCredentialChain } from './storage/credentials.js';
 import { createS3Client } from './storage/s3-client.js';
 
@@ -32,7 +32,7 @@ export function composeApp(config: Config, { logger, processImage = makeImages }
     bucket: config.bucket,
     keyPrefix: config.keyPrefix,
     timeoutMs: config.s3TimeoutSeconds * 1000,
-    urlLifetimeSeconds: createUrlLifetimePolicy(s3, config.presignedUrlTtlSeconds),
+    urlValidity: createUrlValidityPolicy(s3, config.presignedUrlTtlSeconds),
   });
   if (!config.csrfSecret)
     logger.info(

@@ -18,6 +18,7 @@ import { CorruptRecord, InvalidPageToken } from './errors.js';
 import { imageTypeByExtension, type ImageType } from './image-type.js';
 import { objectKeys, type PartFolder } from './object-keys.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
+import type { UrlValidity } from './url-lifetime.js';
 
 export const PHOTOS_PER_PAGE = 24;
 /** Keys per listing when sweeping: a listing past the window's end stops after at most this many. */
@@ -120,11 +121,11 @@ export interface PhotoStoreOptions {
   keyPrefix: string;
   /** Deadline of each S3 operation, retries included. */
   timeoutMs: number;
-  /** How long the next presigned URLs may live: the configured lifetime, capped by the credentials' own. */
-  urlLifetimeSeconds: () => Promise<number>;
+  /** When the next presigned URLs are signed as of, and how long they live (see url-lifetime.ts). */
+  urlValidity: () => Promise<UrlValidity>;
 }
 
-export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, urlLifetimeSeconds }: PhotoStoreOptions): PhotoStore {
+export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, urlValidity }: PhotoStoreOptions): PhotoStore {
   const keys = objectKeys(keyPrefix);
 
   /** Runs one S3 operation under the deadline (and the caller's signal), and names its failure for the user. */
@@ -155,11 +156,11 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
     );
   }
 
-  /** Presigns GETs for `objectKeys`, all with one lifetime (one credentials check per page, not per image). */
+  /** Presigns GETs for `objectKeys`, all with one validity (one credentials check per page, not per image). */
   function presignViewUrls(objectKeys: string[]): Promise<string[]> {
     return callS3('presign', async () => {
-      const expiresIn = await urlLifetimeSeconds();
-      return Promise.all(objectKeys.map((Key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key }), { expiresIn })));
+      const validity = await urlValidity();
+      return Promise.all(objectKeys.map((Key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key }), validity)));
     });
   }
 
