@@ -23,6 +23,11 @@ import type { UrlValidity } from './url-lifetime.js';
 export const PHOTOS_PER_PAGE = 24;
 /** Keys per listing when sweeping: a listing past the window's end stops after at most this many. */
 const SWEEP_PAGE_SIZE = 100;
+/**
+ * Stored with every image and sent back by S3 with it: a key never changes content (a new photo gets a new
+ * id), so a browser may keep an image for a year and reuse it whenever a page repeats its link (url-lifetime.ts).
+ */
+const IMAGE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /** DeleteObjects takes at most this many keys per call. */
 const MAX_KEYS_PER_DELETE = 1000;
 
@@ -145,7 +150,15 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
         try {
           await s3.send(
-            new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength, ContentType: contentType, Metadata: metadata }),
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body,
+              ContentLength,
+              ContentType: contentType,
+              CacheControl: IMAGE_CACHE_CONTROL,
+              Metadata: metadata,
+            }),
             { abortSignal },
           );
         } finally {
