@@ -22,9 +22,11 @@ export interface ComposeOptions {
   logger: Logger;
   /** Replaces image processing (the benchmark measures the upload path without it). */
   processImage?: ProcessImage;
+  /** The clock image links are signed by (a browser test starts it at the beginning of a signing window). */
+  now?: () => number;
 }
 
-export function composeApp(config: Config, { logger, processImage = makeImages }: ComposeOptions) {
+export function composeApp(config: Config, { logger, processImage = makeImages, now = Date.now }: ComposeOptions) {
   const credentialTrace = traceCredentialChain(logger);
   // Created once and reused: every client has its own credential cache, and IMDS throttles.
   const s3 = createS3Client(config, credentialTrace.sdkLogger);
@@ -32,7 +34,7 @@ export function composeApp(config: Config, { logger, processImage = makeImages }
     bucket: config.bucket,
     keyPrefix: config.keyPrefix,
     timeoutMs: config.s3TimeoutSeconds * 1000,
-    urlValidity: createUrlValidityPolicy(s3, config.presignedUrlTtlSeconds),
+    urlValidity: createUrlValidityPolicy(s3, config.presignedUrlTtlSeconds, now),
   });
   if (!config.csrfSecret)
     logger.info(
