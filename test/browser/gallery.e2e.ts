@@ -296,6 +296,37 @@ describe('the photo experience in Chromium', { skip }, () => {
     });
   });
 
+  describe('when the about page is read on a 390 × 844 phone', () => {
+    step(
+      'then the path from a role to S3 is stacked within the screen, nothing is cut off in a scroll box, and the answering link is marked',
+      async () => {
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.goto(`${appUrl}/about`);
+        const clipped = await page
+          .locator('main')
+          .evaluate((main) =>
+            [main, ...main.querySelectorAll('*')]
+              .filter((element) => element.scrollWidth > element.clientWidth + 1 && getComputedStyle(element).overflowX !== 'visible')
+              .map((element) => `${element.tagName.toLowerCase()}.${element.className}`),
+          );
+        assert.deepEqual(clipped, [], 'no box on /about hides part of its content sideways');
+        const steps = page.locator('.role-path > li');
+        assert.equal(await steps.count(), 7);
+        const boxes = await steps.evaluateAll((items) => items.map((item) => item.getBoundingClientRect().toJSON() as DOMRect));
+        for (const [index, box] of boxes.entries()) {
+          assert.ok(box.left >= 0 && box.right <= 390, `step ${index + 1} lies within the screen: ${box.left}–${box.right}`);
+          if (index > 0) assert.ok(box.top >= boxes[index - 1]!.bottom - 0.5, `step ${index + 1} is below step ${index}`);
+        }
+        assert.equal(await horizontalOverflow(page), 0);
+        const answered = page.locator('.credential-chain [aria-current="true"]');
+        assert.equal(await answered.count(), 1);
+        assert.match((await answered.textContent())!, /^Environment variables.*answered/);
+        await page.getByText('npm run dev:ec2').waitFor();
+        await page.setViewportSize({ width: 1280, height: 800 });
+      },
+    );
+  });
+
   it('then no page broke the Content Security Policy or raised a script error', () => {
     const seen = `Console:\n${reports.console.join('\n') || '(nothing)'}`;
     assert.deepEqual(reports.cspViolations, [], seen);
