@@ -22,7 +22,7 @@ export interface ComposeOptions {
   logger: Logger;
   /** Replaces image processing (the benchmark measures the upload path without it). */
   processImage?: ProcessImage;
-  /** The clock image links are signed by (a browser test starts it at the beginning of a signing window). */
+  /** The clock image links are signed by (a browser test sets it, so that its visits fall in one signing window). */
   now?: () => number;
 }
 
