@@ -14,7 +14,7 @@ import { createOrphanSweep } from './photos/orphan-sweep.js';
 import { createPhotoStore } from './photos/store.js';
 import { createUploadBudget } from './photos/upload-budget.js';
 import { createUploadReceiver } from './photos/upload.js';
-import { createUrlLifetimePolicy } from './photos/url-lifetime.js';
+import { createUrlValidityPolicy } from './photos/url-lifetime.js';
 import { traceCredentialChain } from './storage/credentials.js';
 import { createS3Client } from './storage/s3-client.js';
 
@@ -22,9 +22,11 @@ export interface ComposeOptions {
   logger: Logger;
   /** Replaces image processing (the benchmark measures the upload path without it). */
   processImage?: ProcessImage;
+  /** The clock image links are signed by (a browser test sets it, so that its visits fall in one signing window). */
+  now?: () => number;
 }
 
-export function composeApp(config: Config, { logger, processImage = makeImages }: ComposeOptions) {
+export function composeApp(config: Config, { logger, processImage = makeImages, now = Date.now }: ComposeOptions) {
   const credentialTrace = traceCredentialChain(logger);
   // Created once and reused: every client has its own credential cache, and IMDS throttles.
   const s3 = createS3Client(config, credentialTrace.sdkLogger);
@@ -32,7 +34,7 @@ export function composeApp(config: Config, { logger, processImage = makeImages }
     bucket: config.bucket,
     keyPrefix: config.keyPrefix,
     timeoutMs: config.s3TimeoutSeconds * 1000,
-    urlLifetimeSeconds: createUrlLifetimePolicy(s3, config.presignedUrlTtlSeconds),
+    urlValidity: createUrlValidityPolicy(s3, config.presignedUrlTtlSeconds, now),
   });
   if (!config.csrfSecret)
     logger.info(

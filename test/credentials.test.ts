@@ -14,16 +14,43 @@ import { openBrowser } from './support/browser.js';
 import { fixture, startTestApp, type TestApp } from './support/test-app.js';
 
 const ROLE_PATH = '/latest/meta-data/iam/security-credentials/';
+/** The default chain as /about lists it, in the order the SDK tries it. */
+const CHAIN_IN_ORDER = [
+  'Environment variables',
+  'IAM Identity Center (SSO) profile',
+  'Shared config or credentials file',
+  'A credential_process command',
+  'A web identity token file',
+  'The container credentials endpoint',
+  'EC2 instance metadata (IMDS)',
+];
+
+/** /about's list of the chain: each link's label, and which one is marked as the one that answered. */
+function chainOnAboutPage(html: string): { links: string[]; answered: string[] } {
+  const list = /<ol class="credential-chain"[^>]*>([\s\S]*?)<\/ol>/.exec(html)?.[1];
+  assert.ok(list, '/about lists the credential chain');
+  const items = [...list.matchAll(/<li([^>]*)>([\s\S]*?)<\/li>/g)].map(([, attributes, text]) => ({
+    label: text!
+      .replace(/<[^>]+>/g, '')
+      .replace(/\s+/g, ' ')
+      .trim(),
+    answered: /aria-current="true"/.test(attributes!),
+  }));
+  return {
+    links: items.map((item) => CHAIN_IN_ORDER.find((label) => item.label.startsWith(label)) ?? item.label),
+    answered: items.filter((item) => item.answered).map((item) => item.label),
+  };
+}
 
 /** An app whose only source of credentials is the IMDS emulator; its log is kept for secret checks. */
-async function startAppOnImds(imdsOptions: Parameters<typeof startImdsEmulator>[0] = {}) {
+async function startAppOnImds(imdsOptions: Parameters<typeof startImdsEmulator>[0] = {}, env: Record<string, string> = {}) {
   const imds = await startImdsEmulator(imdsOptions);
   const log = new PassThrough();
   let logText = '';
   log.on('data', (chunk) => (logText += chunk));
   const testApp = await startTestApp({
     credentials: 'none',
-    env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint, AWS_EC2_METADATA_V1_DISABLED: 'true' },
+    env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint, AWS_EC2_METADATA_V1_DISABLED: 'true', ...env },
     logDestination: log,
   });
   connectImdsToS3Emulator(imds, testApp.emulator);
@@ -86,9 +113,30 @@ describe('when the app runs with only an IMDSv2 endpoint', () => {
     assert.match(page.text, /<dd id="instance">instance <code>i-0123456789abcdef0<\/code>\s+in <code>us-east-1a<\/code>/);
     assert.match(page.text, /This app holds no AWS keys: it uses temporary credentials for its instance role/);
     assert.match(page.text, /fallback to IMDSv1 is disabled/);
+    const chain = chainOnAboutPage(page.text);
+    assert.deepEqual(chain.links, CHAIN_IN_ORDER, 'every link of the chain, in the order the SDK tries them');
+    assert.equal(chain.answered.length, 1);
+    assert.match(chain.answered[0]!, /^EC2 instance metadata \(IMDS\).*answered/);
+    assert.doesNotMatch(page.text, /load balancer/, 'one instance (TRUST_PROXY unset) is not said to be behind a load balancer');
+    assert.doesNotMatch(page.text, /npm run dev:ec2/, 'already on the instance-role path');
     for (const secret of [credentials.accessKeyId, credentials.secretAccessKey, credentials.sessionToken]) {
       assert.ok(!page.text.includes(secret), 'the page shows no full key, secret or token');
       assert.ok(!run.logText().includes(secret), 'the log holds no full key, secret or token');
+    }
+  });
+});
+
+describe('when the app on IMDS runs behind a load balancer (TRUST_PROXY=1)', () => {
+  it('then /about says each instance behind it has its own credentials for the same role', async () => {
+    const run = await startAppOnImds({}, { TRUST_PROXY: '1' });
+    try {
+      const page = await request(run.testApp.app).get('/about').expect(200);
+      assert.match(
+        page.text,
+        /<dd id="instance">instance <code>i-0123456789abcdef0<\/code>[^<]*<code>us-east-1a<\/code>: behind a load balancer/,
+      );
+    } finally {
+      await run.close();
     }
   });
 });
@@ -227,6 +275,18 @@ describe('when credentials come from elsewhere in the chain', () => {
     assert.match(page.text, /This app is using AWS keys from its environment variables/);
     assert.doesNotMatch(page.text, /holds no AWS keys/);
     assert.doesNotMatch(page.text, /id="instance-role"/, 'IMDS is not asked when it did not supply the credentials');
+    const chain = chainOnAboutPage(page.text);
+    assert.deepEqual(chain.links, CHAIN_IN_ORDER);
+    assert.equal(chain.answered.length, 1);
+    assert.match(chain.answered[0]!, /^Environment variables.*answered/);
+    assert.match(page.text, /<code>npm run dev:ec2<\/code>/, 'points to the local run without keys, as on EC2');
+    // The path from a role to the app: a list of steps the page can stack, not a wide block of preformatted text.
+    assert.doesNotMatch(page.text, /<pre/);
+    const steps = /<ol class="role-path"[^>]*>([\s\S]*?)<\/ol>/.exec(page.text)?.[1] ?? '';
+    assert.deepEqual(
+      [...steps.matchAll(/<strong>([^<]+)<\/strong>/g)].map((match) => match[1]),
+      ['IAM policy', 'IAM role', 'Instance profile', 'EC2 instance', 'Instance metadata (IMDS)', 'AWS SDK default chain', 'S3 bucket'],
+    );
     await testApp.close();
     testApp = undefined;
   });
@@ -274,9 +334,11 @@ describe('presigned URL lifetime', () => {
       await uploadThroughApp(run.testApp);
       const gallery = await request(run.testApp.app).get('/').expect(200);
       const url = new URL(/<img src="([^"]+)"/.exec(gallery.text)![1]!.replaceAll('&amp;', '&'));
-      const expiresIn = Number(url.searchParams.get('X-Amz-Expires'));
-      assert.ok(expiresIn <= 301, `X-Amz-Expires=${expiresIn} is within the credentials' 301 s`);
-      assert.ok(expiresIn > 200, `X-Amz-Expires=${expiresIn} still leaves the page usable`);
+      // Signed as of the start of a window (X-Amz-Date in the past): what counts is when the link stops working.
+      const signedAt = url.searchParams.get('X-Amz-Date')!.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z');
+      const leftSeconds = (Date.parse(signedAt) + Number(url.searchParams.get('X-Amz-Expires')) * 1000 - Date.now()) / 1000;
+      assert.ok(leftSeconds <= 301, `the link lives ${leftSeconds} s, within the credentials' 301 s`);
+      assert.ok(leftSeconds > 200, `the link lives ${leftSeconds} s: the page is still usable`);
     } finally {
       await run.close();
     }

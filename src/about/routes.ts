@@ -5,6 +5,7 @@ import { Router } from 'express';
 import type { Config } from '../config.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import {
+  CREDENTIAL_CHAIN,
   CREDENTIAL_SOURCE_LABELS,
   describeStorageFailure,
   summarizeCredentials,
@@ -42,6 +43,7 @@ export function createAboutRoutes({
     const fromImds = 'source' in credentials && credentials.source === 'instance-metadata';
     res.render('about', {
       credentials,
+      chain: CREDENTIAL_CHAIN,
       sourceLabels: CREDENTIAL_SOURCE_LABELS,
       instanceProfile: fromImds ? await lookUpInstanceProfile() : undefined,
       identity,
@@ -55,6 +57,8 @@ export function createAboutRoutes({
         imdsEndpoint: config.imdsEndpoint ?? 'http://169.254.169.254 (the link-local address on every EC2 instance)',
         imdsV1FallbackDisabled: config.imdsV1FallbackDisabled,
         presignedUrlTtlSeconds: config.presignedUrlTtlSeconds,
+        // Set only where a proxy (a load balancer, nginx) is in front: then more instances may answer in turn.
+        behindProxy: config.trustProxyHops > 0,
       },
     });
   });

@@ -18,10 +18,16 @@ import { CorruptRecord, InvalidPageToken } from './errors.js';
 import { imageTypeByExtension, type ImageType } from './image-type.js';
 import { objectKeys, type PartFolder } from './object-keys.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
+import type { UrlValidity } from './url-lifetime.js';
 
 export const PHOTOS_PER_PAGE = 24;
 /** Keys per listing when sweeping: a listing past the window's end stops after at most this many. */
 const SWEEP_PAGE_SIZE = 100;
+/**
+ * Stored with every image and sent back by S3 with it: a key never changes content (a new photo gets a new
+ * id), so a browser may keep an image for a year and reuse it whenever a page repeats its link (url-lifetime.ts).
+ */
+const IMAGE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /** DeleteObjects takes at most this many keys per call. */
 const MAX_KEYS_PER_DELETE = 1000;
 
@@ -120,11 +126,11 @@ export interface PhotoStoreOptions {
   keyPrefix: string;
   /** Deadline of each S3 operation, retries included. */
   timeoutMs: number;
-  /** How long the next presigned URLs may live: the configured lifetime, capped by the credentials' own. */
-  urlLifetimeSeconds: () => Promise<number>;
+  /** When the next presigned URLs are signed as of, and how long they live (see url-lifetime.ts). */
+  urlValidity: () => Promise<UrlValidity>;
 }
 
-export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, urlLifetimeSeconds }: PhotoStoreOptions): PhotoStore {
+export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, urlValidity }: PhotoStoreOptions): PhotoStore {
   const keys = objectKeys(keyPrefix);
 
   /** Runs one S3 operation under the deadline (and the caller's signal), and names its failure for the user. */
@@ -144,7 +150,15 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
         try {
           await s3.send(
-            new PutObjectCommand({ Bucket: bucket, Key: key, Body, ContentLength, ContentType: contentType, Metadata: metadata }),
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body,
+              ContentLength,
+              ContentType: contentType,
+              CacheControl: IMAGE_CACHE_CONTROL,
+              Metadata: metadata,
+            }),
             { abortSignal },
           );
         } finally {
@@ -155,11 +169,11 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
     );
   }
 
-  /** Presigns GETs for `objectKeys`, all with one lifetime (one credentials check per page, not per image). */
+  /** Presigns GETs for `objectKeys`, all with one validity (one credentials check per page, not per image). */
   function presignViewUrls(objectKeys: string[]): Promise<string[]> {
     return callS3('presign', async () => {
-      const expiresIn = await urlLifetimeSeconds();
-      return Promise.all(objectKeys.map((Key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key }), { expiresIn })));
+      const validity = await urlValidity();
+      return Promise.all(objectKeys.map((Key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key }), validity)));
     });
   }
 

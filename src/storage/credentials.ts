@@ -37,6 +37,9 @@ const CHAIN_STEPS: [RegExp, CredentialSource][] = [
   [/remoteProvider::fromInstanceMetadata$/, 'instance-metadata'],
 ];
 
+/** The links of the chain in the order the SDK tries them (for /about's list). */
+export const CREDENTIAL_CHAIN: CredentialSource[] = CHAIN_STEPS.map(([, source]) => source);
+
 /** When the SDK fetches new credentials: 5 minutes before they expire, on the next request that needs them. */
 const SDK_REFRESH_WINDOW_MS = 5 * 60_000;
 

@@ -1,7 +1,7 @@
 // The photo experience in a real browser (Debian's Chromium): a visitor drops several photos on the upload
 // form, sees their previews, uploads them, walks them with "Older"/"Newer" and the arrow keys, deletes one,
 // pastes an image and is told why a wrong file is refused. Then every page, at a phone's and a laptop's
-// size, passes axe-core, fits the window's width and is saved as a screenshot; and no page broke the CSP.
+// size, light and dark, passes axe-core, fits the window's width and is saved as a screenshot; and no page broke the CSP.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -11,7 +11,15 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fixturesDir, startTestApp, type TestApp } from '../support/test-app.js';
 import { chromiumSkipReason, launchChromium, loadedImageWidth, screenshotOnFailure, watchPage, type PageReports } from './chromium.js';
-import { accessibilityViolations, horizontalOverflow, loadAllImages, saveScreenshot, VIEWPORTS } from './page-checks.js';
+import {
+  accessibilityViolations,
+  backdropLuminance,
+  COLOR_SCHEMES,
+  horizontalOverflow,
+  loadAllImages,
+  saveScreenshot,
+  VIEWPORTS,
+} from './page-checks.js';
 
 /** An Arabic caption with a dash: in its own direction, the dash sits between the words, not at an end. */
 const CAPTION = 'غروب الشمس - البحر';
@@ -255,17 +263,68 @@ describe('the photo experience in Chromium', { skip }, () => {
       { name: 'not-found', path: () => '/no-such-page' },
     ];
     for (const { name, path: pathOf } of pages) {
-      step(`then the ${name} page has no axe-core violation and no sideways scrolling, and is saved as a screenshot`, async () => {
-        for (const viewport of VIEWPORTS) {
-          await page.setViewportSize(viewport);
-          await page.goto(`${appUrl}${pathOf()}`);
-          await loadAllImages(page);
-          assert.deepEqual(await accessibilityViolations(page), [], `axe-core at ${viewport.width} × ${viewport.height}`);
-          assert.equal(await horizontalOverflow(page), 0, `pixels wider than the window at ${viewport.width} × ${viewport.height}`);
-          await saveScreenshot(page, `${name}-${viewport.width}x${viewport.height}`);
-        }
-      });
+      step(
+        `then the ${name} page, light and dark, has no axe-core violation and no sideways scrolling, and is saved as a screenshot`,
+        async () => {
+          for (const viewport of VIEWPORTS) {
+            for (const colorScheme of COLOR_SCHEMES) {
+              const where = `at ${viewport.width} × ${viewport.height}, ${colorScheme}`;
+              await page.setViewportSize(viewport);
+              await page.emulateMedia({ colorScheme });
+              await page.goto(`${appUrl}${pathOf()}`);
+              await loadAllImages(page);
+              const backdrop = await backdropLuminance(page);
+              assert.ok(colorScheme === 'dark' ? backdrop < 0.05 : backdrop > 0.8, `the backdrop's luminance ${where} is ${backdrop}`);
+              assert.deepEqual(await accessibilityViolations(page), [], `axe-core ${where}`);
+              assert.equal(await horizontalOverflow(page), 0, `pixels wider than the window ${where}`);
+              await saveScreenshot(page, `${name}-${viewport.width}x${viewport.height}${colorScheme === 'dark' ? '-dark' : ''}`);
+            }
+          }
+          await page.emulateMedia({ colorScheme: 'light' });
+        },
+      );
     }
+
+    step("then in dark, the photo page's backdrop is near black, darker than the gallery's", async () => {
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.goto(`${appUrl}/`);
+      const gallery = await backdropLuminance(page);
+      await page.goto(`${appUrl}/photos/${photoIds[1]}?from=${photoIds[0]}`);
+      const photo = await backdropLuminance(page);
+      await page.emulateMedia({ colorScheme: 'light' });
+      assert.ok(photo < 0.005 && photo < gallery, `photo page ${photo}, gallery ${gallery}`);
+    });
+  });
+
+  describe('when the about page is read on a 390 × 844 phone', () => {
+    step(
+      'then the path from a role to S3 is stacked within the screen, nothing is cut off in a scroll box, and the answering link is marked',
+      async () => {
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.goto(`${appUrl}/about`);
+        const clipped = await page
+          .locator('main')
+          .evaluate((main) =>
+            [main, ...main.querySelectorAll('*')]
+              .filter((element) => element.scrollWidth > element.clientWidth + 1 && getComputedStyle(element).overflowX !== 'visible')
+              .map((element) => `${element.tagName.toLowerCase()}.${element.className}`),
+          );
+        assert.deepEqual(clipped, [], 'no box on /about hides part of its content sideways');
+        const steps = page.locator('.role-path > li');
+        assert.equal(await steps.count(), 7);
+        const boxes = await steps.evaluateAll((items) => items.map((item) => item.getBoundingClientRect().toJSON() as DOMRect));
+        for (const [index, box] of boxes.entries()) {
+          assert.ok(box.left >= 0 && box.right <= 390, `step ${index + 1} lies within the screen: ${box.left}–${box.right}`);
+          if (index > 0) assert.ok(box.top >= boxes[index - 1]!.bottom - 0.5, `step ${index + 1} is below step ${index}`);
+        }
+        assert.equal(await horizontalOverflow(page), 0);
+        const answered = page.locator('.credential-chain [aria-current="true"]');
+        assert.equal(await answered.count(), 1);
+        assert.match((await answered.textContent())!, /^Environment variables.*answered/);
+        await page.getByText('npm run dev:ec2').waitFor();
+        await page.setViewportSize({ width: 1280, height: 800 });
+      },
+    );
   });
 
   it('then no page broke the Content Security Policy or raised a script error', () => {

@@ -1,5 +1,5 @@
-// What every page must pass in the browser, at a phone's and a laptop's size: no accessibility violation
-// that axe-core finds, nothing wider than the window, and a screenshot kept for reviewers.
+// What every page must pass in the browser, at a phone's and a laptop's size, in light and dark: no accessibility
+// violation that axe-core finds, nothing wider than the window, and a screenshot kept for reviewers.
 import { readFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -13,6 +13,9 @@ export const VIEWPORTS = [
   { name: 'phone', width: 390, height: 844 },
   { name: 'laptop', width: 1280, height: 800 },
 ] as const;
+
+/** Both values of `prefers-color-scheme`: each page is checked in each. */
+export const COLOR_SCHEMES = ['light', 'dark'] as const;
 
 let axeSource: Promise<string> | undefined;
 
@@ -44,6 +47,21 @@ interface AxeViolation {
 /** How many CSS pixels the page is wider than the window (0 when it fits). */
 export function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth));
+}
+
+/**
+ * The relative luminance (WCAG: 0 black, 1 white) of what the page's text sits on: the body's background,
+ * or the root's when the body's is transparent.
+ */
+export async function backdropLuminance(page: Page): Promise<number> {
+  const color = await page.evaluate(() => {
+    const body = getComputedStyle(document.body).backgroundColor;
+    return body === 'rgba(0, 0, 0, 0)' ? getComputedStyle(document.documentElement).backgroundColor : body;
+  });
+  const [red = 0, green = 0, blue = 0, alpha = 1] = (/rgba?\(([^)]+)\)/.exec(color)?.[1] ?? '').split(',').map(Number);
+  if (alpha === 0) return 1; // Nothing painted: the canvas is white.
+  const linear = (channel: number) => (channel / 255 <= 0.04045 ? channel / 255 / 12.92 : ((channel / 255 + 0.055) / 1.055) ** 2.4);
+  return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue);
 }
 
 /** Loads every image now (thumbnails are lazy) and waits for them, so a screenshot shows them. */

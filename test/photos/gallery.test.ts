@@ -211,3 +211,18 @@ describe('when a photo was stored by an earlier version (no full-size type in it
     assert.match(fullSize, new RegExp(`/photos/display/${id}\\.jpg\\?`));
   });
 });
+
+describe("when a browser fetches a photo's images through their presigned links", () => {
+  it('then S3 answers each with a year-long, immutable Cache-Control (their keys never change), so a repeated link is not downloaded again', async () => {
+    const id = (await seedPhotos(testApp.store, 1))[0]!;
+    // The links every page shows come from this one method (gallery, photo and delete pages alike).
+    const links = Object.values(await testApp.store.presignPhotoUrls((await testApp.store.findPhoto(id))!));
+    assert.equal(links.length, 3, 'thumbnail, display image and full size');
+    for (const link of links) {
+      const response = await fetch(link);
+      await response.arrayBuffer();
+      assert.equal(response.status, 200, link);
+      assert.equal(response.headers.get('cache-control'), 'public, max-age=31536000, immutable', new URL(link).pathname);
+    }
+  });
+});

@@ -52,6 +52,8 @@ export interface TestAppOptions {
   appS3Endpoint?: (emulator: S3Emulator) => Promise<string>;
   /** Replaces image processing, as the benchmark does (to hold uploads in the image queue, say). */
   processImage?: ComposeOptions['processImage'];
+  /** The clock image links are signed by (see ComposeOptions). */
+  now?: ComposeOptions['now'];
 }
 
 export async function startTestApp({
@@ -60,6 +62,7 @@ export async function startTestApp({
   logDestination,
   appS3Endpoint,
   processImage,
+  now,
 }: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-test-'));
   const emulatorOptions = { directory: path.join(dataDir, 's3'), buckets: [TEST_BUCKET] };
@@ -79,7 +82,7 @@ export async function startTestApp({
   const tempDir = path.join(dataDir, 'uploads');
   const config = loadConfig({ UPLOAD_TEMP_DIR: tempDir, ...appEnv });
   const logger = createLogger(logDestination ? 'debug' : 'silent', logDestination);
-  const composed = composeApp(config, { logger, processImage });
+  const composed = composeApp(config, { logger, processImage, now });
   // The test's own view into the bucket, with the emulator's keys whatever the app uses.
   const listAllKeys = () => listKeys(emulator.endpoint, TEST_BUCKET);
   const listIncompleteUploads = () =>
