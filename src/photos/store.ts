@@ -26,8 +26,9 @@ const SWEEP_PAGE_SIZE = 100;
 /**
  * Stored with every image and sent back by S3 with it: a key never changes content (a new photo gets a new
  * id), so a browser may keep an image for a year and reuse it whenever a page repeats its link (url-lifetime.ts).
+ * `private`: the photos are not public, so no shared cache (a proxy, a CDN) may keep a copy beyond the browser.
  */
-const IMAGE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+const IMAGE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
 /** DeleteObjects takes at most this many keys per call. */
 const MAX_KEYS_PER_DELETE = 1000;
 

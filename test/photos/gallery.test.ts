@@ -222,7 +222,7 @@ describe("when a browser fetches a photo's images through their presigned links"
       const response = await fetch(link);
       await response.arrayBuffer();
       assert.equal(response.status, 200, link);
-      assert.equal(response.headers.get('cache-control'), 'public, max-age=31536000, immutable', new URL(link).pathname);
+      assert.equal(response.headers.get('cache-control'), 'private, max-age=31536000, immutable', new URL(link).pathname);
     }
   });
 });
