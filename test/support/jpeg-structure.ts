@@ -14,7 +14,7 @@ export interface JpegUnit {
   bytes: Buffer;
 }
 
-/** Splits a well-formed JPEG into its units, in order, up to and including EOI. */
+/** Splits a well-formed JPEG into its units, in order, up to and including EOI; throws if it is not one. */
 export function jpegUnits(jpeg: Buffer): JpegUnit[] {
   const units: JpegUnit[] = [{ code: 0xd8, bytes: jpeg.subarray(0, 2) }];
   let at = 2;
@@ -25,16 +25,27 @@ export function jpegUnits(jpeg: Buffer): JpegUnit[] {
       return units;
     }
     let end = at + 2 + jpeg.readUInt16BE(at + 2);
-    if (code === 0xda) while (!(jpeg[end] === 0xff && jpeg[end + 1] !== 0 && !(jpeg[end + 1]! >= 0xd0 && jpeg[end + 1]! <= 0xd7))) end++;
+    if (code === 0xda)
+      while (!(jpeg[end] === 0xff && jpeg[end + 1] !== 0 && !(jpeg[end + 1]! >= 0xd0 && jpeg[end + 1]! <= 0xd7)))
+        if (++end >= jpeg.length) throw new Error('a scan with no marker after it');
     units.push({ code, bytes: jpeg.subarray(at, end) });
     at = end;
   }
   throw new Error('no EOI');
 }
 
-/** A small photo-like JPEG (noise, so its entropy-coded data holds stuffed 0xFF bytes). */
+/**
+ * A small photo-like JPEG of noise (so its entropy-coded data holds stuffed 0xFF bytes), the same bytes on
+ * every run: its pixels come from a fixed pseudo-random sequence, not libvips' random noise.
+ */
 export function noiseJpeg(width: number, height: number, options: sharp.JpegOptions = {}): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+  const pixels = Buffer.alloc(width * height * 3);
+  let state = 0x2545f491;
+  for (let index = 0; index < pixels.length; index++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    pixels[index] = 64 + ((state >>> 16) % 128);
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
     .jpeg(options)
     .toBuffer();
 }
