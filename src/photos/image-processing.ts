@@ -106,10 +106,15 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
     const raw = { raw: { width: base.info.width, height: base.info.height, channels: base.info.channels } };
     // JPEG, not WebP, for the display size: WebP encoding took two thirds of an upload's CPU time. JPEG has
     // no transparency: it is flattened onto white (not the black a transparent pixel would otherwise become).
-    const display = await sharp(base.data, raw).flatten({ background: WHITE }).jpeg({ quality: 82 }).toBuffer();
+    const display = await sharp(base.data, raw)
+      .flatten({ background: WHITE })
+      .jpeg({ quality: 82 })
+      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+      .toBuffer();
     const thumbnail = await sharp(base.data, raw)
       .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover', withoutEnlargement: true })
       .webp({ quality: 70 })
+      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
       .toBuffer();
     signal?.throwIfAborted();
     const fullSize = jpegSegments
