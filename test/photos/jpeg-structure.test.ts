@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
+import { processImage } from '../../src/photos/image-processing.js';
 import { openBrowser } from '../support/browser.js';
 import { insertBefore, jpegSegment, noiseJpeg, progressiveJpeg, repeated } from '../support/jpeg-structure.js';
 import { download, fullSizeUrl } from '../support/pages.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 /** The CPU time (user and system, every thread of this process: the app, its decoder and the emulator) an upload may take. */
 const CPU_SECONDS_PER_UPLOAD = 2;
@@ -110,5 +111,46 @@ describe('when a 25 MB JPEG of the most scans allowed is padded with the structu
       // The decoder's metadata reader holds ~100 bytes per segment: hundreds of MiB for this file.
       assert.ok(process.memoryUsage().rss - rssBefore < 150 * 1024 * 1024, 'no decoder held the segments');
     });
+  });
+});
+
+describe('when another visitor uploads a small photo while the worst structure is in the image step', () => {
+  it(`then theirs is answered within ${CPU_SECONDS_PER_UPLOAD} s of CPU of the attack's step starting`, async (t) => {
+    // The real image step, with word of when each one starts: the small upload is sent once the attack's has.
+    let attackStarted!: () => void;
+    const attackInStep = new Promise<void>((resolve) => (attackStarted = resolve));
+    const queued = await startTestApp({
+      env: { UPLOADS_PER_HOUR: '1000' },
+      processImage: (source) => {
+        if (source.filename === 'padded.jpg') attackStarted();
+        return processImage(source);
+      },
+    });
+    try {
+      const padding = repeated(Buffer.from([0xff, 0xff, 0xfe, 0x00, 0x02]), Math.floor(ATTACK_BYTES / 64 / 5));
+      const attack = (await openBrowser(queued.app))
+        .upload()
+        .set('Accept', 'application/json')
+        .attach(
+          'photos',
+          progressiveJpeg(64, () => padding),
+          'padded.jpg',
+        );
+      const attackAnswered = attack.then((response) => response.status);
+      await attackInStep;
+      const cpuBefore = process.cpuUsage();
+      const small = await (await openBrowser(queued.app))
+        .upload()
+        .set('Accept', 'application/json')
+        .attach('photos', await fixture('landscape.jpg'), 'small.jpg');
+      const cpu = process.cpuUsage(cpuBefore);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      t.diagnostic(`${cpuSeconds.toFixed(2)} s of CPU`);
+      assert.equal(small.status, 201);
+      assert.ok(cpuSeconds < CPU_SECONDS_PER_UPLOAD, `the small upload was answered after ${cpuSeconds.toFixed(2)} s of CPU`);
+      assert.equal(await attackAnswered, 201);
+    } finally {
+      await queued.close();
+    }
   });
 });
