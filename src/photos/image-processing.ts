@@ -7,7 +7,7 @@ import { limitConcurrency } from '../concurrency.js';
 import { ImageTooComplex, ImageTooLarge, UnreadableImage, UnsupportedJpegCoding } from './errors.js';
 import type { PiecesPlan } from './file-pieces.js';
 import type { ImageType } from './image-type.js';
-import { planPixelOnlyJpeg, UnservableJpeg } from './jpeg-rebuild.js';
+import { type PixelSegments, planPixelOnlyJpeg, readPixelSegments, UnservableJpeg } from './jpeg-rebuild.js';
 import { planPixelOnlyPng } from './png-chunks.js';
 
 /**
@@ -75,6 +75,8 @@ export type ProcessImage = (source: ImageSource) => Promise<ProcessedImage>;
 export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async (source: ImageSource): Promise<ProcessedImage> => {
   const { path, type, filename, signal } = source;
   signal?.throwIfAborted();
+  // A JPEG's structure is checked (its scans and metadata segments counted) before any decoder reads it.
+  const jpegSegments = type.extension === 'jpg' ? await readJpegSegments(source) : undefined;
   const header = await sharp(path, { animated: true })
     .metadata()
     .catch((error: unknown) => {
@@ -87,8 +89,6 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
   if (width * frameHeight * frames > limit.maxPixels)
     throw new ImageTooLarge(filename, limit.label, width, frameHeight, frames, limit.maxPixels);
   const orientation = header.orientation ?? 1;
-  // A JPEG's structure is checked (and its scans counted) before it is decoded at all.
-  const jpegPlan = type.extension === 'jpg' ? await planJpeg(source, orientation) : undefined;
   // Orientations 5–8 turn the image by 90°: people see it with width and height swapped.
   const turned = orientation >= 5;
   const limits = { limitInputPixels: limit.maxPixels };
@@ -106,13 +106,20 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
     const raw = { raw: { width: base.info.width, height: base.info.height, channels: base.info.channels } };
     // JPEG, not WebP, for the display size: WebP encoding took two thirds of an upload's CPU time. JPEG has
     // no transparency: it is flattened onto white (not the black a transparent pixel would otherwise become).
-    const display = await sharp(base.data, raw).flatten({ background: WHITE }).jpeg({ quality: 82 }).toBuffer();
+    const display = await sharp(base.data, raw)
+      .flatten({ background: WHITE })
+      .jpeg({ quality: 82 })
+      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+      .toBuffer();
     const thumbnail = await sharp(base.data, raw)
       .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover', withoutEnlargement: true })
       .webp({ quality: 70 })
+      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
       .toBuffer();
     signal?.throwIfAborted();
-    const fullSize = jpegPlan ?? (await reencodeFullSize(source, header, limits));
+    const fullSize = jpegSegments
+      ? { ...planPixelOnlyJpeg(jpegSegments, orientation), sourcePath: path, extension: 'jpg', mime: 'image/jpeg' }
+      : await reencodeFullSize(source, header, limits);
     return { width: turned ? frameHeight : width, height: turned ? width : frameHeight, thumbnail, display, fullSize };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
@@ -147,11 +154,16 @@ function decodeLimit(type: ImageType, header: sharp.Metadata): { maxPixels: numb
   return { maxPixels: formatLimit, label: type.label };
 }
 
-async function planJpeg({ path, type, filename }: ImageSource, orientation: number): Promise<FullSizeImage> {
+/** The segments of a JPEG that carry its pixels, read under the step time limit (see jpeg-rebuild.ts). */
+async function readJpegSegments({ path, type, filename, signal }: ImageSource): Promise<PixelSegments> {
+  const deadline = AbortSignal.timeout(STEP_TIME_LIMIT_SECONDS * 1000);
   try {
-    return { ...(await planPixelOnlyJpeg(path, orientation)), sourcePath: path, extension: 'jpg', mime: 'image/jpeg' };
+    return await readPixelSegments(path, signal ? AbortSignal.any([deadline, signal]) : deadline);
   } catch (error) {
-    if (error instanceof UnservableJpeg && error.reason === 'too-many-scans') throw new ImageTooComplex(filename, error);
+    if (signal?.aborted) throw signal.reason;
+    if (deadline.aborted) throw new ImageTooComplex(filename, error);
+    if (error instanceof UnservableJpeg && (error.reason === 'too-many-scans' || error.reason === 'too-many-segments'))
+      throw new ImageTooComplex(filename, error);
     if (error instanceof UnservableJpeg && error.reason === 'unsupported-coding') throw new UnsupportedJpegCoding(filename);
     throw new UnreadableImage(filename, type.label, error);
   }
