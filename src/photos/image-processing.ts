@@ -87,7 +87,8 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
   if (width * frameHeight * frames > limit.maxPixels)
     throw new ImageTooLarge(filename, limit.label, width, frameHeight, frames, limit.maxPixels);
   const orientation = header.orientation ?? 1;
-  // A JPEG's structure is checked (and its scans counted) before it is decoded at all.
+  // A JPEG's structure is checked (and its scans counted) before it is decoded at all; its full-size copy
+  // is rebuilt from its own pixels unless its colours need converting (then it is re-encoded below).
   const jpegPlan = type.extension === 'jpg' ? await planJpeg(source, orientation) : undefined;
   // Orientations 5–8 turn the image by 90°: people see it with width and height swapped.
   const turned = orientation >= 5;
@@ -112,7 +113,7 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
       .webp({ quality: 70 })
       .toBuffer();
     signal?.throwIfAborted();
-    const fullSize = jpegPlan ?? (await reencodeFullSize(source, header, limits));
+    const fullSize = jpegPlan ?? (await reencodeFullSize(source, header, limits, orientation));
     return { width: turned ? frameHeight : width, height: turned ? width : frameHeight, thumbnail, display, fullSize };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
@@ -147,9 +148,10 @@ function decodeLimit(type: ImageType, header: sharp.Metadata): { maxPixels: numb
   return { maxPixels: formatLimit, label: type.label };
 }
 
-async function planJpeg({ path, type, filename }: ImageSource, orientation: number): Promise<FullSizeImage> {
+async function planJpeg({ path, type, filename }: ImageSource, orientation: number): Promise<FullSizeImage | undefined> {
   try {
-    return { ...(await planPixelOnlyJpeg(path, orientation)), sourcePath: path, extension: 'jpg', mime: 'image/jpeg' };
+    const plan = await planPixelOnlyJpeg(path, orientation);
+    return plan && { ...plan, sourcePath: path, extension: 'jpg', mime: 'image/jpeg' };
   } catch (error) {
     if (error instanceof UnservableJpeg && error.reason === 'too-many-scans') throw new ImageTooComplex(filename, error);
     if (error instanceof UnservableJpeg && error.reason === 'unsupported-coding') throw new UnsupportedJpegCoding(filename);
@@ -158,16 +160,29 @@ async function planJpeg({ path, type, filename }: ImageSource, orientation: numb
 }
 
 /**
- * The full-size image of a format other than JPEG (whose pixels are rebuilt without decoding, see
- * jpeg-rebuild.ts), re-encoded and read sequentially where the format allows: PNG, GIF and WebP keep
+ * The full-size image, re-encoded and read sequentially where the format allows: PNG, GIF and WebP keep
  * their format (transparency, animation, with one frame delay for all frames); AVIF becomes a JPEG,
- * because the AVIF encoder needs several times the memory of the whole image and seconds per photo.
+ * because the AVIF encoder needs several times the memory of the whole image and seconds per photo. A
+ * JPEG is rebuilt from its own pixels (see jpeg-rebuild.ts) unless its colours must be converted: then
+ * it is converted to sRGB as the display image is.
  */
 async function reencodeFullSize(
   { path, type, fullSizePath }: ImageSource,
   header: sharp.Metadata,
   limits: sharp.SharpOptions,
+  orientation: number,
 ): Promise<FullSizeImage> {
+  if (type.extension === 'jpg') {
+    // Not turned upright, which would hold the whole image in memory (a JPEG may have 64 megapixels): the
+    // rebuild of the converted file writes the orientation, and keeps nothing else the encoder wrote.
+    await sharp(path, { ...limits, sequentialRead: true })
+      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+      .jpeg({ quality: 92, optimiseCoding: false })
+      .toFile(fullSizePath);
+    const plan = await planPixelOnlyJpeg(fullSizePath, orientation);
+    if (!plan) throw new Error('the JPEG converted to sRGB still declares colours the rebuild cannot vouch for');
+    return { ...plan, sourcePath: fullSizePath, extension: 'jpg', mime: 'image/jpeg' };
+  }
   const animated = (header.pages ?? 1) > 1;
   // sharp writes no metadata unless asked to; rotate() applies the EXIF orientation (animations have none).
   let image = sharp(path, { ...limits, sequentialRead: true, animated }).timeout({ seconds: STEP_TIME_LIMIT_SECONDS });

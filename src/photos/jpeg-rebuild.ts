@@ -4,10 +4,13 @@
 // between the scans of a progressive JPEG), so every segment is dropped unless it is image data.
 //
 // Kept: SOI, the frame header, each scan with its entropy-coded data, the quantisation and Huffman tables
-// those scans use (each rewritten as a segment of its own; a table no scan uses is dropped), DRI, DNL, EOI. Written fresh: a JFIF APP0, the Adobe APP14 colour transform (CMYK and RGB JPEGs need it to show the
-// right colours) and an Orientation-only EXIF (so viewers show the photo upright). Nothing after EOI.
+// those scans use (each rewritten as a segment of its own; a table no scan uses is dropped), DRI, DNL, EOI.
+// Written fresh: the segments that declare its colours as the upload's did (a JFIF or Adobe segment, and the
+// app's own copy of a recognised ICC profile: see jpeg-colour.ts) and an Orientation-only EXIF (so viewers
+// show the photo upright). Nothing after EOI.
 import { open, type FileHandle } from 'node:fs/promises';
 import { type FilePiece, type PiecesPlan, planOf } from './file-pieces.js';
+import { JpegColourDeclaration } from './jpeg-colour.js';
 
 const SOI = 0xd8;
 const EOI = 0xd9;
@@ -16,7 +19,6 @@ const DQT = 0xdb;
 const DNL = 0xdc;
 const DRI = 0xdd;
 const DHT = 0xc4;
-const APP14 = 0xee;
 /**
  * Frame headers served: baseline, extended and progressive Huffman-coded JPEGs (SOF0–SOF2). Lossless
  * (SOF3), hierarchical (SOF5–7, 13–15) and arithmetic-coded ones (SOF9–11, whose DAC tables are free-form
@@ -29,17 +31,26 @@ const CHUNK_BYTES = 256 * 1024;
 /**
  * Plans the pixel-only copy of the JPEG at `path`. Throws UnservableJpeg when its structure is not a JPEG
  * this can vouch for, or it has more scans than a photo needs (the caller refuses the upload rather than
- * serve what it cannot check, or decode what would hold the image worker for a minute).
+ * serve what it cannot check, or decode what would hold the image worker for a minute). Returns undefined
+ * when its colours cannot be carried over as they are (the caller converts it to sRGB instead).
  */
-export async function planPixelOnlyJpeg(path: string, orientation: number): Promise<PiecesPlan> {
+export async function planPixelOnlyJpeg(path: string, orientation: number): Promise<PiecesPlan | undefined> {
   const file = await open(path, 'r');
   try {
-    const walked = await walkSegments(new FileReader(file, (await file.stat()).size), orientation);
+    const colour = new JpegColourDeclaration();
+    const walked = await walkSegments(new FileReader(file, (await file.stat()).size), colour);
+    const colourSegments = colour.headerSegments();
+    if (!colourSegments) return undefined;
+    const head = [
+      Buffer.from([0xff, SOI]),
+      ...colourSegments.map(({ marker, body }) => segment(marker, body)),
+      ...(orientation >= 2 && orientation <= 8 ? [orientationOnlyExif(orientation)] : []),
+    ];
     // Each table a scan uses becomes a segment of its own; tables no scan uses are dropped.
     const pieces = walked.flatMap((piece): FilePiece[] =>
       'marker' in piece ? (piece.used ? [segment(piece.marker, piece.bytes)] : []) : [piece],
     );
-    return planOf(pieces);
+    return planOf([...head, ...pieces]);
   } finally {
     await file.close();
   }
@@ -69,11 +80,11 @@ interface TableDefinition {
   used: boolean;
 }
 
-async function walkSegments(reader: FileReader, orientation: number): Promise<(FilePiece | TableDefinition)[]> {
+/** The pieces after SOI; what the JPEG says about its colours before its first scan goes to `colour`. */
+async function walkSegments(reader: FileReader, colour: JpegColourDeclaration): Promise<(FilePiece | TableDefinition)[]> {
   const soi = await reader.read(0, 2);
   if (soi[0] !== 0xff || soi[1] !== SOI) throw new UnservableJpeg('structure');
-  const pieces: (FilePiece | TableDefinition)[] = [Buffer.from([0xff, SOI]), jfifSegment()];
-  if (orientation >= 2 && orientation <= 8) pieces.push(orientationOnlyExif(orientation));
+  const pieces: (FilePiece | TableDefinition)[] = [];
   // The table each slot holds now ("q0".."q3", "dc0".., "ac0"..): a scan uses the tables current when it starts.
   const current = new Map<string, TableDefinition>();
   let frame: { progressive: boolean; quantTableOf: Map<number, number> } | undefined;
@@ -109,6 +120,7 @@ async function walkSegments(reader: FileReader, orientation: number): Promise<(F
       const quantTableOf = new Map<number, number>();
       for (let index = 0; index < body[5]!; index++) quantTableOf.set(body[6 + 3 * index]!, body[8 + 3 * index]! & 0x0f);
       frame = { progressive: code === 0xc2, quantTableOf };
+      colour.noteFrame(body);
       pieces.push({ start: offset, end });
     } else if (code === DQT) {
       const tables = splitQuantizationTables(body);
@@ -121,9 +133,6 @@ async function walkSegments(reader: FileReader, orientation: number): Promise<(F
     } else if (code === DRI || code === DNL) {
       if (body.length !== 2) throw new UnservableJpeg('structure');
       pieces.push({ start: offset, end });
-    } else if (code === APP14) {
-      const transform = adobeColorTransform(body);
-      if (transform !== undefined) pieces.push(adobeSegment(transform));
     } else if (code === SOS) {
       if (!frame || !isScanHeader(body)) throw new UnservableJpeg('structure');
       if (++scans > MAX_SCANS) throw new UnservableJpeg('too-many-scans');
@@ -137,7 +146,8 @@ async function walkSegments(reader: FileReader, orientation: number): Promise<(F
       // Not image data, not an APPn or comment to drop: a JPEG this cannot vouch for (hierarchical, JPEG-LS…).
       throw new UnservableJpeg('structure');
     }
-    // APPn and COM fall through: dropped.
+    // APPn and COM fall through: dropped, once what they say about colours is noted.
+    if (code >= 0xe0 && code <= 0xef && scans === 0) colour.noteSegment(code, body);
     offset = end;
   }
   throw new UnservableJpeg('structure'); // no EOI: a truncated file
@@ -212,24 +222,10 @@ function splitHuffmanTables(body: Buffer): Buffer[] | undefined {
   return at === body.length && tables.length > 0 ? tables : undefined;
 }
 
-/** The colour transform byte of an Adobe APP14 segment, or undefined when the segment is not one. */
-function adobeColorTransform(body: Buffer): number | undefined {
-  return body.length >= 12 && body.toString('latin1', 0, 5) === 'Adobe' && body[11]! <= 2 ? body[11] : undefined;
-}
-
 function segment(code: number, body: Buffer): Buffer {
   const header = Buffer.from([0xff, code, 0, 0]);
   header.writeUInt16BE(body.length + 2, 2);
   return Buffer.concat([header, body]);
-}
-
-/** JFIF 1.01, no units, 1:1 pixel aspect, no embedded thumbnail. */
-function jfifSegment(): Buffer {
-  return segment(0xe0, Buffer.from([0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]));
-}
-
-function adobeSegment(transform: number): Buffer {
-  return segment(APP14, Buffer.from([0x41, 0x64, 0x6f, 0x62, 0x65, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, transform]));
 }
 
 /** An APP1 EXIF segment holding one tag, Orientation (0x0112), in big-endian TIFF. */
