@@ -21,6 +21,7 @@ import {
   withoutSegments,
   withSegments,
 } from '../support/jpeg-colour.js';
+import { betweenScans } from '../support/metadata-attacks.js';
 import { download, fullSizeUrl } from '../support/pages.js';
 import { iccProfileOf, type ColourSpaceName } from '../../src/photos/icc-profiles.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -95,6 +96,10 @@ describe('when a JPEG declares its colour transform in any way libjpeg reads', (
     { name: 'CMYK, from four components and no Adobe segment', make: async () => withoutSegments(await cmyk(), APP14) },
     { name: 'YCCK, from Adobe transform 2', make: async () => withSegments(withoutSegments(await cmyk(), APP14), adobeSegment(2)) },
     { name: 'greyscale', make: () => colourfulScene().toColourspace('b-w').jpeg().toBuffer() },
+    {
+      name: 'YCbCr, progressive, with an Adobe segment saying RGB after its first scan (read too late to count)',
+      make: async () => betweenScans(await colourfulScene().jpeg({ progressive: true }).toBuffer(), adobeSegment(0)),
+    },
   ];
   for (const encoding of encodings) {
     it(`then the full-size copy of ${encoding.name} decodes to exactly the upload's pixels`, async () => {
@@ -212,6 +217,26 @@ describe('when a JPEG carries a colour profile', () => {
       },
     },
     {
+      name: 'a profile of sRGB but for red, 0.01 away in X',
+      make: async () => {
+        const [red, green, blue] = SRGB_COLORANTS;
+        const nearlySrgb = handMadeProfile({
+          description: 'sRGB',
+          colorants: [[red[0] + 0.01, red[1], red[2]], green, blue],
+          gamma: srgbToLinear,
+        });
+        return withSegments(await colourfulScene().jpeg().toBuffer(), ...iccSegments(nearlySrgb));
+      },
+    },
+    {
+      name: 'an sRGB profile with a lookup table (A2B0), which decoders prefer to its matrix',
+      make: async () => {
+        const lookupTable = { signature: 'A2B0', data: Buffer.concat([Buffer.from('mAB \0\0\0\0', 'latin1'), Buffer.alloc(24)]) };
+        const profile = handMadeProfile({ description: 'sRGB', colorants: SRGB_COLORANTS, gamma: srgbToLinear, extraTags: [lookupTable] });
+        return withSegments(await colourfulScene().jpeg().toBuffer(), ...iccSegments(profile));
+      },
+    },
+    {
       name: 'a Display P3 profile whose tag table points past its end',
       make: async () => {
         const profile = Buffer.from(await sharpProfile('p3'));
@@ -220,6 +245,13 @@ describe('when a JPEG carries a colour profile', () => {
       },
     },
   ];
+  it('then a profile after the first scan of a progressive JPEG (which libvips and browsers never read) is not kept', async () => {
+    const upload = betweenScans(await colourfulScene().jpeg({ progressive: true }).toBuffer(), iccSegments(await sharpProfile('p3'))[0]!);
+    const served = await fullSizeOf(upload, 'late-profile.jpg');
+    assert.equal(embeddedProfile(served), undefined);
+    assert.equal(await largestDifference(upload, served), 0, 'rebuilt, with the colours the upload shows');
+  });
+
   for (const profile of converted) {
     it(`then a photo with ${profile.name} is served converted to sRGB, without the profile`, async () => {
       const upload = await profile.make();

@@ -45,7 +45,7 @@ export function afterSoi(jpeg: Buffer, segment: Buffer): Buffer {
 }
 
 /** Inserts `segment` after the first scan of a progressive JPEG, before the next marker. */
-function betweenScans(jpeg: Buffer, segment: Buffer): Buffer {
+export function betweenScans(jpeg: Buffer, segment: Buffer): Buffer {
   let at = 2;
   while (jpeg[at + 1] !== 0xda) at += 2 + jpeg.readUInt16BE(at + 2);
   at += 2 + jpeg.readUInt16BE(at + 2);
