@@ -14,8 +14,8 @@ interface ColourSpace {
   description: string;
   /** CIE 1931 xy chromaticities of the red, green and blue primaries. */
   primaries: [[number, number], [number, number], [number, number]];
-  /** The tone curve, from encoded value to linear light, and back. */
-  curve: { toLinear: (encoded: number) => number; toEncoded: (linear: number) => number; parametric: ParametricCurve };
+  /** The tone curve: as the app writes it, and its inverse (from linear light to encoded value) to check others against. */
+  curve: { parametric: ParametricCurve; toEncoded: (linear: number) => number };
 }
 
 /** An ICC parametric curve (`para`): its function type and parameters. */
@@ -26,11 +26,10 @@ interface ParametricCurve {
 
 /** IEC 61966-2-1: the sRGB curve, a line near black and a 2.4 power above. Display P3 uses it too. */
 const SRGB_CURVE: ColourSpace['curve'] = {
-  toLinear: (encoded) => (encoded <= 0.04045 ? encoded / 12.92 : ((encoded + 0.055) / 1.055) ** 2.4),
   toEncoded: (linear) => (linear <= 0.0031308 ? linear * 12.92 : 1.055 * linear ** (1 / 2.4) - 0.055),
   parametric: { type: 3, parameters: [2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045] },
 };
-/** Adobe RGB (1998) Color Image Encoding, version 2005-05, section 4.3.1.2: a pure power of 563/256. */
+/** Adobe RGB (1998) Color Image Encoding (version 2005-05): a pure power of 563/256 (2.19921875). */
 const ADOBE_RGB_GAMMA = 563 / 256;
 
 /** Published primaries: IEC 61966-2-1 (sRGB), SMPTE EG 432-1 with a D65 white (Display P3), Adobe (1998). */
@@ -64,7 +63,6 @@ const SPACES: ColourSpace[] = [
       [0.15, 0.06],
     ],
     curve: {
-      toLinear: (encoded) => encoded ** ADOBE_RGB_GAMMA,
       toEncoded: (linear) => linear ** (1 / ADOBE_RGB_GAMMA),
       parametric: { type: 0, parameters: [ADOBE_RGB_GAMMA] },
     },
@@ -85,8 +83,9 @@ const D65_TO_D50 = chromaticAdaptation(D65, D50);
 
 /**
  * How close an uploaded profile's numbers must be to a space's for the app's profile to render its pixels
- * alike: colorants in XYZ, and tone curves as the 8-bit value they give back once encoded with the space's
- * own curve (both well under one step of 8-bit colour).
+ * alike: colorants and white point in XYZ, tone curves as the value they give back once encoded with the
+ * space's own curve. Renderings then differ by at most a step or two of 8-bit colour, in the darkest
+ * channel of saturated colours.
  */
 const COLORANT_TOLERANCE = 0.002;
 const WHITE_TOLERANCE = 0.002;
@@ -100,29 +99,9 @@ export const MAX_RECOGNISED_PROFILE_BYTES = 256 * 1024;
  * `cicp` tag, which changes the tone curve in some browsers, makes the profile one the app does not vouch for.
  */
 const HARMLESS_TAGS = new Set(
-  [
-    'desc',
-    'cprt',
-    'wtpt',
-    'bkpt',
-    'chad',
-    'chrm',
-    'dmnd',
-    'dmdd',
-    'vued',
-    'view',
-    'lumi',
-    'meas',
-    'tech',
-    'mmod',
-    'dscm',
-    'ndin',
-    'vcgt',
-    'arts',
-    'ciis',
-    'calt',
-    'targ',
-  ].concat(['rXYZ', 'gXYZ', 'bXYZ', 'rTRC', 'gTRC', 'bTRC']),
+  'rXYZ gXYZ bXYZ rTRC gTRC bTRC desc cprt wtpt bkpt chad chrm dmnd dmdd vued view lumi meas tech mmod dscm ndin vcgt arts ciis calt targ'.split(
+    ' ',
+  ),
 );
 
 /** The colour space whose profile this is (within tolerance), or undefined when it is none the app writes. */

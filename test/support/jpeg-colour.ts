@@ -98,7 +98,7 @@ export type Colorants = [[number, number, number], [number, number, number], [nu
 
 /**
  * Adobe RGB (1998): the colorants Adobe publishes adapted to D50 (Adobe RGB (1998) Color Image Encoding,
- * version 2005-05, Annex C) and its gamma of 563/256.
+ * version 2005-05) and its gamma of 563/256.
  */
 export const ADOBE_RGB_1998 = {
   colorants: [
