@@ -1,6 +1,9 @@
 // "The full-size copy of a JPEG shows the upload's colours": uploads that declare their colour transform
 // and profile in each way libjpeg reads them, and the served full-size copy decoded beside the upload.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
@@ -124,15 +127,17 @@ async function taggedWith(profile: 'srgb' | 'p3', jpeg: sharp.Sharp = colourfulS
 }
 
 /** The scene converted into the colour space of a profile file sharp can read, with that profile embedded. */
-async function convertedTo(profile: Buffer): Promise<Buffer> {
-  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const path = await import('node:path');
+function convertedTo(profile: Buffer): Promise<Buffer> {
+  return withProfileFile(profile, (file) => colourfulScene().withIccProfile(file).jpeg({ chromaSubsampling: '4:4:4' }).toBuffer());
+}
+
+/** sharp takes a profile other than its own as a file. */
+async function withProfileFile(profile: Buffer, use: (file: string) => Promise<Buffer>): Promise<Buffer> {
   const directory = await mkdtemp(path.join(tmpdir(), 'icc-'));
   try {
     const file = path.join(directory, 'profile.icc');
     await writeFile(file, profile);
-    return await colourfulScene().withIccProfile(file).jpeg({ chromaSubsampling: '4:4:4' }).toBuffer();
+    return await use(file);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
@@ -245,6 +250,20 @@ describe('when a JPEG carries a colour profile', () => {
       },
     },
   ];
+  it('then a converted photo keeps its orientation, and shows upright as the upload does', async () => {
+    const upload = await withProfileFile(oddProfile(), (file) =>
+      colourfulScene().withMetadata({ orientation: 6 }).withIccProfile(file).jpeg().toBuffer(),
+    );
+    assert.equal((await sharp(upload).metadata()).orientation, 6);
+    assert.deepEqual(embeddedProfile(upload), oddProfile(), 'the upload carries the odd profile');
+    const served = await fullSizeOf(upload, 'turned.jpg');
+    assert.equal(embeddedProfile(served), undefined, 'converted');
+    assert.equal((await sharp(served).metadata()).orientation, 6);
+    const [expected, actual] = await Promise.all([upload, served].map((jpeg) => sharp(jpeg).rotate().jpeg({ quality: 100 }).toBuffer()));
+    const { largest, mean } = await differences(expected!, actual!);
+    assert.ok(mean <= REENCODE_TOLERANCE.mean && largest <= REENCODE_TOLERANCE.largest, `upright alike (${mean.toFixed(2)}, ${largest})`);
+  });
+
   it('then a profile after the first scan of a progressive JPEG (which libvips and browsers never read) is not kept', async () => {
     const upload = betweenScans(await colourfulScene().jpeg({ progressive: true }).toBuffer(), iccSegments(await sharpProfile('p3'))[0]!);
     const served = await fullSizeOf(upload, 'late-profile.jpg');
