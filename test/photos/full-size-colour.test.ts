@@ -10,6 +10,7 @@ import request from 'supertest';
 import { openBrowser } from '../support/browser.js';
 import {
   ADOBE_RGB_1998,
+  APP0,
   APP14,
   adobeSegment,
   colourfulScene,
@@ -24,7 +25,7 @@ import {
   withoutSegments,
   withSegments,
 } from '../support/jpeg-colour.js';
-import { betweenScans } from '../support/metadata-attacks.js';
+import { betweenScans, jpegSegment } from '../support/metadata-attacks.js';
 import { download, fullSizeUrl } from '../support/pages.js';
 import { iccProfileOf, type ColourSpaceName } from '../../src/photos/icc-profiles.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -84,6 +85,14 @@ describe('when a JPEG declares its colour transform in any way libjpeg reads', (
       name: "RGB, from component ids 'R', 'G', 'B', progressive",
       make: async () =>
         withComponentIds(await colourfulScene().jpeg({ progressive: true, chromaSubsampling: '4:4:4' }).toBuffer(), [R, G, B]),
+    },
+    {
+      name: "RGB, from ids 'R', 'G', 'B' beside a JFIF segment of 13 bytes (libjpeg needs 14 to count it)",
+      make: async () => withSegments(withComponentIds(await ycbcr(), [R, G, B]), jpegSegment(APP0, jfifSegment().subarray(4, 17))),
+    },
+    {
+      name: 'YCbCr, from ids 1, 2, 3 beside an Adobe segment of 11 bytes saying RGB (libjpeg needs 12 to count it)',
+      make: async () => withSegments(await ycbcr(), jpegSegment(APP14, adobeSegment(0).subarray(4, 15))),
     },
     { name: 'RGB, from Adobe transform 0', make: async () => withSegments(await ycbcr(), adobeSegment(0)) },
     { name: 'YCbCr, from Adobe transform 1', make: async () => withSegments(await ycbcr(), adobeSegment(1)) },
