@@ -117,9 +117,11 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
       .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
       .toBuffer();
     signal?.throwIfAborted();
-    const fullSize = jpegSegments
-      ? { ...planPixelOnlyJpeg(jpegSegments, orientation), sourcePath: path, extension: 'jpg', mime: 'image/jpeg' }
-      : await reencodeFullSize(source, header, limits);
+    // A JPEG's full-size copy is rebuilt from its own pixels unless its colours need converting (then re-encoded).
+    const jpegPlan = jpegSegments && planPixelOnlyJpeg(jpegSegments, orientation);
+    const fullSize = jpegPlan
+      ? { ...jpegPlan, sourcePath: path, extension: 'jpg', mime: 'image/jpeg' }
+      : await reencodeFullSize(source, header, limits, orientation);
     return { width: turned ? frameHeight : width, height: turned ? width : frameHeight, thumbnail, display, fullSize };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
@@ -170,16 +172,30 @@ async function readJpegSegments({ path, type, filename, signal }: ImageSource): 
 }
 
 /**
- * The full-size image of a format other than JPEG (whose pixels are rebuilt without decoding, see
- * jpeg-rebuild.ts), re-encoded and read sequentially where the format allows: PNG, GIF and WebP keep
+ * The full-size image, re-encoded and read sequentially where the format allows: PNG, GIF and WebP keep
  * their format (transparency, animation, with one frame delay for all frames); AVIF becomes a JPEG,
- * because the AVIF encoder needs several times the memory of the whole image and seconds per photo.
+ * because the AVIF encoder needs several times the memory of the whole image and seconds per photo. A
+ * JPEG is rebuilt from its own pixels (see jpeg-rebuild.ts) unless its colours must be converted: then
+ * it is converted to sRGB as the display image is.
  */
 async function reencodeFullSize(
   { path, type, fullSizePath }: ImageSource,
   header: sharp.Metadata,
   limits: sharp.SharpOptions,
+  orientation: number,
 ): Promise<FullSizeImage> {
+  if (type.extension === 'jpg') {
+    // Not turned upright, which would hold the whole image in memory (a JPEG may have 64 megapixels): the
+    // rebuild of the converted file writes the orientation, and keeps nothing else the encoder wrote.
+    // Full chroma (4:4:4): with 4:2:0, saturated edges of a converted camera photo moved by over 200 levels.
+    await sharp(path, { ...limits, sequentialRead: true })
+      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+      .jpeg({ quality: 92, optimiseCoding: false, chromaSubsampling: '4:4:4' })
+      .toFile(fullSizePath);
+    const plan = planPixelOnlyJpeg(await readPixelSegments(fullSizePath), orientation);
+    if (!plan) throw new Error('the JPEG converted to sRGB still declares colours the rebuild cannot vouch for');
+    return { ...plan, sourcePath: fullSizePath, extension: 'jpg', mime: 'image/jpeg' };
+  }
   const animated = (header.pages ?? 1) > 1;
   // sharp writes no metadata unless asked to; rotate() applies the EXIF orientation (animations have none).
   let image = sharp(path, { ...limits, sequentialRead: true, animated }).timeout({ seconds: STEP_TIME_LIMIT_SECONDS });

@@ -4,10 +4,13 @@
 // between the scans of a progressive JPEG), so every segment is dropped unless it is image data.
 //
 // Kept: SOI, the frame header, each scan with its entropy-coded data, the quantisation and Huffman tables
-// those scans use (each rewritten as a segment of its own; a table no scan uses is dropped), DRI, DNL, EOI. Written fresh: a JFIF APP0, the Adobe APP14 colour transform (CMYK and RGB JPEGs need it to show the
-// right colours) and an Orientation-only EXIF (so viewers show the photo upright). Nothing after EOI.
+// those scans use (each rewritten as a segment of its own; a table no scan uses is dropped), DRI, DNL, EOI.
+// Written fresh: the segments that declare its colours as the upload's did (a JFIF or Adobe segment, and the
+// app's own copy of a recognised ICC profile: see jpeg-colour.ts) and an Orientation-only EXIF (so viewers
+// show the photo upright). Nothing after EOI.
 import { open, type FileHandle } from 'node:fs/promises';
 import { type FilePiece, type PiecesPlan, planOf } from './file-pieces.js';
+import { JpegColourDeclaration } from './jpeg-colour.js';
 
 const SOI = 0xd8;
 const EOI = 0xd9;
@@ -16,7 +19,6 @@ const DQT = 0xdb;
 const DNL = 0xdc;
 const DRI = 0xdd;
 const DHT = 0xc4;
-const APP14 = 0xee;
 /**
  * Frame headers served: baseline, extended and progressive Huffman-coded JPEGs (SOF0–SOF2). Lossless
  * (SOF3), hierarchical (SOF5–7, 13–15) and arithmetic-coded ones (SOF9–11, whose DAC tables are free-form
@@ -45,14 +47,20 @@ export async function readPixelSegments(path: string, signal?: AbortSignal): Pro
   }
 }
 
-/** The segments of a JPEG that carry its pixels, in order, as read by readPixelSegments. */
+/** The segments of a JPEG that carry its pixels, in order, as read by readPixelSegments, and what it says about its colours. */
 export interface PixelSegments {
   kept: (FilePiece | TableDefinition)[];
+  colour: JpegColourDeclaration;
 }
 
-/** Plans the pixel-only copy of a JPEG from its segments, with an Orientation-only EXIF for `orientation`. */
-export function planPixelOnlyJpeg({ kept }: PixelSegments, orientation: number): PiecesPlan {
-  const pieces: FilePiece[] = [Buffer.from([0xff, SOI]), jfifSegment()];
+/**
+ * Plans the pixel-only copy of a JPEG from its segments, with an Orientation-only EXIF for `orientation`.
+ * Undefined when its colours cannot be carried over as they are (the caller converts it to sRGB instead).
+ */
+export function planPixelOnlyJpeg({ kept, colour }: PixelSegments, orientation: number): PiecesPlan | undefined {
+  const colourSegments = colour.headerSegments();
+  if (!colourSegments) return undefined;
+  const pieces: FilePiece[] = [Buffer.from([0xff, SOI]), ...colourSegments.map(({ marker, body }) => segment(marker, body))];
   if (orientation >= 2 && orientation <= 8) pieces.push(orientationOnlyExif(orientation));
   // Each table a scan uses becomes a segment of its own; tables no scan uses are dropped.
   pieces.push(
@@ -104,6 +112,7 @@ async function walkSegments(file: FileWindow): Promise<PixelSegments> {
   if (!file.holds(0, 2)) await file.moveTo(0);
   if (file.byte(0) !== 0xff || file.byte(1) !== SOI) throw new UnservableJpeg('structure');
   const kept: (FilePiece | TableDefinition)[] = [];
+  const colour = new JpegColourDeclaration();
   // The table each slot holds now ("q0".."q3", "dc0".., "ac0"..): a scan uses the tables current when it starts.
   const current = new Map<string, TableDefinition>();
   // DRI and DNL (by marker) met since the last scan: only the last of each counts when the next scan starts.
@@ -141,7 +150,7 @@ async function walkSegments(file: FileWindow): Promise<PixelSegments> {
     if (code === EOI) {
       if (!frame || scans === 0) throw new UnservableJpeg('structure');
       kept.push(Buffer.from([0xff, EOI]));
-      return { kept };
+      return { kept, colour };
     }
     if (offset + 4 > file.size) throw new UnservableJpeg('structure');
     const length = file.uint16(offset + 2);
@@ -151,10 +160,8 @@ async function walkSegments(file: FileWindow): Promise<PixelSegments> {
     if ((code >= 0xe0 && code <= 0xef) || code === 0xfe) {
       // APPn and COM are dropped; APPn counted, since the decoder's metadata reader holds each one.
       if (code !== 0xfe && ++applicationSegments > MAX_APPLICATION_SEGMENTS) throw new UnservableJpeg('too-many-segments');
-      if (code === APP14) {
-        const transform = adobeColorTransform(file.bytes(offset + 4, length - 2));
-        if (transform !== undefined) kept.push(adobeSegment(transform));
-      }
+      // What they say about colours before the first scan is noted (later ones do not change the decode).
+      if (code !== 0xfe && scans === 0) colour.noteSegment(code, file.bytes(offset + 4, length - 2));
       offset = end;
       continue;
     }
@@ -179,6 +186,7 @@ async function walkSegments(file: FileWindow): Promise<PixelSegments> {
       const quantTableOf = new Map<number, number>();
       for (let index = 0; index < body[5]!; index++) quantTableOf.set(body[6 + 3 * index]!, body[8 + 3 * index]! & 0x0f);
       frame = { progressive: code === 0xc2, quantTableOf };
+      colour.noteFrame(body);
       kept.push({ start: offset, end });
     } else if (code === DQT) {
       const starts = quantizationTableStarts(body);
@@ -283,11 +291,6 @@ function huffmanTableStarts(body: Buffer): number[] | undefined {
   return at === body.length && starts.length > 1 ? starts : undefined;
 }
 
-/** The colour transform byte of an Adobe APP14 segment, or undefined when the segment is not one. */
-function adobeColorTransform(body: Buffer): number | undefined {
-  return body.length >= 12 && body.toString('latin1', 0, 5) === 'Adobe' && body[11]! <= 2 ? body[11] : undefined;
-}
-
 function segment(code: number, body: Buffer): Buffer {
   return Buffer.concat([segmentHeader(code, body.length), body]);
 }
@@ -297,15 +300,6 @@ function segmentHeader(code: number, bodyLength: number): Buffer {
   const header = Buffer.from([0xff, code, 0, 0]);
   header.writeUInt16BE(bodyLength + 2, 2);
   return header;
-}
-
-/** JFIF 1.01, no units, 1:1 pixel aspect, no embedded thumbnail. */
-function jfifSegment(): Buffer {
-  return segment(0xe0, Buffer.from([0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]));
-}
-
-function adobeSegment(transform: number): Buffer {
-  return segment(APP14, Buffer.from([0x41, 0x64, 0x6f, 0x62, 0x65, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, transform]));
 }
 
 /** An APP1 EXIF segment holding one tag, Orientation (0x0112), in big-endian TIFF. */

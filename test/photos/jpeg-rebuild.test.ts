@@ -34,6 +34,7 @@ async function written(jpeg: Buffer): Promise<string> {
 async function rebuilt(jpeg: Buffer, orientation = 1): Promise<Buffer> {
   const file = await written(jpeg);
   const plan = planPixelOnlyJpeg(await readPixelSegments(file), orientation);
+  assert.ok(plan, 'colours the rebuild can vouch for');
   const bytes = await buffer(streamPieces(file, plan.pieces));
   assert.equal(bytes.length, plan.length);
   return bytes;

@@ -3,6 +3,7 @@
 // containers against an allow-list of pixel-carrying ones.
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { iccProfileOf } from '../../src/photos/icc-profiles.js';
 
 /** What every attack plants; none of it may appear in a served byte. */
 export const PLANTED = {
@@ -32,19 +33,19 @@ async function exifBlock(): Promise<Buffer> {
   return jpeg.subarray(at, at + jpeg.readUInt16BE(at - 2) - 2);
 }
 
-function jpegSegment(code: number, body: Buffer): Buffer {
+export function jpegSegment(code: number, body: Buffer): Buffer {
   const header = Buffer.from([0xff, code, 0, 0]);
   header.writeUInt16BE(body.length + 2, 2);
   return Buffer.concat([header, body]);
 }
 
 /** Inserts `segment` right after SOI. */
-function afterSoi(jpeg: Buffer, segment: Buffer): Buffer {
+export function afterSoi(jpeg: Buffer, segment: Buffer): Buffer {
   return Buffer.concat([jpeg.subarray(0, 2), segment, jpeg.subarray(2)]);
 }
 
 /** Inserts `segment` after the first scan of a progressive JPEG, before the next marker. */
-function betweenScans(jpeg: Buffer, segment: Buffer): Buffer {
+export function betweenScans(jpeg: Buffer, segment: Buffer): Buffer {
   let at = 2;
   while (jpeg[at + 1] !== 0xda) at += 2 + jpeg.readUInt16BE(at + 2);
   at += 2 + jpeg.readUInt16BE(at + 2);
@@ -260,7 +261,8 @@ function jpegContainers(jpeg: Buffer): string[] {
     const isJfif = code === 0xe0 && body.toString('latin1', 0, 5) === 'JFIF\0' && length === 16;
     const isOrientationOnly = code === 0xe1 && body.toString('latin1', 0, 6) === 'Exif\0\0' && length <= 40;
     const isAdobe = code === 0xee && body.toString('latin1', 0, 5) === 'Adobe' && length === 14;
-    if (code >= 0xe0 && code <= 0xef && !isJfif && !isOrientationOnly && !isAdobe) found.push(`APP${code - 0xe0} segment`);
+    const isAppProfile = code === 0xe2 && body.toString('latin1', 0, 14) === 'ICC_PROFILE\0\x01\x01' && isAppsOwnProfile(body.subarray(14));
+    if (code >= 0xe0 && code <= 0xef && !isJfif && !isOrientationOnly && !isAdobe && !isAppProfile) found.push(`APP${code - 0xe0} segment`);
     if (code === 0xfe) found.push('COM segment');
     at += 2 + length;
     if (code === 0xda) {
@@ -268,6 +270,11 @@ function jpegContainers(jpeg: Buffer): string[] {
     }
   }
   return [...found, 'no EOI'];
+}
+
+/** One of the ICC profiles the app writes itself, byte for byte. */
+function isAppsOwnProfile(profile: Buffer): boolean {
+  return (['sRGB', 'Display P3', 'Adobe RGB (1998)'] as const).some((space) => iccProfileOf(space).equals(profile));
 }
 
 function pngContainers(png: Buffer): string[] {
