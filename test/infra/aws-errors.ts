@@ -200,3 +200,18 @@ function wireFormat(protocol: Protocol, status: number, code: string, message: s
 function xml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
+
+/**
+ * An error the account model answers with, named by its wire code as AWS's API reference lists it. The model's dispatch
+ * turns it into the SDK's own error (awsError) for the service that was called, so the model never names an error itself.
+ */
+export class AwsFault extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'AwsFault';
+  }
+}
