@@ -926,7 +926,7 @@ const XEN_FAMILIES = [
   'f1',
 ];
 
-export function isNitro(instanceType: string): boolean {
+function isNitro(instanceType: string): boolean {
   return !XEN_FAMILIES.includes(instanceType.split('.')[0] ?? '');
 }
 
