@@ -14,7 +14,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { isAwsError, type AwsDeps } from '../aws-clients.js';
+import { isAwsError, retryUntilVisible, type AwsDeps } from '../aws-clients.js';
 import { releaseObjectPrefix } from '../release.js';
 import {
   amiParameterName,
@@ -27,7 +27,7 @@ import {
   type UpSettings,
 } from '../stack.js';
 import type { StackState, UpDeps } from '../state.js';
-import { required, retryWithBackoff, seconds, waitFor, type Step } from '../step.js';
+import { required, retryWithBackoff, seconds, waitFor, type Runtime, type Step } from '../step.js';
 import { renderUserData } from '../templates.js';
 
 export const PROFILE_PROPAGATION_BUDGET_MS = 120_000;
@@ -147,9 +147,29 @@ export async function ensureInstanceUsesProfile(
   log(`${instanceId} now requires IMDSv2 with hop limit ${HOP_LIMIT}`);
 }
 
-/** RunInstances fails this way while IAM has not yet propagated a new instance profile to EC2; only time fixes it. */
+/**
+ * How EC2 (RunInstances: InvalidParameterValue) and Auto Scaling (CreateAutoScalingGroup, UpdateAutoScalingGroup,
+ * StartInstanceRefresh: ValidationError "You must use a valid fully-formed launch template") refuse an instance profile
+ * that IAM has not yet propagated to them; only time fixes it.
+ */
 export function isProfilePropagationError(error: unknown): boolean {
-  return isAwsError(error, 'InvalidParameterValue') && /Invalid IAM Instance Profile/i.test(error.message);
+  return isAwsError(error, 'InvalidParameterValue', 'ValidationError') && /Invalid IAM Instance Profile/i.test(error.message);
+}
+
+/** Sends a request that names a new instance profile, retrying with backoff while `service` does not accept the profile yet. */
+export function retryWhileProfilePropagates<T>(runtime: Runtime, service: string, request: () => Promise<T>): Promise<T> {
+  return retryWithBackoff(
+    request,
+    {
+      isRetryable: isProfilePropagationError,
+      describeWait: (delayMs, waitedMs) =>
+        `${service} does not see the new instance profile yet (IAM is eventually consistent); retrying in ${seconds(delayMs)} (waited ${seconds(waitedMs)} of up to ${seconds(PROFILE_PROPAGATION_BUDGET_MS)})`,
+      firstDelayMs: 2_000,
+      maxDelayMs: 20_000,
+      budgetMs: PROFILE_PROPAGATION_BUDGET_MS,
+    },
+    runtime,
+  );
 }
 
 type RunInstancesInstanceType = NonNullable<ConstructorParameters<typeof RunInstancesCommand>[0]['InstanceType']>;
@@ -248,18 +268,7 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
               })),
             }),
           );
-        const { Instances = [] } = await retryWithBackoff(
-          launch,
-          {
-            isRetryable: isProfilePropagationError,
-            describeWait: (delayMs, waitedMs) =>
-              `EC2 does not see the new instance profile yet (IAM is eventually consistent); retrying in ${seconds(delayMs)} (waited ${seconds(waitedMs)} of up to ${seconds(PROFILE_PROPAGATION_BUDGET_MS)})`,
-            firstDelayMs: 2_000,
-            maxDelayMs: 20_000,
-            budgetMs: PROFILE_PROPAGATION_BUDGET_MS,
-          },
-          deps,
-        );
+        const { Instances = [] } = await retryWhileProfilePropagates(deps, 'EC2', launch);
         state.instanceId = required(Instances[0]?.InstanceId, 'the new instance id');
         log(`Launched ${state.instanceId}`);
       },
@@ -275,7 +284,13 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
         const instanceId = required(state.instanceId, 'the instance id');
         const publicIp = await waitFor(
           async () => {
-            const instance = await describeInstance(deps, instanceId);
+            // Just launched: EC2 answers InvalidInstanceID.NotFound until the new id has propagated.
+            const instance = await retryUntilVisible(
+              deps,
+              `instance ${instanceId}`,
+              () => describeInstance(deps, instanceId),
+              'InvalidInstanceID.NotFound',
+            );
             return instance?.State?.Name === 'running' ? instance.PublicIpAddress : undefined;
           },
           { intervalMs: 5_000, timeoutMs: INSTANCE_RUNNING_TIMEOUT_MS },
@@ -295,7 +310,7 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
       why: `First boot installs Node and the dependencies, retrying each download until a deadline; /readyz turns 200 once the app reaches the bucket with the instance role. When setup gives up it prints "${SETUP_FAILED_MARKER}" on the serial console: up then tags the instance ${SETUP_STATUS_TAG_KEY}=failed, so the next run replaces it.`,
       cli: [
         `curl --fail http://<public-ip>/readyz`,
-        `aws ec2 get-console-output --region ${region} --instance-id "$INSTANCE_ID" --latest --output text | grep '${SETUP_FAILED_MARKER}'`,
+        `aws ec2 get-console-output --region ${region} --instance-id "$INSTANCE_ID" --latest --output text | grep '${SETUP_FAILED_MARKER}'   # without --latest on a type not on Nitro (t2, m4, c4…)`,
         `aws ec2 create-tags --region ${region} --resources "$INSTANCE_ID" --tags Key=${SETUP_STATUS_TAG_KEY},Value=failed   # only when setup failed`,
       ],
       run: async (deps, state) => {
@@ -303,10 +318,11 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
         const instanceId = required(state.instanceId, 'the instance id');
         deps.log(`Polling ${appUrl}readyz for up to ${seconds(READINESS_TIMEOUT_MS)} while the instance boots`);
         let failure: string | undefined;
+        const consoleOutput = { latest: true };
         const ready = await waitFor(
           async () => {
             if (await deps.isReady(`${appUrl}readyz`)) return true;
-            failure = await setupFailure(deps, instanceId);
+            failure = await setupFailure(deps, instanceId, consoleOutput);
             return failure === undefined ? undefined : false;
           },
           { intervalMs: 10_000, timeoutMs: READINESS_TIMEOUT_MS },
@@ -348,9 +364,24 @@ async function startIfStopped(deps: AwsDeps, instance: Instance): Promise<void> 
   deps.log(`Started ${instanceId}, which was stopped`);
 }
 
-/** The failure line user-data printed on the console, if it did. */
-async function setupFailure({ aws }: AwsDeps, instanceId: string): Promise<string | undefined> {
-  const { Output } = await aws.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
+/**
+ * The failure line user-data printed on the console, if it did. The latest output only exists on Nitro instances (EC2 API
+ * Reference, GetConsoleOutput); on an older type (t2, m4, c4…) EC2 refuses Latest, and up reads the buffered output,
+ * which EC2 posts shortly after boot, from then on (`consoleOutput.latest` remembers it across polls).
+ */
+async function setupFailure(deps: AwsDeps, instanceId: string, consoleOutput: { latest: boolean }): Promise<string | undefined> {
+  const read = (latest: boolean) =>
+    deps.aws.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, ...(latest ? { Latest: true } : {}) }));
+  let answer: Awaited<ReturnType<typeof read>>;
+  try {
+    answer = await read(consoleOutput.latest);
+  } catch (error) {
+    if (!consoleOutput.latest || !isAwsError(error, 'UnsupportedOperation')) throw error;
+    consoleOutput.latest = false;
+    deps.log(`${instanceId} is not on the Nitro hypervisor, so EC2 has no latest console output for it: reading the output it buffers`);
+    answer = await read(false);
+  }
+  const { Output } = answer;
   const text = Buffer.from(Output ?? '', 'base64').toString('utf8');
   return text
     .split('\n')

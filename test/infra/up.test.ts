@@ -1,11 +1,13 @@
 // Tests of `up` against the in-memory account: the end state of a fresh run, reruns that converge, and what up refuses to touch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { GetConsoleOutputCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { bucketPolicy } from '../../infra/resources/bucket.js';
 import { DEPLOYMENT_TAG_KEY, READINESS_TIMEOUT_MS } from '../../infra/resources/instance.js';
 import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
 import { upSteps } from '../../infra/up.js';
-import { ACCOUNT_ID, AMI_ID, awsError, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
+import { ACCOUNT_ID, AMI_ID, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
+import { awsError } from './aws-errors.js';
 
 const ROLE = 's3-photo-share-role';
 const PROFILE = 's3-photo-share-instance-profile';
@@ -158,7 +160,7 @@ test('when up runs twice, then the second run reuses everything and launches not
 
 test('when up fails half-way and runs again, then the rerun converges on one instance and the full role policy', async () => {
   const account = new FakeAccount();
-  account.fail('iam', 'PutRolePolicy', awsError('ServiceFailure', 'Request processing has failed due to an unknown error'), 1);
+  account.fail('iam', 'PutRolePolicy', await awsError('iam', 'ServiceFailure', 'Request processing has failed due to an unknown error'), 1);
 
   await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /unknown error/);
   assert.equal(account.regions.get('eu-west-1')?.instances.size ?? 0, 0);
@@ -323,7 +325,8 @@ test('when --allow-cidr changed and someone added SSH, then up revokes both and 
 });
 
 test('when EC2 does not see the new instance profile yet, then up retries the launch with backoff and says why', async () => {
-  const account = new FakeAccount();
+  // Consistent otherwise, so the clock counts the launch's own waits only.
+  const account = new FakeAccount({});
   account.profilePropagationMs = 5_000;
 
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
@@ -334,7 +337,8 @@ test('when EC2 does not see the new instance profile yet, then up retries the la
 });
 
 test('when the instance profile never reaches EC2, then up gives up after about two minutes with the AWS error', async () => {
-  const account = new FakeAccount();
+  // Consistent otherwise, so the clock counts the launch's own waits only.
+  const account = new FakeAccount({});
   account.profilePropagationMs = 10 * 60_000;
 
   await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Invalid IAM Instance Profile name/);
@@ -345,8 +349,8 @@ test('when the instance profile never reaches EC2, then up gives up after about 
 
 test('when run-instances fails with another invalid parameter or for capacity, then up does not retry it', async () => {
   for (const error of [
-    awsError('InvalidParameterValue', 'Value (t3.nano2) for parameter instanceType is invalid.'),
-    awsError('InsufficientInstanceCapacity', 'no capacity'),
+    await awsError('ec2', 'InvalidParameterValue', 'Value (t3.nano2) for parameter instanceType is invalid.'),
+    await awsError('ec2', 'InsufficientInstanceCapacity', 'no capacity'),
   ]) {
     const account = new FakeAccount();
     account.fail('ec2', 'RunInstances', error);
@@ -365,6 +369,55 @@ test('when /readyz never answers 200 and the console shows no failure, then up s
   );
 
   assert.ok(account.runtime.clockMs >= READINESS_TIMEOUT_MS);
+});
+
+// EC2 API Reference, GetConsoleOutput: the latest output "is supported on instance types that use the Nitro hypervisor".
+test('when the latest console output of a t2 instance is asked for, then EC2 refuses it; a t3 (Nitro) gets it', async () => {
+  const account = new FakeAccount();
+  const { ec2 } = account.deps('eu-west-1').aws;
+  const launch = async (InstanceType: 't2.micro' | 't3.micro') =>
+    (await ec2.send(new RunInstancesCommand({ ImageId: AMI_ID, InstanceType, MinCount: 1, MaxCount: 1 }))).Instances![0]!.InstanceId!;
+  const xen = await launch('t2.micro');
+  const nitro = await launch('t3.micro');
+  account.runtime.clockMs += 60_000;
+
+  await assert.rejects(ec2.send(new GetConsoleOutputCommand({ InstanceId: xen, Latest: true })), { name: 'UnsupportedOperation' });
+  assert.equal((await ec2.send(new GetConsoleOutputCommand({ InstanceId: xen }))).InstanceId, xen);
+  assert.equal((await ec2.send(new GetConsoleOutputCommand({ InstanceId: nitro, Latest: true }))).InstanceId, nitro);
+});
+
+test('when --instance-type t2.micro (not on Nitro) fails its setup, then up reads the buffered console output and reports the line', async () => {
+  const account = new FakeAccount();
+  const { isReady } = account.deps('eu-west-1');
+  const failingSetup = async (url: string) => {
+    for (const instance of account.region('eu-west-1').instances.values()) instance.setup = 'failed';
+    return isReady(url);
+  };
+
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings({ instanceType: 't2.micro' })), { isReady: failingSetup }),
+    /setup of i-\w+ failed: s3-photo-share-setup: FAILED \(exit 1\) at line 42.*tagged setup-status=failed/s,
+  );
+  assert.deepEqual(
+    account.inputsOf('GetConsoleOutput').map((input) => input.Latest),
+    [true, undefined],
+  );
+  assert.ok(account.runtime.lines.some((line) => /^i-\w+ is not on the Nitro hypervisor, so EC2 has no latest console output/.test(line)));
+  assert.deepEqual(liveInstances(account)[0]?.Tags.at(-1), { Key: 'setup-status', Value: 'failed' });
+});
+
+test('when a t2.micro keeps booting, then up asks for the latest console output once and the buffered one after', async () => {
+  const account = new FakeAccount();
+  const { isReady } = account.deps('eu-west-1');
+  let polls = 0;
+  const readyOnFourthPoll = async (url: string) => (polls += 1) >= 4 && isReady(url);
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings({ instanceType: 't2.micro' })), { isReady: readyOnFourthPoll });
+
+  assert.deepEqual(
+    account.inputsOf('GetConsoleOutput').map((input) => input.Latest),
+    [true, undefined, undefined, undefined],
+  );
 });
 
 test('when the setup fails on the instance, then up reports the console line, tags the instance failed, and the rerun replaces it', async () => {
@@ -476,7 +529,7 @@ test('when up uploads the release, then the tarball and lockfile go under the st
 test('when another account creates the bucket name between the check and the create, then up says bucket names are global', async () => {
   const account = new FakeAccount();
   account.addBucket('demo-bucket', { ownerAccount: '210987654321' });
-  account.fail('s3', 'GetBucketTagging', awsError('NoSuchBucket'), 1);
+  account.fail('s3', 'GetBucketTagging', await awsError('s3', 'NoSuchBucket', 'The specified bucket does not exist'), 1);
 
   await assert.rejects(
     runAgainst(account, 'eu-west-1', upSteps(upSettings())),
@@ -486,7 +539,7 @@ test('when another account creates the bucket name between the check and the cre
 
 test('when reading the bucket tags fails for another reason, then up stops with that error', async () => {
   const account = new FakeAccount();
-  const throttled = awsError('SlowDown', 'Please reduce your request rate.');
+  const throttled = await awsError('s3', 'SlowDown', 'Please reduce your request rate.');
   account.fail('s3', 'GetBucketTagging', throttled, 1);
 
   await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), (error) => error === throttled);
