@@ -15,6 +15,7 @@ import {
 import { logGroupUpStep } from './resources/logs.js';
 import { retireLoadBalancedStep, retireStandaloneStep } from './resources/mode-switch.js';
 import { defaultSubnetsStep } from './resources/network.js';
+import { permissionsBoundaryUpStep } from './resources/permissions-boundary.js';
 import { releaseUploadStep } from './resources/release-artifacts.js';
 import { roleUpSteps, stackRegionCheckStep } from './resources/role.js';
 import { securityGroupUpStep } from './resources/security-group.js';
@@ -32,6 +33,7 @@ export function upSteps(settings: UpSettings): Step<UpDeps, StackState>[] {
     ...bucketUpSteps(settings),
     releaseUploadStep(settings),
     logGroupUpStep(settings),
+    permissionsBoundaryUpStep(settings),
     ...roleUpSteps(settings),
     ...(lb
       ? loadBalancedSteps(settings, lb)

@@ -67,6 +67,16 @@ export interface RoleModel {
   trust: Json;
   inlinePolicies: Map<string, Json>;
   attachedPolicies: string[];
+  /** The ARN of the managed policy that caps the role (CreateRole PermissionsBoundary, PutRolePermissionsBoundary). */
+  permissionsBoundary?: string;
+}
+
+/** A customer managed policy: its versions, one the default (IAM API reference, CreatePolicy and CreatePolicyVersion). */
+export interface ManagedPolicyModel {
+  name: string;
+  tags: Tags;
+  versions: { id: string; document: Json; isDefault: boolean }[];
+  lastVersion: number;
 }
 
 export interface OidcProviderModel {
@@ -150,6 +160,8 @@ export class FakeAccount {
   readonly buckets = new Map<string, BucketModel>();
   readonly roles = new Map<string, RoleModel>();
   readonly profiles = new Map<string, ProfileModel>();
+  /** Customer managed policies, by ARN. */
+  readonly managedPolicies = new Map<string, ManagedPolicyModel>();
   /** By ARN: IAM names an OIDC provider by its issuer host, one per account. */
   readonly oidcProviders = new Map<string, OidcProviderModel>();
   /** Not AWS: the repositories GitHub's public API shows the operator, by OWNER/NAME in any case (ci-role reads their ids). */
@@ -291,6 +303,7 @@ export class FakeAccount {
         {
           buckets: [...this.buckets],
           roles: [...this.roles],
+          managedPolicies: [...this.managedPolicies],
           profiles: [...this.profiles],
           oidcProviders: [...this.oidcProviders],
           regions: [...this.regions].filter(([, region]) => !isEmptyRegion(region)),
@@ -399,6 +412,12 @@ export class FakeAccount {
     return role;
   }
 
+  private managedPolicyFor(arn: unknown): ManagedPolicyModel {
+    const policy = this.managedPolicies.get(String(arn));
+    if (!policy) throw awsError('NoSuchEntityException', `Policy ${String(arn)} does not exist or is not attachable.`);
+    return policy;
+  }
+
   private profileFor(name: unknown): ProfileModel {
     const profile = this.profiles.get(String(name));
     if (!profile) throw awsError('NoSuchEntityException', `Instance Profile ${String(name)} cannot be found.`);
@@ -505,11 +524,121 @@ export class FakeAccount {
       if (this.roles.has(name)) throw awsError('EntityAlreadyExistsException', `Role with name ${name} already exists.`);
       const role = this.addRole(name, (input.Tags as Tags) ?? []);
       role.trust = JSON.parse(String(input.AssumeRolePolicyDocument)) as Json;
+      role.permissionsBoundary = input.PermissionsBoundary as string | undefined;
       return { Role: { Arn: role.arn, RoleName: name, Tags: role.tags } };
     },
+    // GetRole returns the trust policy URL-encoded (RFC 3986), and the boundary as PermissionsBoundaryPolicy (IAM API reference, GetRole and AttachedPermissionsBoundary).
     'iam:GetRole': (input) => {
       const role = this.roleFor(input.RoleName);
-      return { Role: { Arn: role.arn, RoleName: input.RoleName, Tags: role.tags } };
+      return {
+        Role: {
+          Arn: role.arn,
+          RoleName: input.RoleName,
+          Tags: role.tags,
+          AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(role.trust)),
+          PermissionsBoundary: role.permissionsBoundary
+            ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundary }
+            : undefined,
+        },
+      };
+    },
+    // IAM API reference, PutRolePermissionsBoundary: adds or replaces the role's boundary.
+    'iam:PutRolePermissionsBoundary': (input) =>
+      void (this.roleFor(input.RoleName).permissionsBoundary = String(input.PermissionsBoundary)),
+    // IAM API reference, CreatePolicy: EntityAlreadyExists for a name in use; the first version is v1 and the default.
+    'iam:CreatePolicy': (input) => {
+      const arn = `arn:aws:iam::${ACCOUNT_ID}:policy/${String(input.PolicyName)}`;
+      if (this.managedPolicies.has(arn))
+        throw awsError(
+          'EntityAlreadyExistsException',
+          `A policy called ${String(input.PolicyName)} already exists. Duplicate names are not allowed.`,
+        );
+      const document = JSON.parse(String(input.PolicyDocument)) as Json;
+      const policy = {
+        name: String(input.PolicyName),
+        tags: (input.Tags as Tags) ?? [],
+        versions: [{ id: 'v1', document, isDefault: true }],
+        lastVersion: 1,
+      };
+      this.managedPolicies.set(arn, policy);
+      return { Policy: { PolicyName: policy.name, Arn: arn, DefaultVersionId: 'v1', Tags: policy.tags } };
+    },
+    'iam:GetPolicy': (input) => {
+      const policy = this.managedPolicyFor(input.PolicyArn);
+      const usage = [...this.roles.values()].filter((role) => role.permissionsBoundary === input.PolicyArn).length;
+      const defaultVersion = policy.versions.find((version) => version.isDefault);
+      return {
+        Policy: {
+          PolicyName: policy.name,
+          Arn: input.PolicyArn,
+          DefaultVersionId: defaultVersion?.id,
+          PermissionsBoundaryUsageCount: usage,
+          Tags: policy.tags,
+        },
+      };
+    },
+    // The document comes back URL-encoded (RFC 3986), as GetRole's trust policy does (IAM API reference, GetPolicyVersion).
+    'iam:GetPolicyVersion': (input) => {
+      const version = this.managedPolicyFor(input.PolicyArn).versions.find((candidate) => candidate.id === input.VersionId);
+      if (!version)
+        throw awsError('NoSuchEntityException', `Policy ${String(input.PolicyArn)} version ${String(input.VersionId)} does not exist.`);
+      return {
+        PolicyVersion: {
+          Document: encodeURIComponent(JSON.stringify(version.document)),
+          VersionId: version.id,
+          IsDefaultVersion: version.isDefault,
+        },
+      };
+    },
+    'iam:ListPolicyVersions': (input) => ({
+      Versions: this.managedPolicyFor(input.PolicyArn).versions.map((version) => ({
+        VersionId: version.id,
+        IsDefaultVersion: version.isDefault,
+      })),
+    }),
+    // IAM API reference, CreatePolicyVersion: at most five versions; LimitExceeded beyond.
+    'iam:CreatePolicyVersion': (input) => {
+      const policy = this.managedPolicyFor(input.PolicyArn);
+      if (policy.versions.length >= 5)
+        throw awsError(
+          'LimitExceededException',
+          'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.',
+        );
+      policy.lastVersion += 1;
+      const version = {
+        id: `v${policy.lastVersion}`,
+        document: JSON.parse(String(input.PolicyDocument)) as Json,
+        isDefault: input.SetAsDefault === true,
+      };
+      if (version.isDefault) for (const other of policy.versions) other.isDefault = false;
+      policy.versions.push(version);
+      return { PolicyVersion: { VersionId: version.id, IsDefaultVersion: version.isDefault } };
+    },
+    // IAM API reference, DeletePolicyVersion: the default version cannot be deleted this way.
+    'iam:DeletePolicyVersion': (input) => {
+      const policy = this.managedPolicyFor(input.PolicyArn);
+      const version = policy.versions.find((candidate) => candidate.id === input.VersionId);
+      if (!version)
+        throw awsError('NoSuchEntityException', `Policy ${String(input.PolicyArn)} version ${String(input.VersionId)} does not exist.`);
+      if (version.isDefault) throw awsError('DeleteConflictException', 'Cannot delete the default version of a policy.');
+      policy.versions = policy.versions.filter((candidate) => candidate !== version);
+    },
+    // IAM API reference, DeletePolicy: other versions must be deleted first, and a policy still attached, or used as a
+    // permissions boundary, is refused with DeleteConflict (AWS's messages as reported in rebuy-de/aws-nuke#1 and gruntwork-io/cloud-nuke#972).
+    'iam:DeletePolicy': (input) => {
+      const policy = this.managedPolicyFor(input.PolicyArn);
+      if (policy.versions.length > 1)
+        throw awsError(
+          'DeleteConflictException',
+          "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
+        );
+      if (
+        [...this.roles.values()].some(
+          (role) => role.permissionsBoundary === input.PolicyArn || role.attachedPolicies.includes(String(input.PolicyArn)),
+        )
+      )
+        throw awsError('DeleteConflictException', 'Cannot delete a policy attached to entities.');
+      this.managedPolicies.delete(String(input.PolicyArn));
     },
     'iam:UpdateAssumeRolePolicy': (input) => void (this.roleFor(input.RoleName).trust = JSON.parse(String(input.PolicyDocument)) as Json),
     'iam:PutRolePolicy': (input) =>

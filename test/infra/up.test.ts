@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bucketPolicy } from '../../infra/resources/bucket.js';
 import { DEPLOYMENT_TAG_KEY, READINESS_TIMEOUT_MS } from '../../infra/resources/instance.js';
+import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
 import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
 import { upSteps } from '../../infra/up.js';
 import { ACCOUNT_ID, AMI_ID, awsError, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
@@ -10,6 +11,7 @@ import { ACCOUNT_ID, AMI_ID, awsError, FakeAccount, RELEASE_ID, runAgainst, STAC
 const ROLE = 's3-photo-share-role';
 const PROFILE = 's3-photo-share-instance-profile';
 const LOG_GROUP = '/s3-photo-share/s3-photo-share';
+const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT_ID}:policy/s3-photo-share-boundary`;
 
 function liveInstances(account: FakeAccount, region = 'eu-west-1') {
   return [...account.region(region).instances.values()].filter(
@@ -63,6 +65,11 @@ test('when up runs on a fresh account, then the role trusts EC2 only, holds exac
   assert.deepEqual(role?.tags, STACK_TAGS);
   assert.deepEqual(role?.trust, trustPolicy());
   assert.deepEqual([...(role?.inlinePolicies ?? [])], [['s3-photo-share-s3-access', appPolicy(upSettings(), ACCOUNT_ID)]]);
+  assert.equal(role?.permissionsBoundary, BOUNDARY_ARN);
+  assert.deepEqual(account.managedPolicies.get(BOUNDARY_ARN)?.versions, [
+    { id: 'v1', document: permissionsBoundary(upSettings(), ACCOUNT_ID), isDefault: true },
+  ]);
+  assert.deepEqual(account.managedPolicies.get(BOUNDARY_ARN)?.tags, STACK_TAGS);
   assert.deepEqual(account.profiles.get(PROFILE)?.tags, STACK_TAGS);
   assert.deepEqual(account.profiles.get(PROFILE)?.roles, [ROLE]);
   assert.deepEqual(state, {
@@ -244,6 +251,69 @@ test('when --adopt-bucket names a bucket in another region or no bucket, then up
     runAgainst(account, 'eu-central-1', upSteps(upSettings({ adoptBucket: true, bucket: 'ireland-bucket', region: 'eu-central-1' }))),
     /exists in another region/,
   );
+});
+
+test('when the stack role has been made to trust another account, then up stops, says an administrator must restore it, and writes no trust', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const role = account.roles.get(ROLE)!;
+  role.trust = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::210987654321:root' }, Action: 'sts:AssumeRole' }],
+  };
+  const tampered = structuredClone(role);
+  account.calls.length = 0;
+
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /Role s3-photo-share-role has a trust policy this tool did not write.*an administrator should check who changed it, then restore it: aws iam update-assume-role-policy --role-name s3-photo-share-role/,
+  );
+
+  assert.deepEqual(account.roles.get(ROLE), tampered);
+  assert.deepEqual(account.inputsOf('UpdateAssumeRolePolicy'), []);
+});
+
+test('when the stack role exists without a permissions boundary (made before there was one), then up sets it and writes no trust', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  account.roles.get(ROLE)!.permissionsBoundary = undefined;
+  account.calls.length = 0;
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.equal(account.roles.get(ROLE)?.permissionsBoundary, BOUNDARY_ARN);
+  assert.deepEqual(account.inputsOf('PutRolePermissionsBoundary'), [{ RoleName: ROLE, PermissionsBoundary: BOUNDARY_ARN }]);
+  assert.deepEqual(account.inputsOf('UpdateAssumeRolePolicy'), []);
+});
+
+test('when the boundary holds the five versions IAM allows and another document, then up drops the old versions and makes the rendered one the default', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const boundary = account.managedPolicies.get(BOUNDARY_ARN)!;
+  const stale = { Version: '2012-10-17', Statement: [] };
+  boundary.versions = [1, 2, 3, 4, 5].map((number) => ({ id: `v${number}`, document: stale, isDefault: number === 5 }));
+  boundary.lastVersion = 5;
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.deepEqual(boundary.versions, [
+    { id: 'v5', document: stale, isDefault: false },
+    { id: 'v6', document: permissionsBoundary(upSettings(), ACCOUNT_ID), isDefault: true },
+  ]);
+});
+
+test('when a policy with the boundary name exists without the stack tags, then up refuses before creating the role', async () => {
+  const account = new FakeAccount();
+  account.managedPolicies.set(BOUNDARY_ARN, {
+    name: 's3-photo-share-boundary',
+    tags: [],
+    versions: [{ id: 'v1', document: { Version: '2012-10-17', Statement: [] }, isDefault: true }],
+    lastVersion: 1,
+  });
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Policy s3-photo-share-boundary exists but is not tagged/);
+
+  assert.equal(account.roles.size, 0);
 });
 
 test('when a role with the stack name exists without the stack tags, then up refuses and leaves it as it is', async () => {
