@@ -178,11 +178,13 @@ export class FakeAccount {
   hasDefaultVpc = true;
   /** How long EC2 keeps the profile association of a terminated instance. */
   associationLingerMs = 10_000;
+  /** Not AWS: whether the machine up runs on is inside --allow-cidr. When not (a GitHub runner), every GET of the app times out. */
+  reachableFromHere = true;
   /** The image the public Amazon Linux parameter names; AWS publishes a new one every few weeks. */
   amiId = AMI_ID;
   /** Load balancers, Auto Scaling groups, launch templates, parameters, certificates and hosted zones. */
   readonly scaling = new ScalingModel(this);
-  /** How the setup of the next instances an Auto Scaling group launches ends, one entry per launch; then 'ok'. */
+  /** How the setup of the next instances launched (by RunInstances or an Auto Scaling group) ends, one entry per launch; then 'ok'. */
   readonly launchSetups: InstanceModel['setup'][] = [];
   private sequence = 0;
   private readonly faults: { service: string; command: string; error: Error; remaining: number; when?: (input: Json) => boolean }[] = [];
@@ -339,15 +341,16 @@ export class FakeAccount {
           if (!found) return { status: 404, body: undefined };
           return { status: 200, body: { full_name: found.fullName, id: Number(found.repoId), owner: { id: Number(found.ownerId) } } };
         }),
-      isReady: async (url) => {
+      probeReadiness: async (url) => {
         this.advanceInstances();
-        return (
-          this.scaling.answers(regionName, url) ||
+        if (!this.reachableFromHere) return 'unreachable';
+        return this.scaling.answers(regionName, url) ||
           [...this.region(regionName).instances.values()].some(
             (instance) =>
               url.startsWith(`http://${instance.PublicIpAddress}/`) && instance.State.Name === 'running' && instance.setup === 'ok',
           )
-        );
+          ? 'ready'
+          : 'not-ready';
       },
       ...overrides,
     };
@@ -387,6 +390,7 @@ export class FakeAccount {
         const next: Record<string, string> = { pending: 'running', 'shutting-down': 'terminated', stopping: 'stopped' };
         instance.State = { Name: next[instance.State.Name] ?? instance.State.Name };
         instance.stateChangeAt = undefined;
+        if (instance.State.Name === 'running' && instance.setup === 'ok') this.shipSetupDone(region, instance);
         // EC2 ends the profile association of a terminated instance shortly after, not at once.
         if (instance.State.Name === 'terminated') {
           for (const association of region.associations.values())
@@ -410,6 +414,13 @@ export class FakeAccount {
     const role = this.roles.get(String(name));
     if (!role) throw awsError('NoSuchEntityException', `The role with name ${String(name)} cannot be found.`);
     return role;
+  }
+
+  /** Not AWS: once the app answers on an instance whose setup went well, user-data's DONE line reaches LOG_GROUP INSTANCE/setup. */
+  private shipSetupDone(region: RegionModel, instance: InstanceModel): void {
+    const logGroupName = /^readonly LOG_GROUP='(.*)'$/m.exec(instance.UserData ?? '')?.[1];
+    const group = logGroupName === undefined ? undefined : region.logGroups.get(logGroupName);
+    group?.events.push({ timestamp: this.now(), logStreamName: `${instance.InstanceId}/setup`, message: 's3-photo-share-setup: DONE' });
   }
 
   private managedPolicyFor(arn: unknown): ManagedPolicyModel {
@@ -809,6 +820,7 @@ export class FakeAccount {
       const instance = this.addInstance(region, {
         State: { Name: 'pending' },
         stateChangeAt: this.now() + PENDING_MS,
+        setup: this.nextLaunchSetup(),
         Tags: tags,
         ImageId: String(input.ImageId),
         MetadataOptions: input.MetadataOptions as InstanceModel['MetadataOptions'],
@@ -917,7 +929,14 @@ export class FakeAccount {
       this.region(region).logGroups.delete(String(input.logGroupName));
     },
     'logs:FilterLogEvents': (input, region) => {
-      const events = this.logGroupFor(region, input.logGroupName).events.filter((event) => event.timestamp >= Number(input.startTime ?? 0));
+      const streams = input.logStreamNames as string[] | undefined;
+      // A quoted filter pattern matches events that hold the exact phrase (CloudWatch Logs User Guide, filter pattern syntax).
+      const phrase = /^"(.*)"$/.exec(String(input.filterPattern ?? ''))?.[1];
+      const events = this.logGroupFor(region, input.logGroupName)
+        .events.filter((event) => event.timestamp >= Number(input.startTime ?? 0))
+        .filter((event) => !streams || streams.includes(event.logStreamName))
+        .filter((event) => phrase === undefined || event.message.includes(phrase))
+        .slice(0, Number(input.limit ?? Infinity));
       // Two events a page, so paging is exercised.
       const start = Number(input.nextToken ?? 0);
       const page = events.slice(start, start + 2);

@@ -430,11 +430,21 @@ test('when /readyz never answers 200 and the console shows no failure, then up s
   const account = new FakeAccount();
 
   await assert.rejects(
-    runAgainst(account, 'eu-west-1', upSteps(upSettings()), { isReady: async () => false }),
+    runAgainst(account, 'eu-west-1', upSteps(upSettings()), { probeReadiness: async () => 'not-ready' }),
     /^Error: http:\/\/[\d.]+\/readyz did not answer 200 within 900 s\. Read the boot log with `npm run infra:logs -- --region eu-west-1` or `aws ec2 get-console-output --region eu-west-1 --instance-id i-\w+ --latest --output text`, then run `npm run infra:up` again\.$/,
   );
 
   assert.ok(account.runtime.clockMs >= READINESS_TIMEOUT_MS);
+});
+
+test('when the URL does not answer from here and the instance’s setup log has no DONE line, then up does not take it for ready: the console failure decides', async () => {
+  const account = new FakeAccount();
+  account.reachableFromHere = false;
+  account.launchSetups.push('failed');
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /setup of i-\w+ failed: s3-photo-share-setup: FAILED/);
+
+  assert.ok(account.inputsOf('FilterLogEvents').length > 0);
 });
 
 test('when the setup fails on the instance, then up reports the console line, tags the instance failed, and the rerun replaces it', async () => {
@@ -445,10 +455,10 @@ test('when the setup fails on the instance, then up reports the console line, ta
   account.deps = (region, overrides) => {
     const deps = originalDeps(region, overrides);
     if (firstLaunch) {
-      const isReady = deps.isReady;
-      deps.isReady = async (url) => {
+      const probeReadiness = deps.probeReadiness;
+      deps.probeReadiness = async (url) => {
         for (const instance of account.region(region).instances.values()) instance.setup = 'failed';
-        return isReady(url);
+        return probeReadiness(url);
       };
     }
     return deps;
