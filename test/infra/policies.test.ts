@@ -3,11 +3,14 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { downSteps } from '../../infra/down.js';
+import { identityStep } from '../../infra/identity.js';
 import { operatorPolicy } from '../../infra/operator-policy.js';
 import { bucketPolicy } from '../../infra/resources/bucket.js';
-import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
+import { permissionsBoundary, permissionsBoundaryUpStep } from '../../infra/resources/permissions-boundary.js';
 import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
-import { ACCOUNT_ID, upSettings } from './fake-aws.js';
+import { upSteps } from '../../infra/up.js';
+import { ACCOUNT_ID, FakeAccount, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 
 const ROLE_SESSION = `arn:aws:sts::${ACCOUNT_ID}:assumed-role/s3-photo-share-role/i-0123456789abcdef0`;
 const OPERATOR = `arn:aws:iam::${ACCOUNT_ID}:user/operator`;
@@ -602,4 +605,50 @@ test('when the operator policy is rendered for the longest stack name and bucket
   for (const variant of [OPERATOR_POLICY, operatorPolicy({ stack: 'demo2', region: 'us-east-1', bucket: 'demo-bucket' }, ACCOUNT_ID)]) {
     assert.ok(JSON.stringify(variant).length <= 9_000);
   }
+});
+
+/** The IAM resource and condition context of an IAM call as the model recorded it. */
+function iamRequestOf(command: string, input: Record<string, unknown>): { resource: string; context: Record<string, string> } {
+  const iam = `arn:aws:iam::${ACCOUNT_ID}`;
+  if (input.PolicyArn) return { resource: String(input.PolicyArn), context: {} };
+  if (input.InstanceProfileName) return { resource: `${iam}:instance-profile/${String(input.InstanceProfileName)}`, context: {} };
+  // The role's boundary is in the request (CreateRole, PutRolePermissionsBoundary) or, for a policy write, the role's own.
+  const boundary = String(input.PermissionsBoundary ?? BOUNDARY);
+  return {
+    resource: `${iam}:role/${String(input.RoleName)}`,
+    context: command === 'GetRole' ? {} : { 'iam:PermissionsBoundary': boundary },
+  };
+}
+
+test('when CI runs up in both modes and down after ci-role made the boundary, then every IAM call they make is allowed by the operator policy', async () => {
+  const account = new FakeAccount();
+  account.addRole('s3-photo-share-github-deploy', STACK_TAGS);
+  await runAgainst(account, 'eu-west-1', [identityStep(), permissionsBoundaryUpStep(upSettings())]);
+  account.calls.length = 0;
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings({ loadBalanced: { instances: 2 } })));
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  await runAgainst(
+    account,
+    'eu-west-1',
+    downSteps({ stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket', deleteBucket: false }),
+  );
+
+  const requests = new Map<string, { action: string; resource: string; context: Record<string, string> }>();
+  for (const call of account.calls.filter((candidate) => candidate.service === 'iam')) {
+    const request = { action: `iam:${call.command}`, ...iamRequestOf(call.command, call.input) };
+    requests.set(JSON.stringify(request), request);
+  }
+  assert.ok(
+    ['iam:CreateRole', 'iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:PutRolePolicy', 'iam:DeleteRole'].every((action) =>
+      [...requests.values()].some((request) => request.action === action),
+    ),
+  );
+  const denied: string[] = [];
+  for (const { action, resource, context } of requests.values()) {
+    if ((await operatorDecision(action, resource, context)) !== 'Allowed') denied.push(`${action} ${resource}`);
+  }
+  assert.deepEqual(denied, []);
+  assert.ok(account.managedPolicies.has(BOUNDARY), 'down keeps the boundary while the deploy role exists');
 });
