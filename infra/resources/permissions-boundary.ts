@@ -10,7 +10,7 @@ import {
   ListPolicyVersionsCommand,
 } from '@aws-sdk/client-iam';
 import { isDeepStrictEqual } from 'node:util';
-import { unlessMissing, type AwsClients, type AwsDeps } from '../aws-clients.js';
+import { isAwsError, unlessMissing, type AwsClients, type AwsDeps } from '../aws-clients.js';
 import { assertStackOwns, PLAN_ACCOUNT_ID, stackNames, stackTags, tagsCli, type BucketSettings, type StackSettings } from '../stack.js';
 import type { StackState } from '../state.js';
 import { required, type Step } from '../step.js';
@@ -52,8 +52,9 @@ export function permissionsBoundaryUpStep(settings: BucketSettings): Step<AwsDep
       const document = permissionsBoundary(settings, accountId);
       const found = await unlessMissing(aws.iam.send(new GetPolicyCommand({ PolicyArn: arn })), 'NoSuchEntityException');
       if (!found?.Policy) {
-        await aws.iam.send(
-          new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(document), Tags: stackTags(settings) }),
+        await byAnAdministrator(
+          name,
+          aws.iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(document), Tags: stackTags(settings) })),
         );
         log(`Created permissions boundary ${arn}`);
         return;
@@ -68,11 +69,29 @@ export function permissionsBoundaryUpStep(settings: BucketSettings): Step<AwsDep
         return;
       }
       // A policy keeps at most five versions: drop the old ones first, so each change leaves two.
-      await deleteOldVersions(aws, arn);
-      await aws.iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(document), SetAsDefault: true }));
+      await byAnAdministrator(name, deleteOldVersions(aws, arn));
+      await byAnAdministrator(
+        name,
+        aws.iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(document), SetAsDefault: true })),
+      );
       log(`Permissions boundary ${arn} updated`);
     },
   };
+}
+
+/** A boundary write, refused to operators and CI by design: said in those words rather than as IAM's AccessDenied. */
+async function byAnAdministrator<T>(name: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    // IAM models no AccessDenied exception, so the SDK names the error by its wire code.
+    if (!isAwsError(error, 'AccessDenied')) throw error;
+    throw new Error(
+      `Only an administrator may write the permissions boundary ${name}: the operator policy denies it, so CI can never widen it. ` +
+        'Run `npm run infra:ci-role` for this stack, or this `up` once, with administrator credentials; after that the operator only reads it.',
+      { cause: error },
+    );
+  }
 }
 
 async function deleteOldVersions(aws: AwsClients, arn: string): Promise<void> {

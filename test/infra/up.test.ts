@@ -302,6 +302,26 @@ test('when the boundary holds the five versions IAM allows and another document,
   ]);
 });
 
+test('when an operator without administrator rights runs up before any boundary exists, then up says an administrator must create it, and creates no role', async () => {
+  const account = new FakeAccount();
+  account.fail(
+    'iam',
+    'CreatePolicy',
+    awsError(
+      'AccessDenied',
+      `User: arn:aws:sts::${ACCOUNT_ID}:assumed-role/s3-photo-share-github-deploy/GitHubActions is not authorized to perform: iam:CreatePolicy on resource: policy s3-photo-share-boundary because no identity-based policy allows the iam:CreatePolicy action`,
+    ),
+  );
+
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /^Error: Only an administrator may write the permissions boundary s3-photo-share-boundary: the operator policy denies it, so CI can never widen it\. Run `npm run infra:ci-role` for this stack, or this `up` once, with administrator credentials/,
+  );
+
+  assert.equal(account.roles.size, 0);
+  assert.equal(account.managedPolicies.size, 0);
+});
+
 test('when a policy with the boundary name exists without the stack tags, then up refuses before creating the role', async () => {
   const account = new FakeAccount();
   account.managedPolicies.set(BOUNDARY_ARN, {
