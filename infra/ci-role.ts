@@ -3,6 +3,8 @@ import { identityStep } from './identity.js';
 import { deployRoleDownStep, deployRoleUpSteps, type CiRoleSettings } from './resources/deploy-role.js';
 import { type CiRoleDeps, githubRepositoryStep } from './resources/github-repository.js';
 import { oidcProviderKeptStep, oidcProviderUpStep } from './resources/oidc-provider.js';
+import { permissionsBoundaryDownStep, permissionsBoundaryUpStep } from './resources/permissions-boundary.js';
+import { stackNames } from './stack.js';
 import type { StackState } from './state.js';
 import type { Step } from './step.js';
 
@@ -11,8 +13,22 @@ export interface CiRoleCommandSettings extends CiRoleSettings {
 }
 
 export function ciRoleSteps(settings: CiRoleCommandSettings): Step<CiRoleDeps, StackState>[] {
-  if (settings.delete) return [identityStep(), deployRoleDownStep(settings), oidcProviderKeptStep()];
-  return [identityStep(), githubRepositoryStep(settings), oidcProviderUpStep(), ...deployRoleUpSteps(settings)];
+  if (settings.delete) {
+    return [
+      identityStep(),
+      deployRoleDownStep(settings),
+      permissionsBoundaryDownStep(settings, stackNames(settings.stack).roleName),
+      oidcProviderKeptStep(),
+    ];
+  }
+  // The boundary the operator policy names, made here because CI may not create it; after the role, so a refused role leaves nothing behind.
+  return [
+    identityStep(),
+    githubRepositoryStep(settings),
+    oidcProviderUpStep(),
+    ...deployRoleUpSteps(settings),
+    permissionsBoundaryUpStep(settings),
+  ];
 }
 
 export function formatCiRoleSummary(state: StackState, settings: CiRoleCommandSettings): string[] {

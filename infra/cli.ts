@@ -434,6 +434,12 @@ export async function runCli(argv: readonly string[], cli: CliDeps): Promise<num
   return 0;
 }
 
+/** A fetch (not an AWS call) that ended by our own deadline (AbortSignal.timeout) or undici's connect timeout: no packet came back. */
+function isTimeout(fetchFailure: unknown): boolean {
+  const cause = fetchFailure instanceof Error ? (fetchFailure.cause as { code?: string } | undefined) : undefined;
+  return (fetchFailure instanceof Error && fetchFailure.name === 'TimeoutError') || cause?.code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
 export function defaultDeps(region: string): CommandDeps {
   const repoRoot = fileURLToPath(new URL('..', import.meta.url));
   const runtime: Runtime = { log: (line) => console.log(line), sleep: (ms) => sleep(ms), now: () => Date.now() };
@@ -442,12 +448,13 @@ export function defaultDeps(region: string): CommandDeps {
     aws: createAwsClients(region),
     buildRelease: () => buildRelease(repoRoot),
     lookUpGitHubRepository: (repo) => lookUpGitHubRepository(repo),
-    isReady: async (url) => {
+    probeReadiness: async (url) => {
       try {
         const response = await fetch(url, { signal: AbortSignal.timeout(5_000), redirect: 'manual' });
-        return response.status === 200;
-      } catch {
-        return false;
+        return response.status === 200 ? 'ready' : 'not-ready';
+      } catch (error) {
+        // A security group drops what it does not admit, so the request times out; anything else means something answered.
+        return isTimeout(error) ? 'unreachable' : 'not-ready';
       }
     },
   };

@@ -7,10 +7,11 @@ import { csrfSecretDownStep } from './resources/csrf-secret.js';
 import { instanceDownStep } from './resources/instance.js';
 import { loadBalancerDownSteps } from './resources/load-balancer.js';
 import { logGroupDownStep } from './resources/logs.js';
+import { permissionsBoundaryDownStep } from './resources/permissions-boundary.js';
 import { releaseDeletionStep } from './resources/release-artifacts.js';
 import { roleDownSteps, stackRegionCheckStep } from './resources/role.js';
 import { securityGroupDownStep } from './resources/security-group.js';
-import type { BucketSettings } from './stack.js';
+import { stackNames, type BucketSettings } from './stack.js';
 import type { StackState } from './state.js';
 import type { Step } from './step.js';
 
@@ -31,6 +32,7 @@ export function downSteps(settings: DownSettings): Step<AwsDeps, StackState>[] {
     instanceDownStep(settings),
     securityGroupDownStep(settings),
     ...roleDownSteps(settings),
+    permissionsBoundaryDownStep(settings, stackNames(settings.stack).deployRoleName),
     logGroupDownStep(settings),
     settings.deleteBucket ? bucketDeletionStep(settings) : releaseDeletionStep(settings),
   ];

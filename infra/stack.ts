@@ -10,6 +10,8 @@ export const APP_PORT = 80;
 /** The file `npm start` runs; the systemd unit starts the same file from the unpacked release. */
 export const APP_ENTRY = 'dist/src/server.js';
 export const LOG_RETENTION_DAYS = 7;
+/** The plan shows this where the account id appears; the commands fill in the real one from GetCallerIdentity. */
+export const PLAN_ACCOUNT_ID = 'ACCOUNT_ID';
 /** Load balancer and target group names allow 32 characters; the longest suffix this tool adds to the stack is 3. */
 export const MAX_LOAD_BALANCED_STACK_LENGTH = 29;
 
@@ -50,6 +52,8 @@ export interface StackNames {
   /** The role GitHub Actions assumes to run up from CI (`infra:ci-role`), and its inline operator policy. */
   deployRoleName: string;
   deployRolePolicyName: string;
+  /** The managed policy that caps the stack role: whatever policy it is given, it can do no more than the app needs. */
+  permissionsBoundaryName: string;
   /** Load-balanced mode (`--instances N`). */
   loadBalancerName: string;
   targetGroupName: string;
@@ -72,6 +76,7 @@ export function stackNames(stack: string): StackNames {
     logGroupName: `/s3-photo-share/${stack}`,
     deployRoleName: `${stack}-github-deploy`,
     deployRolePolicyName: `${stack}-operator`,
+    permissionsBoundaryName: `${stack}-boundary`,
     loadBalancerName: `${stack}-lb`,
     targetGroupName: `${stack}-tg`,
     loadBalancerSecurityGroupName: `${stack}-lb`,

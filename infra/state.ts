@@ -39,16 +39,24 @@ export interface StackState {
   launchTemplateVersion?: string;
   /** Set when this run started an instance refresh (a new release or changed settings). */
   instanceRefreshId?: string;
+  /** Why the app was not confirmed ready: held until the other mode is removed, then reported. */
+  readinessFailure?: unknown;
 }
 
 export function newStackState(): StackState {
   return {};
 }
 
+/**
+ * What one GET of the app's /readyz learned: 'ready' only for a 200; 'not-ready' for any other answer or error (a refused
+ * connection, a name that does not resolve yet); 'unreachable' when nothing answered in time, as when a security group
+ * does not admit the machine up runs on (--allow-cidr): then only a check from inside AWS can tell.
+ */
+export type ReadinessProbe = 'ready' | 'not-ready' | 'unreachable';
+
 export interface UpDeps extends AwsDeps {
   buildRelease: () => Promise<ReleaseArtifact>;
-  /** One GET of the app's /readyz; true only for a 200. */
-  isReady: (url: string) => Promise<boolean>;
+  probeReadiness: (url: string) => Promise<ReadinessProbe>;
 }
 
 /** Everything any command may need; each command's steps use a part of it. */

@@ -7,7 +7,13 @@ const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 // Empty is safe too ('' in the shell, "" in JSON): user-data leaves the load-balanced settings empty on a single instance.
 const SAFE_VALUE = /^[A-Za-z0-9._/:-]*$/;
 
-export type PolicyName = 'app-policy' | 'trust-policy' | 'github-trust-policy' | 'bucket-policy' | 'operator-policy';
+export type PolicyName =
+  | 'app-policy'
+  | 'trust-policy'
+  | 'github-trust-policy'
+  | 'bucket-policy'
+  | 'operator-policy'
+  | 'permissions-boundary';
 
 export interface PolicyDocument {
   Version: string;

@@ -15,6 +15,7 @@ import {
 import { logGroupUpStep } from './resources/logs.js';
 import { retireLoadBalancedStep, retireStandaloneStep } from './resources/mode-switch.js';
 import { defaultSubnetsStep } from './resources/network.js';
+import { permissionsBoundaryUpStep } from './resources/permissions-boundary.js';
 import { releaseUploadStep } from './resources/release-artifacts.js';
 import { roleUpSteps, stackRegionCheckStep } from './resources/role.js';
 import { securityGroupUpStep } from './resources/security-group.js';
@@ -32,10 +33,45 @@ export function upSteps(settings: UpSettings): Step<UpDeps, StackState>[] {
     ...bucketUpSteps(settings),
     releaseUploadStep(settings),
     logGroupUpStep(settings),
+    permissionsBoundaryUpStep(settings),
     ...roleUpSteps(settings),
     ...(lb
       ? loadBalancedSteps(settings, lb)
-      : [securityGroupUpStep(settings), ...instanceUpSteps(settings), retireLoadBalancedStep(settings)]),
+      : [securityGroupUpStep(settings), ...retiringDespiteReadiness(instanceUpSteps(settings), retireLoadBalancedStep(settings))]),
+  ];
+}
+
+/**
+ * The last of the readiness steps waits for the new mode; removing the other mode must not depend on it, or a deploy
+ * that cannot confirm readiness (from CI, say) would leave a load balancer or an open instance behind. So a readiness
+ * failure is held in the state while the other mode is removed, and reported when that is done.
+ */
+function retiringDespiteReadiness(
+  readinessSteps: Step<UpDeps, StackState>[],
+  retire: Step<UpDeps, StackState>,
+): Step<UpDeps, StackState>[] {
+  const readiness = readinessSteps.at(-1);
+  if (!readiness) return [...readinessSteps, retire];
+  return [
+    ...readinessSteps.slice(0, -1),
+    {
+      ...readiness,
+      run: async (deps, state) => {
+        try {
+          await readiness.run(deps, state);
+        } catch (error) {
+          state.readinessFailure = error;
+          deps.log('The app was not confirmed ready; the other mode is removed all the same, and up stops after that');
+        }
+      },
+    },
+    {
+      ...retire,
+      run: async (deps, state) => {
+        await retire.run(deps, state);
+        if (state.readinessFailure !== undefined) throw state.readinessFailure;
+      },
+    },
   ];
 }
 
@@ -51,8 +87,7 @@ function loadBalancedSteps(settings: UpSettings, lb: LoadBalancedSettings): Step
     amiLookupStep(settings),
     launchTemplateUpStep(settings),
     autoScalingGroupUpStep(settings, lb),
-    loadBalancedReadinessStep(settings, lb),
-    retireStandaloneStep(settings),
+    ...retiringDespiteReadiness([loadBalancedReadinessStep(settings, lb)], retireStandaloneStep(settings)),
   ];
 }
 

@@ -183,4 +183,9 @@ UNIT
 echo "Starting s3-photo-share.service"
 systemctl daemon-reload
 systemctl enable --now s3-photo-share.service
+
+# DONE is the readiness `up` reads from CloudWatch Logs when it cannot reach the app itself (outside --allow-cidr), so it
+# is printed only once the app answers /readyz here, that is once it reaches the bucket with the instance role.
+echo "Waiting until the app answers /readyz on this instance"
+retry curl --fail --silent --output /dev/null --max-time 5 "http://127.0.0.1:${PORT}/readyz"
 echo "s3-photo-share-setup: DONE; the app log is in ${LOG_DIR}/app.log and in CloudWatch Logs (${LOG_GROUP})"

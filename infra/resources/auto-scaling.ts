@@ -360,7 +360,7 @@ export function loadBalancedReadinessStep(settings: UpSettings, lb: LoadBalanced
     cli: [
       `aws autoscaling describe-instance-refreshes --region ${region} --auto-scaling-group-name ${names.autoScalingGroupName} --max-records 1   # until Successful, when one started`,
       `aws elbv2 describe-target-health --region ${region} --target-group-arn "$TG_ARN" --query "TargetHealthDescriptions[?TargetHealth.State=='healthy'] | length(@)"   # until ${lb.instances}`,
-      lb.certificateArn ? 'curl --fail https://<domain>/readyz   # once the DNS record exists' : 'curl --fail "http://$LB_DNS_NAME/readyz"',
+      `${lb.certificateArn ? 'curl --fail https://<domain>/readyz   # once the DNS record exists;' : 'curl --fail "http://$LB_DNS_NAME/readyz"   #'} when it times out (outside --allow-cidr), the healthy targets are the readiness`,
     ],
     run: async (deps, state) => {
       if (state.instanceRefreshId) await waitForRefresh(deps, settings, names.autoScalingGroupName, state.instanceRefreshId);
@@ -394,10 +394,20 @@ export function loadBalancedReadinessStep(settings: UpSettings, lb: LoadBalanced
         return;
       }
       const ready = await waitFor(
-        async () => ((await deps.isReady(`${url}readyz`)) ? true : undefined),
+        async () => {
+          const answer = await deps.probeReadiness(`${url}readyz`);
+          return answer === 'not-ready' ? undefined : answer;
+        },
         { intervalMs: 10_000, timeoutMs: READINESS_TIMEOUT_MS },
         deps,
       );
+      if (ready === 'unreachable') {
+        // The healthy targets are the readiness seen from inside AWS: the load balancer itself got 200 from each /readyz.
+        deps.log(
+          `${url} does not answer from here, which --allow-cidr ${settings.allowCidr} may not cover; ${lb.instances} healthy targets are the readiness`,
+        );
+        return;
+      }
       if (!ready)
         throw new Error(
           `${url}readyz did not answer 200 within ${seconds(READINESS_TIMEOUT_MS)}, though the targets are healthy. ${lb.hostedZoneId ? 'A new DNS name can take a few minutes to resolve; ' : ''}read the logs with \`npm run infra:logs -- --region ${region}\`, then run \`npm run infra:up\` again.`,

@@ -2,13 +2,13 @@
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { AwsDeps } from '../aws-clients.js';
 import { operatorPolicy } from '../operator-policy.js';
-import { stackNames, tagsCli, type BucketSettings, type StackSettings } from '../stack.js';
+import { PLAN_ACCOUNT_ID, stackNames, tagsCli, type BucketSettings, type StackSettings } from '../stack.js';
 import type { StackState } from '../state.js';
 import { required, type Step } from '../step.js';
 import { renderPolicy } from '../templates.js';
 import type { GitHubRepository, RepositorySettings } from './github-repository.js';
 import { GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST } from './oidc-provider.js';
-import { createOrConvergeRole, deleteOwnedRole, PLAN_ACCOUNT_ID } from './role.js';
+import { createOrConvergeRole, deleteOwnedRole } from './role.js';
 
 export interface CiRoleSettings extends StackSettings, RepositorySettings {
   /** The bucket the operator policy is scoped to; the deploy workflow must be run with the same one. Not needed to delete. */
@@ -45,13 +45,17 @@ export function deployRoleUpSteps(settings: CiRoleSettings): Step<AwsDeps, Stack
       why: `GitHub Actions trades its OIDC token for the role's temporary credentials; the trust policy accepts only tokens whose audience is ${GITHUB_OIDC_AUDIENCE} and whose subject is exactly one of ${deploySubjects(plannedRepository(settings)).join(' or ')} (StringEquals: no other repository, branch, tag, pull request or environment). The tags, set at creation, mark it as this stack's.`,
       cli: [
         `aws iam create-role --role-name ${names.deployRoleName} --assume-role-policy-document file://github-trust-policy.json --tags ${tagsCli(settings)}   # with your account id ($ACCOUNT_ID) for ${PLAN_ACCOUNT_ID}`,
-        `aws iam update-assume-role-policy --role-name ${names.deployRoleName} --policy-document file://github-trust-policy.json   # when this stack's role already exists`,
+        `aws iam update-assume-role-policy --role-name ${names.deployRoleName} --policy-document file://github-trust-policy.json   # when this stack's role already exists with another trust policy`,
       ],
       documents: { 'github-trust-policy.json': githubTrustPolicy(plannedRepository(settings), PLAN_ACCOUNT_ID) },
       run: async (deps, state) => {
         const repository = required(state.githubRepository, "the repository's ids");
         const trust = githubTrustPolicy(repository, required(state.accountId, 'the account id'));
-        state.deployRoleArn = await createOrConvergeRole(deps, settings, names.deployRoleName, trust);
+        state.deployRoleArn = await createOrConvergeRole(deps, settings, {
+          roleName: names.deployRoleName,
+          trust,
+          onTrustChanged: 'rewrite',
+        });
       },
     },
     {

@@ -13,8 +13,9 @@ import {
   TerminateInstancesCommand,
   type Instance,
 } from '@aws-sdk/client-ec2';
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { isAwsError, retryUntilVisible, type AwsDeps } from '../aws-clients.js';
+import { isAwsError, retryUntilVisible, unlessMissing, type AwsDeps } from '../aws-clients.js';
 import { releaseObjectPrefix } from '../release.js';
 import {
   amiParameterName,
@@ -41,6 +42,8 @@ export const DEPLOYMENT_TAG_KEY = 'deployment';
 export const SETUP_STATUS_TAG_KEY = 'setup-status';
 /** The line user-data prints on the serial console when setup gives up; up reads it with GetConsoleOutput. */
 export const SETUP_FAILED_MARKER = 's3-photo-share-setup: FAILED';
+/** The line user-data prints once the app answers /readyz on the instance itself; the CloudWatch agent ships it to INSTANCE/setup. */
+export const SETUP_DONE_MARKER = 's3-photo-share-setup: DONE';
 
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 const NOT_TERMINATED_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
@@ -310,6 +313,7 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
       why: `First boot installs Node and the dependencies, retrying each download until a deadline; /readyz turns 200 once the app reaches the bucket with the instance role. When setup gives up it prints "${SETUP_FAILED_MARKER}" on the serial console: up then tags the instance ${SETUP_STATUS_TAG_KEY}=failed, so the next run replaces it.`,
       cli: [
         `curl --fail http://<public-ip>/readyz`,
+        `aws logs filter-log-events --region ${region} --log-group-name ${stackNames(settings.stack).logGroupName} --log-stream-names "$INSTANCE_ID/setup" --filter-pattern '"${SETUP_DONE_MARKER}"'   # when the URL does not answer from here (outside --allow-cidr)`,
         `aws ec2 get-console-output --region ${region} --instance-id "$INSTANCE_ID" --latest --output text | grep '${SETUP_FAILED_MARKER}'   # without --latest on a type not on Nitro (t2, m4, c4…)`,
         `aws ec2 create-tags --region ${region} --resources "$INSTANCE_ID" --tags Key=${SETUP_STATUS_TAG_KEY},Value=failed   # only when setup failed`,
       ],
@@ -321,7 +325,9 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
         const consoleOutput = { latest: true };
         const ready = await waitFor(
           async () => {
-            if (await deps.isReady(`${appUrl}readyz`)) return true;
+            const answer = await deps.probeReadiness(`${appUrl}readyz`);
+            if (answer === 'ready') return 'from here';
+            if (answer === 'unreachable' && (await setupDoneInLogs(deps, settings, instanceId))) return 'inside AWS';
             failure = await setupFailure(deps, instanceId, consoleOutput);
             return failure === undefined ? undefined : false;
           },
@@ -342,10 +348,30 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
               `\`aws ec2 get-console-output --region ${region} --instance-id ${instanceId} --latest --output text\`, then run \`npm run infra:up\` again.`,
           );
         }
-        deps.log('The app is ready');
+        deps.log(
+          ready === 'inside AWS'
+            ? `The app is ready: its setup log says /readyz answers on the instance. ${appUrl} does not answer from here, which --allow-cidr ${settings.allowCidr} may not cover.`
+            : 'The app is ready',
+        );
       },
     },
   ];
+}
+
+/** Readiness seen from inside AWS, for when the URL does not answer from here: the setup's DONE line in CloudWatch Logs. */
+async function setupDoneInLogs({ aws }: AwsDeps, settings: StackSettings, instanceId: string): Promise<boolean> {
+  const found = await unlessMissing(
+    aws.logs.send(
+      new FilterLogEventsCommand({
+        logGroupName: stackNames(settings.stack).logGroupName,
+        logStreamNames: [`${instanceId}/setup`],
+        filterPattern: `"${SETUP_DONE_MARKER}"`,
+        limit: 1,
+      }),
+    ),
+    'ResourceNotFoundException',
+  );
+  return (found?.events ?? []).length > 0;
 }
 
 async function startIfStopped(deps: AwsDeps, instance: Instance): Promise<void> {

@@ -12,14 +12,17 @@ import {
   GetRoleCommand,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
+  PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import { isDeepStrictEqual } from 'node:util';
 import { isAwsError, retryUntilVisible, unlessMissing, type AwsDeps } from '../aws-clients.js';
 import {
   assertStackOwns,
   ownershipOf,
+  PLAN_ACCOUNT_ID,
   stackNames,
   stackTags,
   tagsCli,
@@ -30,9 +33,7 @@ import {
 import type { StackState } from '../state.js';
 import { required, waitFor, type Step } from '../step.js';
 import { renderPolicy, type PolicyDocument } from '../templates.js';
-
-/** The plan shows this where the account id appears; up fills in the real one from GetCallerIdentity. */
-export const PLAN_ACCOUNT_ID = 'ACCOUNT_ID';
+import { permissionsBoundaryArn } from './permissions-boundary.js';
 
 export function appPolicy(settings: UpSettings, accountId: string) {
   const names = stackNames(settings.stack);
@@ -51,38 +52,62 @@ export function trustPolicy() {
   return renderPolicy('trust-policy', {});
 }
 
+/** A role as the commands create it: who may assume it, and the boundary that caps it (the stack role's; the deploy role has none). */
+export interface RoleSpec {
+  roleName: string;
+  trust: PolicyDocument;
+  permissionsBoundaryArn?: string;
+  /** A rerun that finds another trust policy: the admin-run ci-role rewrites it; up refuses, since operators and CI may not write trust. */
+  onTrustChanged: 'rewrite' | 'refuse';
+}
+
 /**
- * Creates the role with the stack tags, or, when this stack's role already exists, rewrites its trust policy so a rerun
- * converges; refuses a role of that name the stack did not create. Returns the role's ARN.
+ * Creates the role with the stack tags (and its boundary), or, when this stack's role already exists, converges it: the
+ * boundary set if missing, the trust policy checked. Refuses a role of that name the stack did not create. Returns the role's ARN.
  */
-export async function createOrConvergeRole(
-  deps: AwsDeps,
-  settings: StackSettings,
-  roleName: string,
-  trust: PolicyDocument,
-): Promise<string | undefined> {
+export async function createOrConvergeRole(deps: AwsDeps, settings: StackSettings, role: RoleSpec): Promise<string | undefined> {
   const { aws, log } = deps;
+  const { roleName, trust, permissionsBoundaryArn } = role;
   const document = JSON.stringify(trust);
   try {
     const { Role } = await aws.iam.send(
-      new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: document, Tags: stackTags(settings) }),
+      new CreateRoleCommand({
+        RoleName: roleName,
+        AssumeRolePolicyDocument: document,
+        PermissionsBoundary: permissionsBoundaryArn,
+        Tags: stackTags(settings),
+      }),
     );
-    log(`Created role ${Role?.Arn}`);
+    log(`Created role ${Role?.Arn}${permissionsBoundaryArn ? ` with permissions boundary ${permissionsBoundaryArn}` : ''}`);
     return Role?.Arn;
   } catch (error) {
     if (!isAwsError(error, 'EntityAlreadyExistsException')) throw error;
-    // IAM says it exists, but a role made a moment ago (a run that failed just before) may not be readable yet.
-    const { Role } = await retryUntilVisible(
-      deps,
-      `role ${roleName}`,
-      () => aws.iam.send(new GetRoleCommand({ RoleName: roleName })),
-      'NoSuchEntityException',
+  }
+  // IAM says it exists, but a role made a moment ago (a run that failed just before) may not be readable yet.
+  const { Role } = await retryUntilVisible(
+    deps,
+    `role ${roleName}`,
+    () => aws.iam.send(new GetRoleCommand({ RoleName: roleName })),
+    'NoSuchEntityException',
+  );
+  assertStackOwns(Role?.Tags, settings, `Role ${roleName}`);
+  // IAM returns the trust policy URL-encoded (RFC 3986); compared as JSON, since IAM may space it differently.
+  if (isDeepStrictEqual(JSON.parse(decodeURIComponent(Role?.AssumeRolePolicyDocument ?? '{}')), trust)) {
+    log(`Reusing role ${Role?.Arn}; trust policy unchanged`);
+  } else if (role.onTrustChanged === 'refuse') {
+    throw new Error(
+      `Role ${roleName} has a trust policy this tool did not write, so something other than EC2 may be able to assume it. ` +
+        `Up never rewrites trust (operators and CI may not); an administrator should check who changed it, then restore it: aws iam update-assume-role-policy --role-name ${roleName} --policy-document file://trust-policy.json (see the plan).`,
     );
-    assertStackOwns(Role?.Tags, settings, `Role ${roleName}`);
+  } else {
     await aws.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document }));
     log(`Reusing role ${Role?.Arn}; trust policy updated`);
-    return Role?.Arn;
   }
+  if (permissionsBoundaryArn && Role?.PermissionsBoundary?.PermissionsBoundaryArn !== permissionsBoundaryArn) {
+    await aws.iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: roleName, PermissionsBoundary: permissionsBoundaryArn }));
+    log(`Permissions boundary ${permissionsBoundaryArn} set on ${roleName}`);
+  }
+  return Role?.Arn;
 }
 
 /** Deletes the role and its inline policies, and detaches (never deletes) its managed ones; only a role carrying the stack tags. */
@@ -142,17 +167,23 @@ export function stackRegionCheckStep(settings: StackSettings): Step<AwsDeps, Sta
 export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
   const names = stackNames(settings.stack);
   const tags = stackTags(settings);
+  const boundaryCli = permissionsBoundaryArn(settings.stack, '$ACCOUNT_ID');
   return [
     {
-      title: `Create the IAM role ${names.roleName}, assumable only by EC2`,
-      why: 'The trust policy says who may assume the role; naming only ec2.amazonaws.com means no person, Lambda or other service can use it. The tags, set at creation, mark it as this stack’s and record its region.',
+      title: `Create the IAM role ${names.roleName}, assumable only by EC2, within the permissions boundary`,
+      why: 'The trust policy says who may assume the role; naming only ec2.amazonaws.com means no person, Lambda or other service can use it. It is written only at creation: a rerun checks it and stops if it changed, since only an administrator may rewrite trust. The boundary caps the role whatever policy it is given. The tags, set at creation, mark it as this stack’s and record its region.',
       cli: [
-        `aws iam create-role --role-name ${names.roleName} --assume-role-policy-document file://trust-policy.json --tags ${tagsCli(settings)}`,
-        `aws iam update-assume-role-policy --role-name ${names.roleName} --policy-document file://trust-policy.json   # when this stack's role already exists`,
+        `aws iam create-role --role-name ${names.roleName} --assume-role-policy-document file://trust-policy.json --permissions-boundary ${boundaryCli} --tags ${tagsCli(settings)}`,
+        `aws iam put-role-permissions-boundary --role-name ${names.roleName} --permissions-boundary ${boundaryCli}   # when this stack's role exists without it`,
       ],
       documents: { 'trust-policy.json': trustPolicy() },
       run: async (deps, state) => {
-        state.roleArn = await createOrConvergeRole(deps, settings, names.roleName, trustPolicy());
+        state.roleArn = await createOrConvergeRole(deps, settings, {
+          roleName: names.roleName,
+          trust: trustPolicy(),
+          permissionsBoundaryArn: permissionsBoundaryArn(settings.stack, required(state.accountId, 'the account id')),
+          onTrustChanged: 'refuse',
+        });
       },
     },
     {

@@ -5,6 +5,7 @@ import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
 import { parseCommandLine, runCli, type CliDeps } from '../../infra/cli.js';
 import { operatorPolicy } from '../../infra/operator-policy.js';
 import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
+import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
 import { type GitHubRepository, lookUpGitHubRepository } from '../../infra/resources/github-repository.js';
 import { ACCOUNT_ID, FakeAccount, STACK_TAGS } from './fake-aws.js';
 
@@ -14,6 +15,7 @@ const REPOSITORY: GitHubRepository = { fullName: REPO, ownerId: '9919', repoId: 
 const FORK: GitHubRepository = { fullName: 'octo-org/fork', ownerId: '9919', repoId: '7001' };
 const ROLE_NAME = 's3-photo-share-github-deploy';
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/${ROLE_NAME}`;
+const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT_ID}:policy/s3-photo-share-boundary`;
 const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com`;
 const CREATE = ['ci-role', '--repo', REPO, '--bucket', 'demo-bucket', '--region', 'eu-west-1'];
 const DELETE = ['ci-role', '--repo', REPO, '--region', 'eu-west-1', '--delete'];
@@ -70,6 +72,51 @@ test('when ci-role runs in an empty account, then it creates the GitHub OIDC pro
   });
   assert.deepEqual([...(role?.inlinePolicies ?? [])], [['s3-photo-share-operator', operatorPolicyFor('demo-bucket')]]);
   assert.deepEqual(role?.attachedPolicies, []);
+});
+
+test('when ci-role runs in an empty account, then it creates the stack-tagged permissions boundary the operator policy names, since CI may not', async () => {
+  const account = accountWithRepositories();
+
+  assert.equal(await runCli(CREATE, cliAgainst(account)), 0);
+
+  assert.deepEqual(
+    [...account.managedPolicies],
+    [
+      [
+        BOUNDARY_ARN,
+        {
+          name: 's3-photo-share-boundary',
+          tags: STACK_TAGS,
+          versions: [
+            {
+              id: 'v1',
+              document: permissionsBoundary({ stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket' }, ACCOUNT_ID),
+              isDefault: true,
+            },
+          ],
+          lastVersion: 1,
+        },
+      ],
+    ],
+  );
+  assert.equal(
+    JSON.stringify(operatorPolicyFor('demo-bucket')).split(BOUNDARY_ARN).length - 1,
+    3,
+    'the operator policy names the boundary in its condition, its reads and its deny',
+  );
+});
+
+test('when ci-role --delete runs and the stack role is gone, then the deploy role and the boundary are gone: the account is as before but for the provider', async () => {
+  const account = accountWithRepositories();
+  const before = account.snapshot();
+  await runCli(CREATE, cliAgainst(account));
+
+  assert.equal(await runCli(DELETE, cliAgainst(account)), 0);
+
+  assert.deepEqual(account.snapshot(), {
+    ...(before as object),
+    oidcProviders: (account.snapshot() as { oidcProviders: unknown }).oidcProviders,
+  });
 });
 
 test('when ci-role has created the role, then it prints the ARN and says to store it as AWS_DEPLOY_ROLE_ARN', async () => {
@@ -142,7 +189,7 @@ test('when ci-role runs again with another repo and bucket, then it converges: o
   assert.deepEqual(role?.tags, STACK_TAGS);
 });
 
-test('when ci-role --delete runs, then the role is gone, the provider and other roles stay, and a second run only reads', async () => {
+test('when ci-role --delete runs while the stack role exists, then the deploy role is gone, the provider, other roles and the boundary the stack role uses stay, and a second run only reads', async () => {
   const account = accountWithRepositories();
   account.addRole('s3-photo-share-role', STACK_TAGS, { 's3-photo-share-s3-access': { Version: '2012-10-17', Statement: [] } });
   await runCli(CREATE, cliAgainst(account));
@@ -158,9 +205,10 @@ test('when ci-role --delete runs, then the role is gone, the provider and other 
   assert.deepEqual([...account.roles.keys()], ['s3-photo-share-role']);
   assert.deepEqual(account.roles.get('s3-photo-share-role'), appRole);
   assert.deepEqual([...account.oidcProviders], [[PROVIDER_ARN, provider]]);
+  assert.deepEqual([...account.managedPolicies.keys()], [BOUNDARY_ARN]);
   assert.deepEqual(
     account.calls.slice(writesBefore).map((call) => `${call.service}:${call.command}`),
-    ['sts:GetCallerIdentity', 'iam:GetRole'],
+    ['sts:GetCallerIdentity', 'iam:GetRole', 'iam:GetPolicy', 'iam:GetRole'],
   );
 });
 
@@ -227,6 +275,9 @@ test('when plan is asked for ci-role --delete, then it deletes the role and runs
     '   $ ACCOUNT_ID=$(aws sts get-caller-identity --query Account --output text)',
     '   $ aws iam delete-role-policy --role-name s3-photo-share-github-deploy --policy-name s3-photo-share-operator',
     '   $ aws iam delete-role --role-name s3-photo-share-github-deploy',
+    '   $ aws iam get-role --role-name s3-photo-share-role   # must fail with NoSuchEntity, or the boundary stays',
+    '   $ aws iam list-policy-versions --policy-arn arn:aws:iam::$ACCOUNT_ID:policy/s3-photo-share-boundary   # delete each non-default one with: aws iam delete-policy-version --policy-arn … --version-id <id>',
+    '   $ aws iam delete-policy --policy-arn arn:aws:iam::$ACCOUNT_ID:policy/s3-photo-share-boundary',
   ]);
   assert.ok(
     cli.printed

@@ -71,7 +71,6 @@ test('when up runs again with nothing changed, then it only re-applies its own s
       'logs:CreateLogGroup',
       'logs:PutRetentionPolicy',
       'iam:CreateRole',
-      'iam:UpdateAssumeRolePolicy',
       'iam:PutRolePolicy',
       'iam:CreateInstanceProfile',
     ],

@@ -63,6 +63,16 @@ export interface RoleModel {
   trust: Json;
   inlinePolicies: Map<string, Json>;
   attachedPolicies: string[];
+  /** The ARN of the managed policy that caps the role (CreateRole PermissionsBoundary, PutRolePermissionsBoundary). */
+  permissionsBoundary?: string;
+}
+
+/** A customer managed policy: its versions, one the default (IAM API reference, CreatePolicy and CreatePolicyVersion). */
+export interface ManagedPolicyModel {
+  name: string;
+  tags: Tags;
+  versions: { id: string; document: Json; isDefault: boolean }[];
+  lastVersion: number;
 }
 
 export interface OidcProviderModel {
@@ -162,6 +172,8 @@ export class FakeAccount {
   readonly buckets = new Map<string, BucketModel>();
   readonly roles = new Map<string, RoleModel>();
   readonly profiles = new Map<string, ProfileModel>();
+  /** Customer managed policies, by ARN. */
+  readonly managedPolicies = new Map<string, ManagedPolicyModel>();
   /** By ARN: IAM names an OIDC provider by its issuer host, one per account. */
   readonly oidcProviders = new Map<string, OidcProviderModel>();
   /** Not AWS: the repositories GitHub's public API shows the operator, by OWNER/NAME in any case (ci-role reads their ids). */
@@ -178,11 +190,13 @@ export class FakeAccount {
   hasDefaultVpc = true;
   /** How long EC2 keeps the profile association of a terminated instance. */
   associationLingerMs = 10_000;
+  /** Not AWS: whether the machine up runs on is inside --allow-cidr. When not (a GitHub runner), every GET of the app times out. */
+  reachableFromHere = true;
   /** The image the public Amazon Linux parameter names; AWS publishes a new one every few weeks. */
   amiId = AMI_ID;
   /** Load balancers, Auto Scaling groups, launch templates, parameters, certificates and hosted zones. */
   readonly scaling = new ScalingModel(this);
-  /** How the setup of the next instances an Auto Scaling group launches ends, one entry per launch; then 'ok'. */
+  /** How the setup of the next instances launched (by RunInstances or an Auto Scaling group) ends, one entry per launch; then 'ok'. */
   readonly launchSetups: InstanceModel['setup'][] = [];
   /** How long a new instance, security group, role or profile stays unknown to reads that name it (0: found at once). */
   consistencyMs = 0;
@@ -327,6 +341,7 @@ export class FakeAccount {
         {
           buckets: [...this.buckets],
           roles: [...this.roles],
+          managedPolicies: [...this.managedPolicies],
           profiles: [...this.profiles],
           oidcProviders: [...this.oidcProviders],
           regions: [...this.regions].filter(([, region]) => !isEmptyRegion(region)),
@@ -362,15 +377,16 @@ export class FakeAccount {
           if (!found) return { status: 404, body: undefined };
           return { status: 200, body: { full_name: found.fullName, id: Number(found.repoId), owner: { id: Number(found.ownerId) } } };
         }),
-      isReady: async (url) => {
+      probeReadiness: async (url) => {
         this.advanceInstances();
-        return (
-          this.scaling.answers(regionName, url) ||
+        if (!this.reachableFromHere) return 'unreachable';
+        return this.scaling.answers(regionName, url) ||
           [...this.region(regionName).instances.values()].some(
             (instance) =>
               url.startsWith(`http://${instance.PublicIpAddress}/`) && instance.State.Name === 'running' && instance.setup === 'ok',
           )
-        );
+          ? 'ready'
+          : 'not-ready';
       },
       ...overrides,
     };
@@ -416,6 +432,7 @@ export class FakeAccount {
         const next: Record<string, string> = { pending: 'running', 'shutting-down': 'terminated', stopping: 'stopped' };
         instance.State = { Name: next[instance.State.Name] ?? instance.State.Name };
         instance.stateChangeAt = undefined;
+        if (instance.State.Name === 'running' && instance.setup === 'ok') this.shipSetupDone(region, instance);
         // EC2 ends the profile association of a terminated instance shortly after, not at once.
         if (instance.State.Name === 'terminated') {
           for (const association of region.associations.values())
@@ -442,6 +459,19 @@ export class FakeAccount {
     if (!role || !this.isVisible(`role:${String(name)}`))
       throw new AwsFault('NoSuchEntity', `The role with name ${String(name)} cannot be found.`);
     return role;
+  }
+
+  /** Not AWS: once the app answers on an instance whose setup went well, user-data's DONE line reaches LOG_GROUP INSTANCE/setup. */
+  private shipSetupDone(region: RegionModel, instance: InstanceModel): void {
+    const logGroupName = /^readonly LOG_GROUP='(.*)'$/m.exec(instance.UserData ?? '')?.[1];
+    const group = logGroupName === undefined ? undefined : region.logGroups.get(logGroupName);
+    group?.events.push({ timestamp: this.now(), logStreamName: `${instance.InstanceId}/setup`, message: 's3-photo-share-setup: DONE' });
+  }
+
+  private managedPolicyFor(arn: unknown): ManagedPolicyModel {
+    const policy = this.managedPolicies.get(String(arn));
+    if (!policy) throw new AwsFault('NoSuchEntity', `Policy ${String(arn)} does not exist or is not attachable.`);
+    return policy;
   }
 
   private profileFor(name: unknown): ProfileModel {
@@ -576,11 +606,121 @@ export class FakeAccount {
       const role = this.addRole(name, (input.Tags as Tags) ?? []);
       this.created(`role:${name}`);
       role.trust = JSON.parse(String(input.AssumeRolePolicyDocument)) as Json;
+      role.permissionsBoundary = input.PermissionsBoundary as string | undefined;
       return { Role: { Arn: role.arn, RoleName: name, Tags: role.tags } };
     },
+    // GetRole returns the trust policy URL-encoded (RFC 3986), and the boundary as PermissionsBoundaryPolicy (IAM API reference, GetRole and AttachedPermissionsBoundary).
     'iam:GetRole': (input) => {
       const role = this.roleFor(input.RoleName);
-      return { Role: { Arn: role.arn, RoleName: input.RoleName, Tags: role.tags } };
+      return {
+        Role: {
+          Arn: role.arn,
+          RoleName: input.RoleName,
+          Tags: role.tags,
+          AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(role.trust)),
+          PermissionsBoundary: role.permissionsBoundary
+            ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundary }
+            : undefined,
+        },
+      };
+    },
+    // IAM API reference, PutRolePermissionsBoundary: adds or replaces the role's boundary.
+    'iam:PutRolePermissionsBoundary': (input) =>
+      void (this.roleFor(input.RoleName).permissionsBoundary = String(input.PermissionsBoundary)),
+    // IAM API reference, CreatePolicy: EntityAlreadyExists for a name in use; the first version is v1 and the default.
+    'iam:CreatePolicy': (input) => {
+      const arn = `arn:aws:iam::${ACCOUNT_ID}:policy/${String(input.PolicyName)}`;
+      if (this.managedPolicies.has(arn))
+        throw new AwsFault(
+          'EntityAlreadyExists',
+          `A policy called ${String(input.PolicyName)} already exists. Duplicate names are not allowed.`,
+        );
+      const document = JSON.parse(String(input.PolicyDocument)) as Json;
+      const policy = {
+        name: String(input.PolicyName),
+        tags: (input.Tags as Tags) ?? [],
+        versions: [{ id: 'v1', document, isDefault: true }],
+        lastVersion: 1,
+      };
+      this.managedPolicies.set(arn, policy);
+      return { Policy: { PolicyName: policy.name, Arn: arn, DefaultVersionId: 'v1', Tags: policy.tags } };
+    },
+    'iam:GetPolicy': (input) => {
+      const policy = this.managedPolicyFor(input.PolicyArn);
+      const usage = [...this.roles.values()].filter((role) => role.permissionsBoundary === input.PolicyArn).length;
+      const defaultVersion = policy.versions.find((version) => version.isDefault);
+      return {
+        Policy: {
+          PolicyName: policy.name,
+          Arn: input.PolicyArn,
+          DefaultVersionId: defaultVersion?.id,
+          PermissionsBoundaryUsageCount: usage,
+          Tags: policy.tags,
+        },
+      };
+    },
+    // The document comes back URL-encoded (RFC 3986), as GetRole's trust policy does (IAM API reference, GetPolicyVersion).
+    'iam:GetPolicyVersion': (input) => {
+      const version = this.managedPolicyFor(input.PolicyArn).versions.find((candidate) => candidate.id === input.VersionId);
+      if (!version)
+        throw new AwsFault('NoSuchEntity', `Policy ${String(input.PolicyArn)} version ${String(input.VersionId)} does not exist.`);
+      return {
+        PolicyVersion: {
+          Document: encodeURIComponent(JSON.stringify(version.document)),
+          VersionId: version.id,
+          IsDefaultVersion: version.isDefault,
+        },
+      };
+    },
+    'iam:ListPolicyVersions': (input) => ({
+      Versions: this.managedPolicyFor(input.PolicyArn).versions.map((version) => ({
+        VersionId: version.id,
+        IsDefaultVersion: version.isDefault,
+      })),
+    }),
+    // IAM API reference, CreatePolicyVersion: at most five versions; LimitExceeded beyond.
+    'iam:CreatePolicyVersion': (input) => {
+      const policy = this.managedPolicyFor(input.PolicyArn);
+      if (policy.versions.length >= 5)
+        throw new AwsFault(
+          'LimitExceeded',
+          'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.',
+        );
+      policy.lastVersion += 1;
+      const version = {
+        id: `v${policy.lastVersion}`,
+        document: JSON.parse(String(input.PolicyDocument)) as Json,
+        isDefault: input.SetAsDefault === true,
+      };
+      if (version.isDefault) for (const other of policy.versions) other.isDefault = false;
+      policy.versions.push(version);
+      return { PolicyVersion: { VersionId: version.id, IsDefaultVersion: version.isDefault } };
+    },
+    // IAM API reference, DeletePolicyVersion: the default version cannot be deleted this way.
+    'iam:DeletePolicyVersion': (input) => {
+      const policy = this.managedPolicyFor(input.PolicyArn);
+      const version = policy.versions.find((candidate) => candidate.id === input.VersionId);
+      if (!version)
+        throw new AwsFault('NoSuchEntity', `Policy ${String(input.PolicyArn)} version ${String(input.VersionId)} does not exist.`);
+      if (version.isDefault) throw new AwsFault('DeleteConflict', 'Cannot delete the default version of a policy.');
+      policy.versions = policy.versions.filter((candidate) => candidate !== version);
+    },
+    // IAM API reference, DeletePolicy: other versions must be deleted first, and a policy still attached, or used as a
+    // permissions boundary, is refused with DeleteConflict (AWS's messages as reported in rebuy-de/aws-nuke#1 and gruntwork-io/cloud-nuke#972).
+    'iam:DeletePolicy': (input) => {
+      const policy = this.managedPolicyFor(input.PolicyArn);
+      if (policy.versions.length > 1)
+        throw new AwsFault(
+          'DeleteConflict',
+          "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
+        );
+      if (
+        [...this.roles.values()].some(
+          (role) => role.permissionsBoundary === input.PolicyArn || role.attachedPolicies.includes(String(input.PolicyArn)),
+        )
+      )
+        throw new AwsFault('DeleteConflict', 'Cannot delete a policy attached to entities.');
+      this.managedPolicies.delete(String(input.PolicyArn));
     },
     'iam:UpdateAssumeRolePolicy': (input) => void (this.roleFor(input.RoleName).trust = JSON.parse(String(input.PolicyDocument)) as Json),
     'iam:PutRolePolicy': (input) =>
@@ -760,6 +900,7 @@ export class FakeAccount {
       const instance = this.addInstance(region, {
         State: { Name: 'pending' },
         stateChangeAt: this.now() + PENDING_MS,
+        setup: this.nextLaunchSetup(),
         Tags: tags,
         ImageId: String(input.ImageId),
         InstanceType: input.InstanceType as string | undefined,
@@ -884,7 +1025,14 @@ export class FakeAccount {
       this.region(region).logGroups.delete(String(input.logGroupName));
     },
     'logs:FilterLogEvents': (input, region) => {
-      const events = this.logGroupFor(region, input.logGroupName).events.filter((event) => event.timestamp >= Number(input.startTime ?? 0));
+      const streams = input.logStreamNames as string[] | undefined;
+      // A quoted filter pattern matches events that hold the exact phrase (CloudWatch Logs User Guide, filter pattern syntax).
+      const phrase = /^"(.*)"$/.exec(String(input.filterPattern ?? ''))?.[1];
+      const events = this.logGroupFor(region, input.logGroupName)
+        .events.filter((event) => event.timestamp >= Number(input.startTime ?? 0))
+        .filter((event) => !streams || streams.includes(event.logStreamName))
+        .filter((event) => phrase === undefined || event.message.includes(phrase))
+        .slice(0, Number(input.limit ?? Infinity));
       // Two events a page, so paging is exercised.
       const start = Number(input.nextToken ?? 0);
       const page = events.slice(start, start + 2);

@@ -45,6 +45,8 @@ test('when the log group has lines, then logs prints the last ones of the window
 test('when nothing was logged in the window, then logs says so', async () => {
   const account = new FakeAccount();
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  // The instance's setup lines are older than the window.
+  account.runtime.clockMs += 11 * 60_000;
   account.runtime.lines.length = 0;
 
   await runAgainst(account, 'eu-west-1', logsSteps(settings()));
@@ -71,14 +73,14 @@ test('when the stack runs behind the load balancer, then logs prints every insta
   await runAgainst(account, 'eu-west-1', upSteps(upSettings({ loadBalanced: { instances: 2 } })));
   const [first, second] = [...account.region('eu-west-1').instances.keys()];
   const now = account.runtime.clockMs;
-  account
-    .region('eu-west-1')
-    .logGroups.get(LOG_GROUP)!
-    .events.push(
-      { timestamp: now - 3_000, logStreamName: `${first}/setup`, message: 's3-photo-share-setup: DONE' },
-      { timestamp: now - 2_000, logStreamName: `${second}/setup`, message: 's3-photo-share-setup: FAILED (exit 1) at line 42' },
-      { timestamp: now - 1_000, logStreamName: `${first}/app`, message: '{"msg":"listening"}' },
-    );
+  const { events } = account.region('eu-west-1').logGroups.get(LOG_GROUP)!;
+  // These lines in place of the DONE lines the instances shipped in the model.
+  events.length = 0;
+  events.push(
+    { timestamp: now - 3_000, logStreamName: `${first}/setup`, message: 's3-photo-share-setup: DONE' },
+    { timestamp: now - 2_000, logStreamName: `${second}/setup`, message: 's3-photo-share-setup: FAILED (exit 1) at line 42' },
+    { timestamp: now - 1_000, logStreamName: `${first}/app`, message: '{"msg":"listening"}' },
+  );
   account.runtime.lines.length = 0;
 
   await runAgainst(account, 'eu-west-1', logsSteps(settings({ minutes: 10, lines: 10 })));

@@ -3,10 +3,14 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { downSteps } from '../../infra/down.js';
+import { identityStep } from '../../infra/identity.js';
 import { operatorPolicy } from '../../infra/operator-policy.js';
 import { bucketPolicy } from '../../infra/resources/bucket.js';
+import { permissionsBoundary, permissionsBoundaryUpStep } from '../../infra/resources/permissions-boundary.js';
 import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
-import { ACCOUNT_ID, upSettings } from './fake-aws.js';
+import { upSteps } from '../../infra/up.js';
+import { ACCOUNT_ID, FakeAccount, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 
 const ROLE_SESSION = `arn:aws:sts::${ACCOUNT_ID}:assumed-role/s3-photo-share-role/i-0123456789abcdef0`;
 const OPERATOR = `arn:aws:iam::${ACCOUNT_ID}:user/operator`;
@@ -20,10 +24,19 @@ interface Request {
   resource: string;
   identityPolicy?: object;
   resourcePolicy?: object;
+  permissionsBoundary?: object;
   context?: Record<string, string | string[]>;
 }
 
-async function decide({ principal, action, resource, identityPolicy, resourcePolicy, context = {} }: Request): Promise<string> {
+async function decide({
+  principal,
+  action,
+  resource,
+  identityPolicy,
+  resourcePolicy,
+  permissionsBoundary,
+  context = {},
+}: Request): Promise<string> {
   const simulation: Simulation = {
     request: {
       principal,
@@ -35,6 +48,7 @@ async function decide({ principal, action, resource, identityPolicy, resourcePol
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     resourcePolicy,
+    permissionBoundaryPolicies: permissionsBoundary ? [{ name: 'boundary', policy: permissionsBoundary }] : undefined,
   };
   const result = await runSimulation(simulation, {});
   if (result.resultType === 'error') throw new Error(`Simulation rejected: ${JSON.stringify(result.errors)}`);
@@ -425,6 +439,8 @@ const ACTION_OF_CLI: Record<string, string[]> = {
 const SERVICE_PREFIX: Record<string, string> = { s3api: 's3', elbv2: 'elasticloadbalancing' };
 /** Answered for any identity: IAM has no permission for it. */
 const NEEDS_NO_PERMISSION = new Set(['sts:GetCallerIdentity']);
+/** The plans print these for the boundary, which only an administrator writes (ci-role, or up and down run as one); the operator is denied them (tested above). */
+const ADMIN_ONLY = new Set(['iam:CreatePolicy', 'iam:CreatePolicyVersion', 'iam:ListPolicyVersions', 'iam:DeletePolicy']);
 
 /** Every `aws SERVICE COMMAND` a plan prints as a command to run (not in a `#` comment), as IAM actions. */
 function actionsOfPlans(plans: string): Map<string, string> {
@@ -453,7 +469,186 @@ test('when an operator holds exactly the operator policy, then every command the
   const actions = actionsOfPlans(plans);
   assert.ok(actions.size > 40, `${actions.size} actions read from the plans`);
   const missing = [...actions]
-    .filter(([action]) => !NEEDS_NO_PERMISSION.has(action) && !matches(action))
+    .filter(([action]) => !NEEDS_NO_PERMISSION.has(action) && !ADMIN_ONLY.has(action) && !matches(action))
     .map(([action, cli]) => `${action} (aws ${cli})`);
   assert.deepEqual(missing, []);
+  assert.deepEqual(
+    [...ADMIN_ONLY].filter((action) => !actions.has(action)),
+    [],
+    'each admin-only action is one the plans print',
+  );
+});
+
+const STACK_ROLE = ROLE_ARN;
+const DEPLOY_ROLE = `arn:aws:iam::${ACCOUNT_ID}:role/s3-photo-share-github-deploy`;
+const BOUNDARY = `arn:aws:iam::${ACCOUNT_ID}:policy/s3-photo-share-boundary`;
+const OTHER_BOUNDARY = `arn:aws:iam::${ACCOUNT_ID}:policy/AdministratorAccess`;
+const WITH_BOUNDARY = { 'iam:PermissionsBoundary': BOUNDARY };
+
+for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:PutRolePermissionsBoundary']) {
+  test(`when the operator calls ${action} on the stack role, then only with the stack's boundary on it`, async () => {
+    assert.equal(await operatorDecision(action, STACK_ROLE, WITH_BOUNDARY), 'Allowed');
+    assert.notEqual(await operatorDecision(action, STACK_ROLE), 'Allowed');
+    assert.notEqual(await operatorDecision(action, STACK_ROLE, { 'iam:PermissionsBoundary': OTHER_BOUNDARY }), 'Allowed');
+  });
+}
+
+for (const role of [`arn:aws:iam::${ACCOUNT_ID}:role/intruder`, `arn:aws:iam::${ACCOUNT_ID}:role/s3-photo-share-role-2`, DEPLOY_ROLE]) {
+  test(`when the operator creates or writes a policy on ${role.split('/').at(-1)}, then it is denied even with the boundary`, async () => {
+    for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:PutRolePermissionsBoundary']) {
+      assert.notEqual(await operatorDecision(action, role, WITH_BOUNDARY), 'Allowed', action);
+    }
+  });
+}
+
+test('when the operator attaches a managed policy to the stack role, then it is denied, with or without the boundary', async () => {
+  const policyArn = 'arn:aws:iam::aws:policy/AdministratorAccess';
+  assert.notEqual(await operatorDecision('iam:AttachRolePolicy', STACK_ROLE, { 'iam:PolicyARN': policyArn }), 'Allowed');
+  assert.notEqual(await operatorDecision('iam:AttachRolePolicy', STACK_ROLE, { ...WITH_BOUNDARY, 'iam:PolicyARN': policyArn }), 'Allowed');
+});
+
+test('when the operator rewrites who may assume the stack role or its own, then it is denied', async () => {
+  assert.notEqual(await operatorDecision('iam:UpdateAssumeRolePolicy', STACK_ROLE), 'Allowed');
+  assert.notEqual(await operatorDecision('iam:UpdateAssumeRolePolicy', STACK_ROLE, WITH_BOUNDARY), 'Allowed');
+  assert.notEqual(await operatorDecision('iam:UpdateAssumeRolePolicy', DEPLOY_ROLE), 'Allowed');
+});
+
+test('when the operator removes the stack role boundary or changes or deletes the boundary policy, then it is explicitly denied', async () => {
+  assert.equal(await operatorDecision('iam:DeleteRolePermissionsBoundary', STACK_ROLE, WITH_BOUNDARY), 'ExplicitlyDenied');
+  for (const action of ['iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:DeletePolicyVersion', 'iam:DeletePolicy']) {
+    assert.equal(await operatorDecision(action, BOUNDARY), 'ExplicitlyDenied', action);
+  }
+  for (const action of ['iam:CreatePolicy', 'iam:ListPolicyVersions']) {
+    assert.notEqual(await operatorDecision(action, BOUNDARY), 'Allowed', action);
+  }
+  assert.equal(await operatorDecision('iam:GetPolicy', BOUNDARY), 'Allowed');
+  assert.equal(await operatorDecision('iam:GetPolicyVersion', BOUNDARY), 'Allowed');
+  // down reads whether CI's role still needs the boundary; reading is all the operator may do to that role.
+  assert.equal(await operatorDecision('iam:GetRole', DEPLOY_ROLE), 'Allowed');
+  for (const action of ['iam:DeleteRole', 'iam:TagRole', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy']) {
+    assert.notEqual(await operatorDecision(action, DEPLOY_ROLE), 'Allowed', action);
+  }
+});
+
+test('when the operator passes a role, then only the stack role and only to EC2', async () => {
+  assert.equal(await operatorDecision('iam:PassRole', STACK_ROLE, { 'iam:PassedToService': 'ec2.amazonaws.com' }), 'Allowed');
+  for (const service of ['lambda.amazonaws.com', 'ecs-tasks.amazonaws.com', 'cloudformation.amazonaws.com']) {
+    assert.notEqual(await operatorDecision('iam:PassRole', STACK_ROLE, { 'iam:PassedToService': service }), 'Allowed', service);
+  }
+  assert.notEqual(await operatorDecision('iam:PassRole', STACK_ROLE), 'Allowed');
+  for (const role of [DEPLOY_ROLE, `arn:aws:iam::${ACCOUNT_ID}:role/OrganizationAccountAccessRole`]) {
+    assert.notEqual(await operatorDecision('iam:PassRole', role, { 'iam:PassedToService': 'ec2.amazonaws.com' }), 'Allowed', role);
+  }
+});
+
+/** What the stack role may do when someone gave it `*` on `*`: the boundary decides. */
+function boundedStackRoleDecision(action: string, resource: string): Promise<string> {
+  return decide({
+    principal: ROLE_SESSION,
+    action,
+    resource,
+    identityPolicy: allowAll('*'),
+    permissionsBoundary: permissionsBoundary(upSettings(), ACCOUNT_ID),
+  });
+}
+
+test('when the stack role holds a policy allowing everything, then the boundary still allows only what the app needs', async () => {
+  assert.equal(await boundedStackRoleDecision('s3:GetObject', `${BUCKET_ARN}/photos/x.jpg`), 'Allowed');
+  assert.equal(await boundedStackRoleDecision('logs:PutLogEvents', `${LOG_GROUP_ARN}:log-stream:i-0123456789abcdef0/app`), 'Allowed');
+  for (const [action, resource] of [
+    ['s3:GetObject', 'arn:aws:s3:::ledger-bucket/x'],
+    ['s3:DeleteBucket', BUCKET_ARN],
+    ['iam:CreateUser', `arn:aws:iam::${ACCOUNT_ID}:user/intruder`],
+    ['iam:PutRolePolicy', STACK_ROLE],
+    ['ec2:RunInstances', `arn:aws:ec2:eu-west-1:${ACCOUNT_ID}:instance/*`],
+    ['sts:AssumeRole', `arn:aws:iam::${ACCOUNT_ID}:role/admin`],
+    ['ssm:GetParameter', `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:parameter/other-demo/csrf-secret`],
+  ] as const) {
+    assert.notEqual(await boundedStackRoleDecision(action, resource), 'Allowed', action);
+  }
+});
+
+test('when the app policy is bounded, then everything it allows stays allowed: the boundary covers the app', async () => {
+  for (const [action, resource] of [
+    ['s3:GetObject', `${BUCKET_ARN}/photos/x.jpg`],
+    ['s3:PutObject', `${BUCKET_ARN}/photos/x.jpg`],
+    ['s3:DeleteObject', `${BUCKET_ARN}/photos/x.jpg`],
+    ['s3:GetObject', `${BUCKET_ARN}/releases/s3-photo-share/0.1.0-abc/app.tgz`],
+    ['logs:CreateLogStream', `${LOG_GROUP_ARN}:log-stream:i-0123456789abcdef0/app`],
+    ['ssm:GetParameter', PARAMETER_ARN],
+  ] as const) {
+    const bounded = await decide({
+      principal: ROLE_SESSION,
+      action,
+      resource,
+      identityPolicy: appPolicy(upSettings(), ACCOUNT_ID),
+      permissionsBoundary: permissionsBoundary(upSettings(), ACCOUNT_ID),
+    });
+    assert.equal(bounded, 'Allowed', action);
+  }
+  const listing = await decide({
+    principal: ROLE_SESSION,
+    action: 's3:ListBucket',
+    resource: BUCKET_ARN,
+    context: { 's3:prefix': 'photos/' },
+    identityPolicy: appPolicy(upSettings(), ACCOUNT_ID),
+    permissionsBoundary: permissionsBoundary(upSettings(), ACCOUNT_ID),
+  });
+  assert.equal(listing, 'Allowed');
+});
+
+test('when the operator policy is rendered for the longest stack name and bucket name allowed, then it stays under 9,000 characters, well inside IAM’s 10,240', () => {
+  // IAM counts an inline policy without white space; the longest stack is 32 characters, the longest bucket 63.
+  const longest = operatorPolicy({ stack: `s${'-'.repeat(30)}x`, region: 'ap-southeast-2', bucket: `b${'x'.repeat(61)}b` }, ACCOUNT_ID);
+  const size = JSON.stringify(longest).length;
+  assert.ok(size <= 9_000, `${size} characters`);
+  for (const variant of [OPERATOR_POLICY, operatorPolicy({ stack: 'demo2', region: 'us-east-1', bucket: 'demo-bucket' }, ACCOUNT_ID)]) {
+    assert.ok(JSON.stringify(variant).length <= 9_000);
+  }
+});
+
+/** The IAM resource and condition context of an IAM call as the model recorded it. */
+function iamRequestOf(command: string, input: Record<string, unknown>): { resource: string; context: Record<string, string> } {
+  const iam = `arn:aws:iam::${ACCOUNT_ID}`;
+  if (input.PolicyArn) return { resource: String(input.PolicyArn), context: {} };
+  if (input.InstanceProfileName) return { resource: `${iam}:instance-profile/${String(input.InstanceProfileName)}`, context: {} };
+  // The role's boundary is in the request (CreateRole, PutRolePermissionsBoundary) or, for a policy write, the role's own.
+  const boundary = String(input.PermissionsBoundary ?? BOUNDARY);
+  return {
+    resource: `${iam}:role/${String(input.RoleName)}`,
+    context: command === 'GetRole' ? {} : { 'iam:PermissionsBoundary': boundary },
+  };
+}
+
+test('when CI runs up in both modes and down after ci-role made the boundary, then every IAM call they make is allowed by the operator policy', async () => {
+  const account = new FakeAccount();
+  account.addRole('s3-photo-share-github-deploy', STACK_TAGS);
+  await runAgainst(account, 'eu-west-1', [identityStep(), permissionsBoundaryUpStep(upSettings())]);
+  account.calls.length = 0;
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings({ loadBalanced: { instances: 2 } })));
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  await runAgainst(
+    account,
+    'eu-west-1',
+    downSteps({ stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket', deleteBucket: false }),
+  );
+
+  const requests = new Map<string, { action: string; resource: string; context: Record<string, string> }>();
+  for (const call of account.calls.filter((candidate) => candidate.service === 'iam')) {
+    const request = { action: `iam:${call.command}`, ...iamRequestOf(call.command, call.input) };
+    requests.set(JSON.stringify(request), request);
+  }
+  assert.ok(
+    ['iam:CreateRole', 'iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:PutRolePolicy', 'iam:DeleteRole'].every((action) =>
+      [...requests.values()].some((request) => request.action === action),
+    ),
+  );
+  const denied: string[] = [];
+  for (const { action, resource, context } of requests.values()) {
+    if ((await operatorDecision(action, resource, context)) !== 'Allowed') denied.push(`${action} ${resource}`);
+  }
+  assert.deepEqual(denied, []);
+  assert.ok(account.managedPolicies.has(BOUNDARY), 'down keeps the boundary while the deploy role exists');
 });

@@ -779,6 +779,66 @@ test('when a load-balanced stack is rerun without --instances, then the instance
   assert.ok(calls.indexOf('autoscaling:DeleteAutoScalingGroup') > calls.indexOf('ec2:RunInstances'));
 });
 
+test('when up runs where the app does not answer (a CI runner outside --allow-cidr) and switches to one instance, then the instance’s setup log in CloudWatch Logs stands for readiness and the load balancer is removed', async () => {
+  const account = accountWithLookAlikes();
+  const before = account.snapshot() as { scaling: unknown };
+  await runAgainst(account, REGION, upSteps(httpsSettings()));
+  account.reachableFromHere = false;
+  account.calls.length = 0;
+
+  const state = await runAgainst(account, REGION, upSteps(upSettings()));
+
+  assert.deepEqual((account.snapshot() as { scaling: unknown }).scaling, before.scaling);
+  assert.equal(liveInstances(account).length, 1);
+  const instanceId = state.instanceId!;
+  assert.deepEqual(account.inputsOf('FilterLogEvents').at(-1), {
+    logGroupName: '/s3-photo-share/s3-photo-share',
+    logStreamNames: [`${instanceId}/setup`],
+    filterPattern: '"s3-photo-share-setup: DONE"',
+    limit: 1,
+  });
+  assert.ok(
+    account.runtime.lines.includes(
+      `The app is ready: its setup log says /readyz answers on the instance. ${state.appUrl} does not answer from here, which --allow-cidr 203.0.113.0/24 may not cover.`,
+    ),
+  );
+});
+
+test('when up runs where the app does not answer and switches to --instances 2, then the healthy targets stand for readiness and the stand-alone instance is removed', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(upSettings()));
+  const standalone = liveInstances(account)[0]!;
+  account.reachableFromHere = false;
+
+  const state = await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.equal(account.region(REGION).instances.get(standalone.InstanceId)?.State.Name, 'terminated');
+  assert.equal(groupNamed(account, 's3-photo-share-web'), undefined);
+  assert.ok(
+    account.runtime.lines.includes(
+      `${state.appUrl} does not answer from here, which --allow-cidr 203.0.113.0/24 may not cover; 2 healthy targets are the readiness`,
+    ),
+  );
+});
+
+test('when the new mode is never confirmed ready, then the other mode is removed all the same and up then stops with the readiness failure', async () => {
+  const toSingle = accountWithLookAlikes();
+  const before = toSingle.snapshot() as { scaling: unknown };
+  await runAgainst(toSingle, REGION, upSteps(httpsSettings()));
+  await assert.rejects(
+    runAgainst(toSingle, REGION, upSteps(upSettings()), { probeReadiness: async () => 'not-ready' }),
+    /^Error: http:\/\/[\d.]+\/readyz did not answer 200 within 900 s\./,
+  );
+  assert.deepEqual((toSingle.snapshot() as { scaling: unknown }).scaling, before.scaling);
+
+  const toBalanced = accountWithLookAlikes();
+  await runAgainst(toBalanced, REGION, upSteps(upSettings()));
+  const standalone = liveInstances(toBalanced)[0]!;
+  toBalanced.launchSetups.push('failed', 'failed');
+  await assert.rejects(runAgainst(toBalanced, REGION, upSteps(lbSettings())), /Fewer than 2 targets of s3-photo-share-tg were healthy/);
+  assert.equal(toBalanced.region(REGION).instances.get(standalone.InstanceId)?.State.Name, 'terminated');
+});
+
 test('when a stack switches modes back and forth and is taken down, then the account is as before', async () => {
   const account = accountWithLookAlikes();
   const before = account.snapshot();
@@ -1367,19 +1427,19 @@ test('when EC2 keeps the profile associations of the group’s instances for a l
 test('when the URL answers only after DNS settles, then up polls it every 10 s; when it never answers, it stops pointing at the logs', async () => {
   const account = accountWithLookAlikes();
   let calls = 0;
-  const isReady = async () => ++calls > 2;
-  await runAgainst(account, REGION, upSteps(httpsSettings()), { isReady });
+  const probeReadiness = async () => (++calls > 2 ? ('ready' as const) : ('not-ready' as const));
+  await runAgainst(account, REGION, upSteps(httpsSettings()), { probeReadiness });
   assert.equal(calls, 3);
   assert.ok(account.runtime.lines.includes('https://photos.example.com/ answers through the load balancer'));
 
   const never = accountWithLookAlikes();
   await assert.rejects(
-    runAgainst(never, REGION, upSteps(httpsSettings()), { isReady: async () => false }),
+    runAgainst(never, REGION, upSteps(httpsSettings()), { probeReadiness: async () => 'not-ready' }),
     /https:\/\/photos\.example\.com\/readyz did not answer 200 within 900 s, though the targets are healthy\. A new DNS name can take a few minutes to resolve; read the logs with `npm run infra:logs -- --region eu-west-1`/,
   );
   const plain = accountWithLookAlikes();
   await assert.rejects(
-    runAgainst(plain, REGION, upSteps(lbSettings()), { isReady: async () => false }),
+    runAgainst(plain, REGION, upSteps(lbSettings()), { probeReadiness: async () => 'not-ready' }),
     /readyz did not answer 200 within 900 s, though the targets are healthy\. read the logs/,
   );
 });

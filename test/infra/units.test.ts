@@ -52,6 +52,7 @@ test('when tags are read, then only app, stack and stack-region together make a 
     autoScalingGroupName: 'demo-asg',
     csrfSecretParameterName: '/demo/csrf-secret',
     deployRolePolicyName: 'demo-operator',
+    permissionsBoundaryName: 'demo-boundary',
   });
 });
 

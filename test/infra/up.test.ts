@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { GetConsoleOutputCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { bucketPolicy } from '../../infra/resources/bucket.js';
 import { DEPLOYMENT_TAG_KEY, READINESS_TIMEOUT_MS } from '../../infra/resources/instance.js';
+import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
 import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
 import { upSteps } from '../../infra/up.js';
 import { ACCOUNT_ID, AMI_ID, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
@@ -12,6 +13,7 @@ import { awsError } from './aws-errors.js';
 const ROLE = 's3-photo-share-role';
 const PROFILE = 's3-photo-share-instance-profile';
 const LOG_GROUP = '/s3-photo-share/s3-photo-share';
+const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT_ID}:policy/s3-photo-share-boundary`;
 
 function liveInstances(account: FakeAccount, region = 'eu-west-1') {
   return [...account.region(region).instances.values()].filter(
@@ -65,6 +67,11 @@ test('when up runs on a fresh account, then the role trusts EC2 only, holds exac
   assert.deepEqual(role?.tags, STACK_TAGS);
   assert.deepEqual(role?.trust, trustPolicy());
   assert.deepEqual([...(role?.inlinePolicies ?? [])], [['s3-photo-share-s3-access', appPolicy(upSettings(), ACCOUNT_ID)]]);
+  assert.equal(role?.permissionsBoundary, BOUNDARY_ARN);
+  assert.deepEqual(account.managedPolicies.get(BOUNDARY_ARN)?.versions, [
+    { id: 'v1', document: permissionsBoundary(upSettings(), ACCOUNT_ID), isDefault: true },
+  ]);
+  assert.deepEqual(account.managedPolicies.get(BOUNDARY_ARN)?.tags, STACK_TAGS);
   assert.deepEqual(account.profiles.get(PROFILE)?.tags, STACK_TAGS);
   assert.deepEqual(account.profiles.get(PROFILE)?.roles, [ROLE]);
   assert.deepEqual(state, {
@@ -248,6 +255,90 @@ test('when --adopt-bucket names a bucket in another region or no bucket, then up
   );
 });
 
+test('when the stack role has been made to trust another account, then up stops, says an administrator must restore it, and writes no trust', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const role = account.roles.get(ROLE)!;
+  role.trust = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::210987654321:root' }, Action: 'sts:AssumeRole' }],
+  };
+  const tampered = structuredClone(role);
+  account.calls.length = 0;
+
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /Role s3-photo-share-role has a trust policy this tool did not write.*an administrator should check who changed it, then restore it: aws iam update-assume-role-policy --role-name s3-photo-share-role/,
+  );
+
+  assert.deepEqual(account.roles.get(ROLE), tampered);
+  assert.deepEqual(account.inputsOf('UpdateAssumeRolePolicy'), []);
+});
+
+test('when the stack role exists without a permissions boundary (made before there was one), then up sets it and writes no trust', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  account.roles.get(ROLE)!.permissionsBoundary = undefined;
+  account.calls.length = 0;
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.equal(account.roles.get(ROLE)?.permissionsBoundary, BOUNDARY_ARN);
+  assert.deepEqual(account.inputsOf('PutRolePermissionsBoundary'), [{ RoleName: ROLE, PermissionsBoundary: BOUNDARY_ARN }]);
+  assert.deepEqual(account.inputsOf('UpdateAssumeRolePolicy'), []);
+});
+
+test('when the boundary holds the five versions IAM allows and another document, then up drops the old versions and makes the rendered one the default', async () => {
+  const account = new FakeAccount();
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+  const boundary = account.managedPolicies.get(BOUNDARY_ARN)!;
+  const stale = { Version: '2012-10-17', Statement: [] };
+  boundary.versions = [1, 2, 3, 4, 5].map((number) => ({ id: `v${number}`, document: stale, isDefault: number === 5 }));
+  boundary.lastVersion = 5;
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
+
+  assert.deepEqual(boundary.versions, [
+    { id: 'v5', document: stale, isDefault: false },
+    { id: 'v6', document: permissionsBoundary(upSettings(), ACCOUNT_ID), isDefault: true },
+  ]);
+});
+
+test('when an operator without administrator rights runs up before any boundary exists, then up says an administrator must create it, and creates no role', async () => {
+  const account = new FakeAccount();
+  account.fail(
+    'iam',
+    'CreatePolicy',
+    await awsError(
+      'iam',
+      'AccessDenied',
+      `User: arn:aws:sts::${ACCOUNT_ID}:assumed-role/s3-photo-share-github-deploy/GitHubActions is not authorized to perform: iam:CreatePolicy on resource: policy s3-photo-share-boundary because no identity-based policy allows the iam:CreatePolicy action`,
+    ),
+  );
+
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings())),
+    /^Error: Only an administrator may write the permissions boundary s3-photo-share-boundary: the operator policy denies it, so CI can never widen it\. Run `npm run infra:ci-role` for this stack, or this `up` once, with administrator credentials/,
+  );
+
+  assert.equal(account.roles.size, 0);
+  assert.equal(account.managedPolicies.size, 0);
+});
+
+test('when a policy with the boundary name exists without the stack tags, then up refuses before creating the role', async () => {
+  const account = new FakeAccount();
+  account.managedPolicies.set(BOUNDARY_ARN, {
+    name: 's3-photo-share-boundary',
+    tags: [],
+    versions: [{ id: 'v1', document: { Version: '2012-10-17', Statement: [] }, isDefault: true }],
+    lastVersion: 1,
+  });
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Policy s3-photo-share-boundary exists but is not tagged/);
+
+  assert.equal(account.roles.size, 0);
+});
+
 test('when a role with the stack name exists without the stack tags, then up refuses and leaves it as it is', async () => {
   const account = new FakeAccount();
   account.addRole(ROLE, [{ Key: 'app', Value: 's3-photo-share' }], { admin: { Statement: [] } });
@@ -364,7 +455,7 @@ test('when /readyz never answers 200 and the console shows no failure, then up s
   const account = new FakeAccount();
 
   await assert.rejects(
-    runAgainst(account, 'eu-west-1', upSteps(upSettings()), { isReady: async () => false }),
+    runAgainst(account, 'eu-west-1', upSteps(upSettings()), { probeReadiness: async () => 'not-ready' }),
     /^Error: http:\/\/[\d.]+\/readyz did not answer 200 within 900 s\. Read the boot log with `npm run infra:logs -- --region eu-west-1` or `aws ec2 get-console-output --region eu-west-1 --instance-id i-\w+ --latest --output text`, then run `npm run infra:up` again\.$/,
   );
 
@@ -388,14 +479,14 @@ test('when the latest console output of a t2 instance is asked for, then EC2 ref
 
 test('when --instance-type t2.micro (not on Nitro) fails its setup, then up reads the buffered console output and reports the line', async () => {
   const account = new FakeAccount();
-  const { isReady } = account.deps('eu-west-1');
+  const { probeReadiness } = account.deps('eu-west-1');
   const failingSetup = async (url: string) => {
     for (const instance of account.region('eu-west-1').instances.values()) instance.setup = 'failed';
-    return isReady(url);
+    return probeReadiness(url);
   };
 
   await assert.rejects(
-    runAgainst(account, 'eu-west-1', upSteps(upSettings({ instanceType: 't2.micro' })), { isReady: failingSetup }),
+    runAgainst(account, 'eu-west-1', upSteps(upSettings({ instanceType: 't2.micro' })), { probeReadiness: failingSetup }),
     /setup of i-\w+ failed: s3-photo-share-setup: FAILED \(exit 1\) at line 42.*tagged setup-status=failed/s,
   );
   assert.deepEqual(
@@ -408,16 +499,26 @@ test('when --instance-type t2.micro (not on Nitro) fails its setup, then up read
 
 test('when a t2.micro keeps booting, then up asks for the latest console output once and the buffered one after', async () => {
   const account = new FakeAccount();
-  const { isReady } = account.deps('eu-west-1');
+  const { probeReadiness } = account.deps('eu-west-1');
   let polls = 0;
-  const readyOnFourthPoll = async (url: string) => (polls += 1) >= 4 && isReady(url);
+  const readyOnFourthPoll = async (url: string) => ((polls += 1) >= 4 ? probeReadiness(url) : ('not-ready' as const));
 
-  await runAgainst(account, 'eu-west-1', upSteps(upSettings({ instanceType: 't2.micro' })), { isReady: readyOnFourthPoll });
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings({ instanceType: 't2.micro' })), { probeReadiness: readyOnFourthPoll });
 
   assert.deepEqual(
     account.inputsOf('GetConsoleOutput').map((input) => input.Latest),
     [true, undefined, undefined, undefined],
   );
+});
+
+test('when the URL does not answer from here and the instance’s setup log has no DONE line, then up does not take it for ready: the console failure decides', async () => {
+  const account = new FakeAccount();
+  account.reachableFromHere = false;
+  account.launchSetups.push('failed');
+
+  await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /setup of i-\w+ failed: s3-photo-share-setup: FAILED/);
+
+  assert.ok(account.inputsOf('FilterLogEvents').length > 0);
 });
 
 test('when the setup fails on the instance, then up reports the console line, tags the instance failed, and the rerun replaces it', async () => {
@@ -428,10 +529,10 @@ test('when the setup fails on the instance, then up reports the console line, ta
   account.deps = (region, overrides) => {
     const deps = originalDeps(region, overrides);
     if (firstLaunch) {
-      const isReady = deps.isReady;
-      deps.isReady = async (url) => {
+      const probeReadiness = deps.probeReadiness;
+      deps.probeReadiness = async (url) => {
         for (const instance of account.region(region).instances.values()) instance.setup = 'failed';
-        return isReady(url);
+        return probeReadiness(url);
       };
     }
     return deps;

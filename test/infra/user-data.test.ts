@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SETUP_FAILED_MARKER } from '../../infra/resources/instance.js';
+import { SETUP_DONE_MARKER, SETUP_FAILED_MARKER } from '../../infra/resources/instance.js';
 import { APP_ENTRY } from '../../infra/stack.js';
 import { renderUserData } from '../../infra/templates.js';
 
@@ -121,6 +121,43 @@ test('when user-data reaches the network, then every download goes through retry
   assert.equal(networkLines.length, 4);
   for (const line of networkLines) assert.match(line, /^(retry |install_dependencies\(\) )/);
   assert.match(rendered, /\nretry install_dependencies\n/);
+});
+
+test('when the service has started, then DONE, the readiness up reads from CloudWatch Logs, is printed only once the app answers /readyz on the instance', () => {
+  const retryFunction = /\nretry\(\) \{\n[\s\S]*?\n\}\n/.exec(rendered)?.[0] ?? '';
+  const tail = rendered.slice(rendered.indexOf('echo "Starting s3-photo-share.service"'));
+  const runTail = (answersAfter: number) =>
+    spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -Eeuo pipefail
+now=0
+date() { echo "$now"; }
+sleep() { now=$((now + $1)); }
+systemctl() { :; }
+calls=0
+curl() { calls=$((calls + 1)); echo "curl $*"; [ "$calls" -gt ${answersAfter} ]; }
+SETUP_DEADLINE=200 LOG_DIR=/var/log/s3-photo-share LOG_GROUP=/s3-photo-share/s3-photo-share PORT=80
+${retryFunction}
+${tail}`,
+      ],
+      { encoding: 'utf8' },
+    );
+
+  const ready = runTail(2);
+  const lines = ready.stdout.trim().split('\n');
+  assert.equal(ready.status, 0, ready.stderr);
+  assert.equal(
+    lines.filter((line) => line === 'curl --fail --silent --output /dev/null --max-time 5 http://127.0.0.1:80/readyz').length,
+    3,
+  );
+  assert.ok(lines.at(-1)?.startsWith(`${SETUP_DONE_MARKER}; `), lines.at(-1));
+
+  const never = runTail(1_000);
+  assert.notEqual(never.status, 0);
+  assert.doesNotMatch(never.stdout, new RegExp(SETUP_DONE_MARKER));
+  assert.match(never.stdout, /Giving up after the setup deadline: curl/);
 });
 
 test('when a network step keeps failing, then retry backs off up to a minute and gives up at the deadline', (t) => {
