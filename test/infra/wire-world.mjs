@@ -1,0 +1,30 @@
+// The world around an infra CLI process in the wire test (loaded with NODE_OPTIONS=--import): time that passes at once, and a network where the account's public addresses answer from a local server.
+//
+// Test code only: infra/ has no switch for this. The CLI still sleeps and polls as on AWS; its sleeps end at once
+// and Date.now moves on by the time slept, so the account (whose clock follows the signed requests) sees that time pass.
+// Its readiness checks (fetch) to an instance's public address or a load balancer's DNS name reach the test's server
+// for those addresses; a request to any other host outside this machine fails, so the test can never use the network.
+import { syncBuiltinESMExports } from 'node:module';
+import timers from 'node:timers/promises';
+
+const publicAddresses = process.env.WIRE_TEST_PUBLIC_ADDRESSES;
+
+// Only the CLI process itself (tsx starts it as a child; npm and tsx's own process are left alone).
+if (publicAddresses && /[/\\]infra[/\\]cli\.ts$/.test(process.argv[1] ?? '')) {
+  let sleptMs = 0;
+  const realNow = Date.now;
+  const realSleep = timers.setTimeout;
+  Date.now = () => realNow() + sleptMs;
+  timers.setTimeout = (delayMs = 1, value, options) => {
+    sleptMs += Number(delayMs);
+    return realSleep(0, value, options);
+  };
+  syncBuiltinESMExports();
+
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (resource, init) => {
+    const url = new URL(resource instanceof Request ? resource.url : String(resource));
+    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return realFetch(resource, init);
+    return realFetch(`${publicAddresses}/${url.protocol.replace(':', '')}/${url.host}${url.pathname}${url.search}`, init);
+  };
+}
