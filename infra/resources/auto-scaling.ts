@@ -328,7 +328,7 @@ export function autoScalingGroupUpStep(settings: UpSettings, lb: LoadBalancedSet
           ),
         {
           // Someone else's refresh started since the look-up: wait for it, then start ours.
-          isRetryable: (error) => isAwsError(error, 'InstanceRefreshInProgress'),
+          isRetryable: (error) => isAwsError(error, 'InstanceRefreshInProgressFault'),
           describeWait: (delayMs) =>
             `Another instance refresh of ${names.autoScalingGroupName} is running; retrying in ${seconds(delayMs)}`,
           firstDelayMs: 15_000,
@@ -430,7 +430,7 @@ export async function deleteAutoScalingGroups(deps: AwsDeps, settings: StackSett
     await retryWithBackoff(
       () => aws.autoscaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name })),
       {
-        isRetryable: (error) => isAwsError(error, 'ResourceInUse', 'ScalingActivityInProgress'),
+        isRetryable: (error) => isAwsError(error, 'ResourceInUseFault', 'ScalingActivityInProgressFault'),
         describeWait: (delayMs) => `${name} is still busy; retrying in ${seconds(delayMs)}`,
         firstDelayMs: 10_000,
         maxDelayMs: 30_000,

@@ -114,12 +114,12 @@ async function tagsOf({ aws }: AwsDeps, arn: string): Promise<Tag[]> {
 }
 
 async function findTargetGroup({ aws }: AwsDeps, name: string): Promise<TargetGroup | undefined> {
-  const found = await unlessMissing(aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [name] })), 'TargetGroupNotFound');
+  const found = await unlessMissing(aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [name] })), 'TargetGroupNotFoundException');
   return found?.TargetGroups?.[0];
 }
 
 async function findLoadBalancer({ aws }: AwsDeps, name: string): Promise<LoadBalancer | undefined> {
-  const found = await unlessMissing(aws.elbv2.send(new DescribeLoadBalancersCommand({ Names: [name] })), 'LoadBalancerNotFound');
+  const found = await unlessMissing(aws.elbv2.send(new DescribeLoadBalancersCommand({ Names: [name] })), 'LoadBalancerNotFoundException');
   return found?.LoadBalancers?.[0];
 }
 
@@ -524,7 +524,7 @@ export async function deleteTargetGroup(deps: AwsDeps, settings: StackSettings):
   await retryWithBackoff(
     () => deps.aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: arn })),
     {
-      isRetryable: (error) => isAwsError(error, 'ResourceInUse'),
+      isRetryable: (error) => isAwsError(error, 'ResourceInUseException'),
       describeWait: (delayMs) => `Target group ${name} is still in use; retrying in ${seconds(delayMs)}`,
       firstDelayMs: 5_000,
       maxDelayMs: 20_000,

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { downSteps, type DownSettings } from '../../infra/down.js';
 import { upSteps } from '../../infra/up.js';
-import { ACCOUNT_ID, awsError, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
+import { ACCOUNT_ID, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
+import { awsError } from './aws-errors.js';
 
 function downSettings(overrides: Partial<DownSettings> = {}): DownSettings {
   return { stack: 's3-photo-share', region: 'eu-west-1', bucket: 'demo-bucket', deleteBucket: false, ...overrides };
@@ -150,7 +151,7 @@ test('when a role and profile with the stack names exist without the stack tags,
 test('when reading the role is denied, then down stops instead of taking the role for gone', async () => {
   const account = new FakeAccount();
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
-  account.fail('iam', 'GetRole', awsError('AccessDenied', 'User is not authorized to perform: iam:GetRole'));
+  account.fail('iam', 'GetRole', await awsError('iam', 'AccessDenied', 'User is not authorized to perform: iam:GetRole'));
 
   await assert.rejects(runAgainst(account, 'eu-west-1', downSteps(downSettings())), /not authorized to perform: iam:GetRole/);
 
@@ -160,7 +161,11 @@ test('when reading the role is denied, then down stops instead of taking the rol
 test('when reading the instance profile is denied, then down stops instead of taking it for gone', async () => {
   const account = new FakeAccount();
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
-  account.fail('iam', 'GetInstanceProfile', awsError('AccessDenied', 'User is not authorized to perform: iam:GetInstanceProfile'));
+  account.fail(
+    'iam',
+    'GetInstanceProfile',
+    await awsError('iam', 'AccessDenied', 'User is not authorized to perform: iam:GetInstanceProfile'),
+  );
 
   await assert.rejects(runAgainst(account, 'eu-west-1', downSteps(downSettings())), /not authorized/);
 
@@ -313,7 +318,7 @@ test('when the bucket is already gone, then down without --delete-bucket still r
 test('when listing the release objects fails for another reason, then down stops with that error', async () => {
   const account = new FakeAccount();
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
-  const denied = awsError('AccessDenied', 'not allowed to list versions');
+  const denied = await awsError('s3', 'AccessDenied', 'not allowed to list versions');
   account.fail('s3', 'ListObjectVersions', denied);
 
   await assert.rejects(runAgainst(account, 'eu-west-1', downSteps(downSettings())), (error) => error === denied);

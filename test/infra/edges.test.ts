@@ -10,7 +10,8 @@ import { buildRelease } from '../../infra/release.js';
 import { architectureOf } from '../../infra/stack.js';
 import { retryWithBackoff } from '../../infra/step.js';
 import { formatUpSummary, upSteps } from '../../infra/up.js';
-import { awsError, FakeAccount, runAgainst, STACK_TAG_FILTERS, upSettings } from './fake-aws.js';
+import { FakeAccount, runAgainst, STACK_TAG_FILTERS, upSettings } from './fake-aws.js';
+import { awsError } from './aws-errors.js';
 
 const ROLE = 's3-photo-share-role';
 const PROFILE = 's3-photo-share-instance-profile';
@@ -139,15 +140,16 @@ test('when the group holds other rules beside the wanted one, then up revokes ea
 });
 
 test('when creating a resource fails for another reason than "exists", then up stops with that error', async () => {
-  for (const [service, command] of [
-    ['s3', 'CreateBucket'],
-    ['iam', 'CreateRole'],
-    ['iam', 'CreateInstanceProfile'],
-    ['ec2', 'CreateSecurityGroup'],
-    ['logs', 'CreateLogGroup'],
+  // Each quota error from the operation's "Errors" section (S3: "Error responses", EC2: "Error codes for the Amazon EC2 API").
+  for (const [service, command, code] of [
+    ['s3', 'CreateBucket', 'TooManyBuckets'],
+    ['iam', 'CreateRole', 'LimitExceeded'],
+    ['iam', 'CreateInstanceProfile', 'LimitExceeded'],
+    ['ec2', 'CreateSecurityGroup', 'SecurityGroupLimitExceeded'],
+    ['logs', 'CreateLogGroup', 'LimitExceededException'],
   ] as const) {
     const account = new FakeAccount();
-    const failure = awsError('LimitExceeded', `${command} quota reached`);
+    const failure = await awsError(service, code, `${command} quota reached`);
     account.fail(service, command, failure);
 
     await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), (error) => error === failure, command);
@@ -168,13 +170,22 @@ test('when the stack profile holds another role, then up refuses to add its own'
 
 test('when IAM shows the new profile only after a while, then up polls for it every 2 s; never, and it stops after 60 s', async () => {
   const slow = new FakeAccount();
-  slow.fail('iam', 'GetInstanceProfile', awsError('NoSuchEntityException'), 3);
+  slow.fail(
+    'iam',
+    'GetInstanceProfile',
+    await awsError('iam', 'NoSuchEntity', 'Instance Profile s3-photo-share-instance-profile cannot be found.'),
+    3,
+  );
   await runAgainst(slow, 'eu-west-1', upSteps(upSettings()));
   assert.deepEqual(slow.runtime.sleeps.slice(0, 2), [2_000, 2_000]);
   assert.equal(slow.inputsOf('GetInstanceProfile').length, 4);
 
   const never = new FakeAccount();
-  never.fail('iam', 'GetInstanceProfile', awsError('NoSuchEntityException'));
+  never.fail(
+    'iam',
+    'GetInstanceProfile',
+    await awsError('iam', 'NoSuchEntity', 'Instance Profile s3-photo-share-instance-profile cannot be found.'),
+  );
   await assert.rejects(runAgainst(never, 'eu-west-1', upSteps(upSettings())), /did not show role s3-photo-share-role within 60 s/);
   assert.equal(never.inputsOf('RunInstances').length, 0);
 });
@@ -217,14 +228,14 @@ test('when stack instances are pending, stopping, stopped or shutting down, then
 test('when the group is still in use after termination, then down retries deleting it; another error is not retried', async () => {
   const busy = new FakeAccount();
   await runAgainst(busy, 'eu-west-1', upSteps(upSettings()));
-  busy.fail('ec2', 'DeleteSecurityGroup', awsError('DependencyViolation', 'resource has a dependent object'), 2);
+  busy.fail('ec2', 'DeleteSecurityGroup', await awsError('ec2', 'DependencyViolation', 'resource has a dependent object'), 2);
   await runAgainst(busy, 'eu-west-1', downSteps(DOWN));
   assert.equal(busy.inputsOf('DeleteSecurityGroup').length, 3);
   assert.equal(busy.region('eu-west-1').groups.size, 0);
 
   const denied = new FakeAccount();
   await runAgainst(denied, 'eu-west-1', upSteps(upSettings()));
-  denied.fail('ec2', 'DeleteSecurityGroup', awsError('UnauthorizedOperation', 'not allowed'));
+  denied.fail('ec2', 'DeleteSecurityGroup', await awsError('ec2', 'UnauthorizedOperation', 'not allowed'));
   await assert.rejects(runAgainst(denied, 'eu-west-1', downSteps(DOWN)), /not allowed/);
   assert.equal(denied.inputsOf('DeleteSecurityGroup').length, 1);
 });
@@ -335,7 +346,7 @@ test('when retrying against a clock that does not start at zero, then the waited
     sleep: async (ms: number) => void (runtime.sleeps.push(ms), (runtime.clockMs += ms)),
     now: () => runtime.clockMs,
   };
-  const failure = awsError('Throttled');
+  const failure = await awsError('ec2', 'RequestLimitExceeded', 'Request limit exceeded.');
   const options = {
     isRetryable: () => true,
     describeWait: (delay: number, waited: number) => `${delay}/${waited}`,
@@ -378,7 +389,7 @@ test('when a release is built, then its temporary pack folder is removed', async
 
 test('when the role or instance profile lookups are denied in the region check, then up stops before creating anything', async () => {
   const account = new FakeAccount();
-  account.fail('iam', 'GetRole', awsError('AccessDenied', 'not allowed: iam:GetRole'));
+  account.fail('iam', 'GetRole', await awsError('iam', 'AccessDenied', 'not allowed: iam:GetRole'));
 
   await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /not allowed: iam:GetRole/);
   assert.equal(account.buckets.size + account.roles.size, 0);

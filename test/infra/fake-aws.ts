@@ -5,6 +5,7 @@ import { createAwsClients, type AwsClients } from '../../infra/aws-clients.js';
 import type { UpSettings } from '../../infra/stack.js';
 import { type GitHubRepository, lookUpGitHubRepository } from '../../infra/resources/github-repository.js';
 import type { CommandDeps } from '../../infra/state.js';
+import { AwsFault, awsError } from './aws-errors.js';
 import { ScalingModel } from './fake-scaling.js';
 
 export const ACCOUNT_ID = '123456789012';
@@ -32,14 +33,9 @@ export function upSettings(overrides: Partial<UpSettings> = {}): UpSettings {
   };
 }
 
-/** An SDK-style service error: the SDK names errors by the service's error code, which is all the infra code looks at. */
 /** `tags` with each of `added` set, as CreateTags and AddTags do: a new value replaces the one under the same key. */
 export function withTags<Tag extends { Key: string }>(tags: Tag[], added: Tag[]): Tag[] {
   return added.reduce((result, tag) => [...result.filter((existing) => existing.Key !== tag.Key), tag], tags);
-}
-
-export function awsError(name: string, message = name): Error {
-  return Object.assign(new Error(message), { name, $metadata: {} });
 }
 
 type Tags = { Key: string; Value: string }[];
@@ -365,7 +361,13 @@ export class FakeAccount {
     const handler = this.handlers[`${service}:${command}`] ?? this.scaling.handlers[`${service}:${command}`];
     if (!handler) throw new Error(`The fake account does not implement ${service}:${command}`);
     this.advanceInstances();
-    return withoutEmptyLists(await handler(input, region));
+    try {
+      return withoutEmptyLists(await handler(input, region));
+    } catch (error) {
+      // The model names an error by its wire code; the service's real SDK client decides what the code reaches infra/ as.
+      if (error instanceof AwsFault) throw await awsError(service, error.code, error.message, { status: error.status });
+      throw error;
+    }
   }
 
   private advanceInstances(): void {
@@ -389,34 +391,39 @@ export class FakeAccount {
 
   private bucketFor(name: unknown, region: string): BucketModel {
     const bucket = this.buckets.get(String(name));
-    if (!bucket) throw awsError('NoSuchBucket', 'The specified bucket does not exist');
-    if (bucket.ownerAccount !== ACCOUNT_ID) throw awsError('AccessDenied', 'Access Denied');
+    // Amazon S3 API Reference, "Error responses" (list of error codes): NoSuchBucket 404, AccessDenied 403, PermanentRedirect 301.
+    if (!bucket) throw new AwsFault('NoSuchBucket', 'The specified bucket does not exist');
+    if (bucket.ownerAccount !== ACCOUNT_ID) throw new AwsFault('AccessDenied', 'Access Denied');
     if (bucket.region !== region)
-      throw awsError('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.');
+      throw new AwsFault('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.');
     return bucket;
   }
 
   private roleFor(name: unknown): RoleModel {
     const role = this.roles.get(String(name));
-    if (!role) throw awsError('NoSuchEntityException', `The role with name ${String(name)} cannot be found.`);
+    // IAM API Reference, GetRole "Errors": NoSuchEntity (404).
+    if (!role) throw new AwsFault('NoSuchEntity', `The role with name ${String(name)} cannot be found.`);
     return role;
   }
 
   private profileFor(name: unknown): ProfileModel {
     const profile = this.profiles.get(String(name));
-    if (!profile) throw awsError('NoSuchEntityException', `Instance Profile ${String(name)} cannot be found.`);
+    // IAM API Reference, GetInstanceProfile "Errors": NoSuchEntity (404).
+    if (!profile) throw new AwsFault('NoSuchEntity', `Instance Profile ${String(name)} cannot be found.`);
     return profile;
   }
 
   private instanceFor(region: string, id: unknown): InstanceModel {
     const instance = this.region(region).instances.get(String(id));
-    if (!instance) throw awsError('InvalidInstanceID.NotFound', `The instance ID '${String(id)}' does not exist`);
+    // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidInstanceID.NotFound.
+    if (!instance) throw new AwsFault('InvalidInstanceID.NotFound', `The instance ID '${String(id)}' does not exist`);
     return instance;
   }
 
   private logGroupFor(region: string, name: unknown) {
     const group = this.region(region).logGroups.get(String(name));
-    if (!group) throw awsError('ResourceNotFoundException', 'The specified log group does not exist.');
+    // CloudWatch Logs API Reference, PutRetentionPolicy, DeleteLogGroup and FilterLogEvents "Errors": ResourceNotFoundException.
+    if (!group) throw new AwsFault('ResourceNotFoundException', 'The specified log group does not exist.');
     return group;
   }
 
@@ -425,7 +432,8 @@ export class FakeAccount {
     'ssm:GetParameter': (input, region) => {
       if (String(input.Name).startsWith('/aws/service/')) return { Parameter: { Value: this.amiId } };
       const parameter = this.scaling.region(region).parameters.get(String(input.Name));
-      if (!parameter) throw awsError('ParameterNotFound', '');
+      // AWS Systems Manager API Reference, GetParameter "Errors": ParameterNotFound.
+      if (!parameter) throw new AwsFault('ParameterNotFound', '');
       return { Parameter: { Name: input.Name, Type: parameter.Type, Value: parameter.Value } };
     },
 
@@ -433,28 +441,31 @@ export class FakeAccount {
       const name = String(input.Bucket);
       const configuration = (input.CreateBucketConfiguration ?? {}) as { LocationConstraint?: string; Tags?: Tags };
       const existing = this.buckets.get(name);
+      // Amazon S3 API Reference, CreateBucket "Errors" and "Error responses" (list of error codes): BucketAlreadyExists 409, InvalidLocationConstraint 400, IllegalLocationConstraintException 400, BucketAlreadyOwnedByYou 409.
       if (existing && existing.ownerAccount !== ACCOUNT_ID)
-        throw awsError('BucketAlreadyExists', 'The requested bucket name is not available.');
+        throw new AwsFault('BucketAlreadyExists', 'The requested bucket name is not available.');
       if (region === 'us-east-1' && configuration.LocationConstraint !== undefined)
-        throw awsError('InvalidLocationConstraint', 'The specified location-constraint is not valid');
+        throw new AwsFault('InvalidLocationConstraint', 'The specified location-constraint is not valid');
       if (region !== 'us-east-1' && configuration.LocationConstraint !== region)
-        throw awsError('IllegalLocationConstraintException', 'The location constraint is incompatible with the region');
+        throw new AwsFault('IllegalLocationConstraintException', 'The location constraint is incompatible with the region');
       // us-east-1 answers 200 for a bucket you already own there, and changes nothing.
       if (existing && existing.region === 'us-east-1' && region === 'us-east-1') return {};
       if (existing)
-        throw awsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
+        throw new AwsFault('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
       this.addBucket(name, { region, tags: configuration.Tags, objectOwnership: input.ObjectOwnership as string | undefined });
       return {};
     },
     's3:GetBucketTagging': (input, region) => {
       const bucket = this.bucketFor(input.Bucket, region);
-      if (!bucket.tags?.length) throw awsError('NoSuchTagSet', 'The TagSet does not exist');
+      // Amazon S3 API Reference, GetBucketTagging: NoSuchTagSet 404 ("Error responses").
+      if (!bucket.tags?.length) throw new AwsFault('NoSuchTagSet', 'The TagSet does not exist');
       return { TagSet: bucket.tags };
     },
     's3:GetBucketLocation': (input) => {
       const bucket = this.buckets.get(String(input.Bucket));
-      if (!bucket) throw awsError('NoSuchBucket');
-      if (bucket.ownerAccount !== ACCOUNT_ID) throw awsError('AccessDenied');
+      // Amazon S3 API Reference, "Error responses" (list of error codes): NoSuchBucket 404, AccessDenied 403.
+      if (!bucket) throw new AwsFault('NoSuchBucket', 'The specified bucket does not exist');
+      if (bucket.ownerAccount !== ACCOUNT_ID) throw new AwsFault('AccessDenied', 'Access Denied');
       return { LocationConstraint: bucket.region === 'us-east-1' ? undefined : bucket.region === 'eu-west-1' ? 'EU' : bucket.region };
     },
     's3:PutPublicAccessBlock': (input, region) =>
@@ -497,15 +508,17 @@ export class FakeAccount {
     },
     's3:DeleteBucket': (input, region) => {
       const bucket = this.bucketFor(input.Bucket, region);
+      // Amazon S3 API Reference, "Error responses" (list of error codes): BucketNotEmpty 409.
       if (bucket.objects.size + bucket.deleteMarkers.size > 0)
-        throw awsError('BucketNotEmpty', 'The bucket you tried to delete is not empty');
+        throw new AwsFault('BucketNotEmpty', 'The bucket you tried to delete is not empty');
       this.buckets.delete(String(input.Bucket));
       return {};
     },
 
     'iam:CreateRole': (input) => {
       const name = String(input.RoleName);
-      if (this.roles.has(name)) throw awsError('EntityAlreadyExistsException', `Role with name ${name} already exists.`);
+      // IAM API Reference, CreateRole "Errors": EntityAlreadyExists (409).
+      if (this.roles.has(name)) throw new AwsFault('EntityAlreadyExists', `Role with name ${name} already exists.`);
       const role = this.addRole(name, (input.Tags as Tags) ?? []);
       role.trust = JSON.parse(String(input.AssumeRolePolicyDocument)) as Json;
       return { Role: { Arn: role.arn, RoleName: name, Tags: role.tags } };
@@ -528,17 +541,18 @@ export class FakeAccount {
     },
     'iam:DeleteRole': (input) => {
       const role = this.roleFor(input.RoleName);
+      // IAM API Reference, DeleteRole "Errors": DeleteConflict (409).
       if (role.inlinePolicies.size > 0 || role.attachedPolicies.length > 0)
-        throw awsError('DeleteConflictException', 'Cannot delete entity, must delete policies first.');
+        throw new AwsFault('DeleteConflict', 'Cannot delete entity, must delete policies first.');
       if ([...this.profiles.values()].some((profile) => profile.roles.includes(String(input.RoleName))))
-        throw awsError('DeleteConflictException', 'Cannot delete entity, must remove roles from instance profile first.');
+        throw new AwsFault('DeleteConflict', 'Cannot delete entity, must remove roles from instance profile first.');
       this.roles.delete(String(input.RoleName));
     },
     'iam:CreateOpenIDConnectProvider': (input) => {
       const host = String(input.Url).replace(/^https:\/\//, '');
       const arn = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${host}`;
-      if (this.oidcProviders.has(arn))
-        throw awsError('EntityAlreadyExistsException', `Provider with url ${String(input.Url)} already exists.`);
+      // IAM API Reference, CreateOpenIDConnectProvider "Errors": EntityAlreadyExists (409).
+      if (this.oidcProviders.has(arn)) throw new AwsFault('EntityAlreadyExists', `Provider with url ${String(input.Url)} already exists.`);
       this.addOidcProvider(host, {
         clientIds: (input.ClientIDList as string[] | undefined) ?? [],
         thumbprints: (input.ThumbprintList as string[] | undefined) ?? [],
@@ -548,8 +562,9 @@ export class FakeAccount {
     },
     'iam:GetOpenIDConnectProvider': (input) => {
       const provider = this.oidcProviders.get(String(input.OpenIDConnectProviderArn));
+      // IAM API Reference, GetOpenIDConnectProvider "Errors": NoSuchEntity (404).
       if (!provider)
-        throw awsError('NoSuchEntityException', `OpenIDConnect Provider not found for arn ${String(input.OpenIDConnectProviderArn)}`);
+        throw new AwsFault('NoSuchEntity', `OpenIDConnect Provider not found for arn ${String(input.OpenIDConnectProviderArn)}`);
       return {
         Url: provider.url,
         ClientIDList: [...provider.clientIds],
@@ -559,7 +574,8 @@ export class FakeAccount {
     },
     'iam:CreateInstanceProfile': (input) => {
       const name = String(input.InstanceProfileName);
-      if (this.profiles.has(name)) throw awsError('EntityAlreadyExistsException', `Instance Profile ${name} already exists.`);
+      // IAM API Reference, CreateInstanceProfile "Errors": EntityAlreadyExists (409).
+      if (this.profiles.has(name)) throw new AwsFault('EntityAlreadyExists', `Instance Profile ${name} already exists.`);
       const profile = this.addProfile(name, (input.Tags as Tags) ?? []);
       profile.visibleToEc2At = this.now() + this.profilePropagationMs;
       return { InstanceProfile: { Arn: profile.arn, InstanceProfileName: name, Tags: profile.tags, Roles: [] } };
@@ -578,8 +594,8 @@ export class FakeAccount {
     'iam:AddRoleToInstanceProfile': (input) => {
       const profile = this.profileFor(input.InstanceProfileName);
       this.roleFor(input.RoleName);
-      if (profile.roles.length > 0)
-        throw awsError('LimitExceededException', 'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1');
+      // IAM API Reference, AddRoleToInstanceProfile "Errors": LimitExceeded (409).
+      if (profile.roles.length > 0) throw new AwsFault('LimitExceeded', 'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1');
       profile.roles.push(String(input.RoleName));
     },
     'iam:RemoveRoleFromInstanceProfile': (input) => {
@@ -588,8 +604,9 @@ export class FakeAccount {
     },
     'iam:DeleteInstanceProfile': (input) => {
       const profile = this.profileFor(input.InstanceProfileName);
+      // IAM API Reference, DeleteInstanceProfile "Errors": DeleteConflict (409).
       if (profile.roles.length > 0)
-        throw awsError('DeleteConflictException', 'Cannot delete entity, must remove roles from instance profile first.');
+        throw new AwsFault('DeleteConflict', 'Cannot delete entity, must remove roles from instance profile first.');
       this.profiles.delete(String(input.InstanceProfileName));
     },
 
@@ -597,7 +614,8 @@ export class FakeAccount {
     'ec2:CreateSecurityGroup': (input, region) => {
       const model = this.region(region);
       if ([...model.groups.values()].some((group) => group.GroupName === input.GroupName && group.VpcId === input.VpcId)) {
-        throw awsError(
+        // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.Duplicate.
+        throw new AwsFault(
           'InvalidGroup.Duplicate',
           `The security group '${String(input.GroupName)}' already exists for VPC '${String(input.VpcId)}'`,
         );
@@ -613,14 +631,16 @@ export class FakeAccount {
     }),
     'ec2:AuthorizeSecurityGroupIngress': (input, region) => {
       const group = this.region(region).groups.get(String(input.GroupId));
-      if (!group) throw awsError('InvalidGroup.NotFound');
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.NotFound.
+      if (!group) throw new AwsFault('InvalidGroup.NotFound', `The security group '${String(input.GroupId)}' does not exist`);
       for (const rule of input.IpPermissions as SecurityGroupModel['IpPermissions'])
         group.IpPermissions.push({ ...rule, IpRanges: rule.IpRanges ?? [] });
       return { Return: true };
     },
     'ec2:RevokeSecurityGroupIngress': (input, region) => {
       const group = this.region(region).groups.get(String(input.GroupId));
-      if (!group) throw awsError('InvalidGroup.NotFound');
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.NotFound.
+      if (!group) throw new AwsFault('InvalidGroup.NotFound', `The security group '${String(input.GroupId)}' does not exist`);
       for (const revoked of input.IpPermissions as SecurityGroupModel['IpPermissions']) {
         const revokedCidrs = new Set((revoked.IpRanges ?? []).map((range) => range.CidrIp));
         const revokedGroups = new Set((revoked.UserIdGroupPairs ?? []).map((pair) => pair.GroupId));
@@ -648,12 +668,14 @@ export class FakeAccount {
     'ec2:DeleteSecurityGroup': (input, region) => {
       this.advanceInstances();
       const model = this.region(region);
-      if (!model.groups.has(String(input.GroupId))) throw awsError('InvalidGroup.NotFound');
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.NotFound, DependencyViolation.
+      if (!model.groups.has(String(input.GroupId)))
+        throw new AwsFault('InvalidGroup.NotFound', `The security group '${String(input.GroupId)}' does not exist`);
       const users = [...model.instances.values()].filter(
         (instance) => instance.State.Name !== 'terminated' && instance.SecurityGroupIds.includes(String(input.GroupId)),
       );
       if (users.length > 0 || this.scaling.groupInUse(region, String(input.GroupId)))
-        throw awsError('DependencyViolation', `resource ${String(input.GroupId)} has a dependent object`);
+        throw new AwsFault('DependencyViolation', `resource ${String(input.GroupId)} has a dependent object`);
       model.groups.delete(String(input.GroupId));
     },
     'ec2:DescribeInstances': (input, region) => {
@@ -670,7 +692,8 @@ export class FakeAccount {
       const profileArn = (input.IamInstanceProfile as { Arn?: string } | undefined)?.Arn;
       const profile = [...this.profiles.values()].find((candidate) => candidate.arn === profileArn);
       if (profileArn && (!profile || this.now() < profile.visibleToEc2At)) {
-        throw awsError(
+        // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidParameterValue (the message names the parameter).
+        throw new AwsFault(
           'InvalidParameterValue',
           `Value (${profileArn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile name`,
         );
@@ -705,8 +728,9 @@ export class FakeAccount {
     'ec2:StartInstances': (input, region) => {
       for (const id of input.InstanceIds as string[]) {
         const instance = this.instanceFor(region, id);
+        // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": IncorrectInstanceState.
         if (instance.State.Name !== 'stopped')
-          throw awsError('IncorrectInstanceState', `The instance '${id}' is not in a state from which it can be started.`);
+          throw new AwsFault('IncorrectInstanceState', `The instance '${id}' is not in a state from which it can be started.`);
         instance.State = { Name: 'pending' };
         instance.stateChangeAt = this.now() + PENDING_MS;
       }
@@ -743,8 +767,9 @@ export class FakeAccount {
     'ec2:AssociateIamInstanceProfile': (input, region) => {
       const model = this.region(region);
       const instance = this.instanceFor(region, input.InstanceId);
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": IncorrectState.
       if ([...model.associations.values()].some((association) => association.InstanceId === instance.InstanceId))
-        throw awsError('IncorrectState', 'There is an existing association for instance');
+        throw new AwsFault('IncorrectState', 'There is an existing association for instance');
       return {
         IamInstanceProfileAssociation: this.associate(
           model,
@@ -755,7 +780,9 @@ export class FakeAccount {
     },
     'ec2:ReplaceIamInstanceProfileAssociation': (input, region) => {
       const association = this.region(region).associations.get(String(input.AssociationId));
-      if (!association) throw awsError('InvalidAssociationID.NotFound');
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidAssociationID.NotFound.
+      if (!association)
+        throw new AwsFault('InvalidAssociationID.NotFound', `The association ID '${String(input.AssociationId)}' does not exist`);
       association.IamInstanceProfile = { Arn: String((input.IamInstanceProfile as { Arn: string }).Arn) };
       return { IamInstanceProfileAssociation: association };
     },
@@ -773,15 +800,17 @@ export class FakeAccount {
 
     'logs:CreateLogGroup': (input, region) => {
       const model = this.region(region);
+      // CloudWatch Logs API Reference, CreateLogGroup "Errors": ResourceAlreadyExistsException.
       if (model.logGroups.has(String(input.logGroupName)))
-        throw awsError('ResourceAlreadyExistsException', 'The specified log group already exists');
+        throw new AwsFault('ResourceAlreadyExistsException', 'The specified log group already exists');
       model.logGroups.set(String(input.logGroupName), { tags: (input.tags as Record<string, string>) ?? {}, events: [] });
       return {};
     },
     'logs:ListTagsForResource': (input, region) => {
       const match = /^arn:aws:logs:([^:]+):(\d+):log-group:(.+)$/.exec(String(input.resourceArn));
+      // CloudWatch Logs API Reference, ListTagsForResource "Errors": ResourceNotFoundException.
       if (!match || match[1] !== region || match[2] !== ACCOUNT_ID)
-        throw awsError('ResourceNotFoundException', 'The specified resource does not exist.');
+        throw new AwsFault('ResourceNotFoundException', 'The specified resource does not exist.');
       return { tags: this.logGroupFor(region, match[3]).tags };
     },
     'logs:PutRetentionPolicy': (input, region) =>

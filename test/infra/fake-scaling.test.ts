@@ -22,7 +22,7 @@ test('when a load balancer of a taken name is created, then the model answers Du
 
   await assert.rejects(
     aws.elbv2.send(new CreateLoadBalancerCommand({ Name: lb.LoadBalancerName, Subnets: ['subnet-eu-west-1a', 'subnet-eu-west-1b'] })),
-    { name: 'DuplicateLoadBalancerName' },
+    { name: 'DuplicateLoadBalancerNameException', Code: 'DuplicateLoadBalancerName' },
   );
 });
 
@@ -30,7 +30,8 @@ test('when a target group a listener forwards to is deleted, then the model answ
   const { aws, targetGroup } = await deployed();
 
   await assert.rejects(aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroup.TargetGroupArn })), {
-    name: 'ResourceInUse',
+    name: 'ResourceInUseException',
+    Code: 'ResourceInUse',
   });
 });
 
@@ -38,7 +39,8 @@ test('when a group with instances is deleted without ForceDelete, then the model
   const { account, aws } = await deployed();
 
   await assert.rejects(aws.autoscaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 's3-photo-share-asg' })), {
-    name: 'ResourceInUse',
+    name: 'ResourceInUseFault',
+    Code: 'ResourceInUse',
   });
   assert.equal(account.scaling.region('eu-west-1').groups.has('s3-photo-share-asg'), true);
 });

@@ -1,6 +1,7 @@
 // The load-balanced part of the in-memory AWS account: default subnets, launch templates, Auto Scaling groups with instance refreshes, load balancers, target groups, listeners, SSM parameters, ACM certificates and Route 53 zones, advancing with the fake clock.
 import type { FakeAccount, InstanceModel } from './fake-aws.js';
-import { awsError, withTags } from './fake-aws.js';
+import { AwsFault } from './aws-errors.js';
+import { withTags } from './fake-aws.js';
 
 type Tags = { Key: string; Value: string }[];
 type Json = Record<string, unknown>;
@@ -391,26 +392,30 @@ export class ScalingModel {
 
   private lbOf(region: string, arn: unknown): LoadBalancerModel {
     const lb = this.region(region).loadBalancers.get(String(arn));
-    if (!lb) throw awsError('LoadBalancerNotFound', `Load balancer '${String(arn)}' not found`);
+    // Elastic Load Balancing API Reference (v2), DescribeLoadBalancers etc. "Errors": LoadBalancerNotFound (400).
+    if (!lb) throw new AwsFault('LoadBalancerNotFound', `Load balancer '${String(arn)}' not found`);
     return lb;
   }
 
   private targetGroupOf(region: string, arn: unknown): TargetGroupModel {
     const group = this.region(region).targetGroups.get(String(arn));
-    if (!group) throw awsError('TargetGroupNotFound', `Target groups '${String(arn)}' not found`);
+    // Elastic Load Balancing API Reference (v2), DescribeTargetGroups etc. "Errors": TargetGroupNotFound (400).
+    if (!group) throw new AwsFault('TargetGroupNotFound', `Target groups '${String(arn)}' not found`);
     return group;
   }
 
   private groupOf(region: string, name: unknown): GroupModel {
     const group = this.region(region).groups.get(String(name));
-    if (!group) throw awsError('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup ${String(name)} not found`);
+    // Amazon EC2 Auto Scaling API Reference, "Common Errors": ValidationError (400); Auto Scaling declares no "not found" error.
+    if (!group) throw new AwsFault('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup ${String(name)} not found`);
     return group;
   }
 
   private taggable(region: string, arn: string): { Tags: Tags } {
     const model = this.region(region);
     const found = model.loadBalancers.get(arn) ?? model.targetGroups.get(arn) ?? model.listeners.get(arn);
-    if (!found) throw awsError('LoadBalancerNotFound', `Resource '${arn}' not found`);
+    // Elastic Load Balancing API Reference (v2), AddTags "Errors": LoadBalancerNotFound, TargetGroupNotFound, ListenerNotFound (400).
+    if (!found) throw new AwsFault('LoadBalancerNotFound', `Resource '${arn}' not found`);
     return found;
   }
 
@@ -453,8 +458,9 @@ export class ScalingModel {
     'ec2:CreateLaunchTemplate': (input, region) => {
       const model = this.region(region);
       const name = String(input.LaunchTemplateName);
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidLaunchTemplateName.AlreadyExistsException.
       if ([...model.launchTemplates.values()].some((template) => template.LaunchTemplateName === name))
-        throw awsError('InvalidLaunchTemplateName.AlreadyExistsException', `Launch template name already in use.`);
+        throw new AwsFault('InvalidLaunchTemplateName.AlreadyExistsException', `Launch template name already in use.`);
       const template: LaunchTemplateModel = {
         LaunchTemplateId: this.account.nextId('lt'),
         LaunchTemplateName: name,
@@ -478,8 +484,9 @@ export class ScalingModel {
     'ec2:DescribeLaunchTemplates': (input, region) => {
       const templates = [...this.region(region).launchTemplates.values()];
       const names = input.LaunchTemplateNames as string[] | undefined;
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidLaunchTemplateName.NotFoundException.
       if (names?.some((name) => !templates.some((template) => template.LaunchTemplateName === name)))
-        throw awsError(
+        throw new AwsFault(
           'InvalidLaunchTemplateName.NotFoundException',
           'At least one of the launch templates specified in the request does not exist.',
         );
@@ -499,7 +506,8 @@ export class ScalingModel {
     },
     'ec2:DescribeLaunchTemplateVersions': (input, region) => {
       const template = this.region(region).launchTemplates.get(String(input.LaunchTemplateId));
-      if (!template) throw awsError('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidLaunchTemplateId.NotFound.
+      if (!template) throw new AwsFault('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
       const wanted = (input.Versions as string[]).map((version) => resolveVersion(template, version));
       return {
         LaunchTemplateVersions: template.versions
@@ -513,7 +521,8 @@ export class ScalingModel {
     },
     'ec2:CreateLaunchTemplateVersion': (input, region) => {
       const template = this.region(region).launchTemplates.get(String(input.LaunchTemplateId));
-      if (!template) throw awsError('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidLaunchTemplateId.NotFound.
+      if (!template) throw new AwsFault('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
       const VersionNumber = template.versions.length + 1;
       template.versions.push({
         VersionNumber,
@@ -523,15 +532,17 @@ export class ScalingModel {
       return { LaunchTemplateVersion: { LaunchTemplateId: template.LaunchTemplateId, VersionNumber } };
     },
     'ec2:DeleteLaunchTemplate': (input, region) => {
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidLaunchTemplateId.NotFound.
       if (!this.region(region).launchTemplates.delete(String(input.LaunchTemplateId)))
-        throw awsError('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
+        throw new AwsFault('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
       return {};
     },
 
     'elbv2:CreateTargetGroup': (input, region) => {
       const model = this.region(region);
+      // Elastic Load Balancing API Reference (v2), CreateTargetGroup "Errors": DuplicateTargetGroupName (400).
       if ([...model.targetGroups.values()].some((group) => group.TargetGroupName === input.Name))
-        throw awsError('DuplicateTargetGroupName', 'A target group with the same name exists, but with different settings');
+        throw new AwsFault('DuplicateTargetGroupName', 'A target group with the same name exists, but with different settings');
       const { Name, Tags, ...settings } = input as Json & { Name: string; Tags?: Tags };
       const group = {
         ...(settings as Partial<TargetGroupModel>),
@@ -548,8 +559,9 @@ export class ScalingModel {
     'elbv2:DescribeTargetGroups': (input, region) => {
       const groups = [...this.region(region).targetGroups.values()];
       const names = input.Names as string[] | undefined;
+      // Elastic Load Balancing API Reference (v2), DescribeTargetGroups "Errors": TargetGroupNotFound (400).
       if (names?.some((name) => !groups.some((group) => group.TargetGroupName === name)))
-        throw awsError('TargetGroupNotFound', `One or more target groups not found`);
+        throw new AwsFault('TargetGroupNotFound', `One or more target groups not found`);
       return {
         TargetGroups: groups
           .filter((group) => !names || names.includes(group.TargetGroupName))
@@ -576,8 +588,9 @@ export class ScalingModel {
         listener.DefaultActions.some((action) => action.TargetGroupArn === group.TargetGroupArn),
       );
       const usedByGroup = [...model.groups.values()].some((asg) => asg.TargetGroupARNs.includes(group.TargetGroupArn));
+      // Elastic Load Balancing API Reference (v2), DeleteTargetGroup "Errors": ResourceInUse (400).
       if (usedByListener || usedByGroup)
-        throw awsError('ResourceInUse', `Target group '${group.TargetGroupArn}' is currently in use by a listener or a rule`);
+        throw new AwsFault('ResourceInUse', `Target group '${group.TargetGroupArn}' is currently in use by a listener or a rule`);
       model.targetGroups.delete(group.TargetGroupArn);
       return {};
     },
@@ -590,11 +603,13 @@ export class ScalingModel {
     'elbv2:CreateLoadBalancer': (input, region) => {
       const model = this.region(region);
       const name = String(input.Name);
+      // Elastic Load Balancing API Reference (v2), CreateLoadBalancer "Errors": DuplicateLoadBalancerName (400); "Common Errors": ValidationError.
       if ([...model.loadBalancers.values()].some((lb) => lb.LoadBalancerName === name))
-        throw awsError('DuplicateLoadBalancerName', 'A load balancer with the same name already exists');
+        throw new AwsFault('DuplicateLoadBalancerName', 'A load balancer with the same name already exists');
       const subnets = input.Subnets as string[];
       const zones = new Set(subnets.map((subnet) => subnet.replace(/^subnet-/, '')));
-      if (zones.size < 2) throw awsError('ValidationError', 'At least two subnets in two different Availability Zones must be specified');
+      if (zones.size < 2)
+        throw new AwsFault('ValidationError', 'At least two subnets in two different Availability Zones must be specified');
       const id = this.account.nextId('lb').slice(3);
       const lb: LoadBalancerModel = {
         LoadBalancerArn: `arn:aws:elasticloadbalancing:${region}:123456789012:loadbalancer/app/${name}/${id}`,
@@ -615,8 +630,9 @@ export class ScalingModel {
     'elbv2:DescribeLoadBalancers': (input, region) => {
       const lbs = [...this.region(region).loadBalancers.values()];
       const names = input.Names as string[] | undefined;
+      // Elastic Load Balancing API Reference (v2), DescribeLoadBalancers "Errors": LoadBalancerNotFound (400).
       if (names?.some((name) => !lbs.some((lb) => lb.LoadBalancerName === name)))
-        throw awsError('LoadBalancerNotFound', 'One or more load balancers not found');
+        throw new AwsFault('LoadBalancerNotFound', 'One or more load balancers not found');
       return {
         LoadBalancers: lbs.filter((lb) => !names || names.includes(lb.LoadBalancerName)).map((lb) => this.describeLoadBalancer(lb)),
       };
@@ -642,8 +658,9 @@ export class ScalingModel {
     'elbv2:CreateListener': (input, region) => {
       const model = this.region(region);
       const lb = this.lbOf(region, input.LoadBalancerArn);
+      // Elastic Load Balancing API Reference (v2), CreateListener "Errors": DuplicateListener (400).
       if ([...model.listeners.values()].some((listener) => listener.LoadBalancerArn === lb.LoadBalancerArn && listener.Port === input.Port))
-        throw awsError('DuplicateListener', 'A listener already exists on this port for this load balancer');
+        throw new AwsFault('DuplicateListener', 'A listener already exists on this port for this load balancer');
       for (const action of input.DefaultActions as Json[]) if (action.TargetGroupArn) this.targetGroupOf(region, action.TargetGroupArn);
       const listener: ListenerModel = {
         ListenerArn: `${lb.LoadBalancerArn.replace(':loadbalancer/', ':listener/')}/${this.account.nextId('l').slice(2)}`,
@@ -678,7 +695,8 @@ export class ScalingModel {
     }),
     'elbv2:ModifyListener': (input, region) => {
       const listener = this.region(region).listeners.get(String(input.ListenerArn));
-      if (!listener) throw awsError('ListenerNotFound', 'One or more listeners not found');
+      // Elastic Load Balancing API Reference (v2), ModifyListener and DeleteListener "Errors": ListenerNotFound (400).
+      if (!listener) throw new AwsFault('ListenerNotFound', 'One or more listeners not found');
       const { ListenerArn: _arn, ...changes } = input;
       Object.assign(listener, changes);
       if (listener.Protocol === 'HTTP') {
@@ -688,8 +706,9 @@ export class ScalingModel {
       return {};
     },
     'elbv2:DeleteListener': (input, region) => {
+      // Elastic Load Balancing API Reference (v2), ListenerNotFound (400).
       if (!this.region(region).listeners.delete(String(input.ListenerArn)))
-        throw awsError('ListenerNotFound', 'One or more listeners not found');
+        throw new AwsFault('ListenerNotFound', 'One or more listeners not found');
       return {};
     },
     'elbv2:DescribeTags': (input, region) => ({
@@ -709,11 +728,12 @@ export class ScalingModel {
     'autoscaling:CreateAutoScalingGroup': (input, region) => {
       const model = this.region(region);
       const name = String(input.AutoScalingGroupName);
+      // Amazon EC2 Auto Scaling API Reference, CreateAutoScalingGroup "Errors": AlreadyExists (400); "Common Errors": ValidationError.
       if (model.groups.has(name))
-        throw awsError('AlreadyExists', `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`);
+        throw new AwsFault('AlreadyExists', `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`);
       const launchTemplate = input.LaunchTemplate as GroupModel['LaunchTemplate'];
       if (!model.launchTemplates.has(launchTemplate.LaunchTemplateId))
-        throw awsError(
+        throw new AwsFault(
           'ValidationError',
           `You must use a valid fully-formed launch template. The specified launch template does not exist.`,
         );
@@ -747,7 +767,8 @@ export class ScalingModel {
     },
     'autoscaling:UpdateAutoScalingGroup': (input, region) => {
       const group = this.groupOf(region, input.AutoScalingGroupName);
-      if (group.Status) throw awsError('ScalingActivityInProgress', 'The group is being deleted');
+      // Amazon EC2 Auto Scaling API Reference, UpdateAutoScalingGroup "Errors": ScalingActivityInProgress (400).
+      if (group.Status) throw new AwsFault('ScalingActivityInProgress', 'The group is being deleted');
       const { AutoScalingGroupName: _name, ...changes } = input;
       Object.assign(group, structuredClone(changes));
       this.advanceGroup(region, this.region(region), group);
@@ -764,12 +785,13 @@ export class ScalingModel {
         const terminating = [...group.instances.keys()].some(
           (id) => this.account.region(region).instances.get(id)?.State.Name === 'shutting-down',
         );
+        // Amazon EC2 Auto Scaling API Reference, DeleteAutoScalingGroup "Errors": ScalingActivityInProgress, ResourceInUse (400).
         throw terminating
-          ? awsError(
+          ? new AwsFault(
               'ScalingActivityInProgress',
               'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.',
             )
-          : awsError(
+          : new AwsFault(
               'ResourceInUse',
               'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
             );
@@ -782,8 +804,9 @@ export class ScalingModel {
     },
     'autoscaling:StartInstanceRefresh': (input, region) => {
       const group = this.groupOf(region, input.AutoScalingGroupName);
+      // Amazon EC2 Auto Scaling API Reference, StartInstanceRefresh "Errors": InstanceRefreshInProgress (400).
       if (group.refreshes.some((refresh) => !REFRESH_ENDED.includes(refresh.Status)))
-        throw awsError(
+        throw new AwsFault(
           'InstanceRefreshInProgress',
           'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
         );
@@ -820,10 +843,11 @@ export class ScalingModel {
     'ssm:PutParameter': (input, region) => {
       const model = this.region(region);
       const name = String(input.Name);
+      // AWS Systems Manager API Reference, PutParameter "Errors": ParameterAlreadyExists; tags with Overwrite answer ValidationException.
       if (input.Tags && input.Overwrite)
-        throw awsError('ValidationException', "Invalid request: tags and overwrite can't be used together.");
+        throw new AwsFault('ValidationException', "Invalid request: tags and overwrite can't be used together.");
       if (model.parameters.has(name) && !input.Overwrite)
-        throw awsError(
+        throw new AwsFault(
           'ParameterAlreadyExists',
           'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
         );
@@ -837,34 +861,39 @@ export class ScalingModel {
     },
     'ssm:ListTagsForResource': (input, region) => {
       const parameter = this.region(region).parameters.get(String(input.ResourceId));
+      // AWS Systems Manager API Reference, ListTagsForResource "Errors": InvalidResourceId.
       if (input.ResourceType !== 'Parameter' || !parameter)
-        throw awsError('InvalidResourceId', 'The resource ID is not valid. Verify that you entered the correct ID and try again.');
+        throw new AwsFault('InvalidResourceId', 'The resource ID is not valid. Verify that you entered the correct ID and try again.');
       return { TagList: structuredClone(parameter.Tags) };
     },
     'ssm:DeleteParameter': (input, region) => {
-      if (!this.region(region).parameters.delete(String(input.Name))) throw awsError('ParameterNotFound', 'Parameter not found');
+      // AWS Systems Manager API Reference, DeleteParameter "Errors": ParameterNotFound.
+      if (!this.region(region).parameters.delete(String(input.Name))) throw new AwsFault('ParameterNotFound', 'Parameter not found');
       return {};
     },
 
     'acm:DescribeCertificate': (input, region) => {
       const certificate = this.region(region).certificates.get(String(input.CertificateArn));
-      if (!certificate) throw awsError('ResourceNotFoundException', `Could not find certificate ${String(input.CertificateArn)}.`);
+      // AWS Certificate Manager API Reference, DescribeCertificate "Errors": ResourceNotFoundException.
+      if (!certificate) throw new AwsFault('ResourceNotFoundException', `Could not find certificate ${String(input.CertificateArn)}.`);
       return { Certificate: { CertificateArn: input.CertificateArn, ...structuredClone(certificate) } };
     },
 
     'route53:GetHostedZone': (input) => {
       const zone = this.hostedZones.get(String(input.Id));
-      if (!zone) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.Id)}`);
+      // Amazon Route 53 API Reference, GetHostedZone "Errors": NoSuchHostedZone (404).
+      if (!zone) throw new AwsFault('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.Id)}`);
       return { HostedZone: { Id: `/hostedzone/${String(input.Id)}`, Name: zone.Name } };
     },
     'route53:ListResourceRecordSets': (input) => {
       const zone = this.hostedZones.get(String(input.HostedZoneId));
-      if (!zone) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.HostedZoneId)}`);
+      // Amazon Route 53 API Reference, ListResourceRecordSets "Errors": NoSuchHostedZone (404), InvalidInput (400).
+      if (!zone) throw new AwsFault('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.HostedZoneId)}`);
       // As Route 53: a start type must be a record type, and needs a start name.
       if (input.StartRecordType !== undefined && !RECORD_TYPES.includes(String(input.StartRecordType)))
-        throw awsError('InvalidInput', `Invalid type: ${String(input.StartRecordType)}`);
+        throw new AwsFault('InvalidInput', `Invalid type: ${String(input.StartRecordType)}`);
       if (input.StartRecordType !== undefined && input.StartRecordName === undefined)
-        throw awsError('InvalidInput', 'The input is not valid: StartRecordType requires StartRecordName');
+        throw new AwsFault('InvalidInput', 'The input is not valid: StartRecordType requires StartRecordName');
       const key = (record: Json) => `${String(record.Name).split('.').reverse().join('.')} ${String(record.Type)}`;
       const start = `${dotted(input.StartRecordName ?? '')
         .split('.')
@@ -875,7 +904,8 @@ export class ScalingModel {
     },
     'route53:ChangeResourceRecordSets': (input) => {
       const zone = this.hostedZones.get(String(input.HostedZoneId));
-      if (!zone) throw awsError('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.HostedZoneId)}`);
+      // Amazon Route 53 API Reference, ChangeResourceRecordSets "Errors": NoSuchHostedZone (404), InvalidChangeBatch (400).
+      if (!zone) throw new AwsFault('NoSuchHostedZone', `No hosted zone found with ID: ${String(input.HostedZoneId)}`);
       for (const change of (input.ChangeBatch as { Changes: { Action: string; ResourceRecordSet: Json }[] }).Changes) {
         const record: Json = { ...change.ResourceRecordSet, Name: dotted(change.ResourceRecordSet.Name) };
         if (record.AliasTarget)
@@ -883,13 +913,13 @@ export class ScalingModel {
         const index = zone.records.findIndex((existing) => existing.Name === record.Name && existing.Type === record.Type);
         if (change.Action === 'DELETE') {
           if (index < 0 || JSON.stringify(zone.records[index]) !== JSON.stringify(record))
-            throw awsError(
+            throw new AwsFault(
               'InvalidChangeBatch',
               `Tried to delete resource record set [name='${String(record.Name)}', type='${String(record.Type)}'] but the values provided do not match the current values`,
             );
           zone.records.splice(index, 1);
         } else if (change.Action === 'CREATE' && index >= 0) {
-          throw awsError(
+          throw new AwsFault(
             'InvalidChangeBatch',
             `Tried to create resource record set [name='${String(record.Name)}', type='${String(record.Type)}'] but it already exists`,
           );

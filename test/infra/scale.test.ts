@@ -6,7 +6,8 @@ import { MIN_HEALTHY_PERCENTAGE } from '../../infra/resources/auto-scaling.js';
 import { DEREGISTRATION_DELAY_SECONDS, TLS_POLICY } from '../../infra/resources/load-balancer.js';
 import type { LoadBalancedSettings } from '../../infra/stack.js';
 import { upSteps } from '../../infra/up.js';
-import { ACCOUNT_ID, AMI_ID, awsError, FakeAccount, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
+import { ACCOUNT_ID, AMI_ID, FakeAccount, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
+import { awsError } from './aws-errors.js';
 import { LOAD_BALANCER_ZONE_ID } from './fake-scaling.js';
 
 const REGION = 'eu-west-1';
@@ -419,7 +420,16 @@ test('when StartInstanceRefresh answers InstanceRefreshInProgress, then up waits
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
   account.releaseId = '0.2.0-fedcba987654';
-  account.fail('autoscaling', 'StartInstanceRefresh', awsError('InstanceRefreshInProgress'), 1);
+  account.fail(
+    'autoscaling',
+    'StartInstanceRefresh',
+    await awsError(
+      'autoscaling',
+      'InstanceRefreshInProgress',
+      'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
+    ),
+    1,
+  );
 
   await runAgainst(account, REGION, upSteps(httpsSettings()));
 
@@ -435,7 +445,7 @@ test('when the instance refresh fails, then up stops naming the reason and the l
   await runAgainst(account, REGION, upSteps(httpsSettings()));
   account.releaseId = '0.2.0-fedcba987654';
   const group = asg(account)!;
-  account.fail('autoscaling', 'DescribeInstanceRefreshes', awsError('Throttling'), 0);
+  account.fail('autoscaling', 'DescribeInstanceRefreshes', await awsError('autoscaling', 'Throttling', 'Rate exceeded'), 0);
   const original = account.scaling.handlers['autoscaling:DescribeInstanceRefreshes']!;
   account.scaling.handlers['autoscaling:DescribeInstanceRefreshes'] = (input, region) => {
     for (const refresh of group.refreshes)
@@ -550,7 +560,12 @@ test('when the CSRF secret is created, then it is a 64-character random SecureSt
 
 test('when two up runs race for the parameter, then ParameterAlreadyExists is read as the stack’s own when tagged so', async () => {
   const account = accountWithLookAlikes();
-  account.fail('ssm', 'ListTagsForResource', awsError('InvalidResourceId'), 1);
+  account.fail(
+    'ssm',
+    'ListTagsForResource',
+    await awsError('ssm', 'InvalidResourceId', 'The resource ID is not valid. Verify that you entered the correct ID and try again.'),
+    1,
+  );
   account.scaling
     .region(REGION)
     .parameters.set('/s3-photo-share/csrf-secret', { Type: 'SecureString', Value: 'x'.repeat(64), Tags: STACK_TAGS });
@@ -662,8 +677,22 @@ test('when the group still has instances, then down scales it to zero and waits 
 test('when the group or target group is still busy, then down retries ScalingActivityInProgress and ResourceInUse on the fake clock', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
-  account.fail('autoscaling', 'DeleteAutoScalingGroup', awsError('ScalingActivityInProgress'), 2);
-  account.fail('elbv2', 'DeleteTargetGroup', awsError('ResourceInUse'), 2);
+  account.fail(
+    'autoscaling',
+    'DeleteAutoScalingGroup',
+    await awsError(
+      'autoscaling',
+      'ScalingActivityInProgress',
+      'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.',
+    ),
+    2,
+  );
+  account.fail(
+    'elbv2',
+    'DeleteTargetGroup',
+    await awsError('elbv2', 'ResourceInUse', 'Target group is currently in use by a listener or a rule'),
+    2,
+  );
   account.runtime.sleeps.length = 0;
 
   await runAgainst(account, REGION, downSteps(downSettings({ deleteBucket: true })));
@@ -1046,7 +1075,12 @@ test('when ACM lists no alternative names, then the certificate’s own name is 
 
 test('when the parameter appears between the look-up and the put, then its tags decide: another stack’s is refused', async () => {
   const account = accountWithLookAlikes();
-  account.fail('ssm', 'ListTagsForResource', awsError('InvalidResourceId'), 1);
+  account.fail(
+    'ssm',
+    'ListTagsForResource',
+    await awsError('ssm', 'InvalidResourceId', 'The resource ID is not valid. Verify that you entered the correct ID and try again.'),
+    1,
+  );
   account.scaling.region(REGION).parameters.set('/s3-photo-share/csrf-secret', { Type: 'SecureString', Value: 'theirs', Tags: OTHER_TAGS });
 
   await assert.rejects(
@@ -1058,7 +1092,7 @@ test('when the parameter appears between the look-up and the put, then its tags 
 
 test('when creating the parameter is denied, then up stops with that error', async () => {
   const account = accountWithLookAlikes();
-  account.fail('ssm', 'PutParameter', awsError('AccessDeniedException', 'not authorized to perform: ssm:PutParameter'));
+  account.fail('ssm', 'PutParameter', await awsError('ssm', 'AccessDeniedException', 'not authorized to perform: ssm:PutParameter'));
 
   await assert.rejects(runAgainst(account, REGION, upSteps(httpsSettings())), /not authorized to perform: ssm:PutParameter/);
 });
@@ -1162,7 +1196,7 @@ test('when the instance type changes, then a new template version with the new i
 test('when an earlier down left the group scaled to zero, then down deletes it without scaling it again', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(lbSettings()));
-  account.fail('autoscaling', 'DeleteAutoScalingGroup', awsError('AccessDeniedException', 'not authorized'), 1);
+  account.fail('autoscaling', 'DeleteAutoScalingGroup', await awsError('autoscaling', 'AccessDenied', 'not authorized'), 1);
   await assert.rejects(runAgainst(account, REGION, downSteps(downSettings())), /not authorized/);
   account.calls.length = 0;
 
@@ -1314,7 +1348,7 @@ test('when creating the launch template fails for another reason than its name, 
   account.fail(
     'ec2',
     'CreateLaunchTemplate',
-    awsError('UnauthorizedOperation', 'You are not authorized to perform: ec2:CreateLaunchTemplate'),
+    await awsError('ec2', 'UnauthorizedOperation', 'You are not authorized to perform: ec2:CreateLaunchTemplate'),
   );
 
   await assert.rejects(runAgainst(account, REGION, upSteps(lbSettings())), /You are not authorized to perform: ec2:CreateLaunchTemplate/);

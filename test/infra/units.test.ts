@@ -5,7 +5,8 @@ import { regionOfLocation } from '../../infra/resources/bucket.js';
 import { deploymentId, HOP_LIMIT, isProfilePropagationError } from '../../infra/resources/instance.js';
 import { amiParameterName, architectureOf, ownershipOf, stackNames, tagFiltersCli, tagsCli } from '../../infra/stack.js';
 import { formatPlan, required, retryWithBackoff, seconds, waitFor } from '../../infra/step.js';
-import { awsError, fakeRuntime, upSettings } from './fake-aws.js';
+import { fakeRuntime, upSettings } from './fake-aws.js';
+import { awsError } from './aws-errors.js';
 
 test('when the instance type is Graviton, then the arm64 image is chosen; otherwise x86_64', () => {
   for (const type of ['t4g.small', 'm7g.large', 'c8g.xlarge', 'm7gd.2xlarge', 'r6gn.large'])
@@ -76,18 +77,22 @@ test('when anything the instance is configured from changes, then the deployment
   assert.equal(HOP_LIMIT, 1);
 });
 
-test('when RunInstances fails, then only the instance-profile propagation error is retryable', () => {
+test('when RunInstances fails, then only the instance-profile propagation error is retryable', async () => {
   assert.equal(
     isProfilePropagationError(
-      awsError('InvalidParameterValue', 'Value (x) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name'),
+      await awsError(
+        'ec2',
+        'InvalidParameterValue',
+        'Value (x) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name',
+      ),
     ),
     true,
   );
   assert.equal(
-    isProfilePropagationError(awsError('InvalidParameterValue', 'Value (t3.nano2) for parameter instanceType is invalid.')),
+    isProfilePropagationError(await awsError('ec2', 'InvalidParameterValue', 'Value (t3.nano2) for parameter instanceType is invalid.')),
     false,
   );
-  assert.equal(isProfilePropagationError(awsError('InvalidInstanceProfile', 'Invalid IAM Instance Profile name')), false);
+  assert.equal(isProfilePropagationError(await awsError('ec2', 'InvalidInstanceProfile', 'Invalid IAM Instance Profile name')), false);
 });
 
 test('when a plan is formatted, then each step shows its number, why, commands, comments and documents', () => {
@@ -137,7 +142,7 @@ test('when waiting, then the probe is polled at the interval until it answers or
 
 test('when retrying, then delays double up to the maximum and stop before the budget; other errors pass through at once', async () => {
   const runtime = fakeRuntime();
-  const failure = awsError('Throttled');
+  const failure = await awsError('ec2', 'RequestLimitExceeded', 'Request limit exceeded.');
   const options = {
     isRetryable: (error: unknown) => error === failure,
     describeWait: (delay: number, waited: number) => `wait ${delay} after ${waited}`,

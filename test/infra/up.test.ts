@@ -5,7 +5,8 @@ import { bucketPolicy } from '../../infra/resources/bucket.js';
 import { DEPLOYMENT_TAG_KEY, READINESS_TIMEOUT_MS } from '../../infra/resources/instance.js';
 import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
 import { upSteps } from '../../infra/up.js';
-import { ACCOUNT_ID, AMI_ID, awsError, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
+import { ACCOUNT_ID, AMI_ID, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
+import { awsError } from './aws-errors.js';
 
 const ROLE = 's3-photo-share-role';
 const PROFILE = 's3-photo-share-instance-profile';
@@ -158,7 +159,7 @@ test('when up runs twice, then the second run reuses everything and launches not
 
 test('when up fails half-way and runs again, then the rerun converges on one instance and the full role policy', async () => {
   const account = new FakeAccount();
-  account.fail('iam', 'PutRolePolicy', awsError('ServiceFailure', 'Request processing has failed due to an unknown error'), 1);
+  account.fail('iam', 'PutRolePolicy', await awsError('iam', 'ServiceFailure', 'Request processing has failed due to an unknown error'), 1);
 
   await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /unknown error/);
   assert.equal(account.regions.get('eu-west-1')?.instances.size ?? 0, 0);
@@ -345,8 +346,8 @@ test('when the instance profile never reaches EC2, then up gives up after about 
 
 test('when run-instances fails with another invalid parameter or for capacity, then up does not retry it', async () => {
   for (const error of [
-    awsError('InvalidParameterValue', 'Value (t3.nano2) for parameter instanceType is invalid.'),
-    awsError('InsufficientInstanceCapacity', 'no capacity'),
+    await awsError('ec2', 'InvalidParameterValue', 'Value (t3.nano2) for parameter instanceType is invalid.'),
+    await awsError('ec2', 'InsufficientInstanceCapacity', 'no capacity'),
   ]) {
     const account = new FakeAccount();
     account.fail('ec2', 'RunInstances', error);
@@ -476,7 +477,7 @@ test('when up uploads the release, then the tarball and lockfile go under the st
 test('when another account creates the bucket name between the check and the create, then up says bucket names are global', async () => {
   const account = new FakeAccount();
   account.addBucket('demo-bucket', { ownerAccount: '210987654321' });
-  account.fail('s3', 'GetBucketTagging', awsError('NoSuchBucket'), 1);
+  account.fail('s3', 'GetBucketTagging', await awsError('s3', 'NoSuchBucket', 'The specified bucket does not exist'), 1);
 
   await assert.rejects(
     runAgainst(account, 'eu-west-1', upSteps(upSettings())),
@@ -486,7 +487,7 @@ test('when another account creates the bucket name between the check and the cre
 
 test('when reading the bucket tags fails for another reason, then up stops with that error', async () => {
   const account = new FakeAccount();
-  const throttled = awsError('SlowDown', 'Please reduce your request rate.');
+  const throttled = await awsError('s3', 'SlowDown', 'Please reduce your request rate.');
   account.fail('s3', 'GetBucketTagging', throttled, 1);
 
   await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), (error) => error === throttled);
