@@ -17,6 +17,7 @@ import { NormalizedSchema } from '@smithy/core/schema';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsClients } from '../../infra/aws-clients.js';
 import { createAwsClients } from '../../infra/aws-clients.js';
+import { awsError, type WireError, wireErrorOf } from './aws-errors.js';
 import type { FakeAccount } from './fake-aws.js';
 
 type Json = Record<string, unknown>;
@@ -73,15 +74,14 @@ interface ClientProtocol {
 
 /** What the endpoint answers instead of the model, before the model sees the request. */
 export interface WireEndpointOptions {
-  /** Every Nth request is answered with the protocol's throttling error (0: never). */
+  /** Every Nth first attempt of a request is answered with the service's throttling error (0: never). */
   throttleEvery?: number;
   /** The secret of each access key the endpoint accepts; a request signed otherwise is refused as AWS refuses it. */
   secretOf: (accessKeyId: string) => string | undefined;
-  /** The model's errors as AWS sends them; without it, the error's name is sent as the wire code. */
-  wireErrorOf?: (error: Error) => WireError | undefined;
 }
 
-export interface WireError {
+/** One HTTP answer. */
+interface WireAnswer {
   status: number;
   headers: Record<string, string>;
   body: string;
@@ -89,7 +89,7 @@ export interface WireError {
 
 export interface WireEndpoint {
   url: string;
-  /** Every request, as "service:Operation", with throttled ones marked; for assertions about what the SDK sent. */
+  /** Every request, as "service:Operation", or "service:Operation (code)" when answered with an error ("throttled" by this endpoint). */
   readonly requests: string[];
   /** Requests refused for a bad signature (should stay empty). */
   readonly signatureFailures: string[];
@@ -126,30 +126,37 @@ export async function startWireEndpoint(account: FakeAccount, options: WireEndpo
     const signatureProblem = await checkSignature(request, url, body, accessKeyId, region, signingName, options.secretOf);
     if (signatureProblem) {
       signatureFailures.push(`${name}: ${signatureProblem}`);
-      send(response, errorOnWire(service, 403, 'SignatureDoesNotMatch', signatureProblem));
+      // The query services' and EC2's code; S3 and the JSON services use the same one (each API reference's "Common Errors").
+      send(response, await errorAnswer(service, 'SignatureDoesNotMatch', signatureProblem, 403));
       return;
     }
     if (!operation) {
-      send(response, errorOnWire(service, 400, 'InvalidAction', `The endpoint does not know ${name}`));
+      send(response, await errorAnswer(service, 'InvalidAction', `The endpoint does not know ${name}`, 400));
       return;
     }
-    count += 1;
-    if (options.throttleEvery && count % options.throttleEvery === 0) {
+    // Only first attempts count (the SDK says which attempt it sends): a retry is never throttled again, so a burst of
+    // parallel requests cannot exhaust one call's attempts by chance.
+    const firstAttempt = /^attempt=1;/.test(String(request.headers['amz-sdk-request'] ?? ''));
+    if (firstAttempt) count += 1;
+    if (firstAttempt && options.throttleEvery && count % options.throttleEvery === 0) {
       requests.push(`${name} (throttled)`);
-      send(response, throttlingError(service));
+      send(response, await throttlingAnswer(service));
       return;
     }
-    requests.push(name);
     const [, , operationName, , inputRef, outputRef] = operation.schema;
     const input = await readInput(service, NormalizedSchema.of(inputRef as never), operation, url, request.headers, body);
     let output: unknown;
     try {
       output = await account.handle(service.client, region, operationName, input);
     } catch (error) {
-      if (!(error instanceof Error) || !('$metadata' in error)) throw error;
-      send(response, options.wireErrorOf?.(error) ?? errorOnWire(service, statusGuess(error.name), error.name, error.message));
+      // The model's errors are made from AWS's wire error (aws-errors.ts): the same bytes go back on the wire.
+      const wire = wireErrorOf(error);
+      if (!wire) throw error;
+      requests.push(`${name} (${wire.code})`);
+      send(response, wire);
       return;
     }
+    requests.push(name);
     send(response, writeOutput(service, operation, NormalizedSchema.of(outputRef as never), (output ?? {}) as Json));
   }
 
@@ -357,7 +364,7 @@ function readRestInput(
   return input;
 }
 
-function writeOutput(service: Service, operation: Operation, schema: NormalizedSchema, output: Json): WireError {
+function writeOutput(service: Service, operation: Operation, schema: NormalizedSchema, output: Json): WireAnswer {
   const operationName = operation.schema[2];
   const requestId = crypto.randomUUID();
   switch (service.protocol) {
@@ -422,67 +429,29 @@ function innerXml(xml: string): string {
   return match[2] ?? '';
 }
 
-function xmlAnswer(status: number, body: string): WireError {
+function xmlAnswer(status: number, body: string): WireAnswer {
   return { status, headers: { 'content-type': 'text/xml' }, body };
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** An error in the service's wire format: the SDK's own deserializer decides what the caller sees. */
-export function errorOnWire(
-  service: Pick<Service, 'protocol' | 'client' | 'settings'>,
-  status: number,
-  code: string,
-  message: string,
-): WireError {
-  const requestId = crypto.randomUUID();
-  switch (service.protocol) {
-    case 'awsJson1_1':
-      return {
-        status,
-        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId },
-        body: JSON.stringify({ __type: code, message }),
-      };
-    case 'ec2Query':
-      return xmlAnswer(
-        status,
-        `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
-      );
-    case 'awsQuery':
-      return xmlAnswer(
-        status,
-        `<ErrorResponse xmlns="${service.settings.xmlNamespace}"><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-      );
-    case 'restXml':
-      return xmlAnswer(
-        status,
-        service.client === 's3'
-          ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message><RequestId>${requestId}</RequestId></Error>`
-          : `<?xml version="1.0"?>\n<ErrorResponse xmlns="${service.settings.xmlNamespace}"><Error><Type>Sender</Type><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-      );
-  }
+/** An error as the service sends it, checked by its real client (aws-errors.ts). */
+async function errorAnswer(service: Service, code: string, message: string, status: number): Promise<WireError> {
+  const wire = wireErrorOf(await awsError(service.client, code, message, { status }));
+  if (!wire) throw new Error(`No wire form for ${service.client}:${code}`);
+  return wire;
 }
 
 /**
  * Each service's own throttling error: `Throttling` for the query services and Route 53
- * (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html), `RequestLimitExceeded` for EC2
+ * (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html), `RequestLimitExceeded` (503) for EC2
  * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), `ThrottlingException` for the
- * JSON services (https://docs.aws.amazon.com/systems-manager/latest/APIReference/CommonErrors.html), `SlowDown` for S3
- * (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
+ * JSON services (https://docs.aws.amazon.com/systems-manager/latest/APIReference/CommonErrors.html), `SlowDown` (503)
+ * for S3 (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
  */
-function throttlingError(service: Service): WireError {
-  const message = 'Rate exceeded';
-  if (service.protocol === 'ec2Query') return errorOnWire(service, 503, 'RequestLimitExceeded', 'Request limit exceeded.');
-  if (service.protocol === 'awsJson1_1') return errorOnWire(service, 400, 'ThrottlingException', message);
-  if (service.client === 's3') return errorOnWire(service, 503, 'SlowDown', 'Please reduce your request rate.');
-  return errorOnWire(service, 400, 'Throttling', message);
-}
-
-/** Until every model error carries its wire form: not-found codes as 404, the rest as 400. */
-function statusGuess(code: string): number {
-  return /NotFound|^NoSuch/.test(code) ? 404 : 400;
+function throttlingAnswer(service: Service): Promise<WireError> {
+  if (service.protocol === 'ec2Query') return errorAnswer(service, 'RequestLimitExceeded', 'Request limit exceeded.', 503);
+  if (service.protocol === 'awsJson1_1') return errorAnswer(service, 'ThrottlingException', 'Rate exceeded', 400);
+  if (service.client === 's3') return errorAnswer(service, 'SlowDown', 'Please reduce your request rate.', 503);
+  return errorAnswer(service, 'Throttling', 'Rate exceeded', 400);
 }
 
 /** Recomputes the SigV4 signature with the key's secret; a mismatch is what AWS answers with SignatureDoesNotMatch. */
@@ -561,7 +530,7 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function send(response: ServerResponse, { status, headers, body }: WireError): void {
+function send(response: ServerResponse, { status, headers, body }: WireAnswer): void {
   response.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
   response.end(body);
 }

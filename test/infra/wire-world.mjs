@@ -3,7 +3,8 @@
 // Test code only: infra/ has no switch for this. The CLI still sleeps and polls as on AWS; its sleeps end at once
 // and Date.now moves on by the time slept, so the account (whose clock follows the signed requests) sees that time pass.
 // Its readiness checks (fetch) to an instance's public address or a load balancer's DNS name reach the test's server
-// for those addresses; a request to any other host outside this machine fails, so the test can never use the network.
+// for those addresses instead; so does a fetch of any other outside host (which that server answers 503), so the test
+// never uses the network.
 import { syncBuiltinESMExports } from 'node:module';
 import timers from 'node:timers/promises';
 
