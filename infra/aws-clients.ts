@@ -9,7 +9,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { Runtime } from './step.js';
+import { retryWithBackoff, seconds, type Runtime } from './step.js';
 
 export interface AwsClients {
   s3: S3Client;
@@ -66,4 +66,36 @@ export async function unlessMissing<T>(request: Promise<T>, ...missingErrorNames
     if (isAwsError(error, ...missingErrorNames)) return undefined;
     throw error;
   }
+}
+
+/**
+ * How long a command waits for a resource it has just created to show in the reads and writes that name it: AWS is
+ * eventually consistent (EC2 API Reference, "Eventual consistency in the Amazon EC2 API"; IAM User Guide, "Changes that I
+ * make are not always immediately visible"), and AWS's own guidance is to retry with backoff.
+ */
+export const NEW_RESOURCE_VISIBILITY_BUDGET_MS = 60_000;
+
+/**
+ * Sends a request about a resource the command has just created, retrying with backoff while AWS still answers that the
+ * resource does not exist (`missingErrorNames`); after the budget the error is thrown. Only for resources this run made or
+ * found a moment ago: a resource that is really missing costs the whole budget.
+ */
+export function retryUntilVisible<T>(
+  runtime: Runtime,
+  what: string,
+  request: () => Promise<T>,
+  ...missingErrorNames: string[]
+): Promise<T> {
+  return retryWithBackoff(
+    request,
+    {
+      isRetryable: (error) => isAwsError(error, ...missingErrorNames),
+      describeWait: (delayMs, waitedMs) =>
+        `AWS does not show ${what} yet (it was just created; AWS is eventually consistent): retrying in ${seconds(delayMs)} (waited ${seconds(waitedMs)} of up to ${seconds(NEW_RESOURCE_VISIBILITY_BUDGET_MS)})`,
+      firstDelayMs: 1_000,
+      maxDelayMs: 8_000,
+      budgetMs: NEW_RESOURCE_VISIBILITY_BUDGET_MS,
+    },
+    runtime,
+  );
 }

@@ -38,7 +38,7 @@ import {
 import type { StackState, UpDeps } from '../state.js';
 import { required, retryWithBackoff, seconds, waitFor, type Step } from '../step.js';
 import { renderUserData } from '../templates.js';
-import { HOP_LIMIT, READINESS_TIMEOUT_MS } from './instance.js';
+import { HOP_LIMIT, READINESS_TIMEOUT_MS, retryWhileProfilePropagates } from './instance.js';
 import { loadBalancedUrl, sameMembers } from './load-balancer.js';
 
 /**
@@ -243,24 +243,26 @@ export function autoScalingGroupUpStep(settings: UpSettings, lb: LoadBalancedSet
       const subnets = required(state.subnetIds, 'the subnet ids');
       let group = await findGroup(deps, names.autoScalingGroupName);
       if (!group) {
-        await aws.autoscaling.send(
-          new CreateAutoScalingGroupCommand({
-            AutoScalingGroupName: names.autoScalingGroupName,
-            LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: version },
-            MinSize: n,
-            MaxSize: n,
-            DesiredCapacity: n,
-            VPCZoneIdentifier: subnets.join(','),
-            TargetGroupARNs: [targetGroupArn],
-            HealthCheckType: 'ELB',
-            HealthCheckGracePeriod: HEALTH_CHECK_GRACE_SECONDS,
-            Tags: stackTags(settings).map((tag) => ({
-              ...tag,
-              ResourceId: names.autoScalingGroupName,
-              ResourceType: 'auto-scaling-group',
-              PropagateAtLaunch: false,
-            })),
-          }),
+        await retryWhileProfilePropagates(deps, 'Auto Scaling', () =>
+          aws.autoscaling.send(
+            new CreateAutoScalingGroupCommand({
+              AutoScalingGroupName: names.autoScalingGroupName,
+              LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: version },
+              MinSize: n,
+              MaxSize: n,
+              DesiredCapacity: n,
+              VPCZoneIdentifier: subnets.join(','),
+              TargetGroupARNs: [targetGroupArn],
+              HealthCheckType: 'ELB',
+              HealthCheckGracePeriod: HEALTH_CHECK_GRACE_SECONDS,
+              Tags: stackTags(settings).map((tag) => ({
+                ...tag,
+                ResourceId: names.autoScalingGroupName,
+                ResourceType: 'auto-scaling-group',
+                PropagateAtLaunch: false,
+              })),
+            }),
+          ),
         );
         log(`Created Auto Scaling group ${names.autoScalingGroupName} with ${n} instances`);
         return;
@@ -294,7 +296,9 @@ export function autoScalingGroupUpStep(settings: UpSettings, lb: LoadBalancedSet
           : {}),
       };
       if (Object.keys(changes).length > 0) {
-        await aws.autoscaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: names.autoScalingGroupName, ...changes }));
+        await retryWhileProfilePropagates(deps, 'Auto Scaling', () =>
+          aws.autoscaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: names.autoScalingGroupName, ...changes })),
+        );
         log(`Updated ${names.autoScalingGroupName}: ${Object.keys(changes).join(', ')}`);
       }
       if (!group.TargetGroupARNs?.includes(targetGroupArn)) {
@@ -315,16 +319,18 @@ export function autoScalingGroupUpStep(settings: UpSettings, lb: LoadBalancedSet
       }
       const { InstanceRefreshId } = await retryWithBackoff(
         () =>
-          aws.autoscaling.send(
-            new StartInstanceRefreshCommand({
-              AutoScalingGroupName: names.autoScalingGroupName,
-              Strategy: 'Rolling',
-              Preferences: {
-                MinHealthyPercentage: MIN_HEALTHY_PERCENTAGE,
-                MaxHealthyPercentage: MAX_HEALTHY_PERCENTAGE,
-                SkipMatching: true,
-              },
-            }),
+          retryWhileProfilePropagates(deps, 'Auto Scaling', () =>
+            aws.autoscaling.send(
+              new StartInstanceRefreshCommand({
+                AutoScalingGroupName: names.autoScalingGroupName,
+                Strategy: 'Rolling',
+                Preferences: {
+                  MinHealthyPercentage: MIN_HEALTHY_PERCENTAGE,
+                  MaxHealthyPercentage: MAX_HEALTHY_PERCENTAGE,
+                  SkipMatching: true,
+                },
+              }),
+            ),
           ),
         {
           // Someone else's refresh started since the look-up: wait for it, then start ours.

@@ -14,7 +14,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { isAwsError, type AwsDeps } from '../aws-clients.js';
+import { isAwsError, retryUntilVisible, type AwsDeps } from '../aws-clients.js';
 import { releaseObjectPrefix } from '../release.js';
 import {
   amiParameterName,
@@ -27,7 +27,7 @@ import {
   type UpSettings,
 } from '../stack.js';
 import type { StackState, UpDeps } from '../state.js';
-import { required, retryWithBackoff, seconds, waitFor, type Step } from '../step.js';
+import { required, retryWithBackoff, seconds, waitFor, type Runtime, type Step } from '../step.js';
 import { renderUserData } from '../templates.js';
 
 export const PROFILE_PROPAGATION_BUDGET_MS = 120_000;
@@ -147,9 +147,29 @@ export async function ensureInstanceUsesProfile(
   log(`${instanceId} now requires IMDSv2 with hop limit ${HOP_LIMIT}`);
 }
 
-/** RunInstances fails this way while IAM has not yet propagated a new instance profile to EC2; only time fixes it. */
+/**
+ * How EC2 (RunInstances: InvalidParameterValue) and Auto Scaling (CreateAutoScalingGroup, UpdateAutoScalingGroup,
+ * StartInstanceRefresh: ValidationError "You must use a valid fully-formed launch template") refuse an instance profile
+ * that IAM has not yet propagated to them; only time fixes it.
+ */
 export function isProfilePropagationError(error: unknown): boolean {
-  return isAwsError(error, 'InvalidParameterValue') && /Invalid IAM Instance Profile/i.test(error.message);
+  return isAwsError(error, 'InvalidParameterValue', 'ValidationError') && /Invalid IAM Instance Profile/i.test(error.message);
+}
+
+/** Sends a request that names a new instance profile, retrying with backoff while `service` does not accept the profile yet. */
+export function retryWhileProfilePropagates<T>(runtime: Runtime, service: string, request: () => Promise<T>): Promise<T> {
+  return retryWithBackoff(
+    request,
+    {
+      isRetryable: isProfilePropagationError,
+      describeWait: (delayMs, waitedMs) =>
+        `${service} does not see the new instance profile yet (IAM is eventually consistent); retrying in ${seconds(delayMs)} (waited ${seconds(waitedMs)} of up to ${seconds(PROFILE_PROPAGATION_BUDGET_MS)})`,
+      firstDelayMs: 2_000,
+      maxDelayMs: 20_000,
+      budgetMs: PROFILE_PROPAGATION_BUDGET_MS,
+    },
+    runtime,
+  );
 }
 
 type RunInstancesInstanceType = NonNullable<ConstructorParameters<typeof RunInstancesCommand>[0]['InstanceType']>;
@@ -248,18 +268,7 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
               })),
             }),
           );
-        const { Instances = [] } = await retryWithBackoff(
-          launch,
-          {
-            isRetryable: isProfilePropagationError,
-            describeWait: (delayMs, waitedMs) =>
-              `EC2 does not see the new instance profile yet (IAM is eventually consistent); retrying in ${seconds(delayMs)} (waited ${seconds(waitedMs)} of up to ${seconds(PROFILE_PROPAGATION_BUDGET_MS)})`,
-            firstDelayMs: 2_000,
-            maxDelayMs: 20_000,
-            budgetMs: PROFILE_PROPAGATION_BUDGET_MS,
-          },
-          deps,
-        );
+        const { Instances = [] } = await retryWhileProfilePropagates(deps, 'EC2', launch);
         state.instanceId = required(Instances[0]?.InstanceId, 'the new instance id');
         log(`Launched ${state.instanceId}`);
       },
@@ -275,7 +284,13 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
         const instanceId = required(state.instanceId, 'the instance id');
         const publicIp = await waitFor(
           async () => {
-            const instance = await describeInstance(deps, instanceId);
+            // Just launched: EC2 answers InvalidInstanceID.NotFound until the new id has propagated.
+            const instance = await retryUntilVisible(
+              deps,
+              `instance ${instanceId}`,
+              () => describeInstance(deps, instanceId),
+              'InvalidInstanceID.NotFound',
+            );
             return instance?.State?.Name === 'running' ? instance.PublicIpAddress : undefined;
           },
           { intervalMs: 5_000, timeoutMs: INSTANCE_RUNNING_TIMEOUT_MS },

@@ -16,7 +16,7 @@ import {
   RemoveRoleFromInstanceProfileCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { isAwsError, unlessMissing, type AwsDeps } from '../aws-clients.js';
+import { isAwsError, retryUntilVisible, unlessMissing, type AwsDeps } from '../aws-clients.js';
 import {
   assertStackOwns,
   ownershipOf,
@@ -56,11 +56,12 @@ export function trustPolicy() {
  * converges; refuses a role of that name the stack did not create. Returns the role's ARN.
  */
 export async function createOrConvergeRole(
-  { aws, log }: AwsDeps,
+  deps: AwsDeps,
   settings: StackSettings,
   roleName: string,
   trust: PolicyDocument,
 ): Promise<string | undefined> {
+  const { aws, log } = deps;
   const document = JSON.stringify(trust);
   try {
     const { Role } = await aws.iam.send(
@@ -70,7 +71,13 @@ export async function createOrConvergeRole(
     return Role?.Arn;
   } catch (error) {
     if (!isAwsError(error, 'EntityAlreadyExistsException')) throw error;
-    const { Role } = await aws.iam.send(new GetRoleCommand({ RoleName: roleName }));
+    // IAM says it exists, but a role made a moment ago (a run that failed just before) may not be readable yet.
+    const { Role } = await retryUntilVisible(
+      deps,
+      `role ${roleName}`,
+      () => aws.iam.send(new GetRoleCommand({ RoleName: roleName })),
+      'NoSuchEntityException',
+    );
     assertStackOwns(Role?.Tags, settings, `Role ${roleName}`);
     await aws.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document }));
     log(`Reusing role ${Role?.Arn}; trust policy updated`);
@@ -155,14 +162,21 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
         `aws iam put-role-policy --role-name ${names.roleName} --policy-name ${names.rolePolicyName} --policy-document file://app-policy.json   # with your account id ($ACCOUNT_ID) for ${PLAN_ACCOUNT_ID}`,
       ],
       documents: { 'app-policy.json': appPolicy(settings, PLAN_ACCOUNT_ID) },
-      run: async ({ aws, log }, state) => {
+      run: async (deps, state) => {
+        const { aws, log } = deps;
         const document = appPolicy(settings, required(state.accountId, 'the account id'));
-        await aws.iam.send(
-          new PutRolePolicyCommand({
-            RoleName: names.roleName,
-            PolicyName: names.rolePolicyName,
-            PolicyDocument: JSON.stringify(document),
-          }),
+        await retryUntilVisible(
+          deps,
+          `role ${names.roleName}`,
+          () =>
+            aws.iam.send(
+              new PutRolePolicyCommand({
+                RoleName: names.roleName,
+                PolicyName: names.rolePolicyName,
+                PolicyDocument: JSON.stringify(document),
+              }),
+            ),
+          'NoSuchEntityException',
         );
         log(`Policy ${names.rolePolicyName} set on ${names.roleName}`);
       },
@@ -174,7 +188,8 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
         `aws iam create-instance-profile --instance-profile-name ${names.instanceProfileName} --tags ${tagsCli(settings)}`,
         `aws iam add-role-to-instance-profile --instance-profile-name ${names.instanceProfileName} --role-name ${names.roleName}`,
       ],
-      run: async ({ aws, log }, state) => {
+      run: async (deps, state) => {
+        const { aws, log } = deps;
         let rolesInProfile: string[] = [];
         try {
           const { InstanceProfile } = await aws.iam.send(
@@ -184,7 +199,12 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
           log(`Created instance profile ${state.instanceProfileArn}`);
         } catch (error) {
           if (!isAwsError(error, 'EntityAlreadyExistsException')) throw error;
-          const { InstanceProfile } = await aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName }));
+          const { InstanceProfile } = await retryUntilVisible(
+            deps,
+            `instance profile ${names.instanceProfileName}`,
+            () => aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })),
+            'NoSuchEntityException',
+          );
           assertStackOwns(InstanceProfile?.Tags, settings, `Instance profile ${names.instanceProfileName}`);
           state.instanceProfileArn = InstanceProfile?.Arn;
           rolesInProfile = (InstanceProfile?.Roles ?? []).map((role) => role.RoleName ?? '');
@@ -199,8 +219,12 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
             `Instance profile ${names.instanceProfileName} holds role ${rolesInProfile.join(', ')}, and a profile holds one role. Run \`npm run infra:down\` for this stack first.`,
           );
         }
-        await aws.iam.send(
-          new AddRoleToInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, RoleName: names.roleName }),
+        await retryUntilVisible(
+          deps,
+          `instance profile ${names.instanceProfileName} or role ${names.roleName}`,
+          () =>
+            aws.iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName, RoleName: names.roleName })),
+          'NoSuchEntityException',
         );
         log(`Added ${names.roleName} to ${names.instanceProfileName}`);
       },

@@ -9,7 +9,7 @@ import {
   type IpPermission,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
-import { isAwsError, type AwsDeps } from '../aws-clients.js';
+import { isAwsError, retryUntilVisible, type AwsDeps } from '../aws-clients.js';
 import {
   APP_PORT,
   assertStackOwns,
@@ -120,18 +120,26 @@ export async function ensureSecurityGroup(
     log(`${groupName} already allows exactly ${rules.map(describeRule).join(', ')}`);
     return id;
   }
-  await aws.ec2.send(
-    new AuthorizeSecurityGroupIngressCommand({
-      GroupId: id,
-      IpPermissions: missing.map((rule) => ({
-        IpProtocol: 'tcp',
-        FromPort: rule.port,
-        ToPort: rule.port,
-        ...('cidr' in rule
-          ? { IpRanges: [{ CidrIp: rule.cidr, Description: rule.description }] }
-          : { UserIdGroupPairs: [{ GroupId: rule.sourceGroupId, Description: rule.description }] }),
-      })),
-    }),
+  // The group, or a group a rule names, may have been created a moment ago: EC2 answers InvalidGroup.NotFound until it shows.
+  const sourceGroups = missing.flatMap((rule) => ('sourceGroupId' in rule ? [` or ${rule.sourceGroupId}`] : []));
+  await retryUntilVisible(
+    deps,
+    `security group ${id}${sourceGroups.join('')}`,
+    () =>
+      aws.ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: id,
+          IpPermissions: missing.map((rule) => ({
+            IpProtocol: 'tcp',
+            FromPort: rule.port,
+            ToPort: rule.port,
+            ...('cidr' in rule
+              ? { IpRanges: [{ CidrIp: rule.cidr, Description: rule.description }] }
+              : { UserIdGroupPairs: [{ GroupId: rule.sourceGroupId, Description: rule.description }] }),
+          })),
+        }),
+      ),
+    'InvalidGroup.NotFound',
   );
   log(`${groupName} now allows ${missing.map(describeRule).join(', ')}`);
   return id;

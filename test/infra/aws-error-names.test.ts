@@ -77,8 +77,21 @@ const ERROR_NAMES: Record<string, { service: AwsService; code: string; page: str
   ParameterAlreadyExists: [
     { service: 'ssm', code: 'ParameterAlreadyExists', page: 'AWS Systems Manager API Reference, PutParameter, Errors' },
   ],
+  ValidationError: [
+    {
+      service: 'autoscaling',
+      code: 'ValidationError',
+      page: 'Amazon EC2 Auto Scaling API Reference, Common Errors (and CreateAutoScalingGroup for a profile not yet propagated)',
+    },
+  ],
+  'InvalidGroup.NotFound': [
+    { service: 'ec2', code: 'InvalidGroup.NotFound', page: 'Amazon EC2 API Reference, Error codes for the Amazon EC2 API' },
+  ],
   NoSuchHostedZone: [{ service: 'route53', code: 'NoSuchHostedZone', page: 'Amazon Route 53 API Reference, GetHostedZone, Errors' }],
 };
+
+/** The functions of aws-clients.ts that take AWS error names, and the position of the first name among their arguments. */
+const NAME_TAKERS: Record<string, number> = { isAwsError: 1, unlessMissing: 1, retryUntilVisible: 3 };
 
 interface Comparison {
   name: string;
@@ -109,15 +122,17 @@ function comparedNames(): Comparison[] {
   for (const path of infraSources(INFRA).filter((file) => !file.endsWith('aws-clients.ts'))) {
     const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
     const visit = (node: ts.Node): void => {
-      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && ['isAwsError', 'unlessMissing'].includes(node.expression.text)) {
+      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text in NAME_TAKERS) {
         const at = `${relative(INFRA, path)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
         let context: ts.Node = node;
-        let services = servicesSentIn(node.arguments[0]?.getText() ?? '');
-        while (services.size === 0 && context.parent) {
+        let services = servicesSentIn(node.getText());
+        while (services.size === 0 && context.parent && !ts.isSourceFile(context.parent)) {
           context = context.parent;
           services = servicesSentIn(context.getText());
         }
-        for (const argument of node.arguments.slice(1)) {
+        // A predicate that sends nothing itself (isProfilePropagationError) serves callers elsewhere: any service may be meant.
+        if (services.size === 0) services = new Set(SERVICES);
+        for (const argument of node.arguments.slice(NAME_TAKERS[node.expression.text])) {
           assert.ok(ts.isStringLiteral(argument), `${at}: compare AWS errors by a literal name, so this test can check it`);
           comparisons.push({ name: argument.text, at, services });
         }
@@ -146,6 +161,18 @@ test('when infra/ compares an AWS error, then the name is a literal in the table
     [],
     'rows for names infra/ no longer compares',
   );
+});
+
+test('when aws-clients.ts takes AWS error names, then only through the functions this test reads the calls of', () => {
+  const path = join(INFRA, 'aws-clients.ts');
+  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
+  const takers = source.statements
+    .filter(ts.isFunctionDeclaration)
+    .filter((declaration) =>
+      declaration.parameters.some((parameter) => parameter.dotDotDotToken && parameter.type?.getText() === 'string[]'),
+    )
+    .map((declaration) => declaration.name?.text);
+  assert.deepEqual(takers.sort(), Object.keys(NAME_TAKERS).sort());
 });
 
 test('when AWS answers each wire code in the table, then the real SDK client of that service names the error exactly as infra/ compares it', async () => {

@@ -142,6 +142,21 @@ type Handler = (input: Json, region: string) => unknown;
 /** Instances take this long to change state, as they do in EC2 (roughly). */
 const PENDING_MS = 15_000;
 
+export interface FakeAccountOptions {
+  /**
+   * Reads straight after a create fail as AWS documents, for a few seconds of the fake clock: EC2's "Eventual consistency
+   * in the Amazon EC2 API" (InvalidInstanceID.NotFound after RunInstances, InvalidGroup.NotFound after CreateSecurityGroup),
+   * the IAM User Guide's "Changes that I make are not always immediately visible" (NoSuchEntity), and a new instance profile
+   * that EC2 and Auto Scaling refuse until it has propagated.
+   */
+  eventuallyConsistent?: boolean;
+}
+
+/** In the eventually consistent mode: how long a new instance, security group, role or profile is not yet found by reads that name it. */
+export const CONSISTENCY_MS = 4_000;
+/** In the eventually consistent mode: how long EC2 and Auto Scaling refuse a new instance profile. */
+export const PROFILE_PROPAGATION_MS = 8_000;
+
 export class FakeAccount {
   readonly buckets = new Map<string, BucketModel>();
   readonly roles = new Map<string, RoleModel>();
@@ -168,8 +183,32 @@ export class FakeAccount {
   readonly scaling = new ScalingModel(this);
   /** How the setup of the next instances an Auto Scaling group launches ends, one entry per launch; then 'ok'. */
   readonly launchSetups: InstanceModel['setup'][] = [];
+  /** How long a new instance, security group, role or profile stays unknown to reads that name it (0: found at once). */
+  consistencyMs = 0;
+  /** By resource (instance or group id, role:NAME, profile:NAME): when reads start to find it. */
+  private readonly visibleAt = new Map<string, number>();
   private sequence = 0;
   private readonly faults: { service: string; command: string; error: Error; remaining: number; when?: (input: Json) => boolean }[] = [];
+
+  /** The options of every account a test builds without its own: the eventual-consistency suite sets them before loading the others. */
+  static defaultOptions: FakeAccountOptions = {};
+
+  constructor(options: FakeAccountOptions = FakeAccount.defaultOptions) {
+    if (options.eventuallyConsistent) {
+      this.consistencyMs = CONSISTENCY_MS;
+      this.profilePropagationMs = PROFILE_PROPAGATION_MS;
+    }
+  }
+
+  /** A resource a create has just made: reads that name it fail for consistencyMs. */
+  created(resource: string): void {
+    if (this.consistencyMs > 0) this.visibleAt.set(resource, this.now() + this.consistencyMs);
+  }
+
+  /** Whether reads find a resource yet (always, outside the eventually consistent mode). */
+  isVisible(resource: string): boolean {
+    return this.now() >= (this.visibleAt.get(resource) ?? 0);
+  }
 
   /** Makes the next `times` calls of a command fail with the error (Infinity: every call). */
   fail(service: keyof AwsClients, command: string, error: Error, times = Infinity, when?: (input: Json) => boolean): void {
@@ -402,22 +441,39 @@ export class FakeAccount {
   private roleFor(name: unknown): RoleModel {
     const role = this.roles.get(String(name));
     // IAM API Reference, GetRole "Errors": NoSuchEntity (404).
-    if (!role) throw new AwsFault('NoSuchEntity', `The role with name ${String(name)} cannot be found.`);
+    if (!role || !this.isVisible(`role:${String(name)}`))
+      throw new AwsFault('NoSuchEntity', `The role with name ${String(name)} cannot be found.`);
     return role;
   }
 
   private profileFor(name: unknown): ProfileModel {
     const profile = this.profiles.get(String(name));
     // IAM API Reference, GetInstanceProfile "Errors": NoSuchEntity (404).
-    if (!profile) throw new AwsFault('NoSuchEntity', `Instance Profile ${String(name)} cannot be found.`);
+    if (!profile || !this.isVisible(`profile:${String(name)}`))
+      throw new AwsFault('NoSuchEntity', `Instance Profile ${String(name)} cannot be found.`);
     return profile;
   }
 
   private instanceFor(region: string, id: unknown): InstanceModel {
     const instance = this.region(region).instances.get(String(id));
     // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidInstanceID.NotFound.
-    if (!instance) throw new AwsFault('InvalidInstanceID.NotFound', `The instance ID '${String(id)}' does not exist`);
+    if (!instance || !this.isVisible(String(id)))
+      throw new AwsFault('InvalidInstanceID.NotFound', `The instance ID '${String(id)}' does not exist`);
     return instance;
+  }
+
+  private securityGroupFor(region: string, id: unknown): SecurityGroupModel {
+    const group = this.region(region).groups.get(String(id));
+    // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.NotFound.
+    if (!group || !this.isVisible(String(id)))
+      throw new AwsFault('InvalidGroup.NotFound', `The security group '${String(id)}' does not exist`);
+    return group;
+  }
+
+  /** Whether EC2 and Auto Scaling accept a profile yet: IAM takes a while to reach them (always, for a profile the model does not know). */
+  acceptsProfile(arn: string | undefined): boolean {
+    const profile = [...this.profiles.values()].find((candidate) => candidate.arn === arn);
+    return !profile || this.now() >= profile.visibleToEc2At;
   }
 
   private logGroupFor(region: string, name: unknown) {
@@ -520,6 +576,7 @@ export class FakeAccount {
       // IAM API Reference, CreateRole "Errors": EntityAlreadyExists (409).
       if (this.roles.has(name)) throw new AwsFault('EntityAlreadyExists', `Role with name ${name} already exists.`);
       const role = this.addRole(name, (input.Tags as Tags) ?? []);
+      this.created(`role:${name}`);
       role.trust = JSON.parse(String(input.AssumeRolePolicyDocument)) as Json;
       return { Role: { Arn: role.arn, RoleName: name, Tags: role.tags } };
     },
@@ -577,6 +634,7 @@ export class FakeAccount {
       // IAM API Reference, CreateInstanceProfile "Errors": EntityAlreadyExists (409).
       if (this.profiles.has(name)) throw new AwsFault('EntityAlreadyExists', `Instance Profile ${name} already exists.`);
       const profile = this.addProfile(name, (input.Tags as Tags) ?? []);
+      this.created(`profile:${name}`);
       profile.visibleToEc2At = this.now() + this.profilePropagationMs;
       return { InstanceProfile: { Arn: profile.arn, InstanceProfileName: name, Tags: profile.tags, Roles: [] } };
     },
@@ -622,6 +680,7 @@ export class FakeAccount {
       }
       const tags = ((input.TagSpecifications as { Tags: Tags }[] | undefined) ?? []).flatMap((spec) => spec.Tags);
       const group = this.addSecurityGroup(region, { GroupName: String(input.GroupName), VpcId: String(input.VpcId), Tags: tags });
+      this.created(group.GroupId);
       return { GroupId: group.GroupId };
     },
     'ec2:DescribeSecurityGroups': (input, region) => ({
@@ -630,17 +689,15 @@ export class FakeAccount {
       ),
     }),
     'ec2:AuthorizeSecurityGroupIngress': (input, region) => {
-      const group = this.region(region).groups.get(String(input.GroupId));
-      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.NotFound.
-      if (!group) throw new AwsFault('InvalidGroup.NotFound', `The security group '${String(input.GroupId)}' does not exist`);
-      for (const rule of input.IpPermissions as SecurityGroupModel['IpPermissions'])
-        group.IpPermissions.push({ ...rule, IpRanges: rule.IpRanges ?? [] });
+      const group = this.securityGroupFor(region, input.GroupId);
+      const rules = input.IpPermissions as SecurityGroupModel['IpPermissions'];
+      // A rule that names another group needs that group found too, and a new one is not at first.
+      for (const pair of rules.flatMap((rule) => rule.UserIdGroupPairs ?? [])) this.securityGroupFor(region, pair.GroupId);
+      for (const rule of rules) group.IpPermissions.push({ ...rule, IpRanges: rule.IpRanges ?? [] });
       return { Return: true };
     },
     'ec2:RevokeSecurityGroupIngress': (input, region) => {
-      const group = this.region(region).groups.get(String(input.GroupId));
-      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.NotFound.
-      if (!group) throw new AwsFault('InvalidGroup.NotFound', `The security group '${String(input.GroupId)}' does not exist`);
+      const group = this.securityGroupFor(region, input.GroupId);
       for (const revoked of input.IpPermissions as SecurityGroupModel['IpPermissions']) {
         const revokedCidrs = new Set((revoked.IpRanges ?? []).map((range) => range.CidrIp));
         const revokedGroups = new Set((revoked.UserIdGroupPairs ?? []).map((pair) => pair.GroupId));
@@ -668,9 +725,8 @@ export class FakeAccount {
     'ec2:DeleteSecurityGroup': (input, region) => {
       this.advanceInstances();
       const model = this.region(region);
-      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.NotFound, DependencyViolation.
-      if (!model.groups.has(String(input.GroupId)))
-        throw new AwsFault('InvalidGroup.NotFound', `The security group '${String(input.GroupId)}' does not exist`);
+      this.securityGroupFor(region, input.GroupId);
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": DependencyViolation.
       const users = [...model.instances.values()].filter(
         (instance) => instance.State.Name !== 'terminated' && instance.SecurityGroupIds.includes(String(input.GroupId)),
       );
@@ -691,7 +747,7 @@ export class FakeAccount {
     'ec2:RunInstances': (input, region) => {
       const profileArn = (input.IamInstanceProfile as { Arn?: string } | undefined)?.Arn;
       const profile = [...this.profiles.values()].find((candidate) => candidate.arn === profileArn);
-      if (profileArn && (!profile || this.now() < profile.visibleToEc2At)) {
+      if (profileArn && (!profile || !this.acceptsProfile(profileArn))) {
         // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidParameterValue (the message names the parameter).
         throw new AwsFault(
           'InvalidParameterValue',
@@ -714,6 +770,7 @@ export class FakeAccount {
         UserData: Buffer.from(String(input.UserData ?? ''), 'base64').toString('utf8'),
         profileArn,
       });
+      this.created(instance.InstanceId);
       return { Instances: [{ InstanceId: instance.InstanceId }] };
     },
     'ec2:TerminateInstances': (input, region) => {

@@ -341,6 +341,22 @@ export class ScalingModel {
       this.launch(regionName, model, group, current);
   }
 
+  /**
+   * Auto Scaling refuses a launch template whose instance profile IAM has not yet propagated, as widely reported (e.g. the
+   * Terraform AWS provider's issues on "Invalid IAM Instance Profile"), with its "Common Errors" ValidationError.
+   */
+  private assertProfilePropagated(region: string, launchTemplate: GroupModel['LaunchTemplate']): void {
+    const template = this.region(region).launchTemplates.get(launchTemplate.LaunchTemplateId);
+    if (!template) return;
+    const data = template.versions[resolveVersion(template, launchTemplate.Version) - 1]?.data as Json | undefined;
+    const arn = (data?.IamInstanceProfile as { Arn?: string } | undefined)?.Arn;
+    if (!this.account.acceptsProfile(arn))
+      throw new AwsFault(
+        'ValidationError',
+        `You must use a valid fully-formed launch template. Value (${String(arn)}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile name`,
+      );
+  }
+
   private templateOf(region: string, group: GroupModel): LaunchTemplateModel {
     const template = this.region(region).launchTemplates.get(group.LaunchTemplate.LaunchTemplateId);
     if (!template) throw new Error(`The fake account has no launch template ${group.LaunchTemplate.LaunchTemplateId}`);
@@ -738,6 +754,7 @@ export class ScalingModel {
           `You must use a valid fully-formed launch template. The specified launch template does not exist.`,
         );
       for (const arn of (input.TargetGroupARNs as string[] | undefined) ?? []) this.targetGroupOf(region, arn);
+      this.assertProfilePropagated(region, launchTemplate);
       const group: GroupModel = {
         AutoScalingGroupName: name,
         LaunchTemplate: { ...launchTemplate },
@@ -769,6 +786,7 @@ export class ScalingModel {
       const group = this.groupOf(region, input.AutoScalingGroupName);
       // Amazon EC2 Auto Scaling API Reference, UpdateAutoScalingGroup "Errors": ScalingActivityInProgress (400).
       if (group.Status) throw new AwsFault('ScalingActivityInProgress', 'The group is being deleted');
+      this.assertProfilePropagated(region, (input.LaunchTemplate as GroupModel['LaunchTemplate'] | undefined) ?? group.LaunchTemplate);
       const { AutoScalingGroupName: _name, ...changes } = input;
       Object.assign(group, structuredClone(changes));
       this.advanceGroup(region, this.region(region), group);
@@ -810,6 +828,7 @@ export class ScalingModel {
           'InstanceRefreshInProgress',
           'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
         );
+      this.assertProfilePropagated(region, group.LaunchTemplate);
       const current = String(resolveVersion(this.templateOf(region, group), group.LaunchTemplate.Version));
       const templateId = group.LaunchTemplate.LaunchTemplateId;
       const preferences = (input.Preferences as { MinHealthyPercentage?: number } | undefined) ?? {};

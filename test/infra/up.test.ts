@@ -324,7 +324,8 @@ test('when --allow-cidr changed and someone added SSH, then up revokes both and 
 });
 
 test('when EC2 does not see the new instance profile yet, then up retries the launch with backoff and says why', async () => {
-  const account = new FakeAccount();
+  // Consistent otherwise, so the clock counts the launch's own waits only.
+  const account = new FakeAccount({});
   account.profilePropagationMs = 5_000;
 
   await runAgainst(account, 'eu-west-1', upSteps(upSettings()));
@@ -335,7 +336,8 @@ test('when EC2 does not see the new instance profile yet, then up retries the la
 });
 
 test('when the instance profile never reaches EC2, then up gives up after about two minutes with the AWS error', async () => {
-  const account = new FakeAccount();
+  // Consistent otherwise, so the clock counts the launch's own waits only.
+  const account = new FakeAccount({});
   account.profilePropagationMs = 10 * 60_000;
 
   await assert.rejects(runAgainst(account, 'eu-west-1', upSteps(upSettings())), /Invalid IAM Instance Profile name/);
