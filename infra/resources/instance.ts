@@ -310,7 +310,7 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
       why: `First boot installs Node and the dependencies, retrying each download until a deadline; /readyz turns 200 once the app reaches the bucket with the instance role. When setup gives up it prints "${SETUP_FAILED_MARKER}" on the serial console: up then tags the instance ${SETUP_STATUS_TAG_KEY}=failed, so the next run replaces it.`,
       cli: [
         `curl --fail http://<public-ip>/readyz`,
-        `aws ec2 get-console-output --region ${region} --instance-id "$INSTANCE_ID" --latest --output text | grep '${SETUP_FAILED_MARKER}'`,
+        `aws ec2 get-console-output --region ${region} --instance-id "$INSTANCE_ID" --latest --output text | grep '${SETUP_FAILED_MARKER}'   # without --latest on a type not on Nitro (t2, m4, c4…)`,
         `aws ec2 create-tags --region ${region} --resources "$INSTANCE_ID" --tags Key=${SETUP_STATUS_TAG_KEY},Value=failed   # only when setup failed`,
       ],
       run: async (deps, state) => {
@@ -318,10 +318,11 @@ export function instanceUpSteps(settings: UpSettings): Step<UpDeps, StackState>[
         const instanceId = required(state.instanceId, 'the instance id');
         deps.log(`Polling ${appUrl}readyz for up to ${seconds(READINESS_TIMEOUT_MS)} while the instance boots`);
         let failure: string | undefined;
+        const consoleOutput = { latest: true };
         const ready = await waitFor(
           async () => {
             if (await deps.isReady(`${appUrl}readyz`)) return true;
-            failure = await setupFailure(deps, instanceId);
+            failure = await setupFailure(deps, instanceId, consoleOutput);
             return failure === undefined ? undefined : false;
           },
           { intervalMs: 10_000, timeoutMs: READINESS_TIMEOUT_MS },
@@ -363,9 +364,24 @@ async function startIfStopped(deps: AwsDeps, instance: Instance): Promise<void> 
   deps.log(`Started ${instanceId}, which was stopped`);
 }
 
-/** The failure line user-data printed on the console, if it did. */
-async function setupFailure({ aws }: AwsDeps, instanceId: string): Promise<string | undefined> {
-  const { Output } = await aws.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
+/**
+ * The failure line user-data printed on the console, if it did. The latest output only exists on Nitro instances (EC2 API
+ * Reference, GetConsoleOutput); on an older type (t2, m4, c4…) EC2 refuses Latest, and up reads the buffered output,
+ * which EC2 posts shortly after boot, from then on (`consoleOutput.latest` remembers it across polls).
+ */
+async function setupFailure(deps: AwsDeps, instanceId: string, consoleOutput: { latest: boolean }): Promise<string | undefined> {
+  const read = (latest: boolean) =>
+    deps.aws.ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, ...(latest ? { Latest: true } : {}) }));
+  let answer: Awaited<ReturnType<typeof read>>;
+  try {
+    answer = await read(consoleOutput.latest);
+  } catch (error) {
+    if (!consoleOutput.latest || !isAwsError(error, 'UnsupportedOperation')) throw error;
+    consoleOutput.latest = false;
+    deps.log(`${instanceId} is not on the Nitro hypervisor, so EC2 has no latest console output for it: reading the output it buffers`);
+    answer = await read(false);
+  }
+  const { Output } = answer;
   const text = Buffer.from(Output ?? '', 'base64').toString('utf8');
   return text
     .split('\n')

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
-import { awsError, type AwsService } from './aws-errors.js';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { awsError, wireErrorOf, type AwsService } from './aws-errors.js';
 
 const INFRA = join(import.meta.dirname, '../../infra');
 const SERVICES: AwsService[] = ['iam', 'sts', 'ec2', 's3', 'elbv2', 'autoscaling', 'ssm', 'logs', 'acm', 'route53'];
@@ -82,6 +83,13 @@ const ERROR_NAMES: Record<string, { service: AwsService; code: string; page: str
       service: 'autoscaling',
       code: 'ValidationError',
       page: 'Amazon EC2 Auto Scaling API Reference, Common Errors (and CreateAutoScalingGroup for a profile not yet propagated)',
+    },
+  ],
+  UnsupportedOperation: [
+    {
+      service: 'ec2',
+      code: 'UnsupportedOperation',
+      page: 'Amazon EC2 API Reference, Error codes for the Amazon EC2 API (GetConsoleOutput: Latest on Nitro instances only)',
     },
   ],
   'InvalidGroup.NotFound': [
@@ -191,4 +199,39 @@ test('when infra/ reads an error, then only through isAwsError: no other code lo
     const text = readFileSync(path, 'utf8');
     assert.doesNotMatch(text, /\berror\??\.(name|Code|code|\$fault|\$metadata)\b/, relative(INFRA, path));
   }
+});
+
+test('when S3 answers a HEAD request with an error, then there is no body and the SDK names the error by the status alone', async () => {
+  const head = (status: number) =>
+    awsError('s3', status === 404 ? 'NoSuchBucket' : 'AccessDenied', 'ignored', {
+      status,
+      command: new HeadBucketCommand({ Bucket: 'b' }),
+    });
+  const missing = await head(404);
+  const denied = await head(403);
+  const elsewhere = await head(301);
+
+  assert.deepEqual(
+    [missing, denied, elsewhere].map((error) => [error.name, wireErrorOf(error)?.body]),
+    [
+      ['NotFound', ''],
+      ['Unknown', ''],
+      ['Unknown', ''],
+    ],
+  );
+});
+
+test('when an error is made, then wireErrorOf gives the status, headers and body the SDK read, for an HTTP endpoint to send', async () => {
+  const error = await awsError('elbv2', 'LoadBalancerNotFound', 'One or more load balancers not found');
+
+  assert.deepEqual(wireErrorOf(error), {
+    service: 'elbv2',
+    status: 400,
+    code: 'LoadBalancerNotFound',
+    message: 'One or more load balancers not found',
+    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': 'c0ffee00-0000-4000-8000-000000000000' },
+    body: '<ErrorResponse><Error><Type>Sender</Type><Code>LoadBalancerNotFound</Code><Message>One or more load balancers not found</Message></Error><RequestId>c0ffee00-0000-4000-8000-000000000000</RequestId></ErrorResponse>',
+  });
+  assert.equal((error as Error & { $metadata: { httpStatusCode?: number } }).$metadata.httpStatusCode, 400);
+  assert.equal(wireErrorOf(new Error('not from the wire')), undefined);
 });

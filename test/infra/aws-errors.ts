@@ -80,7 +80,8 @@ const STATUS: Record<string, number> = {
   'iam:DeleteConflict': 409,
   'iam:LimitExceeded': 409,
   'iam:ServiceFailure': 500,
-  // Each service's "Common Errors" page: AccessDeniedException (and the query services' AccessDenied) 403.
+  // AccessDeniedException (and the query services' AccessDenied): 403 in the current "Common Errors" pages (e.g. IAM Access
+  // Analyzer's); older copies of that page, still served for some services, say 400. Give a status to test either.
   'iam:AccessDenied': 403,
   'sts:AccessDenied': 403,
   'elbv2:AccessDenied': 403,

@@ -90,6 +90,7 @@ export interface InstanceModel {
   PublicIpAddress: string;
   UserData?: string;
   ImageId?: string;
+  InstanceType?: string;
   /** 'ok': the app answers /readyz once running; 'failed': setup prints FAILED on the console and never answers. */
   setup: 'ok' | 'failed';
   stateChangeAt?: number;
@@ -764,6 +765,7 @@ export class FakeAccount {
         stateChangeAt: this.now() + PENDING_MS,
         Tags: tags,
         ImageId: String(input.ImageId),
+        InstanceType: input.InstanceType as string | undefined,
         MetadataOptions: input.MetadataOptions as InstanceModel['MetadataOptions'],
         // Without a group, EC2 uses the VPC's default group, which is open to everything else in it.
         SecurityGroupIds: groupIds.length > 0 ? groupIds : ['sg-default'],
@@ -802,6 +804,14 @@ export class FakeAccount {
     },
     'ec2:GetConsoleOutput': (input, region) => {
       const instance = this.instanceFor(region, input.InstanceId);
+      // EC2 API Reference, GetConsoleOutput: the latest output "is supported on instance types that use the Nitro hypervisor".
+      // The page names no error code for the others; UnsupportedOperation is the one "Error codes for the Amazon EC2 API" lists
+      // for a request the resource does not support.
+      if (input.Latest && !isNitro(instance.InstanceType ?? 't3.micro'))
+        throw new AwsFault(
+          'UnsupportedOperation',
+          `The instance type ${String(instance.InstanceType)} does not support retrieving the latest console output.`,
+        );
       const text =
         instance.setup === 'failed'
           ? 'Installing Node.js 24\ns3-photo-share-setup: FAILED (exit 1) at line 42: retry dnf install -y nodejs24\n'
@@ -887,6 +897,41 @@ export class FakeAccount {
 }
 
 type Filter = { Name: string; Values: string[] };
+
+/**
+ * The instance families on the Xen hypervisor (Amazon EC2 User Guide, "Instances built on the AWS Nitro System": every
+ * current generation type is Nitro; these previous-generation ones are not).
+ */
+const XEN_FAMILIES = [
+  't1',
+  't2',
+  'm1',
+  'm2',
+  'm3',
+  'm4',
+  'c1',
+  'c3',
+  'c4',
+  'cc2',
+  'cr1',
+  'r3',
+  'r4',
+  'x1',
+  'x1e',
+  'd2',
+  'h1',
+  'i2',
+  'i3',
+  'p2',
+  'p3',
+  'g2',
+  'g3',
+  'f1',
+];
+
+function isNitro(instanceType: string): boolean {
+  return !XEN_FAMILIES.includes(instanceType.split('.')[0] ?? '');
+}
 
 /** A region the tests never put anything in looks the same as one a command only looked at. */
 function isEmptyRegion(region: RegionModel): boolean {

@@ -1,6 +1,7 @@
 // Tests of `up` against the in-memory account: the end state of a fresh run, reruns that converge, and what up refuses to touch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { GetConsoleOutputCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { bucketPolicy } from '../../infra/resources/bucket.js';
 import { DEPLOYMENT_TAG_KEY, READINESS_TIMEOUT_MS } from '../../infra/resources/instance.js';
 import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
@@ -368,6 +369,55 @@ test('when /readyz never answers 200 and the console shows no failure, then up s
   );
 
   assert.ok(account.runtime.clockMs >= READINESS_TIMEOUT_MS);
+});
+
+// EC2 API Reference, GetConsoleOutput: the latest output "is supported on instance types that use the Nitro hypervisor".
+test('when the latest console output of a t2 instance is asked for, then EC2 refuses it; a t3 (Nitro) gets it', async () => {
+  const account = new FakeAccount();
+  const { ec2 } = account.deps('eu-west-1').aws;
+  const launch = async (InstanceType: 't2.micro' | 't3.micro') =>
+    (await ec2.send(new RunInstancesCommand({ ImageId: AMI_ID, InstanceType, MinCount: 1, MaxCount: 1 }))).Instances![0]!.InstanceId!;
+  const xen = await launch('t2.micro');
+  const nitro = await launch('t3.micro');
+  account.runtime.clockMs += 60_000;
+
+  await assert.rejects(ec2.send(new GetConsoleOutputCommand({ InstanceId: xen, Latest: true })), { name: 'UnsupportedOperation' });
+  assert.equal((await ec2.send(new GetConsoleOutputCommand({ InstanceId: xen }))).InstanceId, xen);
+  assert.equal((await ec2.send(new GetConsoleOutputCommand({ InstanceId: nitro, Latest: true }))).InstanceId, nitro);
+});
+
+test('when --instance-type t2.micro (not on Nitro) fails its setup, then up reads the buffered console output and reports the line', async () => {
+  const account = new FakeAccount();
+  const { isReady } = account.deps('eu-west-1');
+  const failingSetup = async (url: string) => {
+    for (const instance of account.region('eu-west-1').instances.values()) instance.setup = 'failed';
+    return isReady(url);
+  };
+
+  await assert.rejects(
+    runAgainst(account, 'eu-west-1', upSteps(upSettings({ instanceType: 't2.micro' })), { isReady: failingSetup }),
+    /setup of i-\w+ failed: s3-photo-share-setup: FAILED \(exit 1\) at line 42.*tagged setup-status=failed/s,
+  );
+  assert.deepEqual(
+    account.inputsOf('GetConsoleOutput').map((input) => input.Latest),
+    [true, undefined],
+  );
+  assert.ok(account.runtime.lines.some((line) => /^i-\w+ is not on the Nitro hypervisor, so EC2 has no latest console output/.test(line)));
+  assert.deepEqual(liveInstances(account)[0]?.Tags.at(-1), { Key: 'setup-status', Value: 'failed' });
+});
+
+test('when a t2.micro keeps booting, then up asks for the latest console output once and the buffered one after', async () => {
+  const account = new FakeAccount();
+  const { isReady } = account.deps('eu-west-1');
+  let polls = 0;
+  const readyOnFourthPoll = async (url: string) => (polls += 1) >= 4 && isReady(url);
+
+  await runAgainst(account, 'eu-west-1', upSteps(upSettings({ instanceType: 't2.micro' })), { isReady: readyOnFourthPoll });
+
+  assert.deepEqual(
+    account.inputsOf('GetConsoleOutput').map((input) => input.Latest),
+    [true, undefined, undefined, undefined],
+  );
 });
 
 test('when the setup fails on the instance, then up reports the console line, tags the instance failed, and the rerun replaces it', async () => {
