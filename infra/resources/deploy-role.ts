@@ -1,6 +1,6 @@
 // The role GitHub Actions assumes to deploy: trusted only by one repository's main branch through GitHub's OIDC provider, allowed only the operator policy.
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import type { AwsDeps } from '../aws-clients.js';
+import { retryUntilVisible, type AwsDeps } from '../aws-clients.js';
 import { operatorPolicy } from '../operator-policy.js';
 import { PLAN_ACCOUNT_ID, stackNames, tagsCli, type BucketSettings, type StackSettings } from '../stack.js';
 import type { StackState } from '../state.js';
@@ -65,14 +65,22 @@ export function deployRoleUpSteps(settings: CiRoleSettings): Step<AwsDeps, Stack
         `aws iam put-role-policy --role-name ${names.deployRoleName} --policy-name ${names.deployRolePolicyName} --policy-document file://operator-policy.json   # with your account id ($ACCOUNT_ID) for ${PLAN_ACCOUNT_ID}`,
       ],
       documents: { 'operator-policy.json': operatorPolicy(bucketSettings, PLAN_ACCOUNT_ID) },
-      run: async ({ aws, log }, state) => {
+      run: async (deps, state) => {
+        const { aws, log } = deps;
         const document = operatorPolicy(bucketSettings, required(state.accountId, 'the account id'));
-        await aws.iam.send(
-          new PutRolePolicyCommand({
-            RoleName: names.deployRoleName,
-            PolicyName: names.deployRolePolicyName,
-            PolicyDocument: JSON.stringify(document),
-          }),
+        // The role may have been created a moment ago, and IAM may not show it yet.
+        await retryUntilVisible(
+          deps,
+          `role ${names.deployRoleName}`,
+          () =>
+            aws.iam.send(
+              new PutRolePolicyCommand({
+                RoleName: names.deployRoleName,
+                PolicyName: names.deployRolePolicyName,
+                PolicyDocument: JSON.stringify(document),
+              }),
+            ),
+          'NoSuchEntityException',
         );
         log(`Policy ${names.deployRolePolicyName} set on ${names.deployRoleName}`);
       },

@@ -151,7 +151,8 @@ export async function awsError(service: AwsService, code: string, message: strin
   });
   const sender = client({
     region: 'eu-west-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+    // Never sent anywhere (the request handler answers locally), but the client signs before it sends.
+    credentials: { accessKeyId: 'stub-key-id', secretAccessKey: 'stub-secret' },
     // One attempt: the error itself is wanted, not the SDK's retries of it (the wire endpoint lets the SDK retry for real).
     maxAttempts: 1,
     requestHandler: { handle: answer },

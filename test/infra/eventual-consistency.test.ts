@@ -192,9 +192,10 @@ test('when a resource never shows, then up stops after the visibility budget wit
   assert.ok(waitedMs <= NEW_RESOURCE_VISIBILITY_BUDGET_MS && waitedMs >= NEW_RESOURCE_VISIBILITY_BUDGET_MS / 2, `waited ${waitedMs} ms`);
 });
 
-// The whole up, down, attach and scale suites again, every account of theirs eventually consistent.
+// The whole up, down, attach, scale and ci-role suites again, every account of theirs eventually consistent.
 FakeAccount.defaultOptions = { eventuallyConsistent: true };
 await import('./up.test.js');
 await import('./down.test.js');
 await import('./attach.test.js');
 await import('./scale.test.js');
+await import('./ci-role.test.js');

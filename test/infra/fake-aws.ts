@@ -378,18 +378,23 @@ export class FakeAccount {
           return { status: 200, body: { full_name: found.fullName, id: Number(found.repoId), owner: { id: Number(found.ownerId) } } };
         }),
       probeReadiness: async (url) => {
-        this.advanceInstances();
         if (!this.reachableFromHere) return 'unreachable';
-        return this.scaling.answers(regionName, url) ||
-          [...this.region(regionName).instances.values()].some(
-            (instance) =>
-              url.startsWith(`http://${instance.PublicIpAddress}/`) && instance.State.Name === 'running' && instance.setup === 'ok',
-          )
-          ? 'ready'
-          : 'not-ready';
+        return this.answers(regionName, url) ? 'ready' : 'not-ready';
       },
       ...overrides,
     };
+  }
+
+  /** Is a GET of this URL answered 200 by the app, on an instance's public address or through a load balancer of the region? */
+  /** Whether the app answers `url` with 200 (an instance or load balancer of this account, once it is ready). */
+  answers(regionName: string, url: string): boolean {
+    this.advanceInstances();
+    return (
+      this.scaling.answers(regionName, url) ||
+      [...this.region(regionName).instances.values()].some(
+        (instance) => url.startsWith(`http://${instance.PublicIpAddress}/`) && instance.State.Name === 'running' && instance.setup === 'ok',
+      )
+    );
   }
 
   /** The commands sent, as "service:Command", in order. */
@@ -401,7 +406,8 @@ export class FakeAccount {
     return this.calls.filter((call) => call.command === command).map((call) => call.input);
   }
 
-  private async handle(service: keyof AwsClients, region: string, command: string, input: Json): Promise<unknown> {
+  /** Answers one call as the account: the mocked clients above and the wire endpoint (wire-endpoint.ts) both come here. */
+  async handle(service: keyof AwsClients, region: string, command: string, input: Json): Promise<unknown> {
     this.calls.push({ service, region, command, input });
     const fault = this.faults.find(
       (candidate) =>
