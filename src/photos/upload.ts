@@ -13,6 +13,7 @@ import multer from 'multer';
 import type { Logger } from 'pino';
 import { limitConcurrency } from '../concurrency.js';
 import { AppError, ServerShuttingDown } from '../errors.js';
+import { clientKey } from '../http/client-key.js';
 import { CAPTION_FIELD_BYTES, captionLength, cleanCaption, MAX_CAPTION_LENGTH } from './captions.js';
 import {
   CaptionTooLong,
@@ -116,7 +117,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   const abandonedSteps = new Set<Promise<unknown>>();
   let closing = false;
   /**
-   * Images waiting, by client address: one client may have as many waiting as one upload holds, so no single
+   * Images waiting, by client (clientKey): one client may have as many waiting as one upload holds, so no single
    * address can fill the queue that everyone shares.
    */
   const imagesWaitingByClient = new Map<string, number>();
@@ -367,7 +368,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   }
 
   async function receive(req: Request, res: Response): Promise<SavedUpload> {
-    const client = req.ip ?? 'unknown';
+    const client = clientKey(req);
     const upload = new UploadInProgress(budget.reserveFor(client));
     // Every file being received, and the form itself, listen for the upload being stopped.
     setMaxListeners(limits.maxFilesPerUpload + MAX_TEXT_FIELDS, upload.signal);
