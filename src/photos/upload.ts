@@ -159,6 +159,8 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
     requireFormToken(req, upload);
     upload.signal.throwIfAborted();
     await mkdir(tempDir, { recursive: true, mode: 0o700 });
+    // The upload may have answered meanwhile (another file failed): its temporary files are being removed.
+    upload.signal.throwIfAborted();
     const tempPath = path.join(tempDir, randomUUID());
     const writer = new CountedFileWriter(createWriteStream(tempPath), upload.reservation);
     upload.tempFiles.push({ path: tempPath, closed: writer.fileClosed });
@@ -393,6 +395,9 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       // A stopped upload fails with whatever its stopped step threw; the reason it was stopped is the answer.
       throw upload.signal.aborted ? upload.signal.reason : error;
     } finally {
+      // A failed file answers at once, while the form may still be arriving: files after it are stopped, so none
+      // is written (nor counted against the budget) after the upload has removed its files and given back its bytes.
+      upload.controller.abort(new UploadEnded());
       await removeTempFiles(upload);
       upload.reservation.releaseAll();
       inProgress.delete(upload);
@@ -413,6 +418,13 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       await Promise.allSettled([...abandonedSteps]);
     },
   };
+}
+
+/** Why files still arriving are stopped once their upload has answered; never an answer itself. */
+class UploadEnded extends Error {
+  constructor() {
+    super('the upload has already answered');
+  }
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it is aborted. */
