@@ -239,7 +239,7 @@ describe('when the image worker has more images waiting than a few full uploads'
       assert.equal(await errorTitleOf(sameAddress), 'Too many photos at once');
       const newcomer = await uploadFrom('127.0.0.14', busyPort, photo, 1);
       assert.equal(newcomer.statusCode, 503);
-      assert.equal(await errorTitleOf(newcomer), 'Too busy');
+      assert.equal(await errorTitleOf(newcomer), 'Too busy making images');
 
       release();
       assert.deepEqual(
