@@ -34,7 +34,8 @@ const emulator = await startS3Emulator({ directory: emulatorDir, port: emulatorP
   console.error('Another `npm run dev` may be running; stop it, or set S3_EMULATOR_PORT to a free port.');
   process.exit(1);
 });
-console.log(`S3 emulator: ${emulator.endpoint} (bucket "${bucket}", data in ${emulatorDir})`);
+// What runs where is told once the app listens: if its configuration is refused, its message is all there is to read.
+const startupLines = [`S3 emulator: ${emulator.endpoint} (bucket "${bucket}", data in ${emulatorDir})`];
 
 // Where the app's credentials come from: the emulator's fixed keys in its environment, or, as on EC2, IMDS.
 let credentialEnvironment: Record<string, string>;
@@ -52,7 +53,7 @@ if (asEc2) {
   connectImdsToS3Emulator(imds, emulator);
   emulator.revokeKeyPair(EMULATOR_KEY_PAIR.accessKeyId);
   stopImds = () => imds.close();
-  console.log(
+  startupLines.push(
     `IMDSv2 emulator: ${imds.endpoint} (tokens required, role "${imds.roleName}", new credentials every ${rotationMinutes} min, each valid ${lifetimeMinutes} min)`,
   );
   const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...s3Settings } = emulatorClientEnvironment(emulator);
@@ -92,8 +93,12 @@ const prettify = prettyFactory({
 });
 createInterface({ input: app.stdout! }).on('line', (line) => {
   process.stdout.write(line.startsWith('{') ? prettify(line) : `${line}\n`);
+  const listeningOn = listeningUrl(line);
+  if (listeningOn) {
+    for (const startupLine of startupLines) console.log(startupLine);
+    console.log(`App: ${listeningOn}  (Ctrl-C stops everything)${asEc2 ? `; see ${listeningOn}/about` : ''}`);
+  }
 });
-console.log(`App: http://127.0.0.1:${appPort}  (Ctrl-C stops everything)${asEc2 ? `; see http://127.0.0.1:${appPort}/about` : ''}`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -108,6 +113,18 @@ app.on('close', async (code) => {
   await Promise.all([emulator.close(), stopImds()]);
   process.exit(stopping ? 0 : (code ?? 1));
 });
+
+/** The URL in server.ts's log line saying it listens (the moment a browser may open it), or undefined for any other line. */
+function listeningUrl(line: string): string | undefined {
+  let fields: { msg?: unknown; url?: unknown };
+  try {
+    fields = JSON.parse(line) as typeof fields;
+  } catch {
+    return undefined;
+  }
+  const { msg, url } = fields ?? {};
+  return typeof msg === 'string' && msg.includes(' is listening on ') && typeof url === 'string' ? url : undefined;
+}
 
 /** Whether nothing listens on 127.0.0.1:port; a PORT that is not a port number is left for the app's config check. */
 async function portIsFree(port: string): Promise<boolean> {

@@ -71,13 +71,37 @@ describe('when server.ts listens on an IPv6 address and a port the system picks'
   });
 });
 
+describe('when npm run dev is given a configuration the app refuses', () => {
+  it('then it prints the app’s message alone, no URL, and exits with its code', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-dev-'));
+    try {
+      const dev = run(
+        'scripts/dev.ts',
+        { PORT: String(await freePort()), S3_EMULATOR_PORT: String(await freePort()), S3_EMULATOR_DIR: dataDir, MAX_UPLOAD_MB: 'lots' },
+        ['--openssl-legacy-provider'],
+      );
+      const [code] = await once(dev, 'exit');
+      assert.equal(code, 78);
+      assert.equal(
+        dev.output(),
+        'The app cannot start: fix these environment variables.\n' +
+          '  - MAX_UPLOAD_MB="lots" is not valid: set it to a whole number of megabytes (MiB) from 1 to 200, or unset it for 25.\n',
+      );
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('when npm run dev starts on a fresh machine', () => {
   it('then the printed URL serves the gallery, a curl -F upload appears, its full-size image has the pixels that were sent, and Ctrl-C stops both', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-dev-'));
     const dev = await startDevScript(dataDir);
     try {
       const [, appUrl] = await waitFor(dev, /App: (http:\/\/127\.0\.0\.1:\d+)/);
-      await waitFor(dev, /is listening on/);
+      // The URL is printed once the app listens: a browser that opens it at once is answered.
+      assert.equal((await fetch(`${appUrl}/healthz`)).status, 200);
+      assert.ok(dev.output().indexOf('is listening on') < dev.output().indexOf('App: '), dev.output());
       const photo = await fixture('square.png');
       const { cookie, token, html } = await openGalleryForm(appUrl!);
       assert.match(html, /No photos yet/);

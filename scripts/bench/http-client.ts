@@ -1,5 +1,7 @@
 // The benchmark's browser: uploads photos through an HTML form endpoint as the gallery's form does,
 // with the cookies and hidden fields (the CSRF token) of the page that holds the form.
+import { TooManyRequests } from '../../src/errors.js';
+import { ClientImagesWaiting, ImageQueueFull, UploadQuotaExceeded, UploadsBusy } from '../../src/photos/errors.js';
 import { hiddenFormFields } from '../support/html.js';
 import type { BenchPhoto } from './photos.js';
 
@@ -7,18 +9,20 @@ import type { BenchPhoto } from './photos.js';
 export interface FormPass {
   cookie: string | undefined;
   hiddenFields: Record<string, string>;
+  /** The visitor's address as the app's proxy reports it (X-Forwarded-For), when the app trusts one. */
+  forwardedFor?: string;
 }
 
 /** For the peer, which has no page and no token: a bare multipart POST. */
 export const NO_FORM_PASS: FormPass = { cookie: undefined, hiddenFields: {} };
 
 /** Opens the gallery (GET /), which holds the upload form, and keeps what posting the form needs. */
-export async function openUploadForm(baseUrl: string): Promise<FormPass> {
-  const response = await fetch(new URL('/', baseUrl));
+export async function openUploadForm(baseUrl: string, { forwardedFor }: { forwardedFor?: string } = {}): Promise<FormPass> {
+  const response = await fetch(new URL('/', baseUrl), { headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} });
   const html = await response.text();
   if (!response.ok) throw new Error(`GET / answered ${response.status}: cannot open the upload form`);
   const cookies = response.headers.getSetCookie().map((setCookie) => setCookie.split(';')[0]!);
-  return { cookie: cookies.length > 0 ? cookies.join('; ') : undefined, hiddenFields: hiddenFormFields(html, 'upload-form') };
+  return { cookie: cookies.length > 0 ? cookies.join('; ') : undefined, hiddenFields: hiddenFormFields(html, 'upload-form'), forwardedFor };
 }
 
 /**
@@ -33,11 +37,40 @@ export async function uploadPhoto(baseUrl: string, photo: BenchPhoto, pass: Form
   for (let copy = 0; copy < copies; copy++) form.append('photos', new Blob([photo.bytes], { type: 'image/jpeg' }), photo.name);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (pass.cookie) headers.cookie = pass.cookie;
+  if (pass.forwardedFor) headers['x-forwarded-for'] = pass.forwardedFor;
   const response = await fetch(new URL('/photos', baseUrl), { method: 'POST', body: form, headers, redirect: 'manual' });
   const body = await response.text();
-  if (response.status === 429) {
-    throw new Error(`POST /photos answered 429 (rate limited): raise UPLOADS_PER_HOUR in BENCH_APP_SETTINGS (scripts/bench/servers.ts).`);
-  }
-  if (response.status !== 201) throw new Error(`POST /photos answered ${response.status}: ${body.slice(0, 300)}`);
+  if (response.status !== 201) throw new Error(`POST /photos answered ${response.status}: ${describeRefusal(body)}`);
   return JSON.parse(body);
+}
+
+/**
+ * The app's limits a benchmark can run into, each known by the title of its refusal (taken from the app's own
+ * errors, so a renamed title cannot go unnoticed here), with what to change when a benchmark passes one.
+ */
+const LIMITS_BY_TITLE = new Map<string, string>([
+  [new TooManyRequests('uploads', 0).title, 'the uploads per address per hour: raise UPLOADS_PER_HOUR in BENCH_APP_SETTINGS'],
+  [
+    new UploadQuotaExceeded(0).title,
+    'the bytes of uploads in progress per address (UPLOAD_MB_IN_PROGRESS_PER_CLIENT): send concurrent uploads from more addresses',
+  ],
+  [
+    new ClientImagesWaiting(0).title,
+    "the photos per address waiting for their images (one upload's worth, MAX_FILES_PER_UPLOAD): send concurrent uploads from more addresses",
+  ],
+  [new UploadsBusy().title, 'the bytes of uploads in progress on the server (UPLOAD_MB_IN_PROGRESS)'],
+  [new ImageQueueFull().title, 'the photos waiting for their images on the server (fixed in src/photos/upload.ts): send fewer at once'],
+]);
+
+/** The app's refusal in its own words, and the limit behind it when it is one. */
+export function describeRefusal(body: string): string {
+  let error: { title?: string; message?: string } | undefined;
+  try {
+    error = (JSON.parse(body) as { error?: { title?: string; message?: string } }).error;
+  } catch {
+    // not the app's JSON answer: shown as it came
+  }
+  if (!error?.title) return body.slice(0, 300);
+  const limit = LIMITS_BY_TITLE.get(error.title);
+  return `"${error.title}": ${error.message}${limit ? ` The limit passed is ${limit}.` : ''}`;
 }

@@ -3,6 +3,7 @@
 // Details (causes, stacks) go to the log only, never to the page.
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { AppError, PageNotFound, type FailureKind } from '../errors.js';
+import { discardRestOfBody } from './refused-body.js';
 
 const STATUS_BY_KIND: Record<FailureKind, number> = {
   'bad-input': 400,
@@ -68,8 +69,8 @@ function respond(req: Request, res: Response, answer: Answer): void {
   // without it, and a key set in its answer would replace the visitor's own), no notice cleared, no token replaced.
   res.removeHeader('Set-Cookie');
   if (answer.status === 503) res.set('Retry-After', '30');
-  // A refused upload may not have been read to its end: close the connection instead of reading the rest.
-  if (!req.complete) res.set('Connection', 'close');
+  // A refused upload may not have been read to its end: the client is still sending, and must see this answer.
+  discardRestOfBody(req);
   if (req.accepts(['html', 'json']) === 'json') {
     res.json({ error: answer });
   } else {

@@ -1,11 +1,12 @@
 // Per-client limits on the requests that cost S3 calls or storage, so one client cannot fill the bucket,
 // empty it, or run up its bill. Uploads and deletions count only when they carry the browser's form token, so a
-// forged POST from another site cannot use up its victim's allowance. Clients are told apart by address (behind a proxy, the address the proxy
-// saw: see TRUST_PROXY). Counts are kept in this process: with several instances, each counts on its own.
+// forged POST from another site cannot use up its victim's allowance. Clients are told apart by clientKey (behind a
+// proxy, the address the proxy saw: see TRUST_PROXY). Counts are kept in this process: with several instances, each counts on its own.
 import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { TooManyRequests } from '../errors.js';
 import { formTokenWasAccepted } from './browser-session.js';
+import { clientKey } from './client-key.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -27,6 +28,7 @@ function limitPer(windowMs: number, limit: number, what: string, { onlyWithFormT
   return rateLimit({
     windowMs,
     limit,
+    keyGenerator: clientKey,
     // Counted when it arrives, given back when it ends without having carried its browser's form token.
     ...(onlyWithFormToken ? { skipFailedRequests: true, requestWasSuccessful: (_req, res) => formTokenWasAccepted(res) } : {}),
     standardHeaders: 'draft-7',

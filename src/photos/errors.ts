@@ -222,7 +222,7 @@ export class UploadsBusy extends AppError {
   constructor() {
     super(
       'unavailable',
-      'Too busy',
+      'Too busy receiving uploads',
       `The server is receiving as many uploads as it can hold right now. ${NOTHING_STORED}`,
       'Try again in a minute.',
     );
@@ -234,7 +234,7 @@ export class ImageQueueFull extends AppError {
   constructor() {
     super(
       'unavailable',
-      'Too busy',
+      'Too busy making images',
       `The server is making the images of as many photos as it can queue right now. ${NOTHING_STORED}`,
       'Try again in a minute.',
     );

@@ -1,10 +1,10 @@
-// Bounds the bytes of uploads in progress, per client address and in total: they sit on the server's disk
+// Bounds the bytes of uploads in progress, per client (its clientKey: an IPv4 address or an IPv6 /64) and in total: they sit on the server's disk
 // until their photos are stored. Past a bound the upload is refused before its next bytes are written,
 // so slow or many uploads cannot fill the disk.
 import { UploadQuotaExceeded, UploadsBusy } from './errors.js';
 
 export interface UploadBudgetLimits {
-  /** Bytes one client address may have in progress at once. */
+  /** Bytes one client may have in progress at once. */
   perClientBytes: number;
   /** Bytes all uploads together may have in progress at once. */
   totalBytes: number;

@@ -13,6 +13,7 @@ import multer from 'multer';
 import type { Logger } from 'pino';
 import { limitConcurrency } from '../concurrency.js';
 import { AppError, ServerShuttingDown } from '../errors.js';
+import { clientKey } from '../http/client-key.js';
 import { CAPTION_FIELD_BYTES, captionLength, cleanCaption, MAX_CAPTION_LENGTH } from './captions.js';
 import {
   CaptionTooLong,
@@ -119,7 +120,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   const abandonedSteps = new Set<Promise<unknown>>();
   let closing = false;
   /**
-   * Images waiting, by client address: one client may have as many waiting as one upload holds, so no single
+   * Images waiting, by client (clientKey): one client may have as many waiting as one upload holds, so no single
    * address can fill the queue that everyone shares.
    */
   const imagesWaitingByClient = new Map<string, number>();
@@ -161,6 +162,8 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
     requireFormToken(req, upload);
     upload.signal.throwIfAborted();
     await mkdir(tempDir, { recursive: true, mode: 0o700 });
+    // The upload may have answered meanwhile (another file failed): its temporary files are being removed.
+    upload.signal.throwIfAborted();
     const tempPath = path.join(tempDir, randomUUID());
     const writer = new CountedFileWriter(createWriteStream(tempPath), upload.reservation);
     upload.tempFiles.push({ path: tempPath, closed: writer.fileClosed });
@@ -372,7 +375,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
   }
 
   async function receive(req: Request, res: Response): Promise<SavedUpload> {
-    const client = req.ip ?? 'unknown';
+    const client = clientKey(req);
     const upload = new UploadInProgress(budget.reserveFor(client));
     // Every file being received, and the form itself, listen for the upload being stopped.
     setMaxListeners(limits.maxFilesPerUpload + MAX_TEXT_FIELDS, upload.signal);
@@ -398,6 +401,9 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       // A stopped upload fails with whatever its stopped step threw; the reason it was stopped is the answer.
       throw upload.signal.aborted ? upload.signal.reason : error;
     } finally {
+      // A failed file answers at once, while the form may still be arriving: files after it are stopped, so none
+      // is written (nor counted against the budget) after the upload has removed its files and given back its bytes.
+      upload.controller.abort(new UploadEnded());
       await removeTempFiles(upload);
       upload.reservation.releaseAll();
       inProgress.delete(upload);
@@ -418,6 +424,13 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       await Promise.allSettled([...abandonedSteps]);
     },
   };
+}
+
+/** Why files still arriving are stopped once their upload has answered; never an answer itself. */
+class UploadEnded extends Error {
+  constructor() {
+    super('the upload has already answered');
+  }
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it is aborted. */

@@ -195,3 +195,20 @@ describe('when one client reads pages faster than anyone browses', () => {
     }
   });
 });
+
+describe('when one client behind a trusted proxy reads pages from many addresses of its network', () => {
+  it('then an IPv6 /64, however spelled, has one allowance, as has an IPv4 address with its IPv6-mapped form; the next /64 has its own', async () => {
+    const limited = await startTestApp({ env: { TRUST_PROXY: '1', PAGE_VIEWS_PER_MINUTE: '3' } });
+    try {
+      const pageFrom = (address: string) => request(limited.app).get('/').set('X-Forwarded-For', address);
+      for (const address of ['2001:db8::1', '2001:DB8:0:0::2', '2001:0db8:0000:0000:ffff:ffff:ffff:ffff'])
+        await pageFrom(address).expect(200);
+      await pageFrom('2001:db8::3').expect(429);
+      await pageFrom('2001:db8:0:1::1').expect(200);
+      for (const address of ['198.51.100.7', '::ffff:198.51.100.7', '::ffff:c633:6407']) await pageFrom(address).expect(200);
+      await pageFrom('198.51.100.7').expect(429);
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -17,9 +17,16 @@ let testApp: TestApp;
 let server: Server;
 let port: number;
 before(async () => {
-  // One file may be 1 MiB; an address may hold 2 MiB of uploads in progress, the server 3 MiB.
+  // One file may be 1 MiB; an address may hold 2 MiB of uploads in progress, the server 3 MiB. The test is also
+  // the trusted proxy, for clients it names in X-Forwarded-For (see `reachedFrom`).
   testApp = await startTestApp({
-    env: { MAX_UPLOAD_MB: '1', UPLOAD_MB_IN_PROGRESS_PER_CLIENT: '2', UPLOAD_MB_IN_PROGRESS: '3', UPLOADS_PER_HOUR: '1000' },
+    env: {
+      MAX_UPLOAD_MB: '1',
+      UPLOAD_MB_IN_PROGRESS_PER_CLIENT: '2',
+      UPLOAD_MB_IN_PROGRESS: '3',
+      UPLOADS_PER_HOUR: '1000',
+      TRUST_PROXY: '1',
+    },
   });
   server = testApp.app.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -31,10 +38,20 @@ after(async () => {
   await testApp.close();
 });
 
-/** A browser at `address` (a loopback address of its own): its cookies and form token. */
+/**
+ * How a client at `address` reaches the app: from a loopback address of its own, or (any other address,
+ * IPv6 say) through the trusted proxy, which names it in X-Forwarded-For.
+ */
+function reachedFrom(address: string): { localAddress?: string; forwardedFor?: string } {
+  return address.startsWith('127.') ? { localAddress: address } : { forwardedFor: address };
+}
+
+/** A browser at `address`: its cookies and form token. */
 async function openForm(address: string, appPort = port): Promise<{ cookie: string; token: string }> {
+  const { localAddress, forwardedFor } = reachedFrom(address);
+  const headers = forwardedFor ? { 'x-forwarded-for': forwardedFor } : {};
   const response = await new Promise<IncomingMessage>((resolve, reject) =>
-    httpRequest({ host: '127.0.0.1', port: appPort, path: '/', localAddress: address }, resolve).on('error', reject).end(),
+    httpRequest({ host: '127.0.0.1', port: appPort, path: '/', localAddress, headers }, resolve).on('error', reject).end(),
   );
   let html = '';
   for await (const chunk of response) html += chunk;
@@ -52,7 +69,7 @@ interface SlowUpload {
 /** Starts a multipart upload of several files of 1 MiB each that arrives as slowly as the test sends it. */
 async function startSlowUpload(address: string): Promise<SlowUpload> {
   const { cookie, token } = await openForm(address);
-  const { request, answered: answer } = openHandSentUpload({ port, cookie, localAddress: address, json: true, answerTimeoutMs: 15_000 });
+  const { request, answered: answer } = openHandSentUpload({ port, cookie, ...reachedFrom(address), json: true, answerTimeoutMs: 15_000 });
   let sentOfFile = MiB; // forces a new part at the first send
   request.write(csrfField(token));
   return {
@@ -127,6 +144,34 @@ describe('when slow uploads from one address hold more bytes than it may', () =>
   });
 });
 
+describe('when slow uploads come from several addresses of one client (behind a trusted proxy)', () => {
+  it('then an IPv6 /64, however spelled, and an IPv4 address with its IPv6-mapped form each hold one allowance of bytes', async () => {
+    for (const [holder, sameClient] of [
+      ['2001:db8:0:0::1', '2001:DB8::ffff:2'],
+      ['198.51.100.7', '::ffff:c633:6407'],
+    ] as const) {
+      const holding = await startSlowUpload(holder);
+      await holding.send(1.5 * MiB);
+      await waitForBytesOnDisk(1.4 * MiB);
+      const next = await startSlowUpload(sameClient);
+      void next.send(1 * MiB);
+      const refused = await next.answer;
+      assert.equal(refused.statusCode, 429, `${sameClient} counts as ${holder}`);
+      assert.equal(await errorTitleOf(refused), 'Too many uploads at once');
+
+      // The next /64 is another client: it holds its own bytes while the first still holds its own.
+      const neighbour = await startSlowUpload('2001:db8:0:1::1');
+      await neighbour.send(1.4 * MiB);
+      await waitForBytesOnDisk(2.8 * MiB);
+      for (const upload of [holding, neighbour]) upload.request.destroy();
+      await waitUntil(
+        async () => testApp.uploadBudget.bytesInProgress() === 0 && (await bytesOnDisk()) === 0,
+        'every byte given back and removed',
+      );
+    }
+  });
+});
+
 /** A whole upload of `files` copies of `photo` from `address`, as a browser's script sends it; resolves to the answer. */
 async function uploadFrom(address: string, appPort: number, photo: Buffer, files: number): Promise<IncomingMessage> {
   const { cookie, token } = await openForm(address, appPort);
@@ -136,7 +181,7 @@ async function uploadFrom(address: string, appPort: number, photo: Buffer, files
   const { request, answered } = openHandSentUpload({
     port: appPort,
     cookie,
-    localAddress: address,
+    ...reachedFrom(address),
     json: true,
     contentLength: body.length,
   });
@@ -156,7 +201,7 @@ async function startAppWithHeldImages() {
   const held = new Promise<void>((resolve) => (release = resolve));
   let started = 0;
   const busy = await startTestApp({
-    env: { MAX_FILES_PER_UPLOAD: '10', UPLOADS_PER_HOUR: '1000' },
+    env: { MAX_FILES_PER_UPLOAD: '10', UPLOADS_PER_HOUR: '1000', TRUST_PROXY: '1' },
     processImage: async (source) => {
       started++;
       await held;
@@ -194,7 +239,7 @@ describe('when the image worker has more images waiting than a few full uploads'
       assert.equal(await errorTitleOf(sameAddress), 'Too many photos at once');
       const newcomer = await uploadFrom('127.0.0.14', busyPort, photo, 1);
       assert.equal(newcomer.statusCode, 503);
-      assert.equal(await errorTitleOf(newcomer), 'Too busy');
+      assert.equal(await errorTitleOf(newcomer), 'Too busy making images');
 
       release();
       assert.deepEqual(
@@ -230,6 +275,30 @@ describe('when the image worker has more images waiting than a few full uploads'
       assert.equal((await other).statusCode, 201);
       await Promise.all(fromOne);
       assert.deepEqual(statuses.sort(), [201, 429, 429, 429]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('then the addresses of one IPv6 /64, and an IPv4 address with its IPv6-mapped form, share one share of the queue', async () => {
+    const { busyPort, release, imagesStarted, close } = await startAppWithHeldImages();
+    try {
+      const photo = await fixture('square.png');
+      const queued = ['2001:db8::1', '198.51.100.7'].map((address) => uploadFrom(address, busyPort, photo, 10));
+      await waitUntil(() => imagesStarted() === 2, 'both uploads at their images', 10_000);
+      for (const sameClient of ['2001:0DB8:0000:0000:ffff:ffff:ffff:fffe', '::ffff:198.51.100.7']) {
+        const refused = await uploadFrom(sameClient, busyPort, photo, 1);
+        assert.equal(refused.statusCode, 429, `${sameClient} has the images of its client's upload waiting`);
+        assert.equal(await errorTitleOf(refused), 'Too many photos at once');
+      }
+      // The next /64 is another client: its photo reaches the image worker.
+      const neighbour = uploadFrom('2001:db8:0:1::1', busyPort, photo, 1);
+      await waitUntil(() => imagesStarted() === 3, 'the neighbour reaches the image worker', 10_000);
+      release();
+      assert.deepEqual(
+        (await Promise.all([...queued, neighbour])).map((response) => response.statusCode),
+        [201, 201, 201],
+      );
     } finally {
       await close();
     }

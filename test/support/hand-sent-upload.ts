@@ -32,6 +32,8 @@ export interface HandSentUploadOptions {
   contentLength?: number;
   /** The loopback address the client connects from, so each test client counts as its own address. */
   localAddress?: string;
+  /** The client's address as a trusted proxy (TRUST_PROXY) reports it in X-Forwarded-For. */
+  forwardedFor?: string;
   /** Ask for the JSON answer the page script gets, rather than a redirect. */
   json?: boolean;
   /** How long the answer may take before `answered` rejects. */
@@ -46,7 +48,7 @@ export interface HandSentUpload {
 
 /** Opens POST /photos; nothing of the body is sent yet. */
 export function openHandSentUpload(options: HandSentUploadOptions): HandSentUpload {
-  const { port, cookie, contentLength, localAddress, json = false, answerTimeoutMs = 30_000 } = options;
+  const { port, cookie, contentLength, localAddress, forwardedFor, json = false, answerTimeoutMs = 30_000 } = options;
   const request = httpRequest({
     host: '127.0.0.1',
     port,
@@ -55,6 +57,7 @@ export function openHandSentUpload(options: HandSentUploadOptions): HandSentUplo
     path: '/photos',
     headers: {
       cookie,
+      ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
       ...(json ? { accept: 'application/json' } : {}),
       'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
       ...(contentLength === undefined ? { 'transfer-encoding': 'chunked' } : { 'content-length': contentLength }),
