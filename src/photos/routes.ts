@@ -1,4 +1,4 @@
-// The photo pages: gallery, upload, photo, delete. Each handler reads the request, calls the store or
+// The photo pages: gallery, upload form, upload, photo, delete. Each handler reads the request, calls the store or
 // the upload receiver, and renders; failures are AppErrors, answered by the error handler.
 import express, { Router, type Request } from 'express';
 import type { BrowserSession } from '../http/browser-session.js';
@@ -48,6 +48,11 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
       notice: takeNotice(req, res),
       csrfToken: session.issueFormToken(req, res),
     });
+  });
+
+  // The upload form on its own page: where the header's Upload link leads when no script opens the dialog.
+  router.get('/upload', rateLimits.pageViews, function showUploadForm(req, res) {
+    res.render('upload', { ...uploadFormHints, csrfToken: session.issueFormToken(req, res) });
   });
 
   router.post('/photos', rateLimits.uploads, async function uploadPhotos(req, res) {
