@@ -10,6 +10,7 @@ import { ACCEPTED_IMAGE_TYPES } from './image-type.js';
 import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from './pagination.js';
 import { isPhotoId } from './photo-id.js';
 import type { PhotoRecord, PhotoStore } from './store.js';
+import { thumbnailSize } from './thumbnail-size.js';
 import type { UploadReceiver } from './upload.js';
 
 export interface PhotoRoutesDeps {
@@ -41,7 +42,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     const from = position.token ?? page.photos[0]?.id;
     res.render('gallery', {
       ...uploadFormHints,
-      photos: page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, from) })),
+      photos: page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, from), thumbnail: thumbnailSize(photo) })),
       olderLink: page.nextPageToken ? olderPageLink(position, page.nextPageToken) : undefined,
       newerLink: newerPageLink(position),
       newestLink: newestPageLink(position),
@@ -84,7 +85,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   router.get('/photos/:id/delete', rateLimits.pageViews, async function confirmDelete(req, res) {
     const photo = await findOwnPhoto(req);
     const urls = await store.presignPhotoUrls(photo);
-    res.render('delete', { photo, urls, csrfToken: session.issueFormToken(req, res) });
+    res.render('delete', { photo, urls, thumbnail: thumbnailSize(photo), csrfToken: session.issueFormToken(req, res) });
   });
 
   router.post('/photos/:id/delete', rateLimits.deletes, readSmallForm, async function deletePhoto(req, res) {

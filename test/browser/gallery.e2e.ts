@@ -333,6 +333,35 @@ describe('the photo experience in Chromium', { skip }, () => {
       console.log(`First photo's position: ${positions.join('; ')}`);
     });
 
+    step("then the gallery's rows use the window's width, each photo in its own shape, and nothing moves as the photos load", async () => {
+      for (const viewport of VIEWPORTS) {
+        const where = `at ${viewport.width} × ${viewport.height}`;
+        await page.setViewportSize(viewport);
+        await page.goto(`${appUrl}/`);
+        const before = await tileBoxes();
+        await loadAllImages(page);
+        const loaded = await tileBoxes();
+        assert.deepEqual(loaded, before, `${where}, the tiles kept their places and sizes while the images loaded`);
+
+        const gridWidth = await page.locator('.grid').evaluate((grid) => grid.getBoundingClientRect().width);
+        assert.ok(gridWidth >= viewport.width - 40, `${where}, the grid is ${gridWidth} px wide`);
+        const rows = new Map<number, typeof loaded>();
+        for (const box of loaded) rows.set(box.top, [...(rows.get(box.top) ?? []), box]);
+        for (const [index, row] of [...rows.values()].entries()) {
+          for (const box of row) {
+            assert.ok(
+              Math.abs(box.width / box.height - box.ratio) / box.ratio < 0.02,
+              `${where}: ${JSON.stringify(box)} keeps its photo's shape`,
+            );
+            assert.ok(Math.abs(box.height - row[0]!.height) <= 1, `${where}, row ${index + 1}: one height`);
+          }
+          const isLastRow = index === rows.size - 1;
+          if (!isLastRow) assert.ok(Math.abs(row.at(-1)!.right - gridWidth) <= 1, `${where}, row ${index + 1} fills the width`);
+        }
+        assert.ok(rows.size < loaded.length, `${where}, several photos share a row`);
+      }
+    });
+
     step("then in dark, the photo page's backdrop is near black, darker than the gallery's", async () => {
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.goto(`${appUrl}/`);
@@ -412,6 +441,23 @@ async function dropFiles(files: { name: string; type: string; content?: string }
   }, payload);
   await page.dispatchEvent(target, 'dragover', { dataTransfer });
   await page.dispatchEvent(target, 'drop', { dataTransfer });
+}
+
+/** Each thumbnail's box in the grid (rounded to the pixel), with its photo's width / height ratio. */
+function tileBoxes(): Promise<{ top: number; right: number; width: number; height: number; ratio: number }[]> {
+  return page.locator('.grid li').evaluateAll((tiles) => {
+    const grid = tiles[0]!.parentElement!.getBoundingClientRect();
+    return tiles.map((tile) => {
+      const box = tile.querySelector('img')!.getBoundingClientRect();
+      return {
+        top: Math.round(box.top - grid.top),
+        right: Math.round(box.right - grid.left),
+        width: Math.round(box.width),
+        height: Math.round(box.height),
+        ratio: Number(tile.getAttribute('data-ratio')),
+      };
+    });
+  });
 }
 
 async function previewHasPixels(index: number): Promise<boolean> {

@@ -23,6 +23,7 @@ export async function seedPhotos(store: PhotoStore, count: number): Promise<stri
         caption: `seeded ${i}`,
         width: 300,
         height: 400,
+        frames: 1,
         originalBytes: image.length,
         originalType: jpeg,
         fullSizeExtension: 'jpg',
