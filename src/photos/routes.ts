@@ -5,6 +5,7 @@ import type { BrowserSession } from '../http/browser-session.js';
 import { rememberNotice, takeNotice } from '../http/notice.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import { MAX_CAPTION_LENGTH } from './captions.js';
+import { groupByDay } from './days.js';
 import { listInWords, NotPhotoOwner, PhotoNotFound } from './errors.js';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.js';
 import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from './pagination.js';
@@ -42,7 +43,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     const from = position.token ?? page.photos[0]?.id;
     res.render('gallery', {
       ...uploadFormHints,
-      photos: page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, from), thumbnail: thumbnailSize(photo) })),
+      days: groupByDay(page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, from), thumbnail: thumbnailSize(photo) }))),
       olderLink: page.nextPageToken ? olderPageLink(position, page.nextPageToken) : undefined,
       newerLink: newerPageLink(position),
       newestLink: newestPageLink(position),

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { seedPhotosAt } from '../support/seed.js';
 import { fixturesDir, startTestApp, type TestApp } from '../support/test-app.js';
 import { chromiumSkipReason, launchChromium, loadedImageWidth, screenshotOnFailure, watchPage, type PageReports } from './chromium.js';
 import {
@@ -264,6 +265,40 @@ describe('the photo experience in Chromium', { skip }, () => {
     );
   });
 
+  describe("when photos were uploaded on other days and the visitor's clock reads 20 November 2026, 23:00 in Auckland", () => {
+    step("then the gallery groups them under the visitor's own days: Today, Yesterday, 4 November, 3 December 2025", async () => {
+      await seedPhotosAt(testApp.store, [
+        new Date('2026-11-20T09:00:00Z'), // 22:00 on the 20th in Auckland
+        new Date('2026-11-19T11:30:00Z'), // 00:30 on the 20th in Auckland, still the 19th in UTC
+        new Date('2026-11-19T10:30:00Z'), // 23:30 on the 19th in Auckland
+        new Date('2026-11-03T12:00:00Z'), // 01:00 on 4 November in Auckland
+        new Date('2025-12-03T00:00:00Z'), // 13:00 on 3 December 2025 in Auckland
+      ]);
+      const visitor = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: VIEWER_TIME_ZONE });
+      try {
+        await visitor.clock.setFixedTime(new Date('2026-11-20T10:00:00Z'));
+        const visitorPage = await visitor.newPage();
+        await visitorPage.goto(`${appUrl}/`);
+        const days = await visitorPage.locator('.days > h2').evaluateAll((headings) =>
+          headings.map((heading) => ({
+            day: heading.textContent,
+            date: heading.querySelector('time')!.getAttribute('datetime'),
+            photos: heading.nextElementSibling!.querySelectorAll('li').length,
+          })),
+        );
+        assert.deepEqual(days.slice(-4), [
+          { day: 'Today', date: '2026-11-20', photos: 2 },
+          { day: 'Yesterday', date: '2026-11-19', photos: 1 },
+          { day: '4 November', date: '2026-11-04', photos: 1 },
+          { day: '3 December 2025', date: '2025-12-03', photos: 1 },
+        ]);
+        assert.equal(new Set(days.map((day) => day.date)).size, days.length, `each day has one heading: ${JSON.stringify(days)}`);
+      } finally {
+        await visitor.close();
+      }
+    });
+  });
+
   describe('when each page is shown on a 390 × 844 phone, a 1280 × 800 laptop and a 1920 × 1080 desktop', () => {
     const pages = [
       { name: 'gallery', path: () => '/' },
@@ -343,20 +378,24 @@ describe('the photo experience in Chromium', { skip }, () => {
         const loaded = await tileBoxes();
         assert.deepEqual(loaded, before, `${where}, the tiles kept their places and sizes while the images loaded`);
 
-        const gridWidth = await page.locator('.grid').evaluate((grid) => grid.getBoundingClientRect().width);
+        const gridWidth = await page
+          .locator('.grid')
+          .first()
+          .evaluate((grid) => grid.getBoundingClientRect().width);
         assert.ok(gridWidth >= viewport.width - 40, `${where}, the grid is ${gridWidth} px wide`);
-        const rows = new Map<number, typeof loaded>();
-        for (const box of loaded) rows.set(box.top, [...(rows.get(box.top) ?? []), box]);
-        for (const [index, row] of [...rows.values()].entries()) {
+        const rows = new Map<string, typeof loaded>();
+        for (const box of loaded) rows.set(box.row, [...(rows.get(box.row) ?? []), box]);
+        const lastRows = new Set([...rows.keys()].filter((row, index, all) => all[index + 1]?.split(',')[0] !== row.split(',')[0]));
+        for (const row of rows.values()) {
           for (const box of row) {
             assert.ok(
               Math.abs(box.width / box.height - box.ratio) / box.ratio < 0.02,
               `${where}: ${JSON.stringify(box)} keeps its photo's shape`,
             );
-            assert.ok(Math.abs(box.height - row[0]!.height) <= 1, `${where}, row ${index + 1}: one height`);
+            assert.ok(Math.abs(box.height - row[0]!.height) <= 1, `${where}, ${row[0]!.row}: one height`);
           }
-          const isLastRow = index === rows.size - 1;
-          if (!isLastRow) assert.ok(Math.abs(row.at(-1)!.right - gridWidth) <= 1, `${where}, row ${index + 1} fills the width`);
+          if (!lastRows.has(row[0]!.row))
+            assert.ok(Math.abs(row.at(-1)!.right - gridWidth) <= 1, `${where}, ${row[0]!.row} fills the width`);
         }
         assert.ok(rows.size < loaded.length, `${where}, several photos share a row`);
       }
@@ -443,14 +482,15 @@ async function dropFiles(files: { name: string; type: string; content?: string }
   await page.dispatchEvent(target, 'drop', { dataTransfer });
 }
 
-/** Each thumbnail's box in the grid (rounded to the pixel), with its photo's width / height ratio. */
-function tileBoxes(): Promise<{ top: number; right: number; width: number; height: number; ratio: number }[]> {
+/** Each thumbnail's box (rounded to the pixel), its row (its day's grid and its top), and its photo's width / height. */
+function tileBoxes(): Promise<{ row: string; right: number; width: number; height: number; ratio: number }[]> {
   return page.locator('.grid li').evaluateAll((tiles) => {
-    const grid = tiles[0]!.parentElement!.getBoundingClientRect();
+    const grids = [...new Set(tiles.map((tile) => tile.parentElement!))];
     return tiles.map((tile) => {
+      const grid = tile.parentElement!.getBoundingClientRect();
       const box = tile.querySelector('img')!.getBoundingClientRect();
       return {
-        top: Math.round(box.top - grid.top),
+        row: `day ${grids.indexOf(tile.parentElement!) + 1}, ${Math.round(box.top - grid.top)} px down`,
         right: Math.round(box.right - grid.left),
         width: Math.round(box.width),
         height: Math.round(box.height),

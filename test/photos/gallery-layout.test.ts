@@ -1,11 +1,14 @@
-// The gallery's layout as the server writes it: each tile announces its photo's shape (from the record) before
-// the image loads, its thumbnail keeps that shape, and an animation is marked as one.
+// The gallery's layout as the server writes it: photos grouped under a heading for each (UTC) day, each tile
+// announcing its photo's shape (from the record) before the image loads, its thumbnail in that shape, and an
+// animation marked as one.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import request from 'supertest';
 import { decodeHtml } from '../../scripts/support/html.js';
 import { openBrowser } from '../support/browser.js';
 import { download } from '../support/pages.js';
+import { seedPhotosAt } from '../support/seed.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -102,5 +105,26 @@ describe('when photos of different shapes are uploaded', () => {
       assert.equal(tile.badge, upload.animated, upload.name);
       assert.equal(tile.label.includes('animated'), upload.animated, `${upload.name}: "${tile.label}"`);
     }
+  });
+});
+
+describe('when photos were uploaded on different days', () => {
+  it("then the gallery groups them under a heading for each UTC day, newest first, for the page script to regroup by the viewer's day", async () => {
+    const [lateOn20th, lastMomentOf19th, firstMomentOf19th, on3rd] = await seedPhotosAt(testApp.store, [
+      new Date('2026-11-20T09:00:00.000Z'),
+      new Date('2026-11-19T23:59:59.999Z'),
+      new Date('2026-11-19T00:00:00.000Z'),
+      new Date('2026-11-03T12:00:00.000Z'),
+    ]);
+    const page = (await request(testApp.app).get('/').expect(200)).text;
+    const days = [...page.matchAll(/<h2 class="day"><time datetime="([^"]+)">([^<]+)<\/time><\/h2>\s*<ul class="grid">(.*?)<\/ul>/gs)].map(
+      ([, date, label, grid]) => ({ date, label, ids: [...grid!.matchAll(/href="\/photos\/([^"?]+)/g)].map((match) => match[1]) }),
+    );
+    assert.deepEqual(days.slice(-3), [
+      { date: '2026-11-20', label: '20 November 2026', ids: [lateOn20th] },
+      { date: '2026-11-19', label: '19 November 2026', ids: [lastMomentOf19th, firstMomentOf19th] },
+      { date: '2026-11-03', label: '3 November 2026', ids: [on3rd] },
+    ]);
+    assert.equal(new Set(days.map((day) => day.date)).size, days.length, 'each day has one heading');
   });
 });
