@@ -58,6 +58,7 @@ describe('when a page on another site sends the visitor to the app', { skip }, (
   /** Uploads one photo with the gallery's form, as the visitor would; the address of its page. */
   async function uploadPhoto(page: Page): Promise<string> {
     await page.goto(`${appUrl}/`);
+    await page.getByRole('link', { name: 'Upload photos' }).click();
     await page.locator('#photos').setInputFiles(path.join(fixturesDir, 'square.png'));
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await page.waitForURL(/\/photos\/\d{13}-[0-9a-f]{12}$/);
