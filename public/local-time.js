@@ -5,6 +5,8 @@
   if (!window.Intl || !Intl.DateTimeFormat) return;
   var formats = {
     short: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }),
+    // Under a day's heading in the gallery, the time of day is enough.
+    time: new Intl.DateTimeFormat(undefined, { timeStyle: 'short' }),
     long: new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' }),
   };
 

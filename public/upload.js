@@ -1,12 +1,14 @@
-// The upload form, with JavaScript on: files can be dropped, pasted or chosen (and added to), each shows
-// a preview and its own progress, and errors show in an alert. The form is then sent with XMLHttpRequest,
-// whose upload progress events fetch() lacks. Without JavaScript the same form posts normally.
+// The upload form, with JavaScript on: the header's Upload link opens it in a dialog on the gallery; files
+// can be dropped anywhere on the page, pasted or chosen (and added to), each shows a preview and its own
+// progress, and errors show in an alert. The form is then sent with XMLHttpRequest, whose upload progress
+// events fetch() lacks. Without JavaScript the link leads to /upload, and the same form posts normally.
 (function () {
   'use strict';
   var form = document.getElementById('upload-form');
   if (!form || !window.XMLHttpRequest || !window.FormData || !window.DataTransfer) return;
   var input = document.getElementById('photos');
-  var zone = form.querySelector('.drop-zone');
+  /** The gallery's upload dialog; absent on /upload, where the form is the page. */
+  var dialog = document.getElementById('upload-dialog');
   var previews = document.getElementById('upload-previews');
   var alertBox = document.getElementById('upload-alert');
   var status = document.getElementById('upload-status');
@@ -37,18 +39,33 @@
     addFiles(input.files);
   });
 
-  zone.addEventListener('dragover', function (event) {
+  if (dialog && typeof dialog.showModal === 'function') {
+    document.querySelectorAll('a[data-opens="upload-dialog"]').forEach(function (link) {
+      link.setAttribute('aria-haspopup', 'dialog');
+      link.addEventListener('click', function (event) {
+        event.preventDefault();
+        openDialog();
+      });
+    });
+  } else {
+    dialog = null;
+  }
+
+  // Files dragged over any part of the page may be dropped there: the page marks itself as a drop target.
+  document.addEventListener('dragover', function (event) {
     if (!hasFiles(event.dataTransfer)) return;
     event.preventDefault();
-    zone.classList.add('dragging');
+    document.documentElement.classList.add('dragging');
   });
-  zone.addEventListener('dragleave', function (event) {
-    if (!zone.contains(event.relatedTarget)) zone.classList.remove('dragging');
+  document.addEventListener('dragleave', function (event) {
+    // Leaving the window has no element to go to.
+    if (!event.relatedTarget) document.documentElement.classList.remove('dragging');
   });
-  zone.addEventListener('drop', function (event) {
+  document.addEventListener('drop', function (event) {
     if (!hasFiles(event.dataTransfer)) return;
     event.preventDefault();
-    zone.classList.remove('dragging');
+    document.documentElement.classList.remove('dragging');
+    openDialog();
     addFiles(event.dataTransfer.files);
   });
 
@@ -57,6 +74,7 @@
     if (event.target instanceof HTMLElement && event.target.closest('input[type=text], textarea')) return;
     if (!event.clipboardData || event.clipboardData.files.length === 0) return;
     event.preventDefault();
+    openDialog();
     addFiles(event.clipboardData.files);
   });
 
@@ -69,6 +87,10 @@
     }
     send();
   });
+
+  function openDialog() {
+    if (dialog && !dialog.open) dialog.showModal();
+  }
 
   function hasFiles(transfer) {
     return Boolean(transfer) && Array.prototype.indexOf.call(transfer.types, 'Files') !== -1;

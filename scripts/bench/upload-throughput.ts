@@ -138,6 +138,7 @@ async function placeholderImages(photo: BenchPhoto): Promise<ProcessedImage> {
   return {
     width: 8,
     height: 8,
+    frames: 1,
     thumbnail: tiny,
     display: tinyJpeg,
     fullSize: { pieces: [tinyJpeg], length: tinyJpeg.length, sourcePath: photo.path, extension: 'jpg', mime: 'image/jpeg' },

@@ -9,6 +9,7 @@ import type { PiecesPlan } from './file-pieces.js';
 import type { ImageType } from './image-type.js';
 import { type PixelSegments, planPixelOnlyJpeg, readPixelSegments, UnservableJpeg } from './jpeg-rebuild.js';
 import { planPixelOnlyPng } from './png-chunks.js';
+import { thumbnailSize } from './thumbnail-size.js';
 
 /**
  * The most pixels an image may have (all frames of an animation together), by format. Set from the
@@ -33,7 +34,6 @@ export const STEP_TIME_LIMIT_SECONDS = 10;
 /** One decoded image at a time, whatever the number of uploads (libvips already spreads one over the cores). */
 const IMAGE_WORKERS = 1;
 
-const THUMBNAIL_SIZE = 320;
 const DISPLAY_SIZE = 1600;
 const WHITE = { r: 255, g: 255, b: 255 };
 /** Animations are served with one frame delay for all frames (a value an uploader could otherwise write text in). */
@@ -54,6 +54,8 @@ export interface ProcessedImage {
   /** As people see it: after the EXIF orientation is applied. */
   width: number;
   height: number;
+  /** More than 1 for an animation. */
+  frames: number;
   thumbnail: Buffer;
   display: Buffer;
   fullSize: FullSizeImage;
@@ -111,8 +113,12 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
       .jpeg({ quality: 82 })
       .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
       .toBuffer();
+    const upright = { width: turned ? frameHeight : width, height: turned ? width : frameHeight };
+    // Sized from the photo's own width and height, as the pages announce it ('fill': the display size's
+    // rounding differs by a pixel at most).
+    const thumb = thumbnailSize(upright);
     const thumbnail = await sharp(base.data, raw)
-      .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'cover', withoutEnlargement: true })
+      .resize(thumb.width, thumb.height, { fit: 'fill' })
       .webp({ quality: 70 })
       .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
       .toBuffer();
@@ -122,7 +128,7 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
     const fullSize = jpegPlan
       ? { ...jpegPlan, sourcePath: path, extension: 'jpg', mime: 'image/jpeg' }
       : await reencodeFullSize(source, header, limits, orientation);
-    return { width: turned ? frameHeight : width, height: turned ? width : frameHeight, thumbnail, display, fullSize };
+    return { ...upright, frames, thumbnail, display, fullSize };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (error instanceof Error && /^timeout/i.test(error.message)) throw new ImageTooComplex(filename, error);

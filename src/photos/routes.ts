@@ -1,15 +1,17 @@
-// The photo pages: gallery, upload, photo, delete. Each handler reads the request, calls the store or
+// The photo pages: gallery, upload form, upload, photo, delete. Each handler reads the request, calls the store or
 // the upload receiver, and renders; failures are AppErrors, answered by the error handler.
 import express, { Router, type Request } from 'express';
 import type { BrowserSession } from '../http/browser-session.js';
 import { rememberNotice, takeNotice } from '../http/notice.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import { MAX_CAPTION_LENGTH } from './captions.js';
+import { groupByDay } from './days.js';
 import { listInWords, NotPhotoOwner, PhotoNotFound } from './errors.js';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.js';
 import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from './pagination.js';
 import { isPhotoId } from './photo-id.js';
 import type { PhotoRecord, PhotoStore } from './store.js';
+import { thumbnailSize } from './thumbnail-size.js';
 import type { UploadReceiver } from './upload.js';
 
 export interface PhotoRoutesDeps {
@@ -41,13 +43,18 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     const from = position.token ?? page.photos[0]?.id;
     res.render('gallery', {
       ...uploadFormHints,
-      photos: page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, from) })),
+      days: groupByDay(page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, from), thumbnail: thumbnailSize(photo) }))),
       olderLink: page.nextPageToken ? olderPageLink(position, page.nextPageToken) : undefined,
       newerLink: newerPageLink(position),
       newestLink: newestPageLink(position),
       notice: takeNotice(req, res),
       csrfToken: session.issueFormToken(req, res),
     });
+  });
+
+  // The upload form on its own page: where the header's Upload link leads when no script opens the dialog.
+  router.get('/upload', rateLimits.pageViews, function showUploadForm(req, res) {
+    res.render('upload', { ...uploadFormHints, csrfToken: session.issueFormToken(req, res) });
   });
 
   router.post('/photos', rateLimits.uploads, async function uploadPhotos(req, res) {
@@ -79,7 +86,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   router.get('/photos/:id/delete', rateLimits.pageViews, async function confirmDelete(req, res) {
     const photo = await findOwnPhoto(req);
     const urls = await store.presignPhotoUrls(photo);
-    res.render('delete', { photo, urls, csrfToken: session.issueFormToken(req, res) });
+    res.render('delete', { photo, urls, thumbnail: thumbnailSize(photo), csrfToken: session.issueFormToken(req, res) });
   });
 
   router.post('/photos/:id/delete', rateLimits.deletes, readSmallForm, async function deletePhoto(req, res) {

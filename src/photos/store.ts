@@ -18,6 +18,7 @@ import { CorruptRecord, InvalidPageToken } from './errors.js';
 import { imageTypeByExtension, type ImageType } from './image-type.js';
 import { objectKeys, type PartFolder } from './object-keys.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
+import { rememberedShapes, type PhotoShape } from './photo-shapes.js';
 import type { UrlValidity } from './url-lifetime.js';
 
 export const PHOTOS_PER_PAGE = 24;
@@ -39,6 +40,8 @@ export interface PhotoRecord {
   uploadedAt: Date;
   width: number;
   height: number;
+  /** More than 1 for an animation; 1 for a record written before frames were counted. */
+  frames: number;
   originalBytes: number;
   originalType: ImageType;
   /**
@@ -54,7 +57,8 @@ export interface PhotoRecord {
 /** What the app writes for a new photo: its time comes from its id, and it always has a full-size image. */
 export type NewPhotoRecord = Omit<PhotoRecord, 'uploadedAt' | 'fullSizeExtension'> & { fullSizeExtension: string };
 
-export interface PhotoSummary {
+/** A photo as the gallery shows it: its shape (from its record) lets a page lay it out before it loads. */
+export interface PhotoSummary extends PhotoShape {
   id: string;
   uploadedAt: Date;
   thumbnailUrl: string;
@@ -133,6 +137,16 @@ export interface PhotoStoreOptions {
 
 export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, urlValidity }: PhotoStoreOptions): PhotoStore {
   const keys = objectKeys(keyPrefix);
+  const shapes = rememberedShapes();
+
+  /** A photo's shape: remembered (it never changes), else read from its record; undefined if it is gone. */
+  async function readShape(id: string): Promise<PhotoShape | undefined> {
+    const known = shapes.recall(id);
+    if (known) return known;
+    const record = await store.findPhoto(id);
+    if (record) shapes.remember(id, record);
+    return record && shapes.recall(id);
+  }
 
   /** Runs one S3 operation under the deadline (and the caller's signal), and names its failure for the user. */
   async function callS3<T>(operation: string, request: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -210,11 +224,13 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         caption: encodeCaption(record.caption),
         width: String(record.width),
         height: String(record.height),
+        frames: String(record.frames),
         'original-bytes': String(record.originalBytes),
         'original-type': record.originalType.extension,
         'full-size-type': record.fullSizeExtension,
         'owner-tag': record.ownerTag,
       });
+      shapes.remember(record.id, record);
     },
 
     /**
@@ -237,8 +253,12 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         ),
       );
       const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
-      const thumbnailUrls = await presignViewUrls(ids.map(keys.thumbnail));
-      const photos = ids.map((id, index) => ({ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]! }));
+      const [thumbnailUrls, shapes] = await Promise.all([presignViewUrls(ids.map(keys.thumbnail)), Promise.all(ids.map(readShape))]);
+      const photos = ids.flatMap((id, index) => {
+        const shape = shapes[index];
+        // Deleted between the listing and its record's lookup: not shown.
+        return shape ? [{ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]!, ...shape }] : [];
+      });
       return { photos, nextPageToken: listing.IsTruncated ? ids.at(-1) : undefined };
     },
 
@@ -291,6 +311,7 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         uploadedAt: uploadedAt(id),
         width: Number(metadata.width),
         height: Number(metadata.height),
+        frames: Number(metadata.frames ?? 1),
         originalBytes: Number(metadata['original-bytes']),
         originalType,
         fullSizeExtension,

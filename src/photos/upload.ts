@@ -279,6 +279,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
               caption,
               width: image.width,
               height: image.height,
+              frames: image.frames,
               originalBytes: file.size,
               originalType: file.type,
               fullSizeExtension: image.fullSize.extension,

@@ -58,6 +58,7 @@ describe('when a page on another site sends the visitor to the app', { skip }, (
   /** Uploads one photo with the gallery's form, as the visitor would; the address of its page. */
   async function uploadPhoto(page: Page): Promise<string> {
     await page.goto(`${appUrl}/`);
+    await page.getByRole('link', { name: 'Upload photos' }).click();
     await page.locator('#photos').setInputFiles(path.join(fixturesDir, 'square.png'));
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await page.waitForURL(/\/photos\/\d{13}-[0-9a-f]{12}$/);
@@ -116,13 +117,14 @@ describe('when a page on another site sends the visitor to the app', { skip }, (
     try {
       await screenshotOnFailure(formTab, 'cross-site arrival keeps open forms', async () => {
         await formTab.goto(`${appUrl}/`);
+        await formTab.getByRole('link', { name: 'Upload photos' }).click();
         await formTab.locator('#photos').setInputFiles(path.join(fixturesDir, 'square.png'));
 
         const otherTab = await context.newPage();
         otherSitePages.set('/link', `<!doctype html><title>Look at this</title><a href="${appUrl}/">A photo gallery</a>`);
         await otherTab.goto(`${otherSiteUrl}/link`);
         await otherTab.getByRole('link', { name: 'A photo gallery' }).click();
-        await otherTab.getByRole('heading', { name: 'Share photos' }).waitFor();
+        await otherTab.getByRole('link', { name: 'Upload photos' }).waitFor();
 
         await formTab.getByRole('button', { name: 'Upload', exact: true }).click();
         const refusal = formTab.locator('#upload-alert');

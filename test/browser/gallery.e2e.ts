@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { seedPhotosAt } from '../support/seed.js';
 import { fixturesDir, startTestApp, type TestApp } from '../support/test-app.js';
 import { chromiumSkipReason, launchChromium, loadedImageWidth, screenshotOnFailure, watchPage, type PageReports } from './chromium.js';
 import {
@@ -24,6 +25,8 @@ import {
 /** An Arabic caption with a dash: in its own direction, the dash sits between the words, not at an end. */
 const CAPTION = 'غروب الشمس - البحر';
 const PHOTO_PAGE = /\/photos\/(\d{13}-[0-9a-f]{12})(\?from=[0-9a-f-]+)?$/;
+/** The most CSS pixels between the header and the first photo: room for a date heading, never a form. */
+const FIRST_PHOTO_GAP = 80;
 /** Not the test machine's zone, so a time left in UTC would show. */
 const VIEWER_TIME_ZONE = 'Pacific/Auckland';
 const DROPPED = [
@@ -70,11 +73,11 @@ describe('the photo experience in Chromium', { skip }, () => {
     it(name, () => screenshotOnFailure(page, name, body));
   }
 
-  describe('when a visitor drops three photos on the upload form and gives them an Arabic caption', () => {
+  describe('when a visitor opens the upload dialog, drops three photos on it and gives them an Arabic caption', () => {
     step('then each shows a preview, and Upload sends them (XHR) with progress for each file, then opens the gallery', async () => {
       await page.goto(`${appUrl}/`);
-      await page.getByRole('heading', { name: 'Share photos' }).waitFor();
-      await dropFiles(DROPPED);
+      await openUploadDialog();
+      await dropFiles(DROPPED, '.drop-zone');
 
       const previews = page.getByRole('list', { name: 'Chosen photos' }).getByRole('listitem');
       assert.equal(await previews.count(), 3);
@@ -113,7 +116,7 @@ describe('the photo experience in Chromium', { skip }, () => {
       const time = page.locator('.grid time').first();
       const [shown, expected] = await time.evaluate((element) => [
         element.textContent,
-        new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(element.getAttribute('datetime')!)),
+        new Intl.DateTimeFormat(undefined, { timeStyle: 'short' }).format(new Date(element.getAttribute('datetime')!)),
       ]);
       assert.equal(shown, expected, `shown in ${VIEWER_TIME_ZONE}, not UTC`);
       assert.doesNotMatch(shown!, /UTC/);
@@ -173,7 +176,7 @@ describe('the photo experience in Chromium', { skip }, () => {
   });
 
   describe('when the visitor pastes an image on the gallery page', () => {
-    step('then it is added with a preview, and "Remove" takes it off again', async () => {
+    step('then the upload dialog opens with it added and previewed, and "Remove" takes it off again', async () => {
       await page.goto(`${appUrl}/`);
       const square = (await readFile(path.join(fixturesDir, 'square.png'))).toString('base64');
       await page.evaluate((base64) => {
@@ -184,6 +187,7 @@ describe('the photo experience in Chromium', { skip }, () => {
         document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
       }, square);
       await page.locator('canvas.drawn[aria-label="Preview of pasted.png"]').waitFor();
+      assert.ok(await page.locator('#upload-dialog').evaluate((dialog) => (dialog as HTMLDialogElement).open), 'pasting opened the dialog');
       assert.equal(
         await page.locator('#photos').evaluate((input) => (input as HTMLInputElement).files?.length),
         1,
@@ -196,31 +200,37 @@ describe('the photo experience in Chromium', { skip }, () => {
     });
   });
 
-  describe('when the visitor drops a text file named like a photo', () => {
-    step('then Upload shows an alert that names it, the progress is reset, and nothing is stored', async () => {
-      const keysBefore = await testApp.listAllKeys();
-      await page.goto(`${appUrl}/`);
-      await dropFiles([{ name: 'notes.jpg', type: 'image/jpeg', content: 'not a photo, just text' }]);
-      await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  describe('when the visitor drops a text file named like a photo anywhere on the gallery', () => {
+    step(
+      'then the upload dialog opens with it, Upload shows an alert that names it, the progress is reset, and nothing is stored',
+      async () => {
+        const keysBefore = await testApp.listAllKeys();
+        await page.goto(`${appUrl}/`);
+        await dropFiles([{ name: 'notes.jpg', type: 'image/jpeg', content: 'not a photo, just text' }], '.grid');
+        await page.getByRole('dialog', { name: 'Share photos' }).waitFor();
+        await page.getByRole('button', { name: 'Upload', exact: true }).click();
 
-      const alert = page.getByRole('alert');
-      await alert.waitFor();
-      assert.match((await alert.textContent())!, /notes\.jpg/);
-      assert.equal(
-        await page.getByRole('progressbar', { name: 'Upload of notes.jpg' }).evaluate((bar) => (bar as HTMLProgressElement).value),
-        0,
-      );
-      assert.ok(await page.getByRole('button', { name: 'Upload', exact: true }).isEnabled(), 'the form can be sent again');
-      assert.deepEqual(await testApp.listAllKeys(), keysBefore);
-    });
+        const alert = page.getByRole('alert');
+        await alert.waitFor();
+        assert.match((await alert.textContent())!, /notes\.jpg/);
+        assert.equal(
+          await page.getByRole('progressbar', { name: 'Upload of notes.jpg' }).evaluate((bar) => (bar as HTMLProgressElement).value),
+          0,
+        );
+        assert.ok(await page.getByRole('button', { name: 'Upload', exact: true }).isEnabled(), 'the form can be sent again');
+        assert.deepEqual(await testApp.listAllKeys(), keysBefore);
+      },
+    );
   });
 
   describe('when JavaScript is off', () => {
-    it('then the same form uploads the chosen files with a plain form post', async () => {
+    it("then the header's Upload link leads to /upload, whose form uploads the chosen files with a plain form post", async () => {
       const plainContext = await browser.newContext({ javaScriptEnabled: false });
       try {
         const plainPage = await plainContext.newPage();
         await plainPage.goto(`${appUrl}/`);
+        await plainPage.getByRole('link', { name: 'Upload photos' }).click();
+        await plainPage.waitForURL(`${appUrl}/upload`);
         await plainPage.locator('#photos').setInputFiles(['landscape.jpg', 'square.png'].map((name) => path.join(fixturesDir, name)));
         await plainPage.getByRole('button', { name: 'Upload', exact: true }).click();
         await plainPage.locator('.notice').waitFor();
@@ -237,6 +247,7 @@ describe('the photo experience in Chromium', { skip }, () => {
       'then 280 of them are accepted as the server counts characters, and a 281st stops the form with a message before anything is sent',
       async () => {
         await page.goto(`${appUrl}/`);
+        await openUploadDialog();
         const caption = page.getByLabel('Caption');
         await caption.fill('😀'.repeat(281));
         assert.equal(Array.from(await caption.inputValue()).length, 281, 'the field does not cut the caption at 140 emoji');
@@ -246,7 +257,7 @@ describe('the photo experience in Chromium', { skip }, () => {
         );
         await caption.fill('😀'.repeat(280));
         assert.equal(await caption.evaluate((field) => (field as HTMLInputElement).validationMessage), '');
-        await dropFiles([{ name: 'square.png', type: 'image/png' }]);
+        await dropFiles([{ name: 'square.png', type: 'image/png' }], '.drop-zone');
         await page.getByRole('button', { name: 'Upload', exact: true }).click();
         await page.waitForURL(PHOTO_PAGE);
         assert.equal((await page.locator('h1').textContent())?.trim(), '😀'.repeat(280));
@@ -254,9 +265,44 @@ describe('the photo experience in Chromium', { skip }, () => {
     );
   });
 
-  describe('when each page is shown on a 390 × 844 phone and a 1280 × 800 laptop', () => {
+  describe("when photos were uploaded on other days and the visitor's clock reads 20 November 2026, 23:00 in Auckland", () => {
+    step("then the gallery groups them under the visitor's own days: Today, Yesterday, 4 November, 3 December 2025", async () => {
+      await seedPhotosAt(testApp.store, [
+        new Date('2026-11-20T09:00:00Z'), // 22:00 on the 20th in Auckland
+        new Date('2026-11-19T11:30:00Z'), // 00:30 on the 20th in Auckland, still the 19th in UTC
+        new Date('2026-11-19T10:30:00Z'), // 23:30 on the 19th in Auckland
+        new Date('2026-11-03T12:00:00Z'), // 01:00 on 4 November in Auckland
+        new Date('2025-12-03T00:00:00Z'), // 13:00 on 3 December 2025 in Auckland
+      ]);
+      const visitor = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: VIEWER_TIME_ZONE });
+      try {
+        await visitor.clock.setFixedTime(new Date('2026-11-20T10:00:00Z'));
+        const visitorPage = await visitor.newPage();
+        await visitorPage.goto(`${appUrl}/`);
+        const days = await visitorPage.locator('.days > h2').evaluateAll((headings) =>
+          headings.map((heading) => ({
+            day: heading.textContent,
+            date: heading.querySelector('time')!.getAttribute('datetime'),
+            times: Array.from(heading.nextElementSibling!.querySelectorAll('li time'), (time) => time.textContent),
+          })),
+        );
+        assert.deepEqual(days.slice(-4), [
+          { day: 'Today', date: '2026-11-20', times: ['22:00', '00:30'] },
+          { day: 'Yesterday', date: '2026-11-19', times: ['23:30'] },
+          { day: '4 November', date: '2026-11-04', times: ['01:00'] },
+          { day: '3 December 2025', date: '2025-12-03', times: ['13:00'] },
+        ]);
+        assert.equal(new Set(days.map((day) => day.date)).size, days.length, `each day has one heading: ${JSON.stringify(days)}`);
+      } finally {
+        await visitor.close();
+      }
+    });
+  });
+
+  describe('when each page is shown on a 390 × 844 phone, a 1280 × 800 laptop and a 1920 × 1080 desktop', () => {
     const pages = [
       { name: 'gallery', path: () => '/' },
+      { name: 'upload', path: () => '/upload' },
       { name: 'photo', path: () => `/photos/${photoIds[1]}?from=${photoIds[0]}` },
       { name: 'delete', path: () => `/photos/${photoIds[1]}/delete` },
       { name: 'about', path: () => '/about' },
@@ -284,6 +330,76 @@ describe('the photo experience in Chromium', { skip }, () => {
         },
       );
     }
+
+    step(
+      'then the open upload dialog, light and dark, has no axe-core violation and no sideways scrolling, and is saved as a screenshot',
+      async () => {
+        for (const viewport of VIEWPORTS) {
+          for (const colorScheme of COLOR_SCHEMES) {
+            const where = `at ${viewport.width} × ${viewport.height}, ${colorScheme}`;
+            await page.setViewportSize(viewport);
+            await page.emulateMedia({ colorScheme });
+            await page.goto(`${appUrl}/`);
+            await openUploadDialog();
+            assert.deepEqual(await accessibilityViolations(page), [], `axe-core ${where}`);
+            assert.equal(await horizontalOverflow(page), 0, `pixels wider than the window ${where}`);
+            await saveScreenshot(page, `upload-dialog-${viewport.width}x${viewport.height}${colorScheme === 'dark' ? '-dark' : ''}`);
+          }
+        }
+        await page.emulateMedia({ colorScheme: 'light' });
+      },
+    );
+
+    step('then the first photo is the first thing under the header, on every screen', async () => {
+      const positions: string[] = [];
+      for (const viewport of VIEWPORTS) {
+        await page.setViewportSize(viewport);
+        await page.goto(`${appUrl}/`);
+        const [photoTop, headerBottom] = await page.evaluate(() => [
+          document.querySelector('.grid img')!.getBoundingClientRect().top,
+          document.querySelector('.site-header')!.getBoundingClientRect().bottom,
+        ]);
+        positions.push(`${viewport.width} × ${viewport.height}: y = ${Math.round(photoTop)} (header ends at ${Math.round(headerBottom)})`);
+        assert.ok(
+          photoTop - headerBottom <= FIRST_PHOTO_GAP,
+          `at ${viewport.width} × ${viewport.height}, the first photo starts ${photoTop - headerBottom} px below the header`,
+        );
+      }
+      console.log(`First photo's position: ${positions.join('; ')}`);
+    });
+
+    step("then the gallery's rows use the window's width, each photo in its own shape, and nothing moves as the photos load", async () => {
+      for (const viewport of VIEWPORTS) {
+        const where = `at ${viewport.width} × ${viewport.height}`;
+        await page.setViewportSize(viewport);
+        await page.goto(`${appUrl}/`);
+        const before = await tileBoxes();
+        await loadAllImages(page);
+        const loaded = await tileBoxes();
+        assert.deepEqual(loaded, before, `${where}, the tiles kept their places and sizes while the images loaded`);
+
+        const gridWidth = await page
+          .locator('.grid')
+          .first()
+          .evaluate((grid) => grid.getBoundingClientRect().width);
+        assert.ok(gridWidth >= viewport.width - 40, `${where}, the grid is ${gridWidth} px wide`);
+        const rows = new Map<string, typeof loaded>();
+        for (const box of loaded) rows.set(box.row, [...(rows.get(box.row) ?? []), box]);
+        const lastRows = new Set([...rows.keys()].filter((row, index, all) => all[index + 1]?.split(',')[0] !== row.split(',')[0]));
+        for (const row of rows.values()) {
+          for (const box of row) {
+            assert.ok(
+              Math.abs(box.width / box.height - box.ratio) / box.ratio < 0.02,
+              `${where}: ${JSON.stringify(box)} keeps its photo's shape`,
+            );
+            assert.ok(Math.abs(box.height - row[0]!.height) <= 1, `${where}, ${row[0]!.row}: one height`);
+          }
+          if (!lastRows.has(row[0]!.row))
+            assert.ok(Math.abs(row.at(-1)!.right - gridWidth) <= 1, `${where}, ${row[0]!.row} fills the width`);
+        }
+        assert.ok(rows.size < loaded.length, `${where}, several photos share a row`);
+      }
+    });
 
     step("then in dark, the photo page's backdrop is near black, darker than the gallery's", async () => {
       await page.emulateMedia({ colorScheme: 'dark' });
@@ -338,8 +454,14 @@ function photoIdOf(url: string): string | undefined {
   return PHOTO_PAGE.exec(new URL(url).pathname + new URL(url).search)?.[1];
 }
 
-/** Drops files on the drop zone as a desktop drag would: dragover, then drop with the files. */
-async function dropFiles(files: { name: string; type: string; content?: string }[]): Promise<void> {
+/** Opens the upload dialog with the header's link, as a visitor would. */
+async function openUploadDialog(): Promise<void> {
+  await page.getByRole('link', { name: 'Upload photos' }).click();
+  await page.getByRole('dialog', { name: 'Share photos' }).waitFor();
+}
+
+/** Drops files on `target` as a desktop drag would: dragover, then drop with the files. */
+async function dropFiles(files: { name: string; type: string; content?: string }[], target: string): Promise<void> {
   const payload = await Promise.all(
     files.map(async (file) => ({
       ...file,
@@ -356,8 +478,26 @@ async function dropFiles(files: { name: string; type: string; content?: string }
     }
     return transfer;
   }, payload);
-  await page.dispatchEvent('.drop-zone', 'dragover', { dataTransfer });
-  await page.dispatchEvent('.drop-zone', 'drop', { dataTransfer });
+  await page.dispatchEvent(target, 'dragover', { dataTransfer });
+  await page.dispatchEvent(target, 'drop', { dataTransfer });
+}
+
+/** Each thumbnail's box (rounded to the pixel), its row (its day's grid and its top), and its photo's width / height. */
+function tileBoxes(): Promise<{ row: string; right: number; width: number; height: number; ratio: number }[]> {
+  return page.locator('.grid li').evaluateAll((tiles) => {
+    const grids = [...new Set(tiles.map((tile) => tile.parentElement!))];
+    return tiles.map((tile) => {
+      const grid = tile.parentElement!.getBoundingClientRect();
+      const box = tile.querySelector('img')!.getBoundingClientRect();
+      return {
+        row: `day ${grids.indexOf(tile.parentElement!) + 1}, ${Math.round(box.top - grid.top)} px down`,
+        right: Math.round(box.right - grid.left),
+        width: Math.round(box.width),
+        height: Math.round(box.height),
+        ratio: Number(tile.getAttribute('data-ratio')),
+      };
+    });
+  });
 }
 
 async function previewHasPixels(index: number): Promise<boolean> {

@@ -1,4 +1,4 @@
-// What every page must pass in the browser, at a phone's and a laptop's size, in light and dark: no accessibility
+// What every page must pass in the browser, at a phone's, a laptop's and a desktop's size, in light and dark: no accessibility
 // violation that axe-core finds, nothing wider than the window, and a screenshot kept for reviewers.
 import { readFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -12,6 +12,7 @@ export const screenshotsDir = path.resolve(path.dirname(fileURLToPath(import.met
 export const VIEWPORTS = [
   { name: 'phone', width: 390, height: 844 },
   { name: 'laptop', width: 1280, height: 800 },
+  { name: 'desktop', width: 1920, height: 1080 },
 ] as const;
 
 /** Both values of `prefers-color-scheme`: each page is checked in each. */

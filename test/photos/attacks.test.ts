@@ -55,7 +55,8 @@ describe('when one browser uploads several photos', () => {
       return values;
     };
     const [first, second] = await Promise.all(ids.map(headersOf));
-    const shared = [...first!].filter((value) => second!.has(value) && !/^x-amz-meta-(caption|full-size-type)=/.test(value));
+    // A caption, a format and a frame count describe the image, and are as common to any two strangers' photos.
+    const shared = [...first!].filter((value) => second!.has(value) && !/^x-amz-meta-(caption|full-size-type|frames)=/.test(value));
     assert.deepEqual(shared, [], 'no metadata value is common to two photos of one browser');
 
     // A second instance of the app (same bucket, same CSRF secret, no shared memory) honours the same browser.

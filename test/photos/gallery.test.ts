@@ -5,7 +5,7 @@ import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import request from 'supertest';
 import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
 import sharp from 'sharp';
-import { decodeHtml } from '../../scripts/support/html.js';
+import { decodeHtml, formToken } from '../../scripts/support/html.js';
 import { download } from '../support/pages.js';
 import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { openBrowser, type Browser } from '../support/browser.js';
@@ -32,6 +32,46 @@ describe('when the bucket is empty', () => {
     assert.match(response.text, /No photos yet/);
     assert.match(response.text, /<form id="upload-form" action="\/photos" method="post" enctype="multipart\/form-data">/);
     assert.equal(link(response.text, 'next'), undefined);
+  });
+});
+
+describe('when a gallery page is shown', () => {
+  it('then its photos come first: the upload form waits in a dialog, which the header link opens (or leads to /upload)', async () => {
+    const page = (await request(testApp.app).get('/').expect(200)).text;
+    assert.match(
+      page,
+      /<header class="site-header">.*<a class="button upload-link" href="\/upload" data-opens="upload-dialog">Upload photos<\/a>.*<\/header>/s,
+    );
+    const dialog = /<dialog class="upload upload-dialog" id="upload-dialog"[^>]*>(.*?)<\/dialog>/s.exec(page)?.[1];
+    assert.ok(dialog, 'the gallery has the upload dialog');
+    assert.match(dialog, /<form id="upload-form" action="\/photos" method="post" enctype="multipart\/form-data">/);
+    assert.match(dialog, /<input id="photos" name="photos" type="file" multiple required/);
+    assert.match(dialog, /<button type="submit">Upload<\/button>/);
+    assert.equal(page.split('id="upload-form"').length, 2, 'one upload form');
+    assert.ok(page.indexOf('<dialog') > page.indexOf('<section aria-labelledby="gallery-heading">'), 'the photos come before the form');
+  });
+
+  it('then without JavaScript, /upload shows the same form, whose token and post store the photo as before', async () => {
+    const agent = request.agent(testApp.app);
+    const page = (await agent.get('/upload').expect(200)).text;
+    assert.match(page, /<h1 id="upload-heading">Share photos<\/h1>/);
+    assert.match(page, /<form id="upload-form" action="\/photos" method="post" enctype="multipart\/form-data">/);
+    assert.doesNotMatch(page, /<dialog/);
+    const token = formToken(page);
+    assert.ok(token);
+    const upload = await agent
+      .post('/photos')
+      .field('_csrf', token)
+      .attach('photos', await fixture('square.png'), 'square.png')
+      .expect(303);
+    assert.match(upload.headers.location!, /^\/photos\/\d{13}-[0-9a-f]{12}$/);
+    await agent
+      .post('/photos')
+      .field('_csrf', 'forged')
+      .attach('photos', await fixture('square.png'), 'square.png')
+      .expect(403);
+    // The other tests here count the photos: this one leaves none behind.
+    await agent.post(`${upload.headers.location}/delete`).type('form').send({ _csrf: token }).expect(303);
   });
 });
 

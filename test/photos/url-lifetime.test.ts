@@ -21,6 +21,7 @@ const record: PhotoRecord = {
   uploadedAt: new Date(T0 - 86_400_000),
   width: 300,
   height: 400,
+  frames: 1,
   originalBytes: 1,
   originalType: imageTypeByExtension('jpg')!,
   fullSizeExtension: 'jpg',

@@ -6,12 +6,20 @@ import type { PhotoStore } from '../../src/photos/store.js';
 import { fixture } from './test-app.js';
 
 /** Stores `count` photos one minute apart from 2026-01-01, captioned "seeded N"; returns their ids, oldest first. */
-export async function seedPhotos(store: PhotoStore, count: number): Promise<string[]> {
+export function seedPhotos(store: PhotoStore, count: number): Promise<string[]> {
+  return seedPhotosAt(
+    store,
+    Array.from({ length: count }, (_, i) => new Date(Date.UTC(2026, 0, 1) + i * 60_000)),
+  );
+}
+
+/** Stores one photo uploaded at each moment, captioned "seeded N"; returns their ids in the moments' order. */
+export async function seedPhotosAt(store: PhotoStore, moments: Date[]): Promise<string[]> {
   const image = await fixture('portrait.webp');
   const jpeg = imageTypeByExtension('jpg')!;
   const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const id = newPhotoId(new Date(Date.UTC(2026, 0, 1) + i * 60_000));
+  for (const [i, moment] of moments.entries()) {
+    const id = newPhotoId(moment);
     await store.savePhotoParts(id, {
       original: { body: { bytes: image }, type: jpeg },
       display: image,
@@ -23,6 +31,7 @@ export async function seedPhotos(store: PhotoStore, count: number): Promise<stri
         caption: `seeded ${i}`,
         width: 300,
         height: 400,
+        frames: 1,
         originalBytes: image.length,
         originalType: jpeg,
         fullSizeExtension: 'jpg',
