@@ -1,4 +1,5 @@
 // Reads the app's configuration from the environment, once, and says at once everything that is wrong with it.
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { APP_SLUG } from './app-name.js';
@@ -98,8 +99,17 @@ export function loadConfig(env: Env): Config {
     problems.push(
       `AWS_ENDPOINT_URL_S3="${endpointUrl}" is not valid: set it to an http(s) URL such as http://127.0.0.1:4568, or unset it for AWS S3.`,
     );
+  } else if (endpointUrl && hasUserInfo(endpointUrl)) {
+    // Shown on /about, and a password is a credential: those come from the default chain only.
+    problems.push(
+      'AWS_ENDPOINT_URL_S3 carries a user name or password: remove them from the URL; the S3 client takes its credentials from the default chain (for an emulator, its keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).',
+    );
   }
-  const host = optional('HOST', '127.0.0.1', /^[0-9a-fA-F.:]+$|^localhost$/, 'an IP address to listen on (0.0.0.0 for every interface)');
+  const host = env.HOST?.trim() || '127.0.0.1';
+  if (host !== 'localhost' && isIP(host) === 0)
+    problems.push(
+      `HOST="${host}" is not valid: set it to an IP address to listen on (0.0.0.0 for every interface), or unset it for 127.0.0.1.`,
+    );
   const port = integer('PORT', 3000, 0, 65535, 'port');
   const maxUploadMb = integer('MAX_UPLOAD_MB', 25, 1, 200, 'megabytes (MiB)');
   const maxFilesPerUpload = integer('MAX_FILES_PER_UPLOAD', 10, 1, 50, 'files');
@@ -182,6 +192,12 @@ export function loadConfig(env: Env): Config {
     imdsV1FallbackDisabled: env.AWS_EC2_METADATA_V1_DISABLED?.trim() === 'true',
     logLevel: logLevel as Config['logLevel'],
   };
+}
+
+/** Whether an http(s) URL names a user or password (http://user:secret@host), which the message must not repeat. */
+function hasUserInfo(value: string): boolean {
+  const url = new URL(value);
+  return url.username !== '' || url.password !== '';
 }
 
 function isHttpUrl(value: string): boolean {

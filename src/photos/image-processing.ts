@@ -219,7 +219,9 @@ async function reencodeFullSize(
     // The encoder adds chunks of its own (pHYs copies the upload's density): only pixel chunks are served.
     return { ...(await planPixelOnlyPng(fullSizePath)), sourcePath: fullSizePath, extension: 'png', mime: 'image/png' };
   }
-  if (type.extension === 'gif') return file('gif', 'image/gif', (await image.gif(animated ? animation : {}).toFile(fullSizePath)).size);
+  // reuse: false: the palette is made from the pixels, never copied from the upload (whose unused entries can hold text).
+  if (type.extension === 'gif')
+    return file('gif', 'image/gif', (await image.gif({ reuse: false, ...(animated ? animation : {}) }).toFile(fullSizePath)).size);
   if (type.extension === 'webp')
     return file('webp', 'image/webp', (await image.webp({ quality: 90, ...(animated ? animation : {}) }).toFile(fullSizePath)).size);
   const jpeg = await image.flatten({ background: WHITE }).jpeg({ quality: 92, optimiseCoding: false }).toFile(fullSizePath);

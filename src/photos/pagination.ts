@@ -15,7 +15,10 @@ export interface PagePosition {
 }
 
 export function readPagePosition(query: Record<string, unknown>): PagePosition {
-  const token = typeof query.page === 'string' && query.page !== '' ? query.page : undefined;
+  // A repeated ?page= is no link the app wrote: kept whole, it fails the photo-id check like any other bad token,
+  // rather than silently meaning the newest page.
+  const page = query.page;
+  const token = page === undefined || page === '' ? undefined : Array.isArray(page) ? page.join(',') : String(page);
   const back = query.back;
   const trail = (Array.isArray(back) ? back : back === undefined ? [] : [back]).filter(
     (item): item is string => typeof item === 'string' && item.length <= MAX_TOKEN_LENGTH,
