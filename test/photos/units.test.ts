@@ -152,8 +152,8 @@ describe('gallery paging links', () => {
     assert.equal(newestPageLink(readPagePosition({ page: 'T2', back: [''] })), undefined, '"Newer" already leads there');
   });
 
-  it('when the query is hostile, then it is ignored, not trusted', () => {
-    assert.deepEqual(readPagePosition({ page: ['a', 'b'], back: { nested: 'x' } }), { token: undefined, trail: [] });
+  it('when the query is hostile, then a nested trail is ignored and a repeated page is kept whole, to fail the photo-id check', () => {
+    assert.deepEqual(readPagePosition({ page: ['a', 'b'], back: { nested: 'x' } }), { token: 'a,b', trail: [] });
   });
 });
 
