@@ -66,12 +66,12 @@ describe('when a process shows a gallery page of photos it has not shown before'
 describe('when more shapes are remembered than the bound', () => {
   it('then the least recently used one is forgotten', () => {
     const shapes = rememberedShapes(2);
-    shapes.remember('a', { width: 4, height: 3, frames: 1 });
-    shapes.remember('b', { width: 3, height: 4, frames: 2 });
-    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false });
-    shapes.remember('c', { width: 1, height: 1, frames: 1 });
+    shapes.remember('a', { width: 4, height: 3, frames: 1, caption: 'A' });
+    shapes.remember('b', { width: 3, height: 4, frames: 2, caption: '' });
+    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false, caption: 'A' });
+    shapes.remember('c', { width: 1, height: 1, frames: 1, caption: 'C' });
     assert.equal(shapes.recall('b'), undefined, 'b was used least recently');
-    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false });
-    assert.deepEqual(shapes.recall('c'), { width: 1, height: 1, animated: false });
+    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false, caption: 'A' });
+    assert.deepEqual(shapes.recall('c'), { width: 1, height: 1, animated: false, caption: 'C' });
   });
 });
