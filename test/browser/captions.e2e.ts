@@ -122,6 +122,13 @@ describe('captions in Chromium', { skip }, () => {
       assert.deepEqual(await page.locator('h1').allTextContents(), ['Photo']);
     });
 
+    step(`then ${MAX_CAPTION_LENGTH} emoji fit too: the field counts characters as the server does, not UTF-16 units`, async () => {
+      const emoji = '😀'.repeat(MAX_CAPTION_LENGTH);
+      await editCaptionThroughTheForm(emoji);
+      assert.equal(await page.locator('.photo .caption').textContent(), emoji);
+      await editCaptionThroughTheForm(LONG_CAPTION);
+    });
+
     for (const size of SIZES) {
       step(`then at ${size.width}×${size.height} the whole photo is in the first screenful, above the caption`, async () => {
         await page.setViewportSize(size);
