@@ -350,6 +350,7 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
               new CopyObjectCommand({
                 Bucket: bucket,
                 Key: key,
+                // Keys hold only URL-safe characters (S3_PREFIX's pattern, generated ids): nothing to encode.
                 CopySource: `${bucket}/${key}`,
                 CopySourceIfMatch: head.ETag,
                 IfMatch: head.ETag,
