@@ -7,11 +7,18 @@ const NOTICE_COOKIE = 'notice';
 const NOTICE_LIFETIME_MS = 60_000;
 const MAX_UPLOAD_COUNT = 50;
 
-export type Notice = { kind: 'photo-deleted' } | { kind: 'photos-uploaded'; count: number };
+export type Notice = { kind: 'photo-deleted' | 'caption-saved' | 'caption-removed' } | { kind: 'photos-uploaded'; count: number };
+
+/** The notices that need no count: each cookie value is its kind. */
+const FIXED_NOTICES: Record<string, string> = {
+  'photo-deleted': 'The photo was deleted.',
+  'caption-saved': 'The caption was saved.',
+  'caption-removed': 'The caption was removed.',
+};
 
 /** Remembers the notice for the next page this browser opens. */
 export function rememberNotice(req: Request, res: Response, notice: Notice): void {
-  const value = notice.kind === 'photo-deleted' ? 'photo-deleted' : `photos-uploaded:${notice.count}`;
+  const value = notice.kind === 'photos-uploaded' ? `photos-uploaded:${notice.count}` : notice.kind;
   res.cookie(NOTICE_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: NOTICE_LIFETIME_MS, path: '/' });
 }
 
@@ -25,7 +32,7 @@ export function takeNotice(req: Request, res: Response): string | undefined {
 
 /** The cookie holds a code, not the text, so a cookie set by someone else can only pick among these sentences. */
 function noticeText(value: string): string | undefined {
-  if (value === 'photo-deleted') return 'The photo was deleted.';
+  if (Object.hasOwn(FIXED_NOTICES, value)) return FIXED_NOTICES[value];
   const count = Number(/^photos-uploaded:(\d{1,2})$/.exec(value)?.[1]);
   if (count === 1) return 'The photo was uploaded.';
   if (Number.isInteger(count) && count > 1 && count <= MAX_UPLOAD_COUNT) return `${count} photos were uploaded.`;
