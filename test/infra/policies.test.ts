@@ -1,6 +1,9 @@
 // Checks the app's policy documents with an offline IAM simulator: what the app role may do, who may assume it, what the bucket policy denies, and what the permissions boundary leaves the stack role.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bucketPolicy } from '../../infra/resources/bucket.js';
 import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
 import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
@@ -235,4 +238,53 @@ test('when the app policy is bounded, then everything it allows stays allowed: t
     permissionsBoundary: permissionsBoundary(upSettings(), ACCOUNT_ID),
   });
   assert.equal(listing, 'Allowed');
+});
+
+/**
+ * The IAM actions each S3 operation needs, from AWS's Service Authorization Reference ("Actions, resources,
+ * and condition keys for Amazon S3", docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html)
+ * and, for CopyObject, the S3 API Reference's CopyObject page: read access to the source, write access to the
+ * destination. HeadObject is authorised as s3:GetObject; DeleteObjects as s3:DeleteObject for each key.
+ */
+const S3_OPERATION_ACTIONS: Record<string, { action: string; on: 'object' | 'bucket' }[]> = {
+  GetObject: [{ action: 's3:GetObject', on: 'object' }],
+  HeadObject: [{ action: 's3:GetObject', on: 'object' }],
+  PutObject: [{ action: 's3:PutObject', on: 'object' }],
+  CopyObject: [
+    { action: 's3:GetObject', on: 'object' },
+    { action: 's3:PutObject', on: 'object' },
+  ],
+  DeleteObjects: [{ action: 's3:DeleteObject', on: 'object' }],
+  ListObjectsV2: [{ action: 's3:ListBucket', on: 'bucket' }],
+};
+
+test('when the app sends any S3 operation its source names, then the app role is allowed every action that operation needs, under its prefix', async () => {
+  const sourceDir = fileURLToPath(new URL('../../src/', import.meta.url));
+  const sources = await Promise.all(
+    (await readdir(sourceDir, { recursive: true }))
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => readFile(path.join(sourceDir, file), 'utf8')),
+  );
+  // The commands imported from the S3 client (other clients' commands sit in the same files).
+  const s3Commands = new Set(
+    sources.flatMap((source) =>
+      [...source.matchAll(/import \{([^}]*)\} from '@aws-sdk\/client-s3'/g)].flatMap((match) =>
+        [...match[1]!.matchAll(/\b([A-Za-z0-9]+)Command\b/g)].map((command) => command[1]!),
+      ),
+    ),
+  );
+  assert.ok(s3Commands.has('PutObject') && s3Commands.has('ListObjectsV2'), `found ${[...s3Commands].join(', ')}`);
+
+  for (const operation of s3Commands) {
+    const needs = S3_OPERATION_ACTIONS[operation];
+    assert.ok(needs, `${operation}: add the IAM actions it needs (Service Authorization Reference) to this test`);
+    for (const { action, on } of needs)
+      assert.equal(
+        on === 'object'
+          ? await appDecision(action, `${BUCKET_ARN}/photos/x.jpg`)
+          : await appDecision(action, BUCKET_ARN, { 's3:prefix': 'photos/' }),
+        'Allowed',
+        `${operation} needs ${action}`,
+      );
+  }
 });
