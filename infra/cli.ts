@@ -209,6 +209,11 @@ function loadBalancedOptions(
     problems.push(
       `--stack ${JSON.stringify(stack)}: with --instances, use at most ${MAX_LOAD_BALANCED_STACK_LENGTH} characters (load balancer and target group names allow 32, and get -lb and -tg added).`,
     );
+  // Elastic Load Balancing API Reference (v2), CreateLoadBalancer, Name: "must not begin with "internal-"".
+  if (`${stack}-lb`.startsWith('internal-'))
+    problems.push(
+      `--stack ${JSON.stringify(stack)}: with --instances, choose a name that does not begin with internal- (ELB refuses load balancer names that begin with internal-).`,
+    );
   const certificateArn =
     text('certificate-arn') === undefined
       ? undefined
@@ -257,7 +262,11 @@ function validateBucket(value: string): string | undefined {
   // Dots are valid in bucket names but break the TLS certificate of virtual-hosted URLs, which the SDK uses.
   if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(value))
     return 'use 3–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit (no dots)';
-  if (value.startsWith('xn--') || value.endsWith('-s3alias') || value.endsWith('--ol-s3')) return 'S3 reserves this prefix or suffix';
+  // Amazon S3 User Guide, "General purpose bucket naming rules" (.mrap, the other reserved suffix, needs a dot).
+  const reservedPrefixes = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+  const reservedSuffixes = ['-s3alias', '--ol-s3', '--x-s3', '--table-s3'];
+  if (reservedPrefixes.some((prefix) => value.startsWith(prefix)) || reservedSuffixes.some((suffix) => value.endsWith(suffix)))
+    return 'S3 reserves this prefix or suffix';
   return undefined;
 }
 

@@ -729,8 +729,20 @@ export class FakeAccount {
       this.managedPolicies.delete(String(input.PolicyArn));
     },
     'iam:UpdateAssumeRolePolicy': (input) => void (this.roleFor(input.RoleName).trust = JSON.parse(String(input.PolicyDocument)) as Json),
-    'iam:PutRolePolicy': (input) =>
-      void this.roleFor(input.RoleName).inlinePolicies.set(String(input.PolicyName), JSON.parse(String(input.PolicyDocument)) as Json),
+    'iam:PutRolePolicy': (input) => {
+      const role = this.roleFor(input.RoleName);
+      const document = JSON.parse(String(input.PolicyDocument)) as Json;
+      // IAM User Guide, "IAM and AWS STS quotas": a role's inline policies together may hold at most 10,240 characters, white
+      // space not counted; IAM API Reference, PutRolePolicy "Errors": LimitExceeded (409), in the words IAM answers with.
+      const others = [...role.inlinePolicies].filter(([name]) => name !== input.PolicyName).map(([, policy]) => policy);
+      const size = [...others, document].reduce((total, policy) => total + JSON.stringify(policy).replace(/\s/g, '').length, 0);
+      if (size > ROLE_POLICY_SIZE_QUOTA)
+        throw new AwsFault(
+          'LimitExceeded',
+          `Maximum policy size of ${ROLE_POLICY_SIZE_QUOTA} bytes exceeded for role ${String(input.RoleName)}`,
+        );
+      role.inlinePolicies.set(String(input.PolicyName), document);
+    },
     'iam:ListRolePolicies': (input) => ({ PolicyNames: [...this.roleFor(input.RoleName).inlinePolicies.keys()] }),
     'iam:DeleteRolePolicy': (input) => void this.roleFor(input.RoleName).inlinePolicies.delete(String(input.PolicyName)),
     'iam:ListAttachedRolePolicies': (input) => ({
@@ -837,6 +849,11 @@ export class FakeAccount {
       const rules = input.IpPermissions as SecurityGroupModel['IpPermissions'];
       // A rule that names another group needs that group found too, and a new one is not at first.
       for (const pair of rules.flatMap((rule) => rule.UserIdGroupPairs ?? [])) this.securityGroupFor(region, pair.GroupId);
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidPermission.Duplicate, "The specified inbound or
+      // outbound rule already exists for that security group"; the whole request is refused and nothing is added.
+      const held = new Set(group.IpPermissions.flatMap(ruleSources));
+      const duplicate = rules.flatMap(ruleSources).find((source) => held.has(source));
+      if (duplicate) throw new AwsFault('InvalidPermission.Duplicate', `the specified rule "${duplicate}" already exists`);
       for (const rule of rules) group.IpPermissions.push({ ...rule, IpRanges: rule.IpRanges ?? [] });
       return { Return: true };
     },
@@ -1048,6 +1065,20 @@ export class FakeAccount {
 }
 
 type Filter = { Name: string; Values: string[] };
+
+/** IAM User Guide, "IAM and AWS STS quotas": role policy size, the aggregate of its inline policies without white space. */
+export const ROLE_POLICY_SIZE_QUOTA = 10_240;
+
+/** Each source a permission opens its ports to, as one comparable string: a rule EC2 would call a duplicate has the same string. */
+function ruleSources(rule: SecurityGroupModel['IpPermissions'][number]): string[] {
+  const ports = `${rule.IpProtocol} ${rule.FromPort ?? ''}-${rule.ToPort ?? ''}`;
+  return [
+    ...(rule.IpRanges ?? []).map((range) => `${ports} from ${range.CidrIp}`),
+    ...(rule.Ipv6Ranges ?? []).map((range) => `${ports} from ${range.CidrIpv6}`),
+    ...(rule.PrefixListIds ?? []).map((prefixList) => `${ports} from ${prefixList.PrefixListId}`),
+    ...(rule.UserIdGroupPairs ?? []).map((pair) => `${ports} from ${pair.GroupId}`),
+  ];
+}
 
 /**
  * The instance families on the Xen hypervisor (Amazon EC2 User Guide, "Instances built on the AWS Nitro System": every

@@ -430,8 +430,13 @@ export class ScalingModel {
   private taggable(region: string, arn: string): { Tags: Tags } {
     const model = this.region(region);
     const found = model.loadBalancers.get(arn) ?? model.targetGroups.get(arn) ?? model.listeners.get(arn);
-    // Elastic Load Balancing API Reference (v2), AddTags "Errors": LoadBalancerNotFound, TargetGroupNotFound, ListenerNotFound (400).
-    if (!found) throw new AwsFault('LoadBalancerNotFound', `Resource '${arn}' not found`);
+    // Elastic Load Balancing API Reference (v2), AddTags and DescribeTags "Errors": LoadBalancerNotFound, TargetGroupNotFound,
+    // ListenerNotFound (400), each for its own kind of resource.
+    if (!found) {
+      if (arn.includes(':targetgroup/')) throw new AwsFault('TargetGroupNotFound', `Target groups '${arn}' not found`);
+      if (arn.includes(':listener/')) throw new AwsFault('ListenerNotFound', `Listeners '${arn}' not found`);
+      throw new AwsFault('LoadBalancerNotFound', `Load balancers '${arn}' not found`);
+    }
     return found;
   }
 
@@ -556,10 +561,15 @@ export class ScalingModel {
 
     'elbv2:CreateTargetGroup': (input, region) => {
       const model = this.region(region);
-      // Elastic Load Balancing API Reference (v2), CreateTargetGroup "Errors": DuplicateTargetGroupName (400).
-      if ([...model.targetGroups.values()].some((group) => group.TargetGroupName === input.Name))
-        throw new AwsFault('DuplicateTargetGroupName', 'A target group with the same name exists, but with different settings');
       const { Name, Tags, ...settings } = input as Json & { Name: string; Tags?: Tags };
+      const existing = [...model.targetGroups.values()].find((group) => group.TargetGroupName === Name);
+      // Elastic Load Balancing API Reference (v2), CreateTargetGroup: idempotent, "If you attempt to create multiple target groups
+      // with the same settings, each call succeeds"; a name in use with other settings: "Errors": DuplicateTargetGroupName (400).
+      if (existing) {
+        if (!sameSettings(existing, settings))
+          throw new AwsFault('DuplicateTargetGroupName', 'A target group with the same name exists, but with different settings');
+        return { TargetGroups: [this.describeTargetGroup(existing)] };
+      }
       const group = {
         ...(settings as Partial<TargetGroupModel>),
         TargetGroupArn: `arn:aws:elasticloadbalancing:${region}:123456789012:targetgroup/${Name}/${this.account.nextId('tg').slice(3)}`,
@@ -619,10 +629,29 @@ export class ScalingModel {
     'elbv2:CreateLoadBalancer': (input, region) => {
       const model = this.region(region);
       const name = String(input.Name);
-      // Elastic Load Balancing API Reference (v2), CreateLoadBalancer "Errors": DuplicateLoadBalancerName (400); "Common Errors": ValidationError.
+      // Elastic Load Balancing API Reference (v2), CreateLoadBalancer, Name: "a maximum of 32 characters, must contain only
+      // alphanumeric characters or hyphens, must not begin or end with a hyphen, and must not begin with "internal-"".
+      if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?$/.test(name) || name.startsWith('internal-'))
+        throw new AwsFault('ValidationError', `The load balancer name '${name}' is not valid`);
+      const subnets = input.Subnets as string[];
+      // CreateLoadBalancer is idempotent: "If you attempt to create multiple load balancers with the same settings, each call
+      // succeeds"; a name in use with other settings: "Errors": DuplicateLoadBalancerName (400). "Common Errors": ValidationError.
+      const existing = [...model.loadBalancers.values()].find((lb) => lb.LoadBalancerName === name && lb.goneAt === undefined);
+      if (existing) {
+        const same =
+          sameMembers(
+            existing.AvailabilityZones.map((zone) => zone.SubnetId),
+            subnets,
+          ) &&
+          sameMembers(existing.SecurityGroups, (input.SecurityGroups as string[] | undefined) ?? existing.SecurityGroups) &&
+          (input.Scheme ?? 'internet-facing') === existing.Scheme &&
+          (input.Type ?? 'application') === existing.Type &&
+          (input.IpAddressType ?? 'ipv4') === existing.IpAddressType;
+        if (!same) throw new AwsFault('DuplicateLoadBalancerName', 'A load balancer with the same name already exists');
+        return { LoadBalancers: [this.describeLoadBalancer(existing)] };
+      }
       if ([...model.loadBalancers.values()].some((lb) => lb.LoadBalancerName === name))
         throw new AwsFault('DuplicateLoadBalancerName', 'A load balancer with the same name already exists');
-      const subnets = input.Subnets as string[];
       const zones = new Set(subnets.map((subnet) => subnet.replace(/^subnet-/, '')));
       if (zones.size < 2)
         throw new AwsFault('ValidationError', 'At least two subnets in two different Availability Zones must be specified');
@@ -632,11 +661,11 @@ export class ScalingModel {
         LoadBalancerName: name,
         DNSName: `${name}-${id.slice(-6)}.${region}.elb.amazonaws.com`,
         CanonicalHostedZoneId: LOAD_BALANCER_ZONE_ID,
-        Scheme: String(input.Scheme),
-        Type: String(input.Type),
-        IpAddressType: String(input.IpAddressType),
+        Scheme: String(input.Scheme ?? 'internet-facing'),
+        Type: String(input.Type ?? 'application'),
+        IpAddressType: String(input.IpAddressType ?? 'ipv4'),
         VpcId: this.account.region(region).vpcId,
-        SecurityGroups: input.SecurityGroups as string[],
+        SecurityGroups: (input.SecurityGroups as string[] | undefined) ?? [],
         AvailabilityZones: subnets.map((SubnetId) => ({ SubnetId, ZoneName: SubnetId.replace(/^subnet-/, '') })),
         Tags: (input.Tags as Tags | undefined) ?? [],
       };
@@ -666,7 +695,10 @@ export class ScalingModel {
     },
     'elbv2:DeleteLoadBalancer': (input, region) => {
       const model = this.region(region);
-      const lb = this.lbOf(region, input.LoadBalancerArn);
+      const lb = model.loadBalancers.get(String(input.LoadBalancerArn));
+      // Elastic Load Balancing API Reference (v2), DeleteLoadBalancer: "If the load balancer does not exist or has already been
+      // deleted, the call succeeds."
+      if (!lb) return {};
       for (const [arn, listener] of model.listeners) if (listener.LoadBalancerArn === lb.LoadBalancerArn) model.listeners.delete(arn);
       lb.goneAt ??= this.account.now() + this.loadBalancerDeletionMs;
       return {};
@@ -956,6 +988,17 @@ export class ScalingModel {
   private describeLoadBalancer(lb: LoadBalancerModel): Json {
     return structuredClone({ ...lb, Tags: undefined, goneAt: undefined, State: { Code: 'active' } });
   }
+}
+
+/** The same items in any order. */
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && b.every((item) => a.includes(item));
+}
+
+/** Whether each setting a create request gives is the one the existing resource has (settings left out are not compared). */
+function sameSettings(existing: object, requested: Json): boolean {
+  const current = existing as Json;
+  return Object.entries(requested).every(([key, value]) => JSON.stringify(current[key]) === JSON.stringify(value));
 }
 
 /** EC2 and Auto Scaling filters over the fields this part of the model has. */
