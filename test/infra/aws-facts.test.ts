@@ -6,7 +6,9 @@ import {
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
   DeleteLoadBalancerCommand,
+  DescribeLoadBalancersCommand,
   DescribeTagsCommand,
+  DescribeTargetHealthCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { parseCommandLine } from '../../infra/cli.js';
@@ -185,4 +187,39 @@ test('when EC2 refuses the latest console output of a t2 with any client error, 
     model.inputsOf('GetConsoleOutput').map((input) => input.Latest),
     [true, undefined],
   );
+});
+
+// Elastic Load Balancing API Reference (v2), LoadBalancerState: "provisioning", then "active" (the SDK's LoadBalancerAvailable
+// waiter retries on "provisioning"); TargetHealth: a reason code with every state but healthy, "Elb.RegistrationInProgress" while
+// the load balancer is not ready to check, "Elb.InitialHealthChecking" during the first checks.
+test('when a load balancer and its group are new, then it is provisioning and the targets wait with ELB’s reason codes until they are healthy', async () => {
+  const model = new FakeAccount();
+  const steps = upSteps(upSettings({ loadBalanced: { instances: 2 } }));
+  const group = steps.findIndex((step) => step.title.startsWith('Create the Auto Scaling group'));
+  await runAgainst(model, REGION, steps.slice(0, group + 1));
+  const { elbv2 } = model.deps(REGION).aws;
+  const state = async () =>
+    (await elbv2.send(new DescribeLoadBalancersCommand({ Names: ['s3-photo-share-lb'] }))).LoadBalancers?.[0]?.State?.Code;
+  const health = async () => {
+    const TargetGroupArn = [...model.scaling.region(REGION).targetGroups.keys()][0];
+    const { TargetHealthDescriptions = [] } = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn }));
+    return TargetHealthDescriptions.map(({ TargetHealth }) => [TargetHealth?.State, TargetHealth?.Reason]);
+  };
+
+  assert.equal(await state(), 'provisioning');
+  assert.deepEqual(await health(), [
+    ['initial', 'Elb.RegistrationInProgress'],
+    ['initial', 'Elb.RegistrationInProgress'],
+  ]);
+  model.runtime.clockMs += model.scaling.loadBalancerProvisioningMs;
+  assert.equal(await state(), 'active');
+  assert.deepEqual(await health(), [
+    ['initial', 'Elb.InitialHealthChecking'],
+    ['initial', 'Elb.InitialHealthChecking'],
+  ]);
+  model.runtime.clockMs += 10 * 60_000;
+  assert.deepEqual(await health(), [
+    ['healthy', undefined],
+    ['healthy', undefined],
+  ]);
 });

@@ -37,7 +37,7 @@ const RECORD_TYPES = [
 export const LOAD_BALANCER_ZONE_ID = 'Z32O12XQLNTSW2';
 
 export interface TargetModel {
-  state: 'initial' | 'healthy' | 'unhealthy' | 'draining';
+  state: 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
   drainingUntil?: number;
 }
 
@@ -74,6 +74,8 @@ export interface LoadBalancerModel {
   Tags: Tags;
   /** Set by DeleteLoadBalancer: still listed until then, as AWS deletes in the background. */
   goneAt?: number;
+  /** Until then the load balancer is "provisioning" and checks no target's health (unset: active). */
+  activeAt?: number;
 }
 
 export interface ListenerModel {
@@ -173,6 +175,8 @@ export class ScalingModel {
   readonly defaultZones = new Map<string, string[]>();
   /** How long a deleted load balancer stays listed. */
   loadBalancerDeletionMs = 20_000;
+  /** How long a new load balancer stays "provisioning" (the ELB waiter LoadBalancerAvailable polls for "active"). */
+  loadBalancerProvisioningMs = 60_000;
 
   constructor(private readonly account: FakeAccount) {}
 
@@ -273,6 +277,7 @@ export class ScalingModel {
         model.lingeringInterfaces.push({ groupIds: lb.SecurityGroups, until: now + LOAD_BALANCER_ENI_RELEASE_MS });
       }
       for (const group of model.targetGroups.values()) {
+        const checked = this.healthCheckedBy(model, group.TargetGroupArn);
         for (const [id, target] of group.targets) {
           const instance = instances.get(id);
           if (target.state === 'draining') {
@@ -280,6 +285,10 @@ export class ScalingModel {
             continue;
           }
           if (!instance || instance.State.Name === 'terminated' || instance.State.Name === 'shutting-down') group.targets.delete(id);
+          // Elastic Load Balancing, "Health checks for Application Load Balancer target groups": "unused" when no load balancer
+          // routes to the group; checks start once the load balancer is active, so until then a target stays "initial".
+          else if (checked === 'unused') target.state = 'unused';
+          else if (checked === 'provisioning') target.state = 'initial';
           else if (instance.setup === 'failed') target.state = 'unhealthy';
           else if (instance.State.Name === 'running' && now >= ((instance as InstanceModel & { bootedAt?: number }).bootedAt ?? 0))
             target.state = 'healthy';
@@ -287,6 +296,16 @@ export class ScalingModel {
       }
       for (const group of [...model.groups.values()]) this.advanceGroup(regionName, model, group);
     }
+  }
+
+  /** Whether a load balancer checks the group's targets: one of its listeners forwards there, and it is active. */
+  private healthCheckedBy(model: ScalingRegionModel, targetGroupArn: string): 'checked' | 'provisioning' | 'unused' {
+    const routing = [...model.listeners.values()]
+      .filter((listener) => listener.DefaultActions.some((action) => action.TargetGroupArn === targetGroupArn))
+      .map((listener) => model.loadBalancers.get(listener.LoadBalancerArn))
+      .filter((lb): lb is LoadBalancerModel => lb !== undefined && lb.goneAt === undefined);
+    if (routing.length === 0) return 'unused';
+    return routing.some((lb) => (lb.activeAt ?? 0) <= this.account.now()) ? 'checked' : 'provisioning';
   }
 
   private advanceGroup(regionName: string, model: ScalingRegionModel, group: GroupModel): void {
@@ -620,12 +639,24 @@ export class ScalingModel {
       model.targetGroups.delete(group.TargetGroupArn);
       return {};
     },
-    'elbv2:DescribeTargetHealth': (input, region) => ({
-      TargetHealthDescriptions: [...this.targetGroupOf(region, input.TargetGroupArn).targets].map(([Id, target]) => ({
-        Target: { Id, Port: 80 },
-        TargetHealth: { State: target.state },
-      })),
-    }),
+    'elbv2:DescribeTargetHealth': (input, region) => {
+      const group = this.targetGroupOf(region, input.TargetGroupArn);
+      const provisioning = this.healthCheckedBy(this.region(region), group.TargetGroupArn) === 'provisioning';
+      // Elastic Load Balancing API Reference (v2), TargetHealth: each state but healthy comes with a reason code.
+      const reasons: Record<TargetModel['state'], string | undefined> = {
+        initial: provisioning ? 'Elb.RegistrationInProgress' : 'Elb.InitialHealthChecking',
+        healthy: undefined,
+        unhealthy: 'Target.FailedHealthChecks',
+        draining: 'Target.DeregistrationInProgress',
+        unused: 'Target.NotInUse',
+      };
+      return {
+        TargetHealthDescriptions: [...group.targets].map(([Id, target]) => ({
+          Target: { Id, Port: 80 },
+          TargetHealth: { State: target.state, ...(reasons[target.state] ? { Reason: reasons[target.state] } : {}) },
+        })),
+      };
+    },
     'elbv2:CreateLoadBalancer': (input, region) => {
       const model = this.region(region);
       const name = String(input.Name);
@@ -668,6 +699,7 @@ export class ScalingModel {
         SecurityGroups: (input.SecurityGroups as string[] | undefined) ?? [],
         AvailabilityZones: subnets.map((SubnetId) => ({ SubnetId, ZoneName: SubnetId.replace(/^subnet-/, '') })),
         Tags: (input.Tags as Tags | undefined) ?? [],
+        activeAt: this.account.now() + this.loadBalancerProvisioningMs,
       };
       model.loadBalancers.set(lb.LoadBalancerArn, lb);
       return { LoadBalancers: [this.describeLoadBalancer(lb)] };
@@ -986,7 +1018,10 @@ export class ScalingModel {
   }
 
   private describeLoadBalancer(lb: LoadBalancerModel): Json {
-    return structuredClone({ ...lb, Tags: undefined, goneAt: undefined, State: { Code: 'active' } });
+    // Elastic Load Balancing API Reference (v2), LoadBalancerState: "provisioning" while it is set up, then "active"; a deleted
+    // one stays listed as active until it is gone (the SDK's LoadBalancersDeleted waiter retries on "active").
+    const state = (lb.activeAt ?? 0) > this.account.now() ? 'provisioning' : 'active';
+    return structuredClone({ ...lb, Tags: undefined, goneAt: undefined, activeAt: undefined, State: { Code: state } });
   }
 }
 
