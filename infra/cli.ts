@@ -209,6 +209,12 @@ function loadBalancedOptions(
     problems.push(
       `--stack ${JSON.stringify(stack)}: with --instances, use at most ${MAX_LOAD_BALANCED_STACK_LENGTH} characters (load balancer and target group names allow 32, and get -lb and -tg added).`,
     );
+  // AWS Systems Manager API Reference, PutParameter, Name: "A parameter name can't be prefixed with "aws" or "ssm"
+  // (case-insensitive)"; the CSRF secret of a load-balanced stack is /STACK/csrf-secret.
+  if (/^(aws|ssm)/i.test(stack))
+    problems.push(
+      `--stack ${JSON.stringify(stack)}: with --instances, choose a name that does not begin with aws or ssm (SSM refuses parameter names that do, and the CSRF secret is /${stack}/csrf-secret).`,
+    );
   // Elastic Load Balancing API Reference (v2), CreateLoadBalancer, Name: "must not begin with "internal-"".
   if (`${stack}-lb`.startsWith('internal-'))
     problems.push(

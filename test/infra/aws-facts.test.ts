@@ -10,9 +10,20 @@ import {
   DescribeTagsCommand,
   DescribeTargetHealthCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  CreatePolicyCommand,
+  CreatePolicyVersionCommand,
+  CreateRoleCommand,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { parseCommandLine } from '../../infra/cli.js';
 import { upSteps } from '../../infra/up.js';
+import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
+import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
+import { trustPolicy } from '../../infra/resources/role.js';
 import { awsError, wireErrorOf } from './aws-errors.js';
 import { FakeAccount, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 
@@ -222,4 +233,93 @@ test('when a load balancer and its group are new, then it is provisioning and th
     ['healthy', undefined],
     ['healthy', undefined],
   ]);
+});
+
+/** A policy document of exactly this many characters once white space is taken out. */
+function policyOfSize(characters: number): string {
+  const frame = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '' }] });
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'x'.repeat(characters - frame.length) }],
+  });
+}
+
+// IAM User Guide, "IAM and AWS STS quotas": "Managed policy size: 6,144 characters", "Role trust policy length: 2,048 characters"
+// (white space not counted); IAM API Reference, CreatePolicy, CreatePolicyVersion, CreateRole and UpdateAssumeRolePolicy, Errors:
+// LimitExceeded (409).
+test('when a managed policy or a trust policy is longer than IAM allows, then IAM answers LimitExceeded; the documents infra writes fit with room', async () => {
+  const { model, aws } = account();
+  const trust = (characters: number) => {
+    const frame = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: '' }, Action: 'sts:AssumeRole' }],
+    });
+    return JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'x'.repeat(characters - frame.length) }, Action: 'sts:AssumeRole' }],
+    });
+  };
+
+  await aws.iam.send(new CreatePolicyCommand({ PolicyName: 'fits', PolicyDocument: policyOfSize(6_144) }));
+  await assert.rejects(aws.iam.send(new CreatePolicyCommand({ PolicyName: 'long', PolicyDocument: policyOfSize(6_145) })), {
+    name: 'LimitExceededException',
+    message: 'Cannot exceed quota for PolicySize: 6144',
+  });
+  await assert.rejects(
+    aws.iam.send(new CreatePolicyVersionCommand({ PolicyArn: [...model.managedPolicies.keys()][0], PolicyDocument: policyOfSize(6_145) })),
+    { name: 'LimitExceededException' },
+  );
+  await aws.iam.send(new CreateRoleCommand({ RoleName: 'fits', AssumeRolePolicyDocument: trust(2_048) }));
+  await assert.rejects(aws.iam.send(new CreateRoleCommand({ RoleName: 'long', AssumeRolePolicyDocument: trust(2_049) })), {
+    name: 'LimitExceededException',
+    message: 'Cannot exceed quota for ACLSizePerRole: 2048',
+  });
+  await assert.rejects(aws.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'fits', PolicyDocument: trust(2_049) })), {
+    name: 'LimitExceededException',
+  });
+
+  const size = (document: unknown) => JSON.stringify(document).replace(/\s/g, '').length;
+  const longest = { stack: 'a'.repeat(32), bucket: 'b'.repeat(63), region: 'ap-southeast-3' };
+  assert.ok(size(permissionsBoundary(longest, '123456789012')) < 6_144 / 2);
+  assert.ok(size(trustPolicy()) < 2_048 / 2);
+  const repository = { fullName: `${'o'.repeat(39)}/${'r'.repeat(100)}`, ownerId: '12345678901', repoId: '12345678901' };
+  assert.ok(size(githubTrustPolicy(repository, '123456789012')) < 2_048 / 2);
+});
+
+// AWS Systems Manager API Reference, PutParameter, Name: "A parameter name can't be prefixed with "aws" or "ssm"
+// (case-insensitive)"; a bad name is a ValidationException.
+test('when a parameter name begins with aws or ssm, then SSM refuses it, and the command line refuses a stack that would make one', async () => {
+  const { aws } = account();
+  for (const Name of ['/aws-demo/csrf-secret', '/SSM-demo/csrf-secret', 'awsDemo'])
+    await assert.rejects(
+      aws.ssm.send(new PutParameterCommand({ Name, Type: 'SecureString', Value: 'x'.repeat(64) })),
+      { name: 'ValidationException' },
+      Name,
+    );
+  await aws.ssm.send(new PutParameterCommand({ Name: '/demo-aws/csrf-secret', Type: 'SecureString', Value: 'x'.repeat(64) }));
+
+  const up = (...extra: string[]) =>
+    parseCommandLine(['up', '--bucket', 'demo-bucket', '--region', REGION, '--allow-cidr', '203.0.113.0/24', ...extra]);
+  for (const stack of ['aws-demo', 'ssmdemo'])
+    assert.throws(() => up('--stack', stack, '--instances', '2'), /--stack "\w+-?\w*": .*aws or ssm/, stack);
+  assert.equal(up('--stack', 'aws-demo').name, 'up');
+});
+
+// Amazon EC2 Auto Scaling API Reference, RefreshPreferences: MaxHealthyPercentage from 100 to 200, given only with
+// MinHealthyPercentage, and "The difference between the maximum and minimum healthy percentages cannot be greater than 100".
+test('when an instance refresh asks for healthy percentages Auto Scaling does not allow, then it answers ValidationError', async () => {
+  const model = new FakeAccount();
+  await runAgainst(model, REGION, upSteps(upSettings({ loadBalanced: { instances: 2 } })));
+  const { autoscaling } = model.deps(REGION).aws;
+  const start = (Preferences: { MinHealthyPercentage?: number; MaxHealthyPercentage?: number }) =>
+    autoscaling.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 's3-photo-share-asg', Preferences }));
+
+  for (const preferences of [
+    { MaxHealthyPercentage: 100 },
+    { MinHealthyPercentage: 50, MaxHealthyPercentage: 99 },
+    { MinHealthyPercentage: 50, MaxHealthyPercentage: 201 },
+    { MinHealthyPercentage: 0, MaxHealthyPercentage: 110 },
+  ])
+    await assert.rejects(start(preferences), { name: 'ValidationError' }, JSON.stringify(preferences));
+  await start({ MinHealthyPercentage: 50, MaxHealthyPercentage: 100 });
 });

@@ -609,6 +609,7 @@ export class FakeAccount {
       const name = String(input.RoleName);
       // IAM API Reference, CreateRole "Errors": EntityAlreadyExists (409).
       if (this.roles.has(name)) throw new AwsFault('EntityAlreadyExists', `Role with name ${name} already exists.`);
+      assertTrustPolicySize(String(input.AssumeRolePolicyDocument));
       const role = this.addRole(name, (input.Tags as Tags) ?? []);
       this.created(`role:${name}`);
       role.trust = JSON.parse(String(input.AssumeRolePolicyDocument)) as Json;
@@ -641,6 +642,7 @@ export class FakeAccount {
           'EntityAlreadyExists',
           `A policy called ${String(input.PolicyName)} already exists. Duplicate names are not allowed.`,
         );
+      assertManagedPolicySize(String(input.PolicyDocument));
       const document = JSON.parse(String(input.PolicyDocument)) as Json;
       const policy = {
         name: String(input.PolicyName),
@@ -692,6 +694,7 @@ export class FakeAccount {
           'LimitExceeded',
           'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.',
         );
+      assertManagedPolicySize(String(input.PolicyDocument));
       policy.lastVersion += 1;
       const version = {
         id: `v${policy.lastVersion}`,
@@ -728,7 +731,11 @@ export class FakeAccount {
         throw new AwsFault('DeleteConflict', 'Cannot delete a policy attached to entities.');
       this.managedPolicies.delete(String(input.PolicyArn));
     },
-    'iam:UpdateAssumeRolePolicy': (input) => void (this.roleFor(input.RoleName).trust = JSON.parse(String(input.PolicyDocument)) as Json),
+    'iam:UpdateAssumeRolePolicy': (input) => {
+      const role = this.roleFor(input.RoleName);
+      assertTrustPolicySize(String(input.PolicyDocument));
+      role.trust = JSON.parse(String(input.PolicyDocument)) as Json;
+    },
     'iam:PutRolePolicy': (input) => {
       const role = this.roleFor(input.RoleName);
       const document = JSON.parse(String(input.PolicyDocument)) as Json;
@@ -1068,6 +1075,21 @@ type Filter = { Name: string; Values: string[] };
 
 /** IAM User Guide, "IAM and AWS STS quotas": role policy size, the aggregate of its inline policies without white space. */
 export const ROLE_POLICY_SIZE_QUOTA = 10_240;
+/** The same page: managed policy size, and role trust policy length (the default quota), white space not counted. */
+export const MANAGED_POLICY_SIZE_QUOTA = 6_144;
+export const TRUST_POLICY_SIZE_QUOTA = 2_048;
+
+/** IAM API Reference, CreatePolicy and CreatePolicyVersion "Errors": LimitExceeded (409), in the words IAM answers with. */
+function assertManagedPolicySize(document: string): void {
+  if (document.replace(/\s/g, '').length > MANAGED_POLICY_SIZE_QUOTA)
+    throw new AwsFault('LimitExceeded', `Cannot exceed quota for PolicySize: ${MANAGED_POLICY_SIZE_QUOTA}`);
+}
+
+/** IAM API Reference, CreateRole and UpdateAssumeRolePolicy "Errors": LimitExceeded (409), in the words IAM answers with. */
+function assertTrustPolicySize(document: string): void {
+  if (document.replace(/\s/g, '').length > TRUST_POLICY_SIZE_QUOTA)
+    throw new AwsFault('LimitExceeded', `Cannot exceed quota for ACLSizePerRole: ${TRUST_POLICY_SIZE_QUOTA}`);
+}
 
 /** Each source a permission opens its ports to, as one comparable string: a rule EC2 would call a duplicate has the same string. */
 function ruleSources(rule: SecurityGroupModel['IpPermissions'][number]): string[] {

@@ -892,10 +892,15 @@ export class ScalingModel {
           'InstanceRefreshInProgress',
           'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
         );
+      const preferences = (input.Preferences as { MinHealthyPercentage?: number; MaxHealthyPercentage?: number } | undefined) ?? {};
+      // Amazon EC2 Auto Scaling API Reference, RefreshPreferences: MaxHealthyPercentage "Value range is 100 to 200"; "If you specify
+      // MaxHealthyPercentage, you must also specify MinHealthyPercentage, and the difference between them cannot be greater than 100".
+      const { MinHealthyPercentage: min, MaxHealthyPercentage: max } = preferences;
+      if (max !== undefined && (min === undefined || max < 100 || max > 200 || max - min > 100))
+        throw new AwsFault('ValidationError', `The healthy percentages (minimum ${String(min)}, maximum ${max}) are not valid.`);
       this.assertProfilePropagated(region, group.LaunchTemplate);
       const current = String(resolveVersion(this.templateOf(region, group), group.LaunchTemplate.Version));
       const templateId = group.LaunchTemplate.LaunchTemplateId;
-      const preferences = (input.Preferences as { MinHealthyPercentage?: number } | undefined) ?? {};
       const refresh: RefreshModel = {
         InstanceRefreshId: `refresh-${this.account.nextId('r').slice(2)}`,
         Status: 'Pending',
@@ -926,6 +931,10 @@ export class ScalingModel {
     'ssm:PutParameter': (input, region) => {
       const model = this.region(region);
       const name = String(input.Name);
+      // AWS Systems Manager API Reference, PutParameter, Name: "A parameter name can't be prefixed with "aws" or "ssm"
+      // (case-insensitive)", read here as the text after a leading slash; a bad name is a ValidationException.
+      if (/^\/?(aws|ssm)/i.test(name))
+        throw new AwsFault('ValidationException', `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive).`);
       // AWS Systems Manager API Reference, PutParameter "Errors": ParameterAlreadyExists; tags with Overwrite answer ValidationException.
       if (input.Tags && input.Overwrite)
         throw new AwsFault('ValidationException', "Invalid request: tags and overwrite can't be used together.");
