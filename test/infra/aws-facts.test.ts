@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { parseCommandLine } from '../../infra/cli.js';
+import { architectureOf } from '../../infra/stack.js';
 import { upSteps } from '../../infra/up.js';
 import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
 import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
@@ -322,4 +323,18 @@ test('when an instance refresh asks for healthy percentages Auto Scaling does no
   ])
     await assert.rejects(start(preferences), { name: 'ValidationError' }, JSON.stringify(preferences));
   await start({ MinHealthyPercentage: 50, MaxHealthyPercentage: 100 });
+});
+
+// Amazon EC2 Instance Types, "General purpose": A1 instances are powered by AWS Graviton processors (arm64), as the t4g, m6g… families
+// are; DescribeInstanceTypes lists a1's SupportedArchitectures as arm64 only.
+test('when the instance type is an a1 (the first Graviton), then the arm64 image is chosen, as for the later Graviton families', () => {
+  assert.deepEqual(['a1.medium', 't4g.micro', 'm7gd.large', 'is4gen.large', 't3.micro', 'g4dn.xlarge', 'g6e.xlarge'].map(architectureOf), [
+    'arm64',
+    'arm64',
+    'arm64',
+    'arm64',
+    'x86_64',
+    'x86_64',
+    'x86_64',
+  ]);
 });
