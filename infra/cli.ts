@@ -71,6 +71,8 @@ const ACCEPTED: Record<Exclude<CommandName, 'plan'>, { required: OptionName[]; o
 
 /** A ceiling against a typo (`--instances 200`): each instance is billed by the hour. Raise it here if you mean it. */
 export const MAX_INSTANCES = 20;
+/** Half of S3's 1,024-byte key limit, so every key the app makes under the prefix fits with room. */
+export const MAX_KEY_PREFIX_LENGTH = 512;
 const DEFAULT_LOG_MINUTES = '60';
 const DEFAULT_LOG_LINES = '200';
 
@@ -301,6 +303,8 @@ function validateKeyPrefix(value: string): string | undefined {
   if (!/^[A-Za-z0-9!_.-]+(\/[A-Za-z0-9!_.-]+)*\/$/.test(value))
     return 'use letters, digits and ! _ . - in /-separated parts, ending with / (for example photos/)';
   if (value.startsWith(RELEASES_ROOT)) return `${RELEASES_ROOT} holds the app releases; choose another prefix`;
+  // Amazon S3 User Guide, "Naming Amazon S3 objects": a key is at most 1,024 bytes, and the app adds a folder, an id and an extension.
+  if (value.length > MAX_KEY_PREFIX_LENGTH) return `use at most ${MAX_KEY_PREFIX_LENGTH} characters (S3 keys are at most 1,024 bytes)`;
   // The app refuses them too (S3_PREFIX): an instance given one would not start.
   if (value.split('/').some((part) => part === '.' || part === '..')) return 'no part may be . or ..';
   return undefined;

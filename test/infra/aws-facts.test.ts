@@ -1,7 +1,12 @@
 // The facts an outside review of infra/ against AWS's own references found missing or wrong: each stated here with its page, in the account model or the code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateLaunchTemplateCommand,
+  CreateSecurityGroupCommand,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import {
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
@@ -21,6 +26,8 @@ import {
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { parseCommandLine } from '../../infra/cli.js';
 import { architectureOf } from '../../infra/stack.js';
+import { renderUserData } from '../../infra/templates.js';
+import { appPolicy } from '../../infra/resources/role.js';
 import { upSteps } from '../../infra/up.js';
 import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
 import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
@@ -337,4 +344,47 @@ test('when the instance type is an a1 (the first Graviton), then the arm64 image
     'x86_64',
     'x86_64',
   ]);
+});
+
+// Amazon S3 User Guide, "Naming Amazon S3 objects": a key's UTF-8 encoding is at most 1,024 bytes. The app's keys add a folder, the
+// photo id and an extension to the prefix, so a prefix near that length would let up finish and every upload fail.
+test('when --key-prefix is longer than 512 characters, then the command line refuses it; 512 is accepted', () => {
+  const up = (prefix: string) =>
+    parseCommandLine(['up', '--bucket', 'demo-bucket', '--region', REGION, '--allow-cidr', '203.0.113.0/24', '--key-prefix', prefix]);
+
+  assert.equal(up(`${'p'.repeat(511)}/`).name, 'up');
+  assert.throws(() => up(`${'p'.repeat(512)}/`), /--key-prefix "p+\/": use at most 512 characters/);
+});
+
+// Amazon EC2 User Guide, "Run commands when you launch an EC2 instance with user data input": "User data is limited to 16 KB, in raw
+// form, before it is base64-encoded"; RunInstances and the launch template answer InvalidParameterValue beyond.
+test('when user data is over 16 KB, then EC2 refuses it; the boot script with the longest settings infra takes keeps a quarter of it free', async () => {
+  const { aws } = account();
+  const userData = (bytes: number) => Buffer.from('#'.repeat(bytes)).toString('base64');
+
+  await aws.ec2.send(new RunInstancesCommand({ ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1, UserData: userData(16_384) }));
+  await assert.rejects(
+    aws.ec2.send(new RunInstancesCommand({ ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1, UserData: userData(16_385) })),
+    { name: 'InvalidParameterValue', message: 'User data is limited to 16384 bytes' },
+  );
+  await assert.rejects(
+    aws.ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'demo', LaunchTemplateData: { UserData: userData(16_385) } })),
+    { name: 'InvalidParameterValue' },
+  );
+
+  const stack = 'a'.repeat(32);
+  const keyPrefix = `${'p'.repeat(511)}/`;
+  const script = renderUserData({
+    bucket: 'b'.repeat(63),
+    keyPrefix,
+    region: 'ap-southeast-3',
+    releasePrefix: `releases/${stack}/0.1.0-abcdef012345/`,
+    logGroup: `/s3-photo-share/${stack}`,
+    port: 80,
+    csrfSecretParameter: `/${stack}/csrf-secret`,
+    trustProxy: 1,
+  });
+  assert.ok(Buffer.byteLength(script) < (16_384 * 3) / 4, `${Buffer.byteLength(script)} bytes`);
+  const policy = appPolicy({ ...upSettings({ stack, bucket: 'b'.repeat(63), region: 'ap-southeast-3', keyPrefix }) }, '123456789012');
+  assert.ok(JSON.stringify(policy).length < 10_240 / 2);
 });

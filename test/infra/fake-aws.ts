@@ -913,6 +913,7 @@ export class FakeAccount {
       return { Reservations: instances.length === 0 ? [] : [{ Instances: structuredClone(instances) }] };
     },
     'ec2:RunInstances': (input, region) => {
+      assertUserDataSize(input.UserData);
       const profileArn = (input.IamInstanceProfile as { Arn?: string } | undefined)?.Arn;
       const profile = [...this.profiles.values()].find((candidate) => candidate.arn === profileArn);
       if (profileArn && (!profile || !this.acceptsProfile(profileArn))) {
@@ -1078,6 +1079,15 @@ export const ROLE_POLICY_SIZE_QUOTA = 10_240;
 /** The same page: managed policy size, and role trust policy length (the default quota), white space not counted. */
 export const MANAGED_POLICY_SIZE_QUOTA = 6_144;
 export const TRUST_POLICY_SIZE_QUOTA = 2_048;
+
+/**
+ * Amazon EC2 User Guide, "Run commands when you launch an EC2 instance with user data input": "User data is limited to 16 KB, in raw
+ * form, before it is base64-encoded"; RunInstances and launch templates answer InvalidParameterValue beyond it.
+ */
+export function assertUserDataSize(userData: unknown): void {
+  if (userData !== undefined && Buffer.from(String(userData), 'base64').length > 16_384)
+    throw new AwsFault('InvalidParameterValue', 'User data is limited to 16384 bytes');
+}
 
 /** IAM API Reference, CreatePolicy and CreatePolicyVersion "Errors": LimitExceeded (409), in the words IAM answers with. */
 function assertManagedPolicySize(document: string): void {

@@ -1,7 +1,7 @@
 // The load-balanced part of the in-memory AWS account: default subnets, launch templates, Auto Scaling groups with instance refreshes, load balancers, target groups, listeners, SSM parameters, ACM certificates and Route 53 zones, advancing with the fake clock.
 import type { FakeAccount, InstanceModel } from './fake-aws.js';
 import { AwsFault } from './aws-errors.js';
-import { withTags } from './fake-aws.js';
+import { assertUserDataSize, withTags } from './fake-aws.js';
 
 type Tags = { Key: string; Value: string }[];
 type Json = Record<string, unknown>;
@@ -501,6 +501,7 @@ export class ScalingModel {
       // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidLaunchTemplateName.AlreadyExistsException.
       if ([...model.launchTemplates.values()].some((template) => template.LaunchTemplateName === name))
         throw new AwsFault('InvalidLaunchTemplateName.AlreadyExistsException', `Launch template name already in use.`);
+      assertUserDataSize((input.LaunchTemplateData as Json | undefined)?.UserData);
       const template: LaunchTemplateModel = {
         LaunchTemplateId: this.account.nextId('lt'),
         LaunchTemplateName: name,
@@ -563,6 +564,7 @@ export class ScalingModel {
       const template = this.region(region).launchTemplates.get(String(input.LaunchTemplateId));
       // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidLaunchTemplateId.NotFound.
       if (!template) throw new AwsFault('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
+      assertUserDataSize((input.LaunchTemplateData as Json | undefined)?.UserData);
       const VersionNumber = template.versions.length + 1;
       template.versions.push({
         VersionNumber,
