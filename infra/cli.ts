@@ -259,7 +259,10 @@ function validateHostedZoneId(value: string): string | undefined {
 
 function validateStack(value: string): string | undefined {
   // Role names allow 64 characters and the longest derived name adds 17.
-  return /^[a-z][a-z0-9-]{0,31}$/.test(value) ? undefined : 'use 1–32 lowercase letters, digits or hyphens, starting with a letter';
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(value)) return 'use 1–32 lowercase letters, digits or hyphens, starting with a letter';
+  // Amazon EC2 API Reference, CreateSecurityGroup, GroupName: "Can't start with sg-"; the groups are STACK-web, STACK-lb, STACK-app.
+  if (value.startsWith('sg-')) return 'choose a name that does not begin with sg- (EC2 refuses security group names that do)';
+  return undefined;
 }
 
 function validateRegion(value: string): string | undefined {

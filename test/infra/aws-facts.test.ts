@@ -388,3 +388,18 @@ test('when user data is over 16 KB, then EC2 refuses it; the boot script with th
   const policy = appPolicy({ ...upSettings({ stack, bucket: 'b'.repeat(63), region: 'ap-southeast-3', keyPrefix }) }, '123456789012');
   assert.ok(JSON.stringify(policy).length < 10_240 / 2);
 });
+
+// Amazon EC2 API Reference, CreateSecurityGroup, GroupName: "Up to 255 characters in length. Can't start with sg-."
+test('when a security group name begins with sg-, then EC2 refuses it, and the command line refuses a stack whose groups would', async () => {
+  const { aws } = account();
+  await assert.rejects(
+    aws.ec2.send(new CreateSecurityGroupCommand({ GroupName: 'sg-demo-web', Description: 'demo', VpcId: `vpc-${REGION}` })),
+    { name: 'InvalidParameterValue', message: 'Group names may not be in the format sg-*.' },
+  );
+
+  assert.throws(
+    () => parseCommandLine(['up', '--bucket', 'demo-bucket', '--region', REGION, '--allow-cidr', '203.0.113.0/24', '--stack', 'sg-demo']),
+    /--stack "sg-demo": .*sg-/,
+  );
+  assert.equal(parseCommandLine(['down', '--bucket', 'demo-bucket', '--region', REGION, '--stack', 'sgdemo']).name, 'down');
+});

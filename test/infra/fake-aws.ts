@@ -834,6 +834,9 @@ export class FakeAccount {
     'ec2:DescribeVpcs': (_input, region) => ({ Vpcs: this.hasDefaultVpc ? [{ VpcId: this.region(region).vpcId, IsDefault: true }] : [] }),
     'ec2:CreateSecurityGroup': (input, region) => {
       const model = this.region(region);
+      // Amazon EC2 API Reference, CreateSecurityGroup, GroupName: "Can't start with sg-" (InvalidParameterValue, in EC2's words).
+      if (String(input.GroupName).startsWith('sg-'))
+        throw new AwsFault('InvalidParameterValue', 'Group names may not be in the format sg-*.');
       if ([...model.groups.values()].some((group) => group.GroupName === input.GroupName && group.VpcId === input.VpcId)) {
         // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.Duplicate.
         throw new AwsFault(
