@@ -20,6 +20,9 @@ import {
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
   CreateRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  RemoveRoleFromInstanceProfileCommand,
   PutRolePolicyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
@@ -402,4 +405,19 @@ test('when a security group name begins with sg-, then EC2 refuses it, and the c
     /--stack "sg-demo": .*sg-/,
   );
   assert.equal(parseCommandLine(['down', '--bucket', 'demo-bucket', '--region', REGION, '--stack', 'sgdemo']).name, 'down');
+});
+
+// IAM API Reference, DeleteRolePolicy, DetachRolePolicy and RemoveRoleFromInstanceProfile, Errors: NoSuchEntity (404) for what is
+// not there; a removal never succeeds silently.
+test('when a policy or role that is not there is removed, then IAM answers NoSuchEntity', async () => {
+  const { model, aws } = account();
+  model.addRole('demo-role', STACK_TAGS);
+  model.addProfile('demo-profile', STACK_TAGS);
+
+  for (const request of [
+    aws.iam.send(new DeleteRolePolicyCommand({ RoleName: 'demo-role', PolicyName: 'absent' })),
+    aws.iam.send(new DetachRolePolicyCommand({ RoleName: 'demo-role', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' })),
+    aws.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: 'demo-profile', RoleName: 'demo-role' })),
+  ])
+    await assert.rejects(request, { name: 'NoSuchEntityException' });
 });

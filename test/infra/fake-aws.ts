@@ -751,12 +751,19 @@ export class FakeAccount {
       role.inlinePolicies.set(String(input.PolicyName), document);
     },
     'iam:ListRolePolicies': (input) => ({ PolicyNames: [...this.roleFor(input.RoleName).inlinePolicies.keys()] }),
-    'iam:DeleteRolePolicy': (input) => void this.roleFor(input.RoleName).inlinePolicies.delete(String(input.PolicyName)),
+    // IAM API Reference, DeleteRolePolicy, DetachRolePolicy and RemoveRoleFromInstanceProfile "Errors": NoSuchEntity (404) for a
+    // policy or role that is not there.
+    'iam:DeleteRolePolicy': (input) => {
+      if (!this.roleFor(input.RoleName).inlinePolicies.delete(String(input.PolicyName)))
+        throw new AwsFault('NoSuchEntity', `The role policy with name ${String(input.PolicyName)} cannot be found.`);
+    },
     'iam:ListAttachedRolePolicies': (input) => ({
       AttachedPolicies: this.roleFor(input.RoleName).attachedPolicies.map((PolicyArn) => ({ PolicyArn })),
     }),
     'iam:DetachRolePolicy': (input) => {
       const role = this.roleFor(input.RoleName);
+      if (!role.attachedPolicies.includes(String(input.PolicyArn)))
+        throw new AwsFault('NoSuchEntity', `Policy ${String(input.PolicyArn)} was not found.`);
       role.attachedPolicies = role.attachedPolicies.filter((arn) => arn !== input.PolicyArn);
     },
     'iam:DeleteRole': (input) => {
@@ -821,6 +828,8 @@ export class FakeAccount {
     },
     'iam:RemoveRoleFromInstanceProfile': (input) => {
       const profile = this.profileFor(input.InstanceProfileName);
+      if (!profile.roles.includes(String(input.RoleName)))
+        throw new AwsFault('NoSuchEntity', `The role with name ${String(input.RoleName)} cannot be found.`);
       profile.roles = profile.roles.filter((name) => name !== input.RoleName);
     },
     'iam:DeleteInstanceProfile': (input) => {
