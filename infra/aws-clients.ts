@@ -58,6 +58,14 @@ export function isAwsError(error: unknown, ...names: string[]): error is Error {
   return error instanceof Error && names.includes(error.name);
 }
 
+/**
+ * Whether AWS refused the request itself (a 4xx answer: the SDK's $fault "client"), whatever code it gave. Only for a refusal
+ * AWS documents without naming its code, where comparing one guessed name would make the code hang on a guess.
+ */
+export function isClientRefusal(error: unknown): error is Error {
+  return error instanceof Error && (error as { $fault?: unknown }).$fault === 'client';
+}
+
 /** Runs a request and turns the named "does not exist" errors into undefined; every other error (AccessDenied included) is thrown. */
 export async function unlessMissing<T>(request: Promise<T>, ...missingErrorNames: string[]): Promise<T | undefined> {
   try {

@@ -71,6 +71,8 @@ const ACCEPTED: Record<Exclude<CommandName, 'plan'>, { required: OptionName[]; o
 
 /** A ceiling against a typo (`--instances 200`): each instance is billed by the hour. Raise it here if you mean it. */
 export const MAX_INSTANCES = 20;
+/** Half of S3's 1,024-byte key limit, so every key the app makes under the prefix fits with room. */
+export const MAX_KEY_PREFIX_LENGTH = 512;
 const DEFAULT_LOG_MINUTES = '60';
 const DEFAULT_LOG_LINES = '200';
 
@@ -209,6 +211,17 @@ function loadBalancedOptions(
     problems.push(
       `--stack ${JSON.stringify(stack)}: with --instances, use at most ${MAX_LOAD_BALANCED_STACK_LENGTH} characters (load balancer and target group names allow 32, and get -lb and -tg added).`,
     );
+  // AWS Systems Manager API Reference, PutParameter, Name: "A parameter name can't be prefixed with "aws" or "ssm"
+  // (case-insensitive)"; the CSRF secret of a load-balanced stack is /STACK/csrf-secret.
+  if (/^(aws|ssm)/i.test(stack))
+    problems.push(
+      `--stack ${JSON.stringify(stack)}: with --instances, choose a name that does not begin with aws or ssm (SSM refuses parameter names that do, and the CSRF secret is /${stack}/csrf-secret).`,
+    );
+  // Elastic Load Balancing API Reference (v2), CreateLoadBalancer, Name: "must not begin with "internal-"".
+  if (`${stack}-lb`.startsWith('internal-'))
+    problems.push(
+      `--stack ${JSON.stringify(stack)}: with --instances, choose a name that does not begin with internal- (ELB refuses load balancer names that begin with internal-).`,
+    );
   const certificateArn =
     text('certificate-arn') === undefined
       ? undefined
@@ -246,7 +259,10 @@ function validateHostedZoneId(value: string): string | undefined {
 
 function validateStack(value: string): string | undefined {
   // Role names allow 64 characters and the longest derived name adds 17.
-  return /^[a-z][a-z0-9-]{0,31}$/.test(value) ? undefined : 'use 1–32 lowercase letters, digits or hyphens, starting with a letter';
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(value)) return 'use 1–32 lowercase letters, digits or hyphens, starting with a letter';
+  // Amazon EC2 API Reference, CreateSecurityGroup, GroupName: "Can't start with sg-"; the groups are STACK-web, STACK-lb, STACK-app.
+  if (value.startsWith('sg-')) return 'choose a name that does not begin with sg- (EC2 refuses security group names that do)';
+  return undefined;
 }
 
 function validateRegion(value: string): string | undefined {
@@ -257,7 +273,11 @@ function validateBucket(value: string): string | undefined {
   // Dots are valid in bucket names but break the TLS certificate of virtual-hosted URLs, which the SDK uses.
   if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(value))
     return 'use 3–63 lowercase letters, digits or hyphens, starting and ending with a letter or digit (no dots)';
-  if (value.startsWith('xn--') || value.endsWith('-s3alias') || value.endsWith('--ol-s3')) return 'S3 reserves this prefix or suffix';
+  // Amazon S3 User Guide, "General purpose bucket naming rules" (.mrap, the other reserved suffix, needs a dot).
+  const reservedPrefixes = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+  const reservedSuffixes = ['-s3alias', '--ol-s3', '--x-s3', '--table-s3'];
+  if (reservedPrefixes.some((prefix) => value.startsWith(prefix)) || reservedSuffixes.some((suffix) => value.endsWith(suffix)))
+    return 'S3 reserves this prefix or suffix';
   return undefined;
 }
 
@@ -286,6 +306,8 @@ function validateKeyPrefix(value: string): string | undefined {
   if (!/^[A-Za-z0-9!_.-]+(\/[A-Za-z0-9!_.-]+)*\/$/.test(value))
     return 'use letters, digits and ! _ . - in /-separated parts, ending with / (for example photos/)';
   if (value.startsWith(RELEASES_ROOT)) return `${RELEASES_ROOT} holds the app releases; choose another prefix`;
+  // Amazon S3 User Guide, "Naming Amazon S3 objects": a key is at most 1,024 bytes, and the app adds a folder, an id and an extension.
+  if (value.length > MAX_KEY_PREFIX_LENGTH) return `use at most ${MAX_KEY_PREFIX_LENGTH} characters (S3 keys are at most 1,024 bytes)`;
   // The app refuses them too (S3_PREFIX): an instance given one would not start.
   if (value.split('/').some((part) => part === '.' || part === '..')) return 'no part may be . or ..';
   return undefined;

@@ -163,10 +163,10 @@ export function tagFiltersCli(settings: StackSettings): string {
     .join(' ');
 }
 
-/** Graviton instance types (t4g, m7g, c8g, …) need the arm64 image; everything else gets x86_64. */
+/** Graviton instance types (a1, the first, then t4g, m7g, c8g, …) need the arm64 image; everything else gets x86_64. */
 export function architectureOf(instanceType: string): 'arm64' | 'x86_64' {
   const family = instanceType.split('.')[0] ?? '';
-  return /^[a-z]+\d+[a-z]*g[a-z]*$/.test(family) ? 'arm64' : 'x86_64';
+  return family === 'a1' || /^[a-z]+\d+[a-z]*g[a-z]*$/.test(family) ? 'arm64' : 'x86_64';
 }
 
 export function amiParameterName(instanceType: string): string {

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { isAwsError, retryUntilVisible, unlessMissing, type AwsDeps } from '../aws-clients.js';
+import { isAwsError, isClientRefusal, retryUntilVisible, unlessMissing, type AwsDeps } from '../aws-clients.js';
 import { releaseObjectPrefix } from '../release.js';
 import {
   amiParameterName,
@@ -393,7 +393,8 @@ async function startIfStopped(deps: AwsDeps, instance: Instance): Promise<void> 
 /**
  * The failure line user-data printed on the console, if it did. The latest output only exists on Nitro instances (EC2 API
  * Reference, GetConsoleOutput); on an older type (t2, m4, c4…) EC2 refuses Latest, and up reads the buffered output,
- * which EC2 posts shortly after boot, from then on (`consoleOutput.latest` remembers it across polls).
+ * which EC2 posts shortly after boot, from then on (`consoleOutput.latest` remembers it across polls). The page names no
+ * error code for that refusal, so any client error to Latest switches to the buffered output; one to that is thrown.
  */
 async function setupFailure(deps: AwsDeps, instanceId: string, consoleOutput: { latest: boolean }): Promise<string | undefined> {
   const read = (latest: boolean) =>
@@ -402,7 +403,7 @@ async function setupFailure(deps: AwsDeps, instanceId: string, consoleOutput: { 
   try {
     answer = await read(consoleOutput.latest);
   } catch (error) {
-    if (!consoleOutput.latest || !isAwsError(error, 'UnsupportedOperation')) throw error;
+    if (!consoleOutput.latest || !isClientRefusal(error)) throw error;
     consoleOutput.latest = false;
     deps.log(`${instanceId} is not on the Nitro hypervisor, so EC2 has no latest console output for it: reading the output it buffers`);
     answer = await read(false);

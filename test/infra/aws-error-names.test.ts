@@ -85,13 +85,6 @@ const ERROR_NAMES: Record<string, { service: AwsService; code: string; page: str
       page: 'Amazon EC2 Auto Scaling API Reference, Common Errors (and CreateAutoScalingGroup for a profile not yet propagated)',
     },
   ],
-  UnsupportedOperation: [
-    {
-      service: 'ec2',
-      code: 'UnsupportedOperation',
-      page: 'Amazon EC2 API Reference, Error codes for the Amazon EC2 API (GetConsoleOutput: Latest on Nitro instances only)',
-    },
-  ],
   'InvalidGroup.NotFound': [
     { service: 'ec2', code: 'InvalidGroup.NotFound', page: 'Amazon EC2 API Reference, Error codes for the Amazon EC2 API' },
   ],

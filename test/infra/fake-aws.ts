@@ -609,6 +609,7 @@ export class FakeAccount {
       const name = String(input.RoleName);
       // IAM API Reference, CreateRole "Errors": EntityAlreadyExists (409).
       if (this.roles.has(name)) throw new AwsFault('EntityAlreadyExists', `Role with name ${name} already exists.`);
+      assertTrustPolicySize(String(input.AssumeRolePolicyDocument));
       const role = this.addRole(name, (input.Tags as Tags) ?? []);
       this.created(`role:${name}`);
       role.trust = JSON.parse(String(input.AssumeRolePolicyDocument)) as Json;
@@ -641,6 +642,7 @@ export class FakeAccount {
           'EntityAlreadyExists',
           `A policy called ${String(input.PolicyName)} already exists. Duplicate names are not allowed.`,
         );
+      assertManagedPolicySize(String(input.PolicyDocument));
       const document = JSON.parse(String(input.PolicyDocument)) as Json;
       const policy = {
         name: String(input.PolicyName),
@@ -692,6 +694,7 @@ export class FakeAccount {
           'LimitExceeded',
           'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.',
         );
+      assertManagedPolicySize(String(input.PolicyDocument));
       policy.lastVersion += 1;
       const version = {
         id: `v${policy.lastVersion}`,
@@ -728,16 +731,39 @@ export class FakeAccount {
         throw new AwsFault('DeleteConflict', 'Cannot delete a policy attached to entities.');
       this.managedPolicies.delete(String(input.PolicyArn));
     },
-    'iam:UpdateAssumeRolePolicy': (input) => void (this.roleFor(input.RoleName).trust = JSON.parse(String(input.PolicyDocument)) as Json),
-    'iam:PutRolePolicy': (input) =>
-      void this.roleFor(input.RoleName).inlinePolicies.set(String(input.PolicyName), JSON.parse(String(input.PolicyDocument)) as Json),
+    'iam:UpdateAssumeRolePolicy': (input) => {
+      const role = this.roleFor(input.RoleName);
+      assertTrustPolicySize(String(input.PolicyDocument));
+      role.trust = JSON.parse(String(input.PolicyDocument)) as Json;
+    },
+    'iam:PutRolePolicy': (input) => {
+      const role = this.roleFor(input.RoleName);
+      const document = JSON.parse(String(input.PolicyDocument)) as Json;
+      // IAM User Guide, "IAM and AWS STS quotas": a role's inline policies together may hold at most 10,240 characters, white
+      // space not counted; IAM API Reference, PutRolePolicy "Errors": LimitExceeded (409), in the words IAM answers with.
+      const others = [...role.inlinePolicies].filter(([name]) => name !== input.PolicyName).map(([, policy]) => policy);
+      const size = [...others, document].reduce((total, policy) => total + JSON.stringify(policy).replace(/\s/g, '').length, 0);
+      if (size > ROLE_POLICY_SIZE_QUOTA)
+        throw new AwsFault(
+          'LimitExceeded',
+          `Maximum policy size of ${ROLE_POLICY_SIZE_QUOTA} bytes exceeded for role ${String(input.RoleName)}`,
+        );
+      role.inlinePolicies.set(String(input.PolicyName), document);
+    },
     'iam:ListRolePolicies': (input) => ({ PolicyNames: [...this.roleFor(input.RoleName).inlinePolicies.keys()] }),
-    'iam:DeleteRolePolicy': (input) => void this.roleFor(input.RoleName).inlinePolicies.delete(String(input.PolicyName)),
+    // IAM API Reference, DeleteRolePolicy, DetachRolePolicy and RemoveRoleFromInstanceProfile "Errors": NoSuchEntity (404) for a
+    // policy or role that is not there.
+    'iam:DeleteRolePolicy': (input) => {
+      if (!this.roleFor(input.RoleName).inlinePolicies.delete(String(input.PolicyName)))
+        throw new AwsFault('NoSuchEntity', `The role policy with name ${String(input.PolicyName)} cannot be found.`);
+    },
     'iam:ListAttachedRolePolicies': (input) => ({
       AttachedPolicies: this.roleFor(input.RoleName).attachedPolicies.map((PolicyArn) => ({ PolicyArn })),
     }),
     'iam:DetachRolePolicy': (input) => {
       const role = this.roleFor(input.RoleName);
+      if (!role.attachedPolicies.includes(String(input.PolicyArn)))
+        throw new AwsFault('NoSuchEntity', `Policy ${String(input.PolicyArn)} was not found.`);
       role.attachedPolicies = role.attachedPolicies.filter((arn) => arn !== input.PolicyArn);
     },
     'iam:DeleteRole': (input) => {
@@ -802,6 +828,8 @@ export class FakeAccount {
     },
     'iam:RemoveRoleFromInstanceProfile': (input) => {
       const profile = this.profileFor(input.InstanceProfileName);
+      if (!profile.roles.includes(String(input.RoleName)))
+        throw new AwsFault('NoSuchEntity', `The role with name ${String(input.RoleName)} cannot be found.`);
       profile.roles = profile.roles.filter((name) => name !== input.RoleName);
     },
     'iam:DeleteInstanceProfile': (input) => {
@@ -815,6 +843,9 @@ export class FakeAccount {
     'ec2:DescribeVpcs': (_input, region) => ({ Vpcs: this.hasDefaultVpc ? [{ VpcId: this.region(region).vpcId, IsDefault: true }] : [] }),
     'ec2:CreateSecurityGroup': (input, region) => {
       const model = this.region(region);
+      // Amazon EC2 API Reference, CreateSecurityGroup, GroupName: "Can't start with sg-" (InvalidParameterValue, in EC2's words).
+      if (String(input.GroupName).startsWith('sg-'))
+        throw new AwsFault('InvalidParameterValue', 'Group names may not be in the format sg-*.');
       if ([...model.groups.values()].some((group) => group.GroupName === input.GroupName && group.VpcId === input.VpcId)) {
         // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidGroup.Duplicate.
         throw new AwsFault(
@@ -837,6 +868,11 @@ export class FakeAccount {
       const rules = input.IpPermissions as SecurityGroupModel['IpPermissions'];
       // A rule that names another group needs that group found too, and a new one is not at first.
       for (const pair of rules.flatMap((rule) => rule.UserIdGroupPairs ?? [])) this.securityGroupFor(region, pair.GroupId);
+      // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidPermission.Duplicate, "The specified inbound or
+      // outbound rule already exists for that security group"; the whole request is refused and nothing is added.
+      const held = new Set(group.IpPermissions.flatMap(ruleSources));
+      const duplicate = rules.flatMap(ruleSources).find((source) => held.has(source));
+      if (duplicate) throw new AwsFault('InvalidPermission.Duplicate', `the specified rule "${duplicate}" already exists`);
       for (const rule of rules) group.IpPermissions.push({ ...rule, IpRanges: rule.IpRanges ?? [] });
       return { Return: true };
     },
@@ -889,6 +925,7 @@ export class FakeAccount {
       return { Reservations: instances.length === 0 ? [] : [{ Instances: structuredClone(instances) }] };
     },
     'ec2:RunInstances': (input, region) => {
+      assertUserDataSize(input.UserData);
       const profileArn = (input.IamInstanceProfile as { Arn?: string } | undefined)?.Arn;
       const profile = [...this.profiles.values()].find((candidate) => candidate.arn === profileArn);
       if (profileArn && (!profile || !this.acceptsProfile(profileArn))) {
@@ -1048,6 +1085,44 @@ export class FakeAccount {
 }
 
 type Filter = { Name: string; Values: string[] };
+
+/** IAM User Guide, "IAM and AWS STS quotas": role policy size, the aggregate of its inline policies without white space. */
+export const ROLE_POLICY_SIZE_QUOTA = 10_240;
+/** The same page: managed policy size, and role trust policy length (the default quota), white space not counted. */
+export const MANAGED_POLICY_SIZE_QUOTA = 6_144;
+export const TRUST_POLICY_SIZE_QUOTA = 2_048;
+
+/**
+ * Amazon EC2 User Guide, "Run commands when you launch an EC2 instance with user data input": "User data is limited to 16 KB, in raw
+ * form, before it is base64-encoded"; RunInstances and launch templates answer InvalidParameterValue beyond it.
+ */
+export function assertUserDataSize(userData: unknown): void {
+  if (userData !== undefined && Buffer.from(String(userData), 'base64').length > 16_384)
+    throw new AwsFault('InvalidParameterValue', 'User data is limited to 16384 bytes');
+}
+
+/** IAM API Reference, CreatePolicy and CreatePolicyVersion "Errors": LimitExceeded (409), in the words IAM answers with. */
+function assertManagedPolicySize(document: string): void {
+  if (document.replace(/\s/g, '').length > MANAGED_POLICY_SIZE_QUOTA)
+    throw new AwsFault('LimitExceeded', `Cannot exceed quota for PolicySize: ${MANAGED_POLICY_SIZE_QUOTA}`);
+}
+
+/** IAM API Reference, CreateRole and UpdateAssumeRolePolicy "Errors": LimitExceeded (409), in the words IAM answers with. */
+function assertTrustPolicySize(document: string): void {
+  if (document.replace(/\s/g, '').length > TRUST_POLICY_SIZE_QUOTA)
+    throw new AwsFault('LimitExceeded', `Cannot exceed quota for ACLSizePerRole: ${TRUST_POLICY_SIZE_QUOTA}`);
+}
+
+/** Each source a permission opens its ports to, as one comparable string: a rule EC2 would call a duplicate has the same string. */
+function ruleSources(rule: SecurityGroupModel['IpPermissions'][number]): string[] {
+  const ports = `${rule.IpProtocol} ${rule.FromPort ?? ''}-${rule.ToPort ?? ''}`;
+  return [
+    ...(rule.IpRanges ?? []).map((range) => `${ports} from ${range.CidrIp}`),
+    ...(rule.Ipv6Ranges ?? []).map((range) => `${ports} from ${range.CidrIpv6}`),
+    ...(rule.PrefixListIds ?? []).map((prefixList) => `${ports} from ${prefixList.PrefixListId}`),
+    ...(rule.UserIdGroupPairs ?? []).map((pair) => `${ports} from ${pair.GroupId}`),
+  ];
+}
 
 /**
  * The instance families on the Xen hypervisor (Amazon EC2 User Guide, "Instances built on the AWS Nitro System": every

@@ -1,7 +1,7 @@
 // The load-balanced part of the in-memory AWS account: default subnets, launch templates, Auto Scaling groups with instance refreshes, load balancers, target groups, listeners, SSM parameters, ACM certificates and Route 53 zones, advancing with the fake clock.
 import type { FakeAccount, InstanceModel } from './fake-aws.js';
 import { AwsFault } from './aws-errors.js';
-import { withTags } from './fake-aws.js';
+import { assertUserDataSize, withTags } from './fake-aws.js';
 
 type Tags = { Key: string; Value: string }[];
 type Json = Record<string, unknown>;
@@ -37,7 +37,7 @@ const RECORD_TYPES = [
 export const LOAD_BALANCER_ZONE_ID = 'Z32O12XQLNTSW2';
 
 export interface TargetModel {
-  state: 'initial' | 'healthy' | 'unhealthy' | 'draining';
+  state: 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
   drainingUntil?: number;
 }
 
@@ -74,6 +74,8 @@ export interface LoadBalancerModel {
   Tags: Tags;
   /** Set by DeleteLoadBalancer: still listed until then, as AWS deletes in the background. */
   goneAt?: number;
+  /** Until then the load balancer is "provisioning" and checks no target's health (unset: active). */
+  activeAt?: number;
 }
 
 export interface ListenerModel {
@@ -173,6 +175,8 @@ export class ScalingModel {
   readonly defaultZones = new Map<string, string[]>();
   /** How long a deleted load balancer stays listed. */
   loadBalancerDeletionMs = 20_000;
+  /** How long a new load balancer stays "provisioning" (the ELB waiter LoadBalancerAvailable polls for "active"). */
+  loadBalancerProvisioningMs = 60_000;
 
   constructor(private readonly account: FakeAccount) {}
 
@@ -273,6 +277,7 @@ export class ScalingModel {
         model.lingeringInterfaces.push({ groupIds: lb.SecurityGroups, until: now + LOAD_BALANCER_ENI_RELEASE_MS });
       }
       for (const group of model.targetGroups.values()) {
+        const checked = this.healthCheckedBy(model, group.TargetGroupArn);
         for (const [id, target] of group.targets) {
           const instance = instances.get(id);
           if (target.state === 'draining') {
@@ -280,6 +285,10 @@ export class ScalingModel {
             continue;
           }
           if (!instance || instance.State.Name === 'terminated' || instance.State.Name === 'shutting-down') group.targets.delete(id);
+          // Elastic Load Balancing, "Health checks for Application Load Balancer target groups": "unused" when no load balancer
+          // routes to the group; checks start once the load balancer is active, so until then a target stays "initial".
+          else if (checked === 'unused') target.state = 'unused';
+          else if (checked === 'provisioning') target.state = 'initial';
           else if (instance.setup === 'failed') target.state = 'unhealthy';
           else if (instance.State.Name === 'running' && now >= ((instance as InstanceModel & { bootedAt?: number }).bootedAt ?? 0))
             target.state = 'healthy';
@@ -287,6 +296,16 @@ export class ScalingModel {
       }
       for (const group of [...model.groups.values()]) this.advanceGroup(regionName, model, group);
     }
+  }
+
+  /** Whether a load balancer checks the group's targets: one of its listeners forwards there, and it is active. */
+  private healthCheckedBy(model: ScalingRegionModel, targetGroupArn: string): 'checked' | 'provisioning' | 'unused' {
+    const routing = [...model.listeners.values()]
+      .filter((listener) => listener.DefaultActions.some((action) => action.TargetGroupArn === targetGroupArn))
+      .map((listener) => model.loadBalancers.get(listener.LoadBalancerArn))
+      .filter((lb): lb is LoadBalancerModel => lb !== undefined && lb.goneAt === undefined);
+    if (routing.length === 0) return 'unused';
+    return routing.some((lb) => (lb.activeAt ?? 0) <= this.account.now()) ? 'checked' : 'provisioning';
   }
 
   private advanceGroup(regionName: string, model: ScalingRegionModel, group: GroupModel): void {
@@ -430,8 +449,13 @@ export class ScalingModel {
   private taggable(region: string, arn: string): { Tags: Tags } {
     const model = this.region(region);
     const found = model.loadBalancers.get(arn) ?? model.targetGroups.get(arn) ?? model.listeners.get(arn);
-    // Elastic Load Balancing API Reference (v2), AddTags "Errors": LoadBalancerNotFound, TargetGroupNotFound, ListenerNotFound (400).
-    if (!found) throw new AwsFault('LoadBalancerNotFound', `Resource '${arn}' not found`);
+    // Elastic Load Balancing API Reference (v2), AddTags and DescribeTags "Errors": LoadBalancerNotFound, TargetGroupNotFound,
+    // ListenerNotFound (400), each for its own kind of resource.
+    if (!found) {
+      if (arn.includes(':targetgroup/')) throw new AwsFault('TargetGroupNotFound', `Target groups '${arn}' not found`);
+      if (arn.includes(':listener/')) throw new AwsFault('ListenerNotFound', `Listeners '${arn}' not found`);
+      throw new AwsFault('LoadBalancerNotFound', `Load balancers '${arn}' not found`);
+    }
     return found;
   }
 
@@ -477,6 +501,7 @@ export class ScalingModel {
       // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidLaunchTemplateName.AlreadyExistsException.
       if ([...model.launchTemplates.values()].some((template) => template.LaunchTemplateName === name))
         throw new AwsFault('InvalidLaunchTemplateName.AlreadyExistsException', `Launch template name already in use.`);
+      assertUserDataSize((input.LaunchTemplateData as Json | undefined)?.UserData);
       const template: LaunchTemplateModel = {
         LaunchTemplateId: this.account.nextId('lt'),
         LaunchTemplateName: name,
@@ -539,6 +564,7 @@ export class ScalingModel {
       const template = this.region(region).launchTemplates.get(String(input.LaunchTemplateId));
       // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": InvalidLaunchTemplateId.NotFound.
       if (!template) throw new AwsFault('InvalidLaunchTemplateId.NotFound', 'The specified launch template does not exist.');
+      assertUserDataSize((input.LaunchTemplateData as Json | undefined)?.UserData);
       const VersionNumber = template.versions.length + 1;
       template.versions.push({
         VersionNumber,
@@ -556,10 +582,15 @@ export class ScalingModel {
 
     'elbv2:CreateTargetGroup': (input, region) => {
       const model = this.region(region);
-      // Elastic Load Balancing API Reference (v2), CreateTargetGroup "Errors": DuplicateTargetGroupName (400).
-      if ([...model.targetGroups.values()].some((group) => group.TargetGroupName === input.Name))
-        throw new AwsFault('DuplicateTargetGroupName', 'A target group with the same name exists, but with different settings');
       const { Name, Tags, ...settings } = input as Json & { Name: string; Tags?: Tags };
+      const existing = [...model.targetGroups.values()].find((group) => group.TargetGroupName === Name);
+      // Elastic Load Balancing API Reference (v2), CreateTargetGroup: idempotent, "If you attempt to create multiple target groups
+      // with the same settings, each call succeeds"; a name in use with other settings: "Errors": DuplicateTargetGroupName (400).
+      if (existing) {
+        if (!sameSettings(existing, settings))
+          throw new AwsFault('DuplicateTargetGroupName', 'A target group with the same name exists, but with different settings');
+        return { TargetGroups: [this.describeTargetGroup(existing)] };
+      }
       const group = {
         ...(settings as Partial<TargetGroupModel>),
         TargetGroupArn: `arn:aws:elasticloadbalancing:${region}:123456789012:targetgroup/${Name}/${this.account.nextId('tg').slice(3)}`,
@@ -610,19 +641,50 @@ export class ScalingModel {
       model.targetGroups.delete(group.TargetGroupArn);
       return {};
     },
-    'elbv2:DescribeTargetHealth': (input, region) => ({
-      TargetHealthDescriptions: [...this.targetGroupOf(region, input.TargetGroupArn).targets].map(([Id, target]) => ({
-        Target: { Id, Port: 80 },
-        TargetHealth: { State: target.state },
-      })),
-    }),
+    'elbv2:DescribeTargetHealth': (input, region) => {
+      const group = this.targetGroupOf(region, input.TargetGroupArn);
+      const provisioning = this.healthCheckedBy(this.region(region), group.TargetGroupArn) === 'provisioning';
+      // Elastic Load Balancing API Reference (v2), TargetHealth: each state but healthy comes with a reason code.
+      const reasons: Record<TargetModel['state'], string | undefined> = {
+        initial: provisioning ? 'Elb.RegistrationInProgress' : 'Elb.InitialHealthChecking',
+        healthy: undefined,
+        unhealthy: 'Target.FailedHealthChecks',
+        draining: 'Target.DeregistrationInProgress',
+        unused: 'Target.NotInUse',
+      };
+      return {
+        TargetHealthDescriptions: [...group.targets].map(([Id, target]) => ({
+          Target: { Id, Port: 80 },
+          TargetHealth: { State: target.state, ...(reasons[target.state] ? { Reason: reasons[target.state] } : {}) },
+        })),
+      };
+    },
     'elbv2:CreateLoadBalancer': (input, region) => {
       const model = this.region(region);
       const name = String(input.Name);
-      // Elastic Load Balancing API Reference (v2), CreateLoadBalancer "Errors": DuplicateLoadBalancerName (400); "Common Errors": ValidationError.
+      // Elastic Load Balancing API Reference (v2), CreateLoadBalancer, Name: "a maximum of 32 characters, must contain only
+      // alphanumeric characters or hyphens, must not begin or end with a hyphen, and must not begin with "internal-"".
+      if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?$/.test(name) || name.startsWith('internal-'))
+        throw new AwsFault('ValidationError', `The load balancer name '${name}' is not valid`);
+      const subnets = input.Subnets as string[];
+      // CreateLoadBalancer is idempotent: "If you attempt to create multiple load balancers with the same settings, each call
+      // succeeds"; a name in use with other settings: "Errors": DuplicateLoadBalancerName (400). "Common Errors": ValidationError.
+      const existing = [...model.loadBalancers.values()].find((lb) => lb.LoadBalancerName === name && lb.goneAt === undefined);
+      if (existing) {
+        const same =
+          sameMembers(
+            existing.AvailabilityZones.map((zone) => zone.SubnetId),
+            subnets,
+          ) &&
+          sameMembers(existing.SecurityGroups, (input.SecurityGroups as string[] | undefined) ?? existing.SecurityGroups) &&
+          (input.Scheme ?? 'internet-facing') === existing.Scheme &&
+          (input.Type ?? 'application') === existing.Type &&
+          (input.IpAddressType ?? 'ipv4') === existing.IpAddressType;
+        if (!same) throw new AwsFault('DuplicateLoadBalancerName', 'A load balancer with the same name already exists');
+        return { LoadBalancers: [this.describeLoadBalancer(existing)] };
+      }
       if ([...model.loadBalancers.values()].some((lb) => lb.LoadBalancerName === name))
         throw new AwsFault('DuplicateLoadBalancerName', 'A load balancer with the same name already exists');
-      const subnets = input.Subnets as string[];
       const zones = new Set(subnets.map((subnet) => subnet.replace(/^subnet-/, '')));
       if (zones.size < 2)
         throw new AwsFault('ValidationError', 'At least two subnets in two different Availability Zones must be specified');
@@ -632,13 +694,14 @@ export class ScalingModel {
         LoadBalancerName: name,
         DNSName: `${name}-${id.slice(-6)}.${region}.elb.amazonaws.com`,
         CanonicalHostedZoneId: LOAD_BALANCER_ZONE_ID,
-        Scheme: String(input.Scheme),
-        Type: String(input.Type),
-        IpAddressType: String(input.IpAddressType),
+        Scheme: String(input.Scheme ?? 'internet-facing'),
+        Type: String(input.Type ?? 'application'),
+        IpAddressType: String(input.IpAddressType ?? 'ipv4'),
         VpcId: this.account.region(region).vpcId,
-        SecurityGroups: input.SecurityGroups as string[],
+        SecurityGroups: (input.SecurityGroups as string[] | undefined) ?? [],
         AvailabilityZones: subnets.map((SubnetId) => ({ SubnetId, ZoneName: SubnetId.replace(/^subnet-/, '') })),
         Tags: (input.Tags as Tags | undefined) ?? [],
+        activeAt: this.account.now() + this.loadBalancerProvisioningMs,
       };
       model.loadBalancers.set(lb.LoadBalancerArn, lb);
       return { LoadBalancers: [this.describeLoadBalancer(lb)] };
@@ -666,7 +729,10 @@ export class ScalingModel {
     },
     'elbv2:DeleteLoadBalancer': (input, region) => {
       const model = this.region(region);
-      const lb = this.lbOf(region, input.LoadBalancerArn);
+      const lb = model.loadBalancers.get(String(input.LoadBalancerArn));
+      // Elastic Load Balancing API Reference (v2), DeleteLoadBalancer: "If the load balancer does not exist or has already been
+      // deleted, the call succeeds."
+      if (!lb) return {};
       for (const [arn, listener] of model.listeners) if (listener.LoadBalancerArn === lb.LoadBalancerArn) model.listeners.delete(arn);
       lb.goneAt ??= this.account.now() + this.loadBalancerDeletionMs;
       return {};
@@ -828,10 +894,15 @@ export class ScalingModel {
           'InstanceRefreshInProgress',
           'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
         );
+      const preferences = (input.Preferences as { MinHealthyPercentage?: number; MaxHealthyPercentage?: number } | undefined) ?? {};
+      // Amazon EC2 Auto Scaling API Reference, RefreshPreferences: MaxHealthyPercentage "Value range is 100 to 200"; "If you specify
+      // MaxHealthyPercentage, you must also specify MinHealthyPercentage, and the difference between them cannot be greater than 100".
+      const { MinHealthyPercentage: min, MaxHealthyPercentage: max } = preferences;
+      if (max !== undefined && (min === undefined || max < 100 || max > 200 || max - min > 100))
+        throw new AwsFault('ValidationError', `The healthy percentages (minimum ${String(min)}, maximum ${max}) are not valid.`);
       this.assertProfilePropagated(region, group.LaunchTemplate);
       const current = String(resolveVersion(this.templateOf(region, group), group.LaunchTemplate.Version));
       const templateId = group.LaunchTemplate.LaunchTemplateId;
-      const preferences = (input.Preferences as { MinHealthyPercentage?: number } | undefined) ?? {};
       const refresh: RefreshModel = {
         InstanceRefreshId: `refresh-${this.account.nextId('r').slice(2)}`,
         Status: 'Pending',
@@ -862,6 +933,10 @@ export class ScalingModel {
     'ssm:PutParameter': (input, region) => {
       const model = this.region(region);
       const name = String(input.Name);
+      // AWS Systems Manager API Reference, PutParameter, Name: "A parameter name can't be prefixed with "aws" or "ssm"
+      // (case-insensitive)", read here as the text after a leading slash; a bad name is a ValidationException.
+      if (/^\/?(aws|ssm)/i.test(name))
+        throw new AwsFault('ValidationException', `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive).`);
       // AWS Systems Manager API Reference, PutParameter "Errors": ParameterAlreadyExists; tags with Overwrite answer ValidationException.
       if (input.Tags && input.Overwrite)
         throw new AwsFault('ValidationException', "Invalid request: tags and overwrite can't be used together.");
@@ -954,8 +1029,22 @@ export class ScalingModel {
   }
 
   private describeLoadBalancer(lb: LoadBalancerModel): Json {
-    return structuredClone({ ...lb, Tags: undefined, goneAt: undefined, State: { Code: 'active' } });
+    // Elastic Load Balancing API Reference (v2), LoadBalancerState: "provisioning" while it is set up, then "active"; a deleted
+    // one stays listed as active until it is gone (the SDK's LoadBalancersDeleted waiter retries on "active").
+    const state = (lb.activeAt ?? 0) > this.account.now() ? 'provisioning' : 'active';
+    return structuredClone({ ...lb, Tags: undefined, goneAt: undefined, activeAt: undefined, State: { Code: state } });
   }
+}
+
+/** The same items in any order. */
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && b.every((item) => a.includes(item));
+}
+
+/** Whether each setting a create request gives is the one the existing resource has (settings left out are not compared). */
+function sameSettings(existing: object, requested: Json): boolean {
+  const current = existing as Json;
+  return Object.entries(requested).every(([key, value]) => JSON.stringify(current[key]) === JSON.stringify(value));
 }
 
 /** EC2 and Auto Scaling filters over the fields this part of the model has. */
