@@ -12,7 +12,7 @@ import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from '
 import { isPhotoId } from './photo-id.js';
 import type { PhotoRecord, PhotoStore } from './store.js';
 import { thumbnailSize } from './thumbnail-size.js';
-import type { UploadReceiver } from './upload.js';
+import type { UploadReceiver } from './upload/receiver.js';
 
 export interface PhotoRoutesDeps {
   store: PhotoStore;

@@ -12,12 +12,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { throwFirstFailure, untilAborted } from '../promises.js';
 import { toStorageError } from '../storage/errors.js';
-import { decodeCaption, encodeCaption } from './captions.js';
-import { CorruptRecord, InvalidPageToken } from './errors.js';
-import { imageTypeByExtension, type ImageType } from './image-type.js';
+import { InvalidPageToken } from './errors.js';
+import type { ImageType } from './image-type.js';
 import { objectKeys, type PartFolder } from './object-keys.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
+import { type NewPhotoRecord, type PhotoRecord, recordFromMetadata, recordToMetadata } from './photo-record.js';
 import { rememberedShapes, type PhotoShape } from './photo-shapes.js';
 import type { UrlValidity } from './url-lifetime.js';
 
@@ -33,29 +34,7 @@ const IMAGE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
 /** DeleteObjects takes at most this many keys per call. */
 const MAX_KEYS_PER_DELETE = 1000;
 
-/** What a photo page needs, all read from one HeadObject on the thumbnail, the photo's record. */
-export interface PhotoRecord {
-  id: string;
-  caption: string;
-  uploadedAt: Date;
-  width: number;
-  height: number;
-  /** More than 1 for an animation; 1 for a record written before frames were counted. */
-  frames: number;
-  originalBytes: number;
-  originalType: ImageType;
-  /**
-   * The file extension of the served full-size image (its format may differ from the original's).
-   * Undefined for a photo stored before full-size images were written from pixels only: the display image
-   * is then linked as its full size, never the old copy.
-   */
-  fullSizeExtension: string | undefined;
-  /** Proves which browser uploaded the photo without linking its photos (see browser-session.ts). */
-  ownerTag: string;
-}
-
-/** What the app writes for a new photo: its time comes from its id, and it always has a full-size image. */
-export type NewPhotoRecord = Omit<PhotoRecord, 'uploadedAt' | 'fullSizeExtension'> & { fullSizeExtension: string };
+export type { NewPhotoRecord, PhotoRecord } from './photo-record.js';
 
 /** A photo as the gallery shows it: its shape (from its record) lets a page lay it out before it loads. */
 export interface PhotoSummary extends PhotoShape {
@@ -152,7 +131,9 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
   async function callS3<T>(operation: string, request: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      return await withDeadline(request(signal ? AbortSignal.any([deadline, signal]) : deadline), deadline);
+      // The SDK stops its own request on the same signal, but a step outside it (fetching credentials from
+      // IMDS, say) must not outlive the deadline either.
+      return await untilAborted(request(signal ? AbortSignal.any([deadline, signal]) : deadline), deadline);
     } catch (error) {
       throw toStorageError(operation, error);
     }
@@ -214,22 +195,12 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         put(keys.display(id), { bytes: display }, 'image/jpeg', signal),
         put(keys.fullSize(id, fullSize.extension), fullSize.body, fullSize.mime, signal),
       ]);
-      const failure = writes.find((write) => write.status === 'rejected');
-      if (failure) throw failure.reason;
+      throwFirstFailure(writes);
     },
 
     /** Writes the thumbnail with the photo's metadata: the record the gallery lists. The photo is now visible. */
     async saveRecord(record, thumbnail, signal) {
-      await put(keys.thumbnail(record.id), { bytes: thumbnail }, 'image/webp', signal, {
-        caption: encodeCaption(record.caption),
-        width: String(record.width),
-        height: String(record.height),
-        frames: String(record.frames),
-        'original-bytes': String(record.originalBytes),
-        'original-type': record.originalType.extension,
-        'full-size-type': record.fullSizeExtension,
-        'owner-tag': record.ownerTag,
-      });
+      await put(keys.thumbnail(record.id), { bytes: thumbnail }, 'image/webp', signal, recordToMetadata(record));
       shapes.remember(record.id, record);
     },
 
@@ -300,23 +271,7 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         }),
       );
       if (!head) return undefined;
-      const metadata = head.Metadata ?? {};
-      const originalType = imageTypeByExtension(metadata['original-type'] ?? '');
-      if (!originalType) throw new CorruptRecord(id, 'original-type');
-      const fullSizeExtension = metadata['full-size-type'];
-      if (fullSizeExtension !== undefined && !/^[a-z]{3,4}$/.test(fullSizeExtension)) throw new CorruptRecord(id, 'full-size-type');
-      return {
-        id,
-        caption: decodeCaption(metadata.caption),
-        uploadedAt: uploadedAt(id),
-        width: Number(metadata.width),
-        height: Number(metadata.height),
-        frames: Number(metadata.frames ?? 1),
-        originalBytes: Number(metadata['original-bytes']),
-        originalType,
-        fullSizeExtension,
-        ownerTag: metadata['owner-tag'] ?? '',
-      };
+      return recordFromMetadata(id, head.Metadata ?? {});
     },
 
     /** The uploaded original is never linked: it may carry metadata. */
@@ -391,17 +346,4 @@ class DeleteRefused extends S3ServiceException {
   constructor(details: string) {
     super({ name: 'DeleteRefused', $fault: 'server', $metadata: {}, message: `could not delete ${details}` });
   }
-}
-
-/**
- * Settles with `work`, or rejects when `deadline` aborts: the SDK stops its own request on the same
- * signal, but a step outside it (fetching credentials from IMDS, say) must not outlive the deadline either.
- */
-function withDeadline<T>(work: Promise<T>, deadline: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(deadline.reason);
-    if (deadline.aborted) onAbort();
-    deadline.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => deadline.removeEventListener('abort', onAbort));
-  });
 }
