@@ -18,16 +18,25 @@ export type FailureKind =
  * which only the log sees).
  */
 export class AppError extends Error {
+  /** The files of an upload that were refused, each with why: the answer lists them (names as the client chose them). */
+  readonly refused: readonly RefusedFile[] | undefined;
   constructor(
     readonly kind: FailureKind,
     readonly title: string,
     message: string,
     readonly hint?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; refused?: readonly RefusedFile[] },
   ) {
     super(message, options);
     this.name = new.target.name;
+    this.refused = options?.refused;
   }
+}
+
+/** A file an upload did not store: its name as the client chose it, and the reason in the user's words. */
+export interface RefusedFile {
+  file: string;
+  reason: string;
 }
 
 export class PageNotFound extends AppError {

@@ -1,6 +1,7 @@
 // The photo feature's failures, in the user's words. Each names what was wrong and what to do; the error
 // handler gives each kind its HTTP status. Library messages and paths stay in `cause`, for the log only.
-import { AppError } from '../errors.js';
+import { AppError, type FailureKind, type RefusedFile } from '../errors.js';
+import { printableFileName } from '../format.js';
 import { formatBytes } from '../view-helpers.js';
 
 const NOTHING_STORED = 'Nothing was stored.';
@@ -106,40 +107,93 @@ export class NoPhotoChosen extends AppError {
 }
 
 export class CaptionTooLong extends AppError {
-  constructor(limit: number) {
+  /** `filename`: the file whose own caption it is (see `caption-<n>`), when it is not the caption for all. */
+  constructor(limit: number, filename?: string) {
     super(
       'bad-input',
       'Caption too long',
-      `The caption is longer than ${limit} characters. ${NOTHING_STORED}`,
+      `The caption${filename === undefined ? '' : ` for ${quoteName(filename)}`} is longer than ${limit} characters. ${NOTHING_STORED}`,
       'Shorten the caption and upload again.',
     );
   }
 }
 
-export class EmptyFile extends AppError {
-  constructor(filename: string) {
-    super('bad-input', 'Empty file', `${quoteName(filename)} is empty (0 bytes). ${NOTHING_STORED}`, 'Choose the image file again.');
+/** A `caption-<n>` field whose n is not the place of one of the form's files (1 for the first). */
+export class CaptionForNoFile extends AppError {
+  constructor(field: string, fileCount: number) {
+    super(
+      'bad-input',
+      'Caption for no file',
+      `The form's field "${printableFileName(field)}" is a caption for no file of the upload (it has ${fileCount}). ${NOTHING_STORED}`,
+      'Send caption-1 for the first file, caption-2 for the second, and so on; or one caption for all.',
+    );
   }
 }
 
-export class NotAnAcceptedImage extends AppError {
+/**
+ * One file of an upload refused for what it is: the upload's other files may still be stored. `reason` says why
+ * without the file's name, for a list that shows the name beside it; the message names it.
+ */
+export class FileRefused extends AppError {
+  readonly reason: string;
+  constructor(
+    kind: FailureKind,
+    title: string,
+    readonly filename: string,
+    /** What is wrong with the file, as the end of a sentence that starts with its name ("is empty (0 bytes)"). */
+    predicate: string,
+    hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(kind, title, `${quoteName(filename)} ${predicate}. ${NOTHING_STORED}`, hint, options);
+    this.reason = `It ${predicate}.`;
+  }
+}
+
+/** Every file of an upload was refused: with one file, its own error; with several, each is listed with its reason. */
+export class NoPhotoStored extends AppError {
+  constructor(refused: readonly FileRefused[]) {
+    const [first] = refused;
+    if (!first) throw new Error('NoPhotoStored needs the refused files');
+    const listed: RefusedFile[] = refused.map((file) => ({ file: file.filename, reason: file.reason }));
+    if (refused.length === 1) super(first.kind, first.title, first.message, first.hint, { cause: first.cause, refused: listed });
+    else
+      super(
+        first.kind,
+        'No photo stored',
+        `None of the ${refused.length} files could be stored. ${NOTHING_STORED}`,
+        'Each file is listed with the reason it was refused. Choose images in an accepted type and size, then upload again.',
+        { refused: listed },
+      );
+  }
+}
+
+export class EmptyFile extends FileRefused {
+  constructor(filename: string) {
+    super('bad-input', 'Empty file', filename, 'is empty (0 bytes)', 'Choose the image file again.');
+  }
+}
+
+export class NotAnAcceptedImage extends FileRefused {
   constructor(filename: string, acceptedLabels: readonly string[]) {
     const accepted = listInWords(acceptedLabels);
     super(
       'unsupported-type',
       'Not an accepted image',
-      `${quoteName(filename)} is not a ${accepted} image. ${NOTHING_STORED}`,
+      filename,
+      `is not a ${accepted} image`,
       `Accepted types: ${accepted}. The type is read from the file's content, not its name.`,
     );
   }
 }
 
-export class UnreadableImage extends AppError {
+export class UnreadableImage extends FileRefused {
   constructor(filename: string, typeLabel: string, cause: unknown) {
     super(
       'unsupported-type',
       'Not a readable image',
-      `${quoteName(filename)} starts like a ${typeLabel} image but could not be decoded. ${NOTHING_STORED}`,
+      filename,
+      `starts like a ${typeLabel} image but could not be decoded`,
       'The file may be damaged or incomplete: try exporting it again.',
       { cause },
     );
@@ -147,48 +201,52 @@ export class UnreadableImage extends AppError {
 }
 
 /** Lossless, hierarchical and arithmetic-coded JPEGs: valid, but browsers do not show them. */
-export class UnsupportedJpegCoding extends AppError {
+export class UnsupportedJpegCoding extends FileRefused {
   constructor(filename: string) {
     super(
       'unsupported-type',
       'JPEG coding not supported',
-      `${quoteName(filename)} is a JPEG coded in a way browsers do not show (lossless, hierarchical or arithmetic coding). ${NOTHING_STORED}`,
+      filename,
+      'is a JPEG coded in a way browsers do not show (lossless, hierarchical or arithmetic coding)',
       'Export it again as a standard JPEG.',
     );
   }
 }
 
-export class ImageTooLarge extends AppError {
+export class ImageTooLarge extends FileRefused {
   constructor(filename: string, typeLabel: string, width: number, height: number, frames: number, maxPixels: number) {
     const size = frames > 1 ? `${width} × ${height} pixels in ${frames} frames` : `${width} × ${height} pixels`;
     super(
       'too-large',
       'Image too large',
-      `${quoteName(filename)} is ${size}; the limit for a ${typeLabel} image is ${formatMegapixels(maxPixels)} megapixels in all. ${NOTHING_STORED}`,
+      filename,
+      `is ${size}; the limit for a ${typeLabel} image is ${formatMegapixels(maxPixels)} megapixels in all`,
       'Resize it (or export it as JPEG, which has the highest limit) before uploading.',
     );
   }
 }
 
 /** Built to keep a decoder busy (thousands of scans, say), or simply too slow to process. */
-export class ImageTooComplex extends AppError {
+export class ImageTooComplex extends FileRefused {
   constructor(filename: string, cause: unknown) {
     super(
       'too-large',
       'Image too complex',
-      `${quoteName(filename)} would take too long to process. ${NOTHING_STORED}`,
+      filename,
+      'would take too long to process',
       'Export it again (as a baseline JPEG, for example) before uploading.',
       { cause },
     );
   }
 }
 
-export class FileTooLarge extends AppError {
-  constructor(filename: string | undefined, maxBytes: number) {
+export class FileTooLarge extends FileRefused {
+  constructor(filename: string, maxBytes: number) {
     super(
       'too-large',
       'File too large',
-      `${filename ? quoteName(filename) : 'A file'} is larger than the limit of ${formatBytes(maxBytes)} per file. ${NOTHING_STORED}`,
+      filename,
+      `is larger than the limit of ${formatBytes(maxBytes)} per file`,
       'Resize or compress the image, then upload it again.',
     );
   }
@@ -201,6 +259,18 @@ export class TooManyFiles extends AppError {
       'Too many files',
       `One upload can hold at most ${maxFiles} files. ${NOTHING_STORED}`,
       'Upload fewer files at a time.',
+    );
+  }
+}
+
+/** The upload's refused files carry more bytes than a whole form of good ones could: the client is not sending a form. */
+export class UploadTooLarge extends AppError {
+  constructor(maxBytes: number) {
+    super(
+      'too-large',
+      'Upload too large',
+      `The upload's files that could not be stored carry more than ${formatBytes(maxBytes)} in all. ${NOTHING_STORED}`,
+      'Upload fewer files at a time, each under the size limit.',
     );
   }
 }
@@ -267,8 +337,7 @@ export class UploadNotKept extends AppError {
 }
 
 function quoteName(filename: string): string {
-  // The client chose the name: keep it short and printable.
-  const printable = filename.replace(/[\p{C}]/gu, '').slice(0, 80);
+  const printable = printableFileName(filename);
   return printable ? `"${printable}"` : 'The file';
 }
 

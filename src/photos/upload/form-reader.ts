@@ -12,9 +12,11 @@ import multer from 'multer';
 import { AppError } from '../../errors.js';
 import { CAPTION_FIELD_BYTES, captionLength, cleanCaption, MAX_CAPTION_LENGTH } from '../captions.js';
 import {
+  CaptionForNoFile,
   CaptionTooLong,
   EmptyFile,
   FileTooLarge,
+  FileRefused,
   FileWithoutName,
   MalformedUpload,
   NoPhotoChosen,
@@ -23,6 +25,7 @@ import {
   TooManyFiles,
   UnexpectedFileField,
   UploadNotKept,
+  UploadTooLarge,
 } from '../errors.js';
 import { ACCEPTED_IMAGE_TYPES, detectImageType, type ImageType, SNIFF_BYTES } from '../image-type.js';
 import type { UploadReservation } from '../upload-budget.js';
@@ -30,8 +33,10 @@ import type { TempFiles } from './temp-files.js';
 
 /** The form's field that holds its files. */
 const FILE_FIELD = 'photos';
-/** The form's text fields: `_csrf` and `caption`. */
+/** The form's text fields besides each file's own caption: `_csrf` and `caption`. */
 const MAX_TEXT_FIELDS = 4;
+/** A file's own caption: `caption-1` for the first file of the form, and so on. */
+const FILE_CAPTION_FIELD = /^caption-([1-9][0-9]{0,3})$/;
 
 export interface UploadLimits {
   maxUploadBytes: number;
@@ -43,13 +48,24 @@ export interface ReceivedFile {
   path: string;
   size: number;
   type: ImageType;
+  /** The client's name for the file. */
   filename: string;
+  /** Its place among the form's files, from 1. */
+  position: number;
+  /** Its own caption (`caption-<n>`), else the form's (`caption`), cleaned and checked. */
+  caption: string;
+}
+
+/** A file of the form refused for what it is: nothing of it is kept. */
+export interface RefusedPart {
+  position: number;
+  refused: FileRefused;
 }
 
 export interface ReceivedForm {
-  /** At least one, in the form's order. */
+  /** In the form's order; with `refused`, at least one file. */
   files: ReceivedFile[];
-  caption: string;
+  refused: RefusedPart[];
 }
 
 export interface FormReaderOptions {
@@ -67,7 +83,11 @@ export interface UploadUnderWay {
   tempFiles: TempFiles;
 }
 
-/** Reads the multipart form of `req`; settles early, with the reason, if a file fails or the upload is stopped. */
+/**
+ * Reads the multipart form of `req`. A file refused for what it is (see FileRefused) is set aside, its bytes read
+ * and thrown away, and the others are read on; any other failure settles the reading early, with the reason,
+ * without waiting for a slow client to send the rest: so does the upload being stopped.
+ */
 export async function readUploadForm(
   req: Request,
   res: Response,
@@ -84,60 +104,36 @@ export async function readUploadForm(
     checkFormToken(req);
     formTokenChecked = true;
   };
-  let oversizeFilename: string | undefined;
-  let failFile!: (error: unknown) => void;
-  /** The first file that failed: the form is answered at once, not when a slow client finishes sending it. */
-  const fileFailure = new Promise<never>((_, reject) => (failFile = reject));
-  fileFailure.catch(() => {}); // raced below; this only keeps it from going unhandled
+  let failForm!: (error: unknown) => void;
+  /** The first failure that ends the form: it is answered at once, not when a slow client finishes sending it. */
+  const formFailure = new Promise<never>((_, reject) => (failForm = reject));
+  formFailure.catch(() => {}); // raced below; this only keeps it from going unhandled
+  const receiving = { upload, tempDir, maxBytes: limits.maxUploadBytes, requireFormToken };
+  /** What a legitimate form could carry in all: refused files' bytes, read and thrown away, may not pass it. */
+  const maxDiscardedBytes = limits.maxFilesPerUpload * limits.maxUploadBytes;
+  let discardedBytes = 0;
+  /** The client's name of each file handled so far, by its place (from 1): for the messages about its caption. */
+  const fileNames: string[] = [];
 
-  const receiveFile = async (file: Express.Multer.File): Promise<ReceivedFile> => {
-    requireFormToken();
-    upload.signal.throwIfAborted();
-    await mkdir(tempDir, { recursive: true, mode: 0o700 });
-    // The upload may have answered meanwhile (another file failed): its temporary files are being removed.
-    upload.signal.throwIfAborted();
-    const tempPath = path.join(tempDir, randomUUID());
-    const writer = new CountedFileWriter(createWriteStream(tempPath), upload.reservation);
-    upload.tempFiles.add(tempPath, writer.fileClosed);
-    const stop = (error: Error) => writer.destroy(error);
-    // multer raises its own LIMIT_FILE_SIZE; the copy stops here first, and the name is kept for the message.
-    file.stream.once('limit', () => {
-      oversizeFilename = file.originalname;
-      stop(new FileTooLarge(file.originalname, limits.maxUploadBytes));
-    });
-    file.stream.once('error', stop);
-    const onAbort = () => stop(upload.signal.reason as Error);
-    upload.signal.addEventListener('abort', onAbort, { once: true });
-    file.stream.pipe(writer);
-    try {
-      const head = await writer.head;
-      if (head.length === 0) throw new EmptyFile(file.originalname);
-      const type = detectImageType(head);
-      if (!type)
-        throw new NotAnAcceptedImage(
-          file.originalname,
-          ACCEPTED_IMAGE_TYPES.map((accepted) => accepted.label),
-        );
-      await writer.done;
-      return { path: tempPath, size: writer.bytes, type, filename: file.originalname };
-    } catch (error) {
-      file.stream.unpipe(writer);
-      file.stream.resume();
-      writer.destroy();
-      throw error;
-    } finally {
-      upload.signal.removeEventListener('abort', onAbort);
-    }
-  };
-
-  /** multer hands each file here: written to disk at the client's pace, its type read from its first bytes. */
+  /** multer hands each file here, in the form's order; a refused one is drained so that the next can be read. */
   const storage: multer.StorageEngine = {
     _handleFile(_req, file, callback) {
-      receiveFile(file).then(
-        (received) => callback(null, received as Partial<Express.Multer.File>),
+      const position = fileNames.push(file.originalname);
+      receiveFile(file, receiving).then(
+        (received) => callback(null, { ...received, position } as Partial<Express.Multer.File>),
         (error: unknown) => {
-          failFile(error);
-          callback(error as Error);
+          if (!(error instanceof FileRefused) || upload.signal.aborted) {
+            file.stream.resume();
+            failForm(error);
+            callback(error as Error);
+            return;
+          }
+          file.stream.on('data', (chunk: Buffer) => {
+            discardedBytes += chunk.length;
+            if (discardedBytes > maxDiscardedBytes) failForm(new UploadTooLarge(maxDiscardedBytes));
+          });
+          file.stream.resume();
+          callback(null, { position, refused: error } as unknown as Partial<Express.Multer.File>);
         },
       );
     },
@@ -151,17 +147,17 @@ export async function readUploadForm(
     storage,
     // Browsers send file names as raw UTF-8 (busboy's default, Latin-1, garbles "Фото.jpg" in messages).
     defParamCharset: 'utf8',
+    // No fileSize: multer would end the whole form at a file over it; the writer refuses that file alone.
     limits: {
-      fileSize: limits.maxUploadBytes,
       files: limits.maxFilesPerUpload,
-      fields: MAX_TEXT_FIELDS,
+      fields: MAX_TEXT_FIELDS + limits.maxFilesPerUpload,
       fieldSize: CAPTION_FIELD_BYTES,
-      parts: limits.maxFilesPerUpload + MAX_TEXT_FIELDS,
+      parts: 2 * limits.maxFilesPerUpload + MAX_TEXT_FIELDS,
     },
   }).array(FILE_FIELD, limits.maxFilesPerUpload);
-  const parsed = new Promise<ReceivedFile[]>((resolve, reject) => {
+  const parsed = new Promise<HandledFile[]>((resolve, reject) => {
     parse(req, res, (error?: unknown) =>
-      error ? reject(formError(error, limits, oversizeFilename)) : resolve((req.files ?? []) as unknown as ReceivedFile[]),
+      error ? reject(formError(error, limits, fileNames)) : resolve((req.files ?? []) as unknown as HandledFile[]),
     );
   });
   const stopped = new Promise<never>((_, reject) => {
@@ -169,28 +165,88 @@ export async function readUploadForm(
     upload.signal.addEventListener('abort', () => reject(upload.signal.reason), { once: true });
   });
   // multer answers a failed file only once the whole request has arrived; a slow client must not hold it.
-  const files = await Promise.race([
+  const handled = await Promise.race([
     parsed,
     stopped,
-    fileFailure.catch((error: unknown) => Promise.reject(formError(error, limits, oversizeFilename))),
+    formFailure.catch((error: unknown) => Promise.reject(formError(error, limits, fileNames))),
   ]);
   requireFormToken();
-  return { files, caption: readCaption(req.body, files) };
+  const captions = readCaptions(req.body, fileNames);
+  if (handled.length === 0) throw new NoPhotoChosen();
+  return {
+    files: handled.flatMap((file) => ('refused' in file ? [] : [{ ...file, caption: captions[file.position - 1]! }])),
+    refused: handled.filter((file): file is RefusedPart => 'refused' in file),
+  };
+}
+
+/** What the storage engine gives multer for each file. */
+type HandledFile = Omit<ReceivedFile, 'caption'> | RefusedPart;
+
+interface FileReceiving {
+  upload: UploadUnderWay;
+  tempDir: string;
+  maxBytes: number;
+  requireFormToken: () => void;
+}
+
+/** Writes one file to a temporary file at the client's pace, its type read from its first bytes. */
+async function receiveFile(
+  file: Express.Multer.File,
+  { upload, tempDir, maxBytes, requireFormToken }: FileReceiving,
+): Promise<Omit<ReceivedFile, 'position' | 'caption'>> {
+  requireFormToken();
+  upload.signal.throwIfAborted();
+  await mkdir(tempDir, { recursive: true, mode: 0o700 });
+  // The upload may have answered meanwhile (another file failed): its temporary files are being removed.
+  upload.signal.throwIfAborted();
+  const tempPath = path.join(tempDir, randomUUID());
+  const writer = new CountedFileWriter(
+    createWriteStream(tempPath),
+    upload.reservation,
+    () => new FileTooLarge(file.originalname, maxBytes),
+    maxBytes,
+  );
+  upload.tempFiles.add(tempPath, writer.fileClosed);
+  const stop = (error: Error) => writer.destroy(error);
+  file.stream.once('error', stop);
+  const onAbort = () => stop(upload.signal.reason as Error);
+  upload.signal.addEventListener('abort', onAbort, { once: true });
+  file.stream.pipe(writer);
+  try {
+    const head = await writer.head;
+    if (head.length === 0) throw new EmptyFile(file.originalname);
+    const type = detectImageType(head);
+    if (!type)
+      throw new NotAnAcceptedImage(
+        file.originalname,
+        ACCEPTED_IMAGE_TYPES.map((accepted) => accepted.label),
+      );
+    await writer.done;
+    return { path: tempPath, size: writer.bytes, type, filename: file.originalname };
+  } catch (error) {
+    file.stream.unpipe(writer);
+    writer.destroy();
+    throw error;
+  } finally {
+    file.stream.off('error', stop);
+    upload.signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** The form's failure in the user's words: multer's and busboy's errors, and the temp folder's. */
-function formError(error: unknown, limits: UploadLimits, oversizeFilename: string | undefined): unknown {
+function formError(error: unknown, limits: UploadLimits, fileNames: readonly string[]): unknown {
   if (error instanceof AppError) return error;
   if (error instanceof multer.MulterError) {
     switch (error.code) {
-      case 'LIMIT_FILE_SIZE':
-        return new FileTooLarge(oversizeFilename, limits.maxUploadBytes);
       case 'LIMIT_FILE_COUNT':
         return new TooManyFiles(limits.maxFilesPerUpload);
       case 'LIMIT_FIELD_VALUE':
         // busboy takes a part without a filename for a text field, whatever its name and size.
         if (error.field === FILE_FIELD) return new FileWithoutName();
-        return error.field === 'caption' ? new CaptionTooLong(MAX_CAPTION_LENGTH) : new MalformedUpload(error);
+        if (error.field === 'caption') return new CaptionTooLong(MAX_CAPTION_LENGTH);
+        return FILE_CAPTION_FIELD.test(error.field ?? '')
+          ? new CaptionTooLong(MAX_CAPTION_LENGTH, fileNames[Number(FILE_CAPTION_FIELD.exec(error.field!)![1]) - 1])
+          : new MalformedUpload(error);
       case 'LIMIT_UNEXPECTED_FILE':
         return new UnexpectedFileField();
       default:
@@ -203,21 +259,35 @@ function formError(error: unknown, limits: UploadLimits, oversizeFilename: strin
   return new MalformedUpload(error);
 }
 
-/** The form's caption, checked; and the form's other checks that need all of it. */
-function readCaption(body: Record<string, unknown> | undefined, files: ReceivedFile[]): string {
+/**
+ * The caption of each file, by its place: its own (`caption-<n>`), else the form's (`caption`), each cleaned and
+ * checked; and the form's other check that needs all of it.
+ */
+function readCaptions(body: Record<string, unknown> | undefined, fileNames: readonly string[]): string[] {
   if (body?.[FILE_FIELD] !== undefined) throw new FileWithoutName();
-  const captionField = body?.caption;
-  // Two caption fields are not from the form: refuse rather than keep one silently.
-  if (Array.isArray(captionField)) throw new MalformedUpload();
-  const caption = cleanCaption(captionField);
-  if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH);
-  if (files.length === 0) throw new NoPhotoChosen();
+  const forAll = readCaption(body?.caption);
+  const own = new Map<number, string>();
+  for (const [field, value] of Object.entries(body ?? {})) {
+    if (!field.startsWith('caption-')) continue;
+    const position = Number(FILE_CAPTION_FIELD.exec(field)?.[1]);
+    if (!(position <= fileNames.length)) throw new CaptionForNoFile(field, fileNames.length);
+    own.set(position, readCaption(value, fileNames[position - 1]));
+  }
+  return fileNames.map((_, index) => own.get(index + 1) ?? forAll);
+}
+
+/** One caption field, cleaned and checked; `filename` when it is that file's own. */
+function readCaption(field: unknown, filename?: string): string {
+  // Two fields of one name are not from the form: refuse rather than keep one silently.
+  if (Array.isArray(field)) throw new MalformedUpload();
+  const caption = cleanCaption(field);
+  if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH, filename);
   return caption;
 }
 
 /**
  * Writes an upload to its temporary file one chunk at a time, each chunk counted against the upload's
- * budget before it is written, and keeps the first bytes for type sniffing.
+ * budget before it is written, and keeps the first bytes for type sniffing. A file past `maxBytes` fails with `tooLarge()`.
  */
 class CountedFileWriter extends Writable {
   bytes = 0;
@@ -230,6 +300,8 @@ class CountedFileWriter extends Writable {
   constructor(
     private readonly file: WriteStream,
     private readonly reservation: UploadReservation,
+    private readonly tooLarge: () => Error,
+    private readonly maxBytes: number,
   ) {
     super();
     this.head = new Promise((resolve, reject) => {
@@ -250,6 +322,10 @@ class CountedFileWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.bytes + chunk.length > this.maxBytes) {
+      callback(this.tooLarge());
+      return;
+    }
     try {
       this.reservation.take(chunk.length);
     } catch (error) {

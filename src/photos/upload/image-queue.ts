@@ -2,10 +2,10 @@
 // images one file after the other. A full queue refuses a new upload at once rather than making it wait.
 import { rm } from 'node:fs/promises';
 import { untilAborted } from '../../promises.js';
-import { ClientImagesWaiting, ImageQueueFull } from '../errors.js';
+import { ClientImagesWaiting, FileRefused, ImageQueueFull } from '../errors.js';
 import type { ProcessedImage, ProcessImage } from '../image-processing.js';
 import type { UploadReservation } from '../upload-budget.js';
-import type { ReceivedFile } from './form-reader.js';
+import type { ReceivedFile, RefusedPart } from './form-reader.js';
 import type { TempFiles } from './temp-files.js';
 
 /**
@@ -17,10 +17,18 @@ const MAX_IMAGES_WAITING = 30;
 export interface ImageQueue {
   /** Throws unless this client, and everyone together, may queue another upload's images now. */
   admit(client: string): void;
-  /** The images of every file, in order; stops (with the signal's reason) when the upload is stopped. */
-  makeImages(files: ReceivedFile[], upload: UploadMakingImages, client: string): Promise<ProcessedImage[]>;
+  /**
+   * The images of every file, in order, and the files refused for what they are (see FileRefused); stops (with the
+   * signal's reason) when the upload is stopped, and fails with any other failure.
+   */
+  makeImages(files: ReceivedFile[], upload: UploadMakingImages, client: string): Promise<MadeImages>;
   /** Settles once every image step that went on after its upload was stopped has ended, and its output is removed. */
   abandonedStepsEnded(): Promise<void>;
+}
+
+export interface MadeImages {
+  made: { file: ReceivedFile; image: ProcessedImage }[];
+  refused: RefusedPart[];
 }
 
 /** What the queue needs of the upload whose images it makes. */
@@ -64,7 +72,9 @@ export function createImageQueue({ processImage, maxFilesPerUpload }: ImageQueue
      * after that is removed when it ends.
      */
     async makeImages(files, upload, client) {
-      const images: ProcessedImage[] = [];
+      const made: MadeImages['made'] = [];
+      const refused: RefusedPart[] = [];
+      let ended = 0;
       if (waitingOf(client) + files.length > maxFilesPerUpload) throw new ClientImagesWaiting(maxFilesPerUpload);
       countWaiting(client, files.length);
       try {
@@ -84,17 +94,21 @@ export function createImageQueue({ processImage, maxFilesPerUpload }: ImageQueue
               const removal = processing.catch(() => {}).then(() => rm(fullSizePath, { force: true }));
               abandonedSteps.add(removal);
               void removal.finally(() => abandonedSteps.delete(removal));
-            }
+            } else if (error instanceof FileRefused) return error;
             throw error;
           });
-          // A re-encoded full-size image is on the disk too: it counts against the same budget.
-          if (image.fullSize.sourcePath !== file.path) upload.reservation.take(image.fullSize.length);
-          images.push(image);
+          if (image instanceof FileRefused) refused.push({ position: file.position, refused: image });
+          else {
+            // A re-encoded full-size image is on the disk too: it counts against the same budget.
+            if (image.fullSize.sourcePath !== file.path) upload.reservation.take(image.fullSize.length);
+            made.push({ file, image });
+          }
+          ended++;
           countWaiting(client, -1);
         }
-        return images;
+        return { made, refused };
       } finally {
-        countWaiting(client, -(files.length - images.length));
+        countWaiting(client, -(files.length - ended));
       }
     },
 

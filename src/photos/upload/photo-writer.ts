@@ -21,12 +21,8 @@ export interface PhotoToStore {
 }
 
 export interface PhotoWriter {
-  /** Stores every photo with `caption`; resolves to their ids, in order. All of them, or none and the first failure. */
-  storePhotos(
-    photos: PhotoToStore[],
-    record: { caption: string; ownerTag: (photoId: string) => string },
-    signal: AbortSignal,
-  ): Promise<string[]>;
+  /** Stores every photo, each with its file's caption; resolves to their ids, in order. All of them, or none and the first failure. */
+  storePhotos(photos: PhotoToStore[], ownerTag: (photoId: string) => string, signal: AbortSignal): Promise<string[]>;
 }
 
 export function createPhotoWriter({ store, logger }: { store: PhotoStore; logger: Logger }): PhotoWriter {
@@ -63,7 +59,7 @@ export function createPhotoWriter({ store, logger }: { store: PhotoStore; logger
   }
 
   return {
-    async storePhotos(photos, { caption, ownerTag }, signal) {
+    async storePhotos(photos, ownerTag, signal) {
       const photoIds: string[] = [];
       const written: { id: string; originalType: ImageType; fullSizeExtension: string }[] = [];
       try {
@@ -82,7 +78,7 @@ export function createPhotoWriter({ store, logger }: { store: PhotoStore; logger
             return store.saveRecord(
               {
                 id,
-                caption,
+                caption: file.caption,
                 width: image.width,
                 height: image.height,
                 frames: image.frames,

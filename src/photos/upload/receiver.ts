@@ -1,10 +1,12 @@
 // Owns an upload from its first byte to its last object: admits it, has its form read (form-reader.ts), its
-// images made (image-queue.ts) and its photos stored (photo-writer.ts), in that order, and answers. All or
-// nothing: whatever fails, the upload removes what it wrote. Stops every upload cleanly when the server does.
+// images made (image-queue.ts) and its photos stored (photo-writer.ts), in that order, and answers. A file refused
+// for what it is is left out and named; any other failure stores nothing, and the upload removes what it wrote.
+// Stops every upload cleanly when the server does.
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { ServerShuttingDown } from '../../errors.js';
+import { type RefusedFile, ServerShuttingDown } from '../../errors.js';
 import { clientKey } from '../../http/client-key.js';
+import { NoPhotoStored } from '../errors.js';
 import type { ProcessImage } from '../image-processing.js';
 import type { PhotoStore } from '../store.js';
 import type { UploadBudget, UploadReservation } from '../upload-budget.js';
@@ -14,13 +16,18 @@ import { createPhotoWriter } from './photo-writer.js';
 import { TempFiles } from './temp-files.js';
 
 export interface SavedUpload {
-  photoIds: string[];
-  caption: string;
+  /** The photos stored, in the form's order, each with its file's name as the client chose it. */
+  photos: { id: string; filename: string }[];
+  /** The files refused for what they are, in the form's order, each with the reason in the user's words. */
+  refused: RefusedFile[];
 }
 
 /** The one way into an upload. Routes call `receive`; server.ts calls `shutDown`. */
 export interface UploadReceiver {
-  /** Receives, checks and stores the upload form of `req`: all its photos, or none and an AppError. */
+  /**
+   * Receives, checks and stores the upload form of `req`: every photo whose file is good, and the reasons for the
+   * others. Rejects with an AppError when no photo is stored: a limit on the whole request, or every file refused.
+   */
   receive(req: Request, res: Response): Promise<SavedUpload>;
   /**
    * Stops taking uploads; those in progress get until `graceMs` before the end to finish, then are stopped
@@ -71,11 +78,15 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
     try {
       if (closing) throw new ServerShuttingDown();
       imageQueue.admit(client);
-      const { files, caption } = await readUploadForm(req, res, upload, { limits, tempDir, checkFormToken });
-      const images = await imageQueue.makeImages(files, upload, client);
-      const photos = files.map((file, index) => ({ file, image: images[index]! }));
-      const photoIds = await photoWriter.storePhotos(photos, { caption, ownerTag: (id) => ownerTag(req, id) }, upload.signal);
-      return { photoIds, caption };
+      const form = await readUploadForm(req, res, upload, { limits, tempDir, checkFormToken });
+      const images = form.files.length > 0 ? await imageQueue.makeImages(form.files, upload, client) : { made: [], refused: [] };
+      const refused = [...form.refused, ...images.refused].sort((a, b) => a.position - b.position).map((part) => part.refused);
+      if (images.made.length === 0) throw new NoPhotoStored(refused);
+      const photoIds = await photoWriter.storePhotos(images.made, (id) => ownerTag(req, id), upload.signal);
+      return {
+        photos: images.made.map(({ file }, index) => ({ id: photoIds[index]!, filename: file.filename })),
+        refused: refused.map((file) => ({ file: file.filename, reason: file.reason })),
+      };
     } catch (error) {
       // A stopped upload fails with whatever its stopped step threw; the reason it was stopped is the answer.
       throw upload.signal.aborted ? upload.signal.reason : error;
