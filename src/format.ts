@@ -1,5 +1,11 @@
 // Text the app shows, formatted the same on every page and in every message. A leaf: it imports nothing.
 
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${bytes} bytes`;
+}
+
 /** The longest file name shown; a longer one is cut, with an ellipsis. */
 const MAX_SHOWN_NAME_LENGTH = 80;
 

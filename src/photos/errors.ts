@@ -1,8 +1,7 @@
 // The photo feature's failures, in the user's words. Each names what was wrong and what to do; the error
 // handler gives each kind its HTTP status. Library messages and paths stay in `cause`, for the log only.
 import { AppError, type FailureKind, type RefusedFile } from '../errors.js';
-import { printableFileName } from '../format.js';
-import { formatBytes } from '../view-helpers.js';
+import { formatBytes, printableFileName } from '../format.js';
 
 const NOTHING_STORED = 'Nothing was stored.';
 
