@@ -1,6 +1,7 @@
 // Reads an upload form into temporary files: the form token checked before the first file is written, every file
 // written at the client's pace with each chunk counted against the upload's budget, its type sniffed from its
-// first bytes. Returns the received files and the caption; a form that is wrong in any way is an AppError.
+// first bytes. Returns the received files, each with its caption, and those refused for what they are; a form that
+// is wrong as a whole is an AppError.
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
