@@ -15,8 +15,8 @@ import { securityHeaders } from './http/security-headers.js';
 import { appPaths } from './paths.js';
 import { createPhotoRoutes } from './photos/routes.js';
 import type { PhotoStore } from './photos/store.js';
-import type { UploadReceiver } from './photos/upload.js';
-import { viewHelpers } from './view-helpers.js';
+import type { UploadReceiver } from './photos/upload/receiver.js';
+import { viewHelpers } from './http/view-helpers.js';
 
 /** Everything the app is made of, built by compose.ts (or a test): one flat set. */
 export interface AppDeps extends AboutDeps {

@@ -13,7 +13,7 @@ import { processImage as makeImages, type ProcessImage } from './photos/image-pr
 import { createOrphanSweep } from './photos/orphan-sweep.js';
 import { createPhotoStore } from './photos/store.js';
 import { createUploadBudget } from './photos/upload-budget.js';
-import { createUploadReceiver } from './photos/upload.js';
+import { createUploadReceiver } from './photos/upload/receiver.js';
 import { createUrlValidityPolicy } from './photos/url-lifetime.js';
 import { traceCredentialChain } from './storage/credentials.js';
 import { createS3Client } from './storage/s3-client.js';

@@ -66,30 +66,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
 
-  function required(name: string, pattern: RegExp, what: string): string {
-    const value = env[name]?.trim();
-    if (!value) problems.push(`${name} is not set: set it to ${what}.`);
-    else if (!pattern.test(value)) problems.push(`${name}="${value}" is not valid: set it to ${what}.`);
-    return value ?? '';
-  }
-
-  function optional(name: string, fallback: string, pattern: RegExp, what: string): string {
-    const value = env[name]?.trim() || fallback;
-    if (!pattern.test(value)) problems.push(`${name}="${value}" is not valid: set it to ${what}, or unset it for ${fallback}.`);
-    return value;
-  }
-
-  function integer(name: string, fallback: number, min: number, max: number, unit: string): number {
-    const raw = env[name]?.trim();
-    if (!raw) return fallback;
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || value < min || value > max) {
-      problems.push(
-        `${name}="${raw}" is not valid: set it to a whole number of ${unit} from ${min} to ${max}, or unset it for ${fallback}.`,
-      );
-    }
-    return value;
-  }
+  const { required, optional, integer } = envReader(env, problems);
 
   const bucket = required('S3_BUCKET', BUCKET_NAME, 'the name of the S3 bucket for photos (3-63 lowercase letters, digits, dots, hyphens)');
   const keyPrefix = optional('S3_PREFIX', 'photos/', KEY_PREFIX, "a key prefix that ends with '/', such as photos/");
@@ -191,6 +168,36 @@ export function loadConfig(env: Env): Config {
     imdsEndpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT?.trim() || undefined,
     imdsV1FallbackDisabled: env.AWS_EC2_METADATA_V1_DISABLED?.trim() === 'true',
     logLevel: logLevel as Config['logLevel'],
+  };
+}
+
+/** Reads the variables of `env`; what is wrong with each is added to `problems`, so that all are reported at once. */
+function envReader(env: Env, problems: string[]) {
+  return {
+    required(name: string, pattern: RegExp, what: string): string {
+      const value = env[name]?.trim();
+      if (!value) problems.push(`${name} is not set: set it to ${what}.`);
+      else if (!pattern.test(value)) problems.push(`${name}="${value}" is not valid: set it to ${what}.`);
+      return value ?? '';
+    },
+
+    optional(name: string, fallback: string, pattern: RegExp, what: string): string {
+      const value = env[name]?.trim() || fallback;
+      if (!pattern.test(value)) problems.push(`${name}="${value}" is not valid: set it to ${what}, or unset it for ${fallback}.`);
+      return value;
+    },
+
+    integer(name: string, fallback: number, min: number, max: number, unit: string): number {
+      const raw = env[name]?.trim();
+      if (!raw) return fallback;
+      const value = Number(raw);
+      if (!/^\d+$/.test(raw) || value < min || value > max) {
+        problems.push(
+          `${name}="${raw}" is not valid: set it to a whole number of ${unit} from ${min} to ${max}, or unset it for ${fallback}.`,
+        );
+      }
+      return value;
+    },
   };
 }
 

@@ -12,51 +12,73 @@ export type FailureKind =
   | 'internal' // 500: the app's own fault, explained
   | 'unavailable'; // 503
 
+/** What an AppError says, and to whom: `message` and `hint` reach the user, `cause` only the log. */
+export interface AppErrorDetails {
+  kind: FailureKind;
+  /** A few words, the page's heading. */
+  title: string;
+  /** What happened. */
+  message: string;
+  /** What to do about it. */
+  hint?: string;
+  cause?: unknown;
+  /** The files of an upload that were refused, each with why: the answer lists them (names as the client chose them). */
+  refused?: readonly RefusedFile[];
+}
+
 /**
  * A failure the app expected and can explain. `message` says what happened and `hint` what to do; both
  * reach the user, so neither may hold a path, a library's message or a secret (details go in `cause`,
- * which only the log sees).
+ * which only the log sees). One options object: four strings in a row are easy to swap.
  */
 export class AppError extends Error {
-  constructor(
-    readonly kind: FailureKind,
-    readonly title: string,
-    message: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  readonly kind: FailureKind;
+  readonly title: string;
+  readonly hint: string | undefined;
+  readonly refused: readonly RefusedFile[] | undefined;
+  constructor({ kind, title, message, hint, cause, refused }: AppErrorDetails) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = new.target.name;
+    this.kind = kind;
+    this.title = title;
+    this.hint = hint;
+    this.refused = refused;
   }
+}
+
+/** A file an upload did not store: its name as the client chose it, and the reason in the user's words. */
+export interface RefusedFile {
+  file: string;
+  reason: string;
 }
 
 export class PageNotFound extends AppError {
   constructor() {
-    super('not-found', 'Page not found', 'There is nothing at this address.', 'Go back to the gallery.');
+    super({ kind: 'not-found', title: 'Page not found', message: 'There is nothing at this address.', hint: 'Go back to the gallery.' });
   }
 }
 
 /** Too many requests from one client within the limiter's window. */
 export class TooManyRequests extends AppError {
   constructor(what: string, retryAfterSeconds: number) {
-    super(
-      'too-many-requests',
-      'Too many requests',
-      `This address has made too many ${what} in a short time.`,
-      `Wait about ${formatWait(retryAfterSeconds)} and try again.`,
-    );
+    super({
+      kind: 'too-many-requests',
+      title: 'Too many requests',
+      message: `This address has made too many ${what} in a short time.`,
+      hint: `Wait about ${formatWait(retryAfterSeconds)} and try again.`,
+    });
   }
 }
 
 /** The server is stopping (a deploy or restart): the request was not completed and nothing was kept. */
 export class ServerShuttingDown extends AppError {
   constructor() {
-    super(
-      'unavailable',
-      'Server restarting',
-      'The server is restarting, so this request was stopped and nothing was stored.',
-      'Try again in a minute.',
-    );
+    super({
+      kind: 'unavailable',
+      title: 'Server restarting',
+      message: 'The server is restarting, so this request was stopped and nothing was stored.',
+      hint: 'Try again in a minute.',
+    });
   }
 }
 

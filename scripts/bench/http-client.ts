@@ -59,7 +59,10 @@ const LIMITS_BY_TITLE = new Map<string, string>([
     "the photos per address waiting for their images (one upload's worth, MAX_FILES_PER_UPLOAD): send concurrent uploads from more addresses",
   ],
   [new UploadsBusy().title, 'the bytes of uploads in progress on the server (UPLOAD_MB_IN_PROGRESS)'],
-  [new ImageQueueFull().title, 'the photos waiting for their images on the server (fixed in src/photos/upload.ts): send fewer at once'],
+  [
+    new ImageQueueFull().title,
+    'the photos waiting for their images on the server (fixed in src/photos/upload/image-queue.ts): send fewer at once',
+  ],
 ]);
 
 /** The app's refusal in its own words, and the limit behind it when it is one. */

@@ -25,12 +25,12 @@ const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
 /** The form's security token is missing, from another browser, or out of date. */
 export class FormExpired extends AppError {
   constructor() {
-    super(
-      'forbidden',
-      'Form expired',
-      'This form could not be verified (its security token is missing or out of date), so nothing was changed.',
-      'Reload the page and submit the form again. Scripts must first GET a page and send its cookies and the _csrf value.',
-    );
+    super({
+      kind: 'forbidden',
+      title: 'Form expired',
+      message: 'This form could not be verified (its security token is missing or out of date), so nothing was changed.',
+      hint: 'Reload the page and submit the form again. Scripts must first GET a page and send its cookies and the _csrf value.',
+    });
   }
 }
 

@@ -2,7 +2,7 @@
 // carry the user's words and a kind, mapped to a status here; anything else is a bug and answers 500.
 // Details (causes, stacks) go to the log only, never to the page.
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { AppError, PageNotFound, type FailureKind } from '../errors.js';
+import { AppError, PageNotFound, type FailureKind, type RefusedFile } from '../errors.js';
 import { discardRestOfBody } from './refused-body.js';
 
 const STATUS_BY_KIND: Record<FailureKind, number> = {
@@ -22,6 +22,8 @@ interface Answer {
   title: string;
   message: string;
   hint?: string;
+  /** An upload's refused files, each with its reason: beside the error in JSON, listed on the page. */
+  refused?: readonly RefusedFile[];
 }
 
 export const notFound: RequestHandler = (_req, _res, next) => next(new PageNotFound());
@@ -44,7 +46,7 @@ export const handleError: ErrorRequestHandler = function handleError(error: unkn
 
 function toAnswer(error: unknown): Answer {
   if (error instanceof AppError)
-    return { status: STATUS_BY_KIND[error.kind], title: error.title, message: error.message, hint: error.hint };
+    return { status: STATUS_BY_KIND[error.kind], title: error.title, message: error.message, hint: error.hint, refused: error.refused };
   // Express's body parsers mark the client's mistakes (a form too large, a bad encoding) with a 4xx status.
   const status = (error as { status?: unknown } | undefined)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -72,7 +74,8 @@ function respond(req: Request, res: Response, answer: Answer): void {
   // A refused upload may not have been read to its end: the client is still sending, and must see this answer.
   discardRestOfBody(req);
   if (req.accepts(['html', 'json']) === 'json') {
-    res.json({ error: answer });
+    const { refused, ...error } = answer;
+    res.json(refused ? { error, refused } : { error });
   } else {
     res.render('error', { error: answer });
   }

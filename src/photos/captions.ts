@@ -69,10 +69,13 @@ export function balanceDirectionalControls(text: string): string {
   return balanced + owed.reverse().join('');
 }
 
-/** A caption as a form sent it, cleaned and checked against the limit: the one rule for uploads and edits. */
-export function acceptCaption(field: string): string {
+/**
+ * A caption as a form sent it, cleaned and checked against the limit: the one rule for uploads and edits.
+ * `filename`: the file whose own caption it is, named in the refusal.
+ */
+export function acceptCaption(field: unknown, filename?: string): string {
   const caption = cleanCaption(field);
-  if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH);
+  if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH, filename);
   return caption;
 }
 

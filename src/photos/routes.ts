@@ -12,7 +12,7 @@ import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from '
 import { isPhotoId } from './photo-id.js';
 import type { PhotoRecord, PhotoStore } from './store.js';
 import { thumbnailSize } from './thumbnail-size.js';
-import type { UploadReceiver } from './upload.js';
+import type { UploadReceiver } from './upload/receiver.js';
 
 export interface PhotoRoutesDeps {
   store: PhotoStore;
@@ -59,14 +59,20 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   });
 
   router.post('/photos', rateLimits.uploads, async function uploadPhotos(req, res) {
-    const { photoIds } = await uploads.receive(req, res);
-    req.log.info({ photoIds }, 'photos uploaded');
+    const { photos, refused } = await uploads.receive(req, res);
+    req.log.info({ photoIds: photos.map((photo) => photo.id), refused: refused.length }, 'photos uploaded');
+    const json = req.accepts(['html', 'json']) === 'json';
+    if (!json && refused.length > 0) {
+      // Said on the answer itself, not in a notice: a notice's cookie carries a code, never a name the client chose.
+      res.status(201).render('upload-result', { photos, refused });
+      return;
+    }
     // One photo opens its page, several the gallery; either says what was uploaded (once).
-    rememberNotice(req, res, { kind: 'photos-uploaded', count: photoIds.length });
-    if (req.accepts(['html', 'json']) === 'json') {
-      res.status(201).json({ photos: photoIds.map((id) => ({ id, url: `/photos/${id}` })) });
+    rememberNotice(req, res, { kind: 'photos-uploaded', count: photos.length });
+    if (json) {
+      res.status(201).json({ photos: photos.map(({ id, filename }) => ({ id, url: `/photos/${id}`, file: filename })), refused });
     } else {
-      res.redirect(303, photoIds.length === 1 ? `/photos/${photoIds[0]}` : '/');
+      res.redirect(303, photos.length === 1 ? `/photos/${photos[0]!.id}` : '/');
     }
   });
 

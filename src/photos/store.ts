@@ -8,18 +8,22 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
+  type ListObjectsV2CommandInput,
+  type ListObjectsV2CommandOutput,
   NotFound,
   PutObjectCommand,
+  type PutObjectCommandInput,
   S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { throwFirstFailure, untilAborted } from '../promises.js';
 import { toStorageError } from '../storage/errors.js';
-import { decodeCaption, encodeCaption } from './captions.js';
-import { CorruptRecord, InvalidPageToken } from './errors.js';
-import { imageTypeByExtension, type ImageType } from './image-type.js';
-import { objectKeys, type PartFolder } from './object-keys.js';
+import { InvalidPageToken } from './errors.js';
+import type { ImageType } from './image-type.js';
+import { type ObjectKeys, objectKeys, type PartFolder } from './object-keys.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
+import { type NewPhotoRecord, type PhotoRecord, metadataWithCaption, recordFromMetadata, recordToMetadata } from './photo-record.js';
 import { rememberedShapes, type PhotoShape } from './photo-shapes.js';
 import type { UrlValidity } from './url-lifetime.js';
 
@@ -35,29 +39,7 @@ const IMAGE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
 /** DeleteObjects takes at most this many keys per call. */
 const MAX_KEYS_PER_DELETE = 1000;
 
-/** What a photo page needs, all read from one HeadObject on the thumbnail, the photo's record. */
-export interface PhotoRecord {
-  id: string;
-  caption: string;
-  uploadedAt: Date;
-  width: number;
-  height: number;
-  /** More than 1 for an animation; 1 for a record written before frames were counted. */
-  frames: number;
-  originalBytes: number;
-  originalType: ImageType;
-  /**
-   * The file extension of the served full-size image (its format may differ from the original's).
-   * Undefined for a photo stored before full-size images were written from pixels only: the display image
-   * is then linked as its full size, never the old copy.
-   */
-  fullSizeExtension: string | undefined;
-  /** Proves which browser uploaded the photo without linking its photos (see browser-session.ts). */
-  ownerTag: string;
-}
-
-/** What the app writes for a new photo: its time comes from its id, and it always has a full-size image. */
-export type NewPhotoRecord = Omit<PhotoRecord, 'uploadedAt' | 'fullSizeExtension'> & { fullSizeExtension: string };
+export type { NewPhotoRecord, PhotoRecord } from './photo-record.js';
 
 /** A photo as the gallery shows it: its shape (from its record) lets a page lay it out before it loads. */
 export interface PhotoSummary extends PhotoShape {
@@ -156,37 +138,20 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
   async function callS3<T>(operation: string, request: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      return await withDeadline(request(signal ? AbortSignal.any([deadline, signal]) : deadline), deadline);
+      // The SDK stops its own request on the same signal, but a step outside it (fetching credentials from
+      // IMDS, say) must not outlive the deadline either.
+      return await untilAborted(request(signal ? AbortSignal.any([deadline, signal]) : deadline), deadline);
     } catch (error) {
       throw toStorageError(operation, error);
     }
   }
 
-  function put(key: string, body: ImageBody, contentType: string, signal?: AbortSignal, metadata?: Record<string, string>) {
-    return callS3(
+  const put = (key: string, body: ImageBody, contentType: string, signal?: AbortSignal, metadata?: Record<string, string>) =>
+    callS3(
       'PutObject',
-      async (abortSignal) => {
-        const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
-        try {
-          await s3.send(
-            new PutObjectCommand({
-              Bucket: bucket,
-              Key: key,
-              Body,
-              ContentLength,
-              ContentType: contentType,
-              CacheControl: IMAGE_CACHE_CONTROL,
-              Metadata: metadata,
-            }),
-            { abortSignal },
-          );
-        } finally {
-          if (!Buffer.isBuffer(Body)) Body.destroy();
-        }
-      },
+      (abortSignal) => putImage(s3, { Bucket: bucket, Key: key, ContentType: contentType, Metadata: metadata }, body, abortSignal),
       signal,
     );
-  }
 
   /** Presigns GETs for `objectKeys`, all with one validity (one credentials check per page, not per image). */
   function presignViewUrls(objectKeys: string[]): Promise<string[]> {
@@ -196,15 +161,18 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
     });
   }
 
+  /** One ListObjectsV2 call on the bucket. */
+  const listObjects = (input: Omit<ListObjectsV2CommandInput, 'Bucket'>) =>
+    callS3('ListObjectsV2', (abortSignal) => s3.send(new ListObjectsV2Command({ Bucket: bucket, ...input }), { abortSignal }));
+  const reads: BucketReads = { keys, listObjects, presignViewUrls, readShape };
+
   const store: PhotoStore = {
     /**
      * Answers whether the app can reach its photos with its credentials. Not HeadBucket: AWS authorises
      * that as s3:ListBucket on the whole bucket, which the app's role is rightly not given (infra/policies).
      */
     async checkBucket() {
-      await callS3('ListObjectsV2', (abortSignal) =>
-        s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 1 }), { abortSignal }),
-      );
+      await listObjects({ Prefix: keyPrefix, MaxKeys: 1 });
     },
 
     /**
@@ -218,82 +186,17 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         put(keys.display(id), { bytes: display }, 'image/jpeg', signal),
         put(keys.fullSize(id, fullSize.extension), fullSize.body, fullSize.mime, signal),
       ]);
-      const failure = writes.find((write) => write.status === 'rejected');
-      if (failure) throw failure.reason;
+      throwFirstFailure(writes);
     },
 
     /** Writes the thumbnail with the photo's metadata: the record the gallery lists. The photo is now visible. */
     async saveRecord(record, thumbnail, signal) {
-      await put(keys.thumbnail(record.id), { bytes: thumbnail }, 'image/webp', signal, {
-        caption: encodeCaption(record.caption),
-        width: String(record.width),
-        height: String(record.height),
-        frames: String(record.frames),
-        'original-bytes': String(record.originalBytes),
-        'original-type': record.originalType.extension,
-        'full-size-type': record.fullSizeExtension,
-        'owner-tag': record.ownerTag,
-      });
+      await put(keys.thumbnail(record.id), { bytes: thumbnail }, 'image/webp', signal, recordToMetadata(record));
       shapes.remember(record.id, record);
     },
 
-    /**
-     * One ListObjectsV2 call per page: everything the gallery shows comes from the keys. A page starts after
-     * a photo id rather than at an S3 continuation token: ids are short (a page's link can carry many of
-     * them, for "Newer"), anyone can check them before S3 is asked, and the id before a page's first photo
-     * is what its photo links need to find that photo's newer neighbour.
-     */
-    async listPhotoPage(pageToken) {
-      if (pageToken !== undefined && !isPhotoId(pageToken)) throw new InvalidPageToken();
-      const listing = await callS3('ListObjectsV2', (abortSignal) =>
-        s3.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: keys.thumbnailFolder,
-            MaxKeys: PHOTOS_PER_PAGE,
-            StartAfter: pageToken === undefined ? undefined : keys.thumbnail(pageToken),
-          }),
-          { abortSignal },
-        ),
-      );
-      const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
-      const [thumbnailUrls, shapes] = await Promise.all([presignViewUrls(ids.map(keys.thumbnail)), Promise.all(ids.map(readShape))]);
-      const photos = ids.flatMap((id, index) => {
-        const shape = shapes[index];
-        // Deleted between the listing and its record's lookup: not shown.
-        return shape ? [{ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]!, ...shape }] : [];
-      });
-      return { photos, nextPageToken: listing.IsTruncated ? ids.at(-1) : undefined };
-    },
-
-    /**
-     * The photos just newer and just older than `id`, with one ListObjectsV2. S3 lists only forwards, from
-     * newest to oldest, so the newer photo shows only when the listing starts before `id`: at `from`, a
-     * photo the link to this page named (the first of the gallery page it came from). Without it, only
-     * the older photo is known. Each neighbour comes with the `from` its own link should carry.
-     */
-    async findNeighbours(id, from = id) {
-      const start = isPhotoId(from) && from < id ? from : id;
-      const listing = await callS3('ListObjectsV2', (abortSignal) =>
-        s3.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: keys.thumbnailFolder,
-            // The key without its extension sorts just before the key itself, so `start` is listed too.
-            StartAfter: keys.thumbnailFolder + start,
-            MaxKeys: start === id ? 2 : NEIGHBOUR_CONTEXT + 2,
-          }),
-          { abortSignal },
-        ),
-      );
-      const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
-      const index = ids.indexOf(id);
-      // Not listed: `from` lies too far back (an edited link); the neighbours are then unknown.
-      if (index === -1) return { newer: undefined, older: undefined };
-      const neighbour = (at: number): Neighbour | undefined =>
-        at >= 0 && at < ids.length ? { id: ids[at]!, from: ids[Math.max(0, at - NEIGHBOUR_CONTEXT)]! } : undefined;
-      return { newer: neighbour(index - 1), older: neighbour(index + 1) };
-    },
+    listPhotoPage: (pageToken) => listPhotoPage(reads, pageToken),
+    findNeighbours: (id, from) => findNeighbours(reads, id, from),
 
     /** The photo's record, or undefined when there is no such photo. */
     async findPhoto(id) {
@@ -304,76 +207,13 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         }),
       );
       if (!head) return undefined;
-      const metadata = head.Metadata ?? {};
-      const originalType = imageTypeByExtension(metadata['original-type'] ?? '');
-      if (!originalType) throw new CorruptRecord(id, 'original-type');
-      const fullSizeExtension = metadata['full-size-type'];
-      if (fullSizeExtension !== undefined && !/^[a-z]{3,4}$/.test(fullSizeExtension)) throw new CorruptRecord(id, 'full-size-type');
-      return {
-        id,
-        caption: decodeCaption(metadata.caption),
-        uploadedAt: uploadedAt(id),
-        width: Number(metadata.width),
-        height: Number(metadata.height),
-        frames: Number(metadata.frames ?? 1),
-        originalBytes: Number(metadata['original-bytes']),
-        originalType,
-        fullSizeExtension,
-        ownerTag: metadata['owner-tag'] ?? '',
-      };
+      return recordFromMetadata(id, head.Metadata ?? {});
     },
 
-    /**
-     * Copies the record onto itself with its metadata replaced: the thumbnail's bytes stay, and every other
-     * field is sent back exactly as S3 holds it. A copy, like any write, is all or nothing. Its source must
-     * exist, and the record must still be the one just read (If-Match), so a photo deleted meanwhile is
-     * never brought back as a record without its images. Two edits at once: the last one wins, whole.
-     */
     async replaceCaption(id, caption, signal) {
-      const key = keys.thumbnail(id);
-      const head = await callS3(
-        'HeadObject',
-        (abortSignal) =>
-          s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }).catch((error: unknown) => {
-            if (error instanceof NotFound) return undefined;
-            throw error;
-          }),
-        signal,
-      );
-      if (!head) return false;
-      const { caption: _replaced, ...kept } = head.Metadata ?? {};
-      return callS3(
-        'CopyObject',
-        (abortSignal) =>
-          s3
-            .send(
-              new CopyObjectCommand({
-                Bucket: bucket,
-                Key: key,
-                // Keys hold only URL-safe characters (S3_PREFIX's pattern, generated ids): nothing to encode.
-                CopySource: `${bucket}/${key}`,
-                CopySourceIfMatch: head.ETag,
-                IfMatch: head.ETag,
-                MetadataDirective: 'REPLACE',
-                // REPLACE replaces these headers too: sent back as they were.
-                ContentType: head.ContentType,
-                CacheControl: head.CacheControl,
-                Metadata: caption ? { ...kept, caption: encodeCaption(caption) } : kept,
-              }),
-              { abortSignal },
-            )
-            .then(
-              () => {
-                shapes.forget(id);
-                return true;
-              },
-              (error: unknown) => {
-                if (isGone(error)) return false;
-                throw error;
-              },
-            ),
-        signal,
-      );
+      const replaced = await replaceRecordCaption({ s3, bucket, key: keys.thumbnail(id), caption, callS3 }, signal);
+      if (replaced) shapes.forget(id);
+      return replaced;
     },
 
     /** The uploaded original is never linked: it may carry metadata. */
@@ -394,49 +234,12 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
       await store.deleteKeys([thumbnail!], signal);
     },
 
-    async listStoredParts(folder, newestId, oldestId) {
-      const prefix = folder === 'thumbnails' ? keys.thumbnailFolder : keys.folder(folder);
-      const found: StoredPart[] = [];
-      let token: string | undefined;
-      do {
-        const listing = await callS3('ListObjectsV2', (abortSignal) =>
-          s3.send(
-            // Keys sort by id, and ids newest first: the listing starts at the window and stops after it.
-            new ListObjectsV2Command({
-              Bucket: bucket,
-              Prefix: prefix,
-              StartAfter: token ? undefined : `${prefix}${newestId}`,
-              ContinuationToken: token,
-              MaxKeys: SWEEP_PAGE_SIZE,
-            }),
-            { abortSignal },
-          ),
-        );
-        for (const object of listing.Contents ?? []) {
-          const photoId = keys.idIn(prefix, object.Key ?? '');
-          if (!photoId || !isPhotoId(photoId)) continue;
-          if (photoId > oldestId) return found;
-          found.push({ key: object.Key!, photoId });
-        }
-        token = listing.IsTruncated ? listing.NextContinuationToken : undefined;
-      } while (token);
-      return found;
-    },
+    listStoredParts: (folder, newestId, oldestId) => listStoredParts(reads, folder, newestId, oldestId),
 
     async deleteKeys(objectKeys, signal) {
       for (let start = 0; start < objectKeys.length; start += MAX_KEYS_PER_DELETE) {
         const batch = objectKeys.slice(start, start + MAX_KEYS_PER_DELETE);
-        await callS3(
-          'DeleteObjects',
-          async (abortSignal) => {
-            const result = await s3.send(
-              new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-              { abortSignal },
-            );
-            if (result.Errors?.length) throw new DeleteRefused(result.Errors.map((error) => `${error.Key}: ${error.Code}`).join(', '));
-          },
-          signal,
-        );
+        await callS3('DeleteObjects', (abortSignal) => deleteObjects(s3, bucket, batch, abortSignal), signal);
       }
     },
   };
@@ -451,22 +254,172 @@ function isGone(error: unknown): boolean {
   return error instanceof NoSuchKey || (error instanceof S3ServiceException && error.name === 'PreconditionFailed');
 }
 
+/**
+ * Copies the record onto itself with its metadata replaced: the thumbnail's bytes stay, and every other
+ * field is sent back exactly as S3 holds it. A copy, like any write, is all or nothing. Its source must
+ * exist, and the record must still be the one just read (If-Match), so a photo deleted meanwhile is
+ * never brought back as a record without its images. Two edits at once: the last one wins, whole.
+ * False when the record is gone.
+ */
+async function replaceRecordCaption(
+  { s3, bucket, key, caption, callS3 }: { s3: S3Client; bucket: string; key: string; caption: string; callS3: CallS3 },
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const head = await callS3(
+    'HeadObject',
+    (abortSignal) =>
+      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }).catch((error: unknown) => {
+        if (error instanceof NotFound) return undefined;
+        throw error;
+      }),
+    signal,
+  );
+  if (!head) return false;
+  const copy = new CopyObjectCommand({
+    Bucket: bucket,
+    Key: key,
+    // Keys hold only URL-safe characters (S3_PREFIX's pattern, generated ids): nothing to encode.
+    CopySource: `${bucket}/${key}`,
+    CopySourceIfMatch: head.ETag,
+    IfMatch: head.ETag,
+    MetadataDirective: 'REPLACE',
+    // REPLACE replaces these headers too: sent back as they were.
+    ContentType: head.ContentType,
+    CacheControl: head.CacheControl,
+    Metadata: metadataWithCaption(head.Metadata ?? {}, caption),
+  });
+  return callS3(
+    'CopyObject',
+    (abortSignal) =>
+      s3.send(copy, { abortSignal }).then(
+        () => true,
+        (error: unknown) => {
+          if (isGone(error)) return false;
+          throw error;
+        },
+      ),
+    signal,
+  );
+}
+
+/** The store's way to run one S3 operation under its deadline (see `callS3` in createPhotoStore). */
+type CallS3 = <T>(operation: string, request: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal) => Promise<T>;
+
+/** What the listings below use of the store: its keys, and its S3 calls bound to its bucket and deadline. */
+interface BucketReads {
+  keys: ObjectKeys;
+  listObjects(input: Omit<ListObjectsV2CommandInput, 'Bucket'>): Promise<ListObjectsV2CommandOutput>;
+  presignViewUrls(objectKeys: string[]): Promise<string[]>;
+  readShape(id: string): Promise<PhotoShape | undefined>;
+}
+
+/**
+ * One ListObjectsV2 call per page: everything the gallery shows comes from the keys. A page starts after
+ * a photo id rather than at an S3 continuation token: ids are short (a page's link can carry many of
+ * them, for "Newer"), anyone can check them before S3 is asked, and the id before a page's first photo
+ * is what its photo links need to find that photo's newer neighbour.
+ */
+async function listPhotoPage(
+  { keys, listObjects, presignViewUrls, readShape }: BucketReads,
+  pageToken: string | undefined,
+): Promise<PhotoPage> {
+  if (pageToken !== undefined && !isPhotoId(pageToken)) throw new InvalidPageToken();
+  const listing = await listObjects({
+    Prefix: keys.thumbnailFolder,
+    MaxKeys: PHOTOS_PER_PAGE,
+    StartAfter: pageToken === undefined ? undefined : keys.thumbnail(pageToken),
+  });
+  const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
+  const [thumbnailUrls, shapes] = await Promise.all([presignViewUrls(ids.map(keys.thumbnail)), Promise.all(ids.map(readShape))]);
+  const photos = ids.flatMap((id, index) => {
+    const shape = shapes[index];
+    // Deleted between the listing and its record's lookup: not shown.
+    return shape ? [{ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]!, ...shape }] : [];
+  });
+  return { photos, nextPageToken: listing.IsTruncated ? ids.at(-1) : undefined };
+}
+
+/**
+ * The photos just newer and just older than `id`, with one ListObjectsV2. S3 lists only forwards, from
+ * newest to oldest, so the newer photo shows only when the listing starts before `id`: at `from`, a
+ * photo the link to this page named (the first of the gallery page it came from). Without it, only
+ * the older photo is known. Each neighbour comes with the `from` its own link should carry.
+ */
+async function findNeighbours({ keys, listObjects }: BucketReads, id: string, from = id): Promise<PhotoNeighbours> {
+  const start = isPhotoId(from) && from < id ? from : id;
+  const listing = await listObjects({
+    Prefix: keys.thumbnailFolder,
+    // The key without its extension sorts just before the key itself, so `start` is listed too.
+    StartAfter: keys.thumbnailFolder + start,
+    MaxKeys: start === id ? 2 : NEIGHBOUR_CONTEXT + 2,
+  });
+  const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
+  const index = ids.indexOf(id);
+  // Not listed: `from` lies too far back (an edited link); the neighbours are then unknown.
+  if (index === -1) return { newer: undefined, older: undefined };
+  const neighbour = (at: number): Neighbour | undefined =>
+    at >= 0 && at < ids.length ? { id: ids[at]!, from: ids[Math.max(0, at - NEIGHBOUR_CONTEXT)]! } : undefined;
+  return { newer: neighbour(index - 1), older: neighbour(index + 1) };
+}
+
+/** Objects of `folder` whose photo ids lie between `newestId` and `oldestId`, a page of keys at a time. */
+async function listStoredParts(
+  { keys, listObjects }: BucketReads,
+  folder: PartFolder | 'thumbnails',
+  newestId: string,
+  oldestId: string,
+): Promise<StoredPart[]> {
+  const prefix = folder === 'thumbnails' ? keys.thumbnailFolder : keys.folder(folder);
+  const found: StoredPart[] = [];
+  let token: string | undefined;
+  do {
+    const listing = await listObjects({
+      // Keys sort by id, and ids newest first: the listing starts at the window and stops after it.
+      Prefix: prefix,
+      StartAfter: token ? undefined : `${prefix}${newestId}`,
+      ContinuationToken: token,
+      MaxKeys: SWEEP_PAGE_SIZE,
+    });
+    for (const object of listing.Contents ?? []) {
+      const photoId = keys.idIn(prefix, object.Key ?? '');
+      if (!photoId || !isPhotoId(photoId)) continue;
+      if (photoId > oldestId) return found;
+      found.push({ key: object.Key!, photoId });
+    }
+    token = listing.IsTruncated ? listing.NextContinuationToken : undefined;
+  } while (token);
+  return found;
+}
+
+/** One PutObject of an image: a body read from disk is opened for this call, and closed after it whatever happens. */
+async function putImage(
+  s3: S3Client,
+  input: Omit<PutObjectCommandInput, 'Body' | 'ContentLength' | 'CacheControl'>,
+  body: ImageBody,
+  abortSignal: AbortSignal,
+): Promise<void> {
+  const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
+  try {
+    await s3.send(new PutObjectCommand({ ...input, Body, ContentLength, CacheControl: IMAGE_CACHE_CONTROL }), { abortSignal });
+  } finally {
+    if (!Buffer.isBuffer(Body)) Body.destroy();
+  }
+}
+
+/** One DeleteObjects call (at most MAX_KEYS_PER_DELETE keys); a key it could not delete is a failure. */
+async function deleteObjects(s3: S3Client, bucket: string, keys: string[], abortSignal: AbortSignal): Promise<void> {
+  const result = await s3.send(
+    new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+    {
+      abortSignal,
+    },
+  );
+  if (result.Errors?.length) throw new DeleteRefused(result.Errors.map((error) => `${error.Key}: ${error.Code}`).join(', '));
+}
+
 /** DeleteObjects answers 200 and lists the keys it could not delete: a failure all the same. */
 class DeleteRefused extends S3ServiceException {
   constructor(details: string) {
     super({ name: 'DeleteRefused', $fault: 'server', $metadata: {}, message: `could not delete ${details}` });
   }
-}
-
-/**
- * Settles with `work`, or rejects when `deadline` aborts: the SDK stops its own request on the same
- * signal, but a step outside it (fetching credentials from IMDS, say) must not outlive the deadline either.
- */
-function withDeadline<T>(work: Promise<T>, deadline: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(deadline.reason);
-    if (deadline.aborted) onAbort();
-    deadline.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => deadline.removeEventListener('abort', onAbort));
-  });
 }

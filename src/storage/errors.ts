@@ -2,7 +2,7 @@
 // app's credentials refused or missing (an operator must act). Errors are told apart by the SDK's own
 // classes and codes; anything else is rethrown as it is, because it is a bug, not an outage.
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { AppError } from '../errors.js';
+import { AppError, type AppErrorDetails } from '../errors.js';
 
 const READYZ_HINT = 'Check /readyz and /about, and the app log.';
 
@@ -10,51 +10,45 @@ const READYZ_HINT = 'Check /readyz and /about, and the app log.';
 abstract class StorageFailure extends AppError {
   constructor(
     readonly operation: string,
-    cause: unknown,
-    title: string,
-    message: string,
-    hint: string,
+    details: Omit<AppErrorDetails, 'kind' | 'refused'>,
   ) {
-    super('unavailable', title, message, hint, { cause });
+    super({ kind: 'unavailable', ...details });
   }
 }
 
 /** S3 could not be reached, did not answer in time, or failed on its side. */
 export class StorageUnavailable extends StorageFailure {
   constructor(operation: string, cause: unknown) {
-    super(
-      operation,
+    super(operation, {
+      title: 'Storage unavailable',
+      message: 'The photo storage cannot be reached right now, so nothing was changed.',
+      hint: `Try again in a minute. If it persists: ${READYZ_HINT}`,
       cause,
-      'Storage unavailable',
-      'The photo storage cannot be reached right now, so nothing was changed.',
-      `Try again in a minute. If it persists: ${READYZ_HINT}`,
-    );
+    });
   }
 }
 
 /** S3 answered, but refused the app's credentials (wrong, expired, or not allowed): retrying will not help. */
 export class CredentialsRefused extends StorageFailure {
   constructor(operation: string, cause: unknown) {
-    super(
-      operation,
+    super(operation, {
+      title: "Storage refused the app's credentials",
+      message: "The photo storage refused the app's AWS credentials, so nothing was changed.",
+      hint: `The operator must fix the app's role or credentials. ${READYZ_HINT}`,
       cause,
-      "Storage refused the app's credentials",
-      "The photo storage refused the app's AWS credentials, so nothing was changed.",
-      `The operator must fix the app's role or credentials. ${READYZ_HINT}`,
-    );
+    });
   }
 }
 
 /** The default credential chain found no credentials (no role attached, IMDS unreachable, nothing configured). */
 export class CredentialsUnavailable extends StorageFailure {
   constructor(operation: string, cause: unknown) {
-    super(
-      operation,
+    super(operation, {
+      title: 'No AWS credentials',
+      message: 'The app could not get AWS credentials to reach the photo storage, so nothing was changed.',
+      hint: `The operator must attach the app's role or configure credentials. ${READYZ_HINT}`,
       cause,
-      'No AWS credentials',
-      'The app could not get AWS credentials to reach the photo storage, so nothing was changed.',
-      `The operator must attach the app's role or configure credentials. ${READYZ_HINT}`,
-    );
+    });
   }
 }
 

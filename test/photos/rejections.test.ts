@@ -91,16 +91,7 @@ describe('when the upload is not an accepted image', () => {
       assert.match(response.text, /is empty/);
     });
   });
-
-  it('then one bad file among good ones stores none of them', async () => {
-    await testApp.assertStoresNothing(async () => {
-      await browser
-        .upload()
-        .attach('photos', await fixture('landscape.jpg'), 'good.jpg')
-        .attach('photos', Buffer.from('not an image at all, really'), 'bad.jpg')
-        .expect(415);
-    });
-  });
+  // One bad file among good ones: test/photos/partial-uploads.test.ts.
 });
 
 describe('when the upload is too large', () => {

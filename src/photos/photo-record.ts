@@ -1,0 +1,73 @@
+// A photo's record, and how it is written as S3 user metadata on the photo's thumbnail and read back from it.
+// Metadata travels as HTTP headers (`x-amz-meta-*`): every value is ASCII text, the caption base64 (captions.ts).
+import { decodeCaption, encodeCaption } from './captions.js';
+import { CorruptRecord } from './errors.js';
+import { type ImageType, imageTypeByExtension } from './image-type.js';
+import { uploadedAt } from './photo-id.js';
+
+/** What a photo page needs, all read from one HeadObject on the thumbnail, the photo's record. */
+export interface PhotoRecord {
+  id: string;
+  caption: string;
+  uploadedAt: Date;
+  width: number;
+  height: number;
+  /** More than 1 for an animation; 1 for a record written before frames were counted. */
+  frames: number;
+  originalBytes: number;
+  originalType: ImageType;
+  /**
+   * The file extension of the served full-size image (its format may differ from the original's).
+   * Undefined for a photo stored before full-size images were written from pixels only: the display image
+   * is then linked as its full size, never the old copy.
+   */
+  fullSizeExtension: string | undefined;
+  /** Proves which browser uploaded the photo without linking its photos (see browser-session.ts). */
+  ownerTag: string;
+}
+
+/** What the app writes for a new photo: its time comes from its id, and it always has a full-size image. */
+export type NewPhotoRecord = Omit<PhotoRecord, 'uploadedAt' | 'fullSizeExtension'> & { fullSizeExtension: string };
+
+/** The metadata that stores `record` (its id is the key's, its time the id's). A record without a full-size image stays without. */
+export function recordToMetadata(record: Omit<PhotoRecord, 'id' | 'uploadedAt'>): Record<string, string> {
+  return {
+    caption: encodeCaption(record.caption),
+    width: String(record.width),
+    height: String(record.height),
+    frames: String(record.frames),
+    'original-bytes': String(record.originalBytes),
+    'original-type': record.originalType.extension,
+    ...(record.fullSizeExtension === undefined ? {} : { 'full-size-type': record.fullSizeExtension }),
+    'owner-tag': record.ownerTag,
+  };
+}
+
+/**
+ * The record of photo `id` from its thumbnail's metadata (S3 gives the names in lower case). Throws CorruptRecord
+ * when what the app needs to serve the photo is missing or not what it writes: its keys are built from these.
+ */
+export function recordFromMetadata(id: string, metadata: Record<string, string>): PhotoRecord {
+  const originalType = imageTypeByExtension(metadata['original-type'] ?? '');
+  if (!originalType) throw new CorruptRecord(id, 'original-type');
+  const fullSizeExtension = metadata['full-size-type'];
+  if (fullSizeExtension !== undefined && !/^[a-z]{3,4}$/.test(fullSizeExtension)) throw new CorruptRecord(id, 'full-size-type');
+  return {
+    id,
+    caption: decodeCaption(metadata.caption),
+    uploadedAt: uploadedAt(id),
+    width: Number(metadata.width),
+    height: Number(metadata.height),
+    frames: Number(metadata.frames ?? 1),
+    originalBytes: Number(metadata['original-bytes']),
+    originalType,
+    fullSizeExtension,
+    ownerTag: metadata['owner-tag'] ?? '',
+  };
+}
+
+/** `metadata` with its caption replaced ('' removes it), every other field kept as S3 holds it. */
+export function metadataWithCaption(metadata: Record<string, string>, caption: string): Record<string, string> {
+  const { caption: _replaced, ...kept } = metadata;
+  return caption ? { ...kept, caption: encodeCaption(caption) } : kept;
+}

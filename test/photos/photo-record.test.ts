@@ -1,0 +1,82 @@
+// A photo's record as S3 metadata: written and read back the same, old records still read, damaged ones refused.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppError } from '../../src/errors.js';
+import { imageTypeByExtension } from '../../src/photos/image-type.js';
+import { newPhotoId, uploadedAt } from '../../src/photos/photo-id.js';
+import { type NewPhotoRecord, recordFromMetadata, recordToMetadata } from '../../src/photos/photo-record.js';
+
+const id = newPhotoId(new Date('2026-12-05T10:00:00Z'));
+const newRecord: NewPhotoRecord = {
+  id,
+  caption: 'Café — 東京 🌅',
+  width: 640,
+  height: 480,
+  frames: 1,
+  originalBytes: 123_456,
+  originalType: imageTypeByExtension('png')!,
+  fullSizeExtension: 'png',
+  ownerTag: 'owner-tag-value',
+};
+
+describe('when a new record is written as metadata', () => {
+  it('then every value is ASCII text, the caption base64 of its UTF-8', () => {
+    assert.deepEqual(recordToMetadata(newRecord), {
+      caption: Buffer.from('Café — 東京 🌅', 'utf8').toString('base64'),
+      width: '640',
+      height: '480',
+      frames: '1',
+      'original-bytes': '123456',
+      'original-type': 'png',
+      'full-size-type': 'png',
+      'owner-tag': 'owner-tag-value',
+    });
+  });
+
+  it('then it reads back as the same record, its time taken from its id', () => {
+    assert.deepEqual(recordFromMetadata(id, recordToMetadata(newRecord)), { ...newRecord, uploadedAt: uploadedAt(id) });
+  });
+});
+
+describe('when a record stored before full-size images is rewritten (a caption edited, say)', () => {
+  it('then it still has no full-size type, and reads back without one', () => {
+    const old = { ...newRecord, fullSizeExtension: undefined };
+    const metadata = recordToMetadata(old);
+    assert.equal('full-size-type' in metadata, false);
+    assert.equal(recordFromMetadata(id, metadata).fullSizeExtension, undefined);
+  });
+});
+
+describe('when metadata is read back', () => {
+  it('then a record written before frames were counted has one frame, and one without a caption or owner has empty ones', () => {
+    const { frames, caption, 'owner-tag': _owner, ...older } = recordToMetadata(newRecord);
+    const record = recordFromMetadata(id, older);
+    assert.deepEqual([record.frames, record.caption, record.ownerTag], [1, '', '']);
+  });
+
+  it('then a stored caption is cleaned again on the way out', () => {
+    const metadata = { ...recordToMetadata(newRecord), caption: Buffer.from(' a\u0000b\u202E ', 'utf8').toString('base64') };
+    assert.equal(recordFromMetadata(id, metadata).caption, 'ab\u202E\u202C');
+  });
+
+  for (const [what, change, missing] of [
+    ['an original type the app does not accept', { 'original-type': 'svg' }, 'original-type'],
+    ['no original type', { 'original-type': undefined }, 'original-type'],
+    ['a full-size type that could reach outside its key', { 'full-size-type': '../x' }, 'full-size-type'],
+    ['an upper-case full-size type', { 'full-size-type': 'JPG' }, 'full-size-type'],
+  ] as const) {
+    it(`then ${what} is a damaged record, named in the log and not on the page`, () => {
+      const metadata = Object.fromEntries(
+        Object.entries({ ...recordToMetadata(newRecord), ...change }).filter(([, value]) => value !== undefined),
+      ) as Record<string, string>;
+      assert.throws(
+        () => recordFromMetadata(id, metadata),
+        (error: unknown) =>
+          error instanceof AppError &&
+          error.title === 'Photo damaged' &&
+          !error.message.includes(missing) &&
+          String((error.cause as Error).message) === `photo ${id}: record has no valid ${missing}`,
+      );
+    });
+  }
+});
