@@ -59,7 +59,8 @@ type Env = Record<string, string | undefined>;
 
 const BUCKET_NAME = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Folders of S3's safe key characters; none of them `.` or `..`, which a disk-backed emulator would walk out of its folder with. */
-const KEY_PREFIX = /^(?!(?:.*\/)?\.{1,2}\/)([A-Za-z0-9!_.*'()-]+\/)+$/;
+// At most 512 characters: an S3 key is at most 1,024 bytes, and the app's own part of a key is short.
+const KEY_PREFIX = /^(?=.{1,512}$)(?!(?:.*\/)?\.{1,2}\/)([A-Za-z0-9!_.*'()-]+\/)+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -69,7 +70,12 @@ export function loadConfig(env: Env): Config {
   const { required, optional, integer } = envReader(env, problems);
 
   const bucket = required('S3_BUCKET', BUCKET_NAME, 'the name of the S3 bucket for photos (3-63 lowercase letters, digits, dots, hyphens)');
-  const keyPrefix = optional('S3_PREFIX', 'photos/', KEY_PREFIX, "a key prefix that ends with '/', such as photos/");
+  const keyPrefix = optional(
+    'S3_PREFIX',
+    'photos/',
+    KEY_PREFIX,
+    "a key prefix of at most 512 characters that ends with '/', such as photos/",
+  );
   const region = required('AWS_REGION', REGION, "the bucket's AWS region, such as eu-west-1");
   const endpointUrl = env.AWS_ENDPOINT_URL_S3?.trim() || undefined;
   if (endpointUrl && !isHttpUrl(endpointUrl)) {

@@ -68,12 +68,14 @@ describe('when variables are malformed', () => {
     [
       'a prefix without a trailing slash',
       { S3_PREFIX: 'photos' },
-      /^S3_PREFIX="photos" is not valid: set it to a key prefix that ends with '\/'/,
+      /^S3_PREFIX="photos" is not valid: set it to a key prefix of at most 512 characters that ends with '\/'/,
     ],
     ['a prefix starting with a slash', { S3_PREFIX: '/photos/' }, /^S3_PREFIX="\/photos\/" is not valid/],
     ['a prefix that climbs out of its folder', { S3_PREFIX: '../' }, /^S3_PREFIX="\.\.\/" is not valid/],
     ['a prefix with a .. folder inside', { S3_PREFIX: 'photos/../other/' }, /^S3_PREFIX="photos\/\.\.\/other\/" is not valid/],
     ['a prefix with a . folder', { S3_PREFIX: './photos/' }, /^S3_PREFIX="\.\/photos\/" is not valid/],
+    // An S3 key is at most 1,024 bytes (S3 User Guide, "Naming Amazon S3 objects"): every upload would fail.
+    ['a prefix of 513 characters', { S3_PREFIX: `p${'p/'.repeat(256)}` }, /^S3_PREFIX="pp\/p.* is not valid: .*at most 512/],
     ['a region that is not one', { AWS_REGION: 'Europe' }, /^AWS_REGION="Europe" is not valid/],
     ['a port out of range', { PORT: '70000' }, /^PORT="70000" is not valid: set it to a whole number of port from 0 to 65535/],
     ['a port that is not a number', { PORT: 'eighty' }, /^PORT="eighty" is not valid/],
@@ -133,6 +135,10 @@ describe('when variables are malformed', () => {
       assert.match(problems[0]!, expected);
     });
   }
+
+  it('then a prefix of exactly 512 characters is still accepted', () => {
+    assert.equal(loadConfig({ ...minimal, S3_PREFIX: 'p/'.repeat(256) }).keyPrefix.length, 512);
+  });
 
   it('then several bad variables are all reported at once', () => {
     assert.equal(problemsOf({ S3_BUCKET: 'x', AWS_REGION: 'nowhere', PORT: '-1' }).length, 3);
