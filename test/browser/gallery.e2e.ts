@@ -14,11 +14,13 @@ import { fixturesDir, startTestApp, type TestApp } from '../support/test-app.js'
 import { chromiumSkipReason, launchChromium, loadedImageWidth, screenshotOnFailure, watchPage, type PageReports } from './chromium.js';
 import {
   accessibilityViolations,
+  assertJustifiedRows,
   backdropLuminance,
   COLOR_SCHEMES,
   horizontalOverflow,
   loadAllImages,
   saveScreenshot,
+  tileBoxes,
   VIEWPORTS,
 } from './page-checks.js';
 
@@ -373,31 +375,11 @@ describe('the photo experience in Chromium', { skip }, () => {
         const where = `at ${viewport.width} × ${viewport.height}`;
         await page.setViewportSize(viewport);
         await page.goto(`${appUrl}/`);
-        const before = await tileBoxes();
+        const before = await tileBoxes(page);
         await loadAllImages(page);
-        const loaded = await tileBoxes();
+        const loaded = await tileBoxes(page);
         assert.deepEqual(loaded, before, `${where}, the tiles kept their places and sizes while the images loaded`);
-
-        const gridWidth = await page
-          .locator('.grid')
-          .first()
-          .evaluate((grid) => grid.getBoundingClientRect().width);
-        assert.ok(gridWidth >= viewport.width - 40, `${where}, the grid is ${gridWidth} px wide`);
-        const rows = new Map<string, typeof loaded>();
-        for (const box of loaded) rows.set(box.row, [...(rows.get(box.row) ?? []), box]);
-        const lastRows = new Set([...rows.keys()].filter((row, index, all) => all[index + 1]?.split(',')[0] !== row.split(',')[0]));
-        for (const row of rows.values()) {
-          for (const box of row) {
-            assert.ok(
-              Math.abs(box.width / box.height - box.ratio) / box.ratio < 0.02,
-              `${where}: ${JSON.stringify(box)} keeps its photo's shape`,
-            );
-            assert.ok(Math.abs(box.height - row[0]!.height) <= 1, `${where}, ${row[0]!.row}: one height`);
-          }
-          if (!lastRows.has(row[0]!.row))
-            assert.ok(Math.abs(row.at(-1)!.right - gridWidth) <= 1, `${where}, ${row[0]!.row} fills the width`);
-        }
-        assert.ok(rows.size < loaded.length, `${where}, several photos share a row`);
+        await assertJustifiedRows(page, viewport);
       }
     });
 
@@ -480,24 +462,6 @@ async function dropFiles(files: { name: string; type: string; content?: string }
   }, payload);
   await page.dispatchEvent(target, 'dragover', { dataTransfer });
   await page.dispatchEvent(target, 'drop', { dataTransfer });
-}
-
-/** Each thumbnail's box (rounded to the pixel), its row (its day's grid and its top), and its photo's width / height. */
-function tileBoxes(): Promise<{ row: string; right: number; width: number; height: number; ratio: number }[]> {
-  return page.locator('.grid li').evaluateAll((tiles) => {
-    const grids = [...new Set(tiles.map((tile) => tile.parentElement!))];
-    return tiles.map((tile) => {
-      const grid = tile.parentElement!.getBoundingClientRect();
-      const box = tile.querySelector('img')!.getBoundingClientRect();
-      return {
-        row: `day ${grids.indexOf(tile.parentElement!) + 1}, ${Math.round(box.top - grid.top)} px down`,
-        right: Math.round(box.right - grid.left),
-        width: Math.round(box.width),
-        height: Math.round(box.height),
-        ratio: Number(tile.getAttribute('data-ratio')),
-      };
-    });
-  });
 }
 
 async function previewHasPixels(index: number): Promise<boolean> {
