@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
-import { MAX_NEWER_LISTINGS, PHOTOS_PER_PAGE } from '../../src/photos/store.js';
+import { MAX_NEWER_LISTINGS } from '../../src/photos/neighbours.js';
+import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { storeCountingCalls } from '../support/counting-store.js';
 import { seedPhotos, seedPhotosAt } from '../support/seed.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
