@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { seedPhotosAt } from '../support/seed.js';
 import { fixturesDir, startTestApp, type TestApp } from '../support/test-app.js';
+import { dropFiles } from './visitor.js';
 import { chromiumSkipReason, launchChromium, loadedImageWidth, screenshotOnFailure, watchPage, type PageReports } from './chromium.js';
 import {
   accessibilityViolations,
@@ -79,7 +80,7 @@ describe('the photo experience in Chromium', { skip }, () => {
     step('then each shows a preview, and Upload sends them (XHR) with progress for each file, then opens the gallery', async () => {
       await page.goto(`${appUrl}/`);
       await openUploadDialog();
-      await dropFiles(DROPPED, '.drop-zone');
+      await dropFiles(page, '.drop-zone', DROPPED);
 
       const previews = page.getByRole('list', { name: 'Chosen photos' }).getByRole('listitem');
       assert.equal(await previews.count(), 3);
@@ -208,7 +209,7 @@ describe('the photo experience in Chromium', { skip }, () => {
       async () => {
         const keysBefore = await testApp.listAllKeys();
         await page.goto(`${appUrl}/`);
-        await dropFiles([{ name: 'notes.jpg', type: 'image/jpeg', content: 'not a photo, just text' }], '.grid');
+        await dropFiles(page, '.grid', [{ name: 'notes.jpg', type: 'image/jpeg', content: 'not a photo, just text' }]);
         await page.getByRole('dialog', { name: 'Share photos' }).waitFor();
         await page.getByRole('button', { name: 'Upload', exact: true }).click();
 
@@ -259,7 +260,7 @@ describe('the photo experience in Chromium', { skip }, () => {
         );
         await caption.fill('😀'.repeat(280));
         assert.equal(await caption.evaluate((field) => (field as HTMLInputElement).validationMessage), '');
-        await dropFiles([{ name: 'square.png', type: 'image/png' }], '.drop-zone');
+        await dropFiles(page, '.drop-zone', [{ name: 'square.png', type: 'image/png' }]);
         await page.getByRole('button', { name: 'Upload', exact: true }).click();
         await page.waitForURL(PHOTO_PAGE);
         assert.equal((await page.locator('h1').textContent())?.trim(), '😀'.repeat(280));
@@ -440,28 +441,6 @@ function photoIdOf(url: string): string | undefined {
 async function openUploadDialog(): Promise<void> {
   await page.getByRole('link', { name: 'Upload photos' }).click();
   await page.getByRole('dialog', { name: 'Share photos' }).waitFor();
-}
-
-/** Drops files on `target` as a desktop drag would: dragover, then drop with the files. */
-async function dropFiles(files: { name: string; type: string; content?: string }[], target: string): Promise<void> {
-  const payload = await Promise.all(
-    files.map(async (file) => ({
-      ...file,
-      base64: (file.content !== undefined ? Buffer.from(file.content) : await readFile(path.join(fixturesDir, file.name))).toString(
-        'base64',
-      ),
-    })),
-  );
-  const dataTransfer = await page.evaluateHandle((items) => {
-    const transfer = new DataTransfer();
-    for (const item of items) {
-      const bytes = Uint8Array.from(atob(item.base64), (character) => character.charCodeAt(0));
-      transfer.items.add(new File([bytes], item.name, { type: item.type }));
-    }
-    return transfer;
-  }, payload);
-  await page.dispatchEvent(target, 'dragover', { dataTransfer });
-  await page.dispatchEvent(target, 'drop', { dataTransfer });
 }
 
 async function previewHasPixels(index: number): Promise<boolean> {
