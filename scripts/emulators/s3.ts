@@ -1,6 +1,6 @@
 // The embedded S3 emulator used by `npm run dev`, the tests and the benchmarks:
 // @20minutes/s3rver, with every setting and workaround it needs kept here.
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -78,6 +78,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
   });
   await s3rver.configureBuckets();
   removePartialObjectsOnFailedPut(s3rver);
+  writeMetadataWhole(s3rver);
   const handleS3Request = s3rver.callback();
   const signedBy: string[] = [];
 
@@ -122,6 +123,33 @@ function removePartialObjectsOnFailedPut(s3rver: S3rver): void {
       return await putObject(object);
     } catch (error) {
       await store.deleteObject(object.bucket, object.key).catch(() => {});
+      throw error;
+    }
+  };
+}
+
+// s3rver rewrites an object's metadata file in place, so two writes at once (a CopyObject onto itself, which
+// rewrites only metadata) can leave it mixed, and a read meanwhile can see it half-written: S3 keeps each
+// write whole. The file is written beside its place and renamed over it, which replaces it in one step.
+function writeMetadataWhole(s3rver: S3rver): void {
+  const { store } = s3rver;
+  const putMetadata = store.putMetadata;
+  let written = 0;
+  store.putMetadata = async (bucket, key, metadata, md5) => {
+    const metadataPath = store.getResourcePath(bucket, key, 'metadata.json');
+    // Not a name s3rver lists: it lists only the files that end in its object suffix.
+    const partialPath = `${metadataPath}.${++written}.partial`;
+    const writer = Object.create(store, {
+      getResourcePath: {
+        value: (b: string, k: string, resource: string) =>
+          resource === 'metadata.json' ? partialPath : store.getResourcePath(b, k, resource),
+      },
+    }) as typeof store;
+    try {
+      await putMetadata.call(writer, bucket, key, metadata, md5);
+      await rename(partialPath, metadataPath);
+    } catch (error) {
+      await rm(partialPath, { force: true });
       throw error;
     }
   };

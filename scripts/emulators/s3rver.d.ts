@@ -15,6 +15,8 @@ declare module '@20minutes/s3rver' {
   interface FilesystemStore {
     putObject(object: StoredObject): Promise<unknown>;
     deleteObject(bucket: string, key: string): Promise<unknown>;
+    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+    getResourcePath(bucket: string, key: string, resource: string): string;
   }
   export default class S3rver {
     constructor(options: S3rverOptions);

@@ -8,7 +8,14 @@ const NOTICE_LIFETIME_MS = 60_000;
 /** The upload script sends a large choice of files in batches: their counts add up, to this many. */
 const MAX_UPLOAD_COUNT = 999;
 
-export type Notice = { kind: 'photo-deleted' } | { kind: 'photos-uploaded'; count: number };
+export type Notice = { kind: 'photo-deleted' | 'caption-saved' | 'caption-removed' } | { kind: 'photos-uploaded'; count: number };
+
+/** The notices that need no count: each cookie value is its kind. */
+const FIXED_NOTICES: Record<string, string> = {
+  'photo-deleted': 'The photo was deleted.',
+  'caption-saved': 'The caption was saved.',
+  'caption-removed': 'The caption was removed.',
+};
 
 /**
  * Remembers the notice for the next page this browser opens. Photos uploaded while an upload notice waits
@@ -16,7 +23,7 @@ export type Notice = { kind: 'photo-deleted' } | { kind: 'photos-uploaded'; coun
  */
 export function rememberNotice(req: Request, res: Response, notice: Notice): void {
   const waiting = uploadCount(req.cookies?.[NOTICE_COOKIE]) ?? 0;
-  const value = notice.kind === 'photo-deleted' ? 'photo-deleted' : `photos-uploaded:${Math.min(MAX_UPLOAD_COUNT, waiting + notice.count)}`;
+  const value = notice.kind === 'photos-uploaded' ? `photos-uploaded:${Math.min(MAX_UPLOAD_COUNT, waiting + notice.count)}` : notice.kind;
   res.cookie(NOTICE_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: NOTICE_LIFETIME_MS, path: '/' });
 }
 
@@ -30,7 +37,7 @@ export function takeNotice(req: Request, res: Response): string | undefined {
 
 /** The cookie holds a code, not the text, so a cookie set by someone else can only pick among these sentences. */
 function noticeText(value: string): string | undefined {
-  if (value === 'photo-deleted') return 'The photo was deleted.';
+  if (Object.hasOwn(FIXED_NOTICES, value)) return FIXED_NOTICES[value];
   const count = uploadCount(value);
   if (count === 1) return 'The photo was uploaded.';
   return count === undefined ? undefined : `${count} photos were uploaded.`;

@@ -20,6 +20,8 @@ export interface RateLimitSettings {
 export interface RateLimits {
   uploads: RequestHandler;
   deletes: RequestHandler;
+  /** Caption edits: as many as deletions (DELETES_PER_HOUR), counted apart. */
+  captionEdits: RequestHandler;
   /** Pages that read from S3 (gallery, photo, delete confirmation). */
   pageViews: RequestHandler;
 }
@@ -41,6 +43,7 @@ export function createRateLimits({ uploadsPerHour, deletesPerHour, pageViewsPerM
   return {
     uploads: limitPer(HOUR_MS, uploadsPerHour, 'uploads', { onlyWithFormToken: true }),
     deletes: limitPer(HOUR_MS, deletesPerHour, 'deletions', { onlyWithFormToken: true }),
+    captionEdits: limitPer(HOUR_MS, deletesPerHour, 'caption edits', { onlyWithFormToken: true }),
     pageViews: limitPer(MINUTE_MS, pageViewsPerMinute, 'page views'),
   };
 }

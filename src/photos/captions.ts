@@ -1,5 +1,6 @@
 // Captions travel to S3 as user metadata, which is sent as HTTP headers. Node refuses header values
 // outside Latin-1, and S3 mangles non-ASCII ones, so captions are stored as base64 of their UTF-8 bytes.
+import { CaptionTooLong } from './errors.js';
 
 /** In characters (code points). 280 emoji are 1,120 UTF-8 bytes, 1,496 in base64: under S3's 2 KB metadata limit. */
 export const MAX_CAPTION_LENGTH = 280;
@@ -67,6 +68,16 @@ export function balanceDirectionalControls(text: string): string {
   }
   return balanced + owed.reverse().join('');
 }
+
+/** A caption as a form sent it, cleaned and checked against the limit: the one rule for uploads and edits. */
+export function acceptCaption(field: string): string {
+  const caption = cleanCaption(field);
+  if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH);
+  return caption;
+}
+
+/** Up to this many characters, a caption is the photo page's heading; a longer one is shown as body text. */
+export const MAX_HEADING_CAPTION_LENGTH = 80;
 
 export function captionLength(caption: string): number {
   return [...caption].length;

@@ -27,7 +27,7 @@ export class NotPhotoOwner extends AppError {
     super(
       'forbidden',
       'Not your photo',
-      'Only the browser that uploaded this photo can delete it.',
+      'Only the browser that uploaded this photo can change or delete it.',
       'Nothing was changed. Go back to the gallery.',
     );
   }
@@ -111,7 +111,19 @@ export class CaptionTooLong extends AppError {
       'bad-input',
       'Caption too long',
       `The caption is longer than ${limit} characters. ${NOTHING_STORED}`,
-      'Shorten the caption and upload again.',
+      'Shorten the caption and send it again.',
+    );
+  }
+}
+
+/** The caption form sent no caption field, or several: not the form on the photo page. */
+export class CaptionNotReadable extends AppError {
+  constructor() {
+    super(
+      'bad-input',
+      'Caption not readable',
+      'The form sent no caption, or more than one, so nothing was changed.',
+      'Use the caption form on the photo page; send an empty caption to remove it.',
     );
   }
 }

@@ -1,12 +1,12 @@
-// The photo pages: gallery, upload form, upload, photo, delete. Each handler reads the request, calls the store or
+// The photo pages: gallery, upload form, upload, photo, caption edit, delete. Each handler reads the request, calls the store or
 // the upload receiver, and renders; failures are AppErrors, answered by the error handler.
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import type { BrowserSession } from '../http/browser-session.js';
 import { rememberNotice, takeNotice } from '../http/notice.js';
 import type { RateLimits } from '../http/rate-limits.js';
-import { MAX_CAPTION_LENGTH } from './captions.js';
+import { acceptCaption, CAPTION_FIELD_BYTES, captionLength, MAX_CAPTION_LENGTH, MAX_HEADING_CAPTION_LENGTH } from './captions.js';
 import { groupByDay } from './days.js';
-import { listInWords, NotPhotoOwner, PhotoNotFound } from './errors.js';
+import { CaptionNotReadable, CaptionTooLong, listInWords, NotPhotoOwner, PhotoNotFound } from './errors.js';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.js';
 import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from './pagination.js';
 import { isPhotoId } from './photo-id.js';
@@ -34,6 +34,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   };
   // The delete form has one field (its CSRF token): anything bigger is not from it.
   const readSmallForm = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 4 });
+  const readCaptionForm = captionFormReader();
 
   router.get('/', rateLimits.pageViews, async function showGallery(req, res) {
     const position = readPagePosition(req.query);
@@ -73,14 +74,31 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     const photo = await findPhoto(req);
     const from = typeof req.query.from === 'string' ? req.query.from : undefined;
     const [urls, { newer, older }] = await Promise.all([store.presignPhotoUrls(photo), store.findNeighbours(photo.id, from)]);
+    const isOwner = session.isOwner(req, photo.id, photo.ownerTag);
     res.render('photo', {
       photo,
       urls,
-      canDelete: session.isOwner(req, photo.id, photo.ownerTag),
+      captionIsHeading: captionLength(photo.caption) <= MAX_HEADING_CAPTION_LENGTH,
+      maxCaptionLength: MAX_CAPTION_LENGTH,
+      canDelete: isOwner,
       newerLink: newer && photoLink(newer.id, newer.from),
       olderLink: older && photoLink(older.id, older.from),
       notice: takeNotice(req, res),
+      // Only the uploader's browser gets the caption form; it already holds its key, so none is handed out here.
+      csrfToken: isOwner ? session.issueFormToken(req, res) : undefined,
     });
+  });
+
+  router.post('/photos/:id/caption', rateLimits.captionEdits, readCaptionForm, async function editCaption(req, res) {
+    session.requireFormToken(req);
+    const field = (req.body as { caption?: unknown } | undefined)?.caption;
+    if (typeof field !== 'string') throw new CaptionNotReadable();
+    const caption = acceptCaption(field);
+    const photo = await findOwnPhoto(req);
+    if (!(await store.replaceCaption(photo.id, caption))) throw new PhotoNotFound();
+    req.log.info({ photoId: photo.id }, 'caption edited');
+    rememberNotice(req, res, { kind: caption ? 'caption-saved' : 'caption-removed' });
+    res.redirect(303, `/photos/${photo.id}`);
   });
 
   router.get('/photos/:id/delete', rateLimits.pageViews, async function confirmDelete(req, res) {
@@ -112,6 +130,18 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   }
 
   return router;
+}
+
+/**
+ * The caption form: its token and a caption of up to MAX_CAPTION_LENGTH characters, each percent-encoded
+ * (3 bytes for each of up to 4 UTF-8 bytes). A larger form holds a caption over the limit, and is told so.
+ */
+function captionFormReader(): RequestHandler {
+  const read = express.urlencoded({ extended: false, limit: CAPTION_FIELD_BYTES * 3 + 1024, parameterLimit: 4 });
+  return (req, res, next) =>
+    read(req, res, (error?: unknown) =>
+      next((error as { type?: unknown } | undefined)?.type === 'entity.too.large' ? new CaptionTooLong(MAX_CAPTION_LENGTH) : error),
+    );
 }
 
 /** A photo page's address; `from` lets that page find the photo newer than it (see store.findNeighbours). */

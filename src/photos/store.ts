@@ -2,10 +2,12 @@
 // stalled S3 becomes a StorageUnavailable error within S3_TIMEOUT_SECONDS instead of a hang.
 import type { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  NoSuchKey,
   NotFound,
   PutObjectCommand,
   S3ServiceException,
@@ -105,6 +107,8 @@ export interface PhotoStore {
   /** The photos just newer and just older than `id` (see the method). */
   findNeighbours(id: string, from?: string): Promise<PhotoNeighbours>;
   findPhoto(id: string): Promise<PhotoRecord | undefined>;
+  /** Rewrites the caption in the photo's record ('' removes it); false when there is no such photo. */
+  replaceCaption(id: string, caption: string, signal?: AbortSignal): Promise<boolean>;
   presignPhotoUrls(record: PhotoRecord): Promise<ViewUrls>;
   deletePhoto(record: Pick<PhotoRecord, 'id' | 'originalType' | 'fullSizeExtension'>, signal?: AbortSignal): Promise<void>;
   /** Objects of `folder` whose photo ids lie between `newestId` and `oldestId` (ids sort newest first). */
@@ -295,6 +299,59 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
       };
     },
 
+    /**
+     * Copies the record onto itself with its metadata replaced: the thumbnail's bytes stay, and every other
+     * field is sent back exactly as S3 holds it. A copy, like any write, is all or nothing. Its source must
+     * exist, and the record must still be the one just read (If-Match), so a photo deleted meanwhile is
+     * never brought back as a record without its images. Two edits at once: the last one wins, whole.
+     */
+    async replaceCaption(id, caption, signal) {
+      const key = keys.thumbnail(id);
+      const head = await callS3(
+        'HeadObject',
+        (abortSignal) =>
+          s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }).catch((error: unknown) => {
+            if (error instanceof NotFound) return undefined;
+            throw error;
+          }),
+        signal,
+      );
+      if (!head) return false;
+      const { caption: _replaced, ...kept } = head.Metadata ?? {};
+      return callS3(
+        'CopyObject',
+        (abortSignal) =>
+          s3
+            .send(
+              new CopyObjectCommand({
+                Bucket: bucket,
+                Key: key,
+                // Keys hold only URL-safe characters (S3_PREFIX's pattern, generated ids): nothing to encode.
+                CopySource: `${bucket}/${key}`,
+                CopySourceIfMatch: head.ETag,
+                IfMatch: head.ETag,
+                MetadataDirective: 'REPLACE',
+                // REPLACE replaces these headers too: sent back as they were.
+                ContentType: head.ContentType,
+                CacheControl: head.CacheControl,
+                Metadata: caption ? { ...kept, caption: encodeCaption(caption) } : kept,
+              }),
+              { abortSignal },
+            )
+            .then(
+              () => {
+                shapes.forget(id);
+                return true;
+              },
+              (error: unknown) => {
+                if (isGone(error)) return false;
+                throw error;
+              },
+            ),
+        signal,
+      );
+    },
+
     /** The uploaded original is never linked: it may carry metadata. */
     async presignPhotoUrls(record) {
       const fullSizeKey = record.fullSizeExtension ? keys.fullSize(record.id, record.fullSizeExtension) : keys.display(record.id);
@@ -360,6 +417,14 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
     },
   };
   return store;
+}
+
+/**
+ * The record is gone: the copy's source no longer exists (NoSuchKey), or If-Match found no record with the
+ * ETag just read (PreconditionFailed): a thumbnail's bytes never change, so the record was deleted meanwhile.
+ */
+function isGone(error: unknown): boolean {
+  return error instanceof NoSuchKey || (error instanceof S3ServiceException && error.name === 'PreconditionFailed');
 }
 
 /** DeleteObjects answers 200 and lists the keys it could not delete: a failure all the same. */

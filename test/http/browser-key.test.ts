@@ -35,10 +35,13 @@ function paths(): string[] {
     '/photos',
     `/photos/${photoId}`,
     `/photos/${photoId}/delete`,
+    `/photos/${photoId}/caption`,
     '/photos/1700000000000-000000000000',
     '/photos/1700000000000-000000000000/delete',
+    '/photos/1700000000000-000000000000/caption',
     '/photos/not-an-id',
     '/photos/not-an-id/delete',
+    '/photos/not-an-id/caption',
     '/about',
     '/nowhere',
     '/healthz',
@@ -76,9 +79,10 @@ describe('when a request without the browser-key cookie is anything but a GET of
         }
     });
 
-    it(`then over ${scheme} no upload or delete form, whatever it holds, gives it a key`, async () => {
+    it(`then over ${scheme} no upload, delete or caption form, whatever it holds, gives it a key`, async () => {
       const upload = () => request(testApp.app).post('/photos').set(headers);
       const remove = () => request(testApp.app).post(`/photos/${photoId}/delete`).set(headers);
+      const recaption = () => request(testApp.app).post(`/photos/${photoId}/caption`).set(headers);
       const attempts: [string, () => Promise<request.Response>][] = [
         ['an upload form with a file', async () => upload().attach('photos', await fixture('square.png'), 'p.png')],
         [
@@ -106,6 +110,9 @@ describe('when a request without the browser-key cookie is anything but a GET of
           'a delete form in a bad encoding',
           () => remove().set('Content-Type', 'application/x-www-form-urlencoded; charset=koi8-r').send('_csrf=x'),
         ],
+        ['a caption form without a token', () => recaption().type('form').send('caption=hello')],
+        ['a caption form with a forged token', () => recaption().type('form').send('_csrf=forged&caption=hello')],
+        ['a caption form too large to read', () => recaption().type('form').send(`caption=${'x'.repeat(20_000)}`)],
       ];
       for (const [what, send] of attempts) {
         const response = await send();

@@ -1,23 +1,15 @@
-// Tests `infra:ci-role`: the GitHub OIDC provider and deploy role it leaves in the account, the trust policy under the IAM simulator, and its command line.
+// Tests `infra:ci-role`: the GitHub OIDC provider and deploy role it leaves in the account, and its command line (the trust policy under the IAM simulator is in ci-role-trust.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import { parseCommandLine, runCli, type CliDeps } from '../../infra/cli.js';
-import { operatorPolicy } from '../../infra/operator-policy.js';
 import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
 import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
 import { type GitHubRepository, lookUpGitHubRepository } from '../../infra/resources/github-repository.js';
+import { CREATE, operatorPolicyFor, PROVIDER_ARN, REPO, REPOSITORY, ROLE_ARN, ROLE_NAME } from './ci-role-fixtures.js';
 import { ACCOUNT_ID, FakeAccount, STACK_TAGS } from './fake-aws.js';
 
-const REPO = 'octo-org/s3-photo-share';
-/** What GitHub's API shows for REPO: the owner's and the repository's immutable ids. */
-const REPOSITORY: GitHubRepository = { fullName: REPO, ownerId: '9919', repoId: '1296269' };
 const FORK: GitHubRepository = { fullName: 'octo-org/fork', ownerId: '9919', repoId: '7001' };
-const ROLE_NAME = 's3-photo-share-github-deploy';
-const ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/${ROLE_NAME}`;
 const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT_ID}:policy/s3-photo-share-boundary`;
-const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com`;
-const CREATE = ['ci-role', '--repo', REPO, '--bucket', 'demo-bucket', '--region', 'eu-west-1'];
 const DELETE = ['ci-role', '--repo', REPO, '--region', 'eu-west-1', '--delete'];
 
 /** An account whose operator's GitHub shows REPO and FORK, as public repositories. */
@@ -41,10 +33,6 @@ function cliAgainst(account: FakeAccount): CliDeps & { printed: string[]; errors
 
 function offlineCli(): CliDeps & { printed: string[]; errors: string[] } {
   return { ...cliAgainst(new FakeAccount()), createDeps: () => assert.fail('this command must not build AWS clients') };
-}
-
-function operatorPolicyFor(bucket: string) {
-  return operatorPolicy({ stack: 's3-photo-share', region: 'eu-west-1', bucket }, ACCOUNT_ID);
 }
 
 test('when ci-role runs in an empty account, then it creates the GitHub OIDC provider and a stack-tagged role trusting that repo with the operator policy', async () => {
@@ -288,18 +276,6 @@ test('when plan is asked for ci-role --delete, then it deletes the role and runs
   );
 });
 
-test('when the CLI file is run by node for plan --for ci-role, then it prints the plan with no credentials and exits 0', async () => {
-  const { spawnSync } = await import('node:child_process');
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'infra/cli.ts', 'plan', '--for', ...CREATE], {
-    encoding: 'utf8',
-    // No credentials and no reachable endpoint: a plan that called AWS would fail or hang here.
-    env: { PATH: process.env.PATH, AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' },
-    timeout: 30_000,
-  });
-  assert.equal(result.status, 0, result.stderr);
-  assert.match(result.stdout, /aws iam create-open-id-connect-provider/);
-});
-
 test('when ci-role options are valid, then the stack defaults; --bucket is required to create and not to delete', () => {
   assert.deepEqual(parseCommandLine(CREATE), {
     name: 'ci-role',
@@ -352,80 +328,6 @@ for (const repo of [
     assert.equal(await runCli(['ci-role', `--repo=${repo}`, '--bucket', 'demo-bucket', '--region', 'eu-west-1'], cli), 2);
 
     assert.match(cli.errors.join('\n'), /^--repo ".*": expected OWNER\/NAME as GitHub spells it/);
-  });
-}
-
-/**
- * STS's decision on AssumeRoleWithWebIdentity with a GitHub token carrying this audience and subject. The unsafe entry point
- * because the service reference the checked one validates keys against lists `token.actions.githubusercontent.com:repository`,
- * `:ref` and others but not `:sub` and `:aud`, which STS does evaluate (and AWS's GitHub guide uses): the checked one would
- * drop them and deny everything. The policy is passed as a validated policy so the simulator can name it in its analysis.
- */
-function webIdentityDecision(aud: string, sub: string, provider = PROVIDER_ARN): string {
-  return runUnsafeSimulation(
-    {
-      request: {
-        principal: provider,
-        action: 'sts:AssumeRoleWithWebIdentity',
-        resource: { resource: ROLE_ARN, accountId: ACCOUNT_ID },
-        contextVariables: { 'token.actions.githubusercontent.com:aud': aud, 'token.actions.githubusercontent.com:sub': sub },
-      },
-      identityPolicies: [],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      resourcePolicy: {
-        __validated: true,
-        policyDocument: githubTrustPolicy(REPOSITORY, ACCOUNT_ID),
-        metadata: { name: 'trust' },
-        errors: [],
-      },
-    },
-    {},
-  );
-}
-
-test("when a GitHub token for the repo's main branch with audience sts.amazonaws.com is presented, then the trust policy allows it", async () => {
-  assert.equal(webIdentityDecision('sts.amazonaws.com', `repo:${REPO}:ref:refs/heads/main`), 'Allowed');
-});
-
-for (const [what, aud, sub] of [
-  ['another repository', 'sts.amazonaws.com', 'repo:octo-org/other:ref:refs/heads/main'],
-  ['a fork under another owner', 'sts.amazonaws.com', 'repo:mallory/s3-photo-share:ref:refs/heads/main'],
-  ['another branch', 'sts.amazonaws.com', `repo:${REPO}:ref:refs/heads/feature`],
-  ['a branch whose name starts with main', 'sts.amazonaws.com', `repo:${REPO}:ref:refs/heads/main-old`],
-  ['a pull request', 'sts.amazonaws.com', `repo:${REPO}:pull_request`],
-  ['a tag', 'sts.amazonaws.com', `repo:${REPO}:ref:refs/tags/v1.0.0`],
-  ['an environment', 'sts.amazonaws.com', `repo:${REPO}:environment:production`],
-  ['a wrong audience', 'https://github.com/octo-org', `repo:${REPO}:ref:refs/heads/main`],
-] as const) {
-  test(`when a GitHub token for ${what} is presented, then the trust policy denies it`, async () => {
-    assert.notEqual(webIdentityDecision(aud, sub), 'Allowed');
-  });
-}
-
-const IMMUTABLE = 'repo:octo-org@9919/s3-photo-share@1296269';
-
-test("when a GitHub token with immutable ids for the repo's main branch is presented, then the trust policy allows it", () => {
-  assert.equal(webIdentityDecision('sts.amazonaws.com', `${IMMUTABLE}:ref:refs/heads/main`), 'Allowed');
-});
-
-for (const [what, sub] of [
-  ['the same names under another owner id (a deleted owner name claimed again)', 'repo:octo-org@4242/s3-photo-share@1296269'],
-  ['the same names with another repository id (the repository deleted and created again)', 'repo:octo-org@9919/s3-photo-share@4242'],
-  ['the ids of the repository with another name in front', 'repo:mallory@9919/s3-photo-share@1296269'],
-] as const) {
-  test(`when a token for ${what} is presented, then the trust policy denies it`, () => {
-    assert.notEqual(webIdentityDecision('sts.amazonaws.com', `${sub}:ref:refs/heads/main`), 'Allowed');
-  });
-}
-
-for (const [what, suffix] of [
-  ['another branch', ':ref:refs/heads/feature'],
-  ['a pull request', ':pull_request'],
-  ['an environment', ':environment:production'],
-] as const) {
-  test(`when a token with immutable ids for ${what} is presented, then the trust policy denies it`, () => {
-    assert.notEqual(webIdentityDecision('sts.amazonaws.com', `${IMMUTABLE}${suffix}`), 'Allowed');
   });
 }
 
@@ -560,28 +462,3 @@ for (const ids of [
     assert.match(cli.errors.join('\n'), /^--repo-ids ".*": expected OWNER_ID\/REPO_ID, two numbers/);
   });
 }
-
-test('when a token with the same claims comes through another identity provider, then the trust policy denies it', () => {
-  const otherProvider = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/gitlab.com`;
-  assert.notEqual(webIdentityDecision('sts.amazonaws.com', `repo:${REPO}:ref:refs/heads/main`, otherProvider), 'Allowed');
-});
-
-test('when the deploy role tries to change its own role or policy, then the operator policy denies it', async () => {
-  for (const action of ['iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRole']) {
-    const result = await runSimulation(
-      {
-        request: {
-          principal: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${ROLE_NAME}/GitHubActions`,
-          action,
-          resource: { resource: ROLE_ARN, accountId: ACCOUNT_ID },
-          contextVariables: {},
-        },
-        identityPolicies: [{ name: 's3-photo-share-operator', policy: operatorPolicyFor('demo-bucket') }],
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-      },
-      {},
-    );
-    assert.ok(result.resultType !== 'error' && result.overallResult !== 'Allowed', `${action}: ${JSON.stringify(result)}`);
-  }
-});

@@ -1,11 +1,7 @@
 // Tests the infra command line: option checks, and a plan that needs no AWS access at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { defaultDeps, parseCommandLine, runCli, USAGE, UsageError, type CliDeps } from '../../infra/cli.js';
+import { parseCommandLine, runCli, USAGE, UsageError, type CliDeps } from '../../infra/cli.js';
 import { FakeAccount } from './fake-aws.js';
 
 const UP_OPTIONS = ['--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24'];
@@ -459,64 +455,6 @@ test('when plan is printed for each command, then its heading names the stack, r
     'Stack s3-photo-share, instance i-0123456789abcdef0, region eu-west-1.',
   );
   assert.equal((await printed(['--for', 'logs', '--region', 'eu-west-1']))[1], 'Stack s3-photo-share, region eu-west-1.');
-});
-
-test('when the CLI file is run by node, then it prints the plan and exits 0, or exits 2 on a usage error', () => {
-  const cliPath = fileURLToPath(new URL('../../infra/cli.ts', import.meta.url));
-  const plan = spawnSync(process.execPath, ['--import', 'tsx', cliPath, 'plan', '--for', 'logs', '--region', 'eu-west-1'], {
-    encoding: 'utf8',
-  });
-  assert.equal(plan.status, 0, plan.stderr);
-  assert.match(plan.stdout, /^Plan for `npm run infra:logs`/);
-  const wrong = spawnSync(process.execPath, ['--import', 'tsx', cliPath, 'launch'], { encoding: 'utf8' });
-  assert.equal(wrong.status, 2);
-  assert.match(wrong.stderr, /Unknown command "launch"/);
-});
-
-test('when the default dependencies are built, then the clients use the region and readiness means a 200 without following redirects; a refused connection is not ready', async () => {
-  const deps = defaultDeps('eu-west-2');
-  assert.equal(await deps.aws.ec2.config.region(), 'eu-west-2');
-  const statuses: Record<string, number> = { '/ok': 200, '/moved': 302, '/broken': 500 };
-  const server = createServer((request, response) => response.writeHead(statuses[request.url ?? ''] ?? 404, { location: '/ok' }).end());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  try {
-    assert.equal(await deps.probeReadiness(`http://127.0.0.1:${port}/ok`), 'ready');
-    assert.equal(await deps.probeReadiness(`http://127.0.0.1:${port}/moved`), 'not-ready');
-    assert.equal(await deps.probeReadiness(`http://127.0.0.1:${port}/broken`), 'not-ready');
-  } finally {
-    server.close();
-  }
-  assert.equal(await deps.probeReadiness(`http://127.0.0.1:${port}/ok`), 'not-ready');
-  const before = deps.now();
-  await deps.sleep(5);
-  assert.ok(deps.now() >= before + 4);
-  assert.ok(Math.abs(deps.now() - Date.now()) < 1_000, 'now is the wall clock');
-});
-
-test('when the app never answers in time, as behind a security group that drops this machine, then the probe says unreachable', async () => {
-  const deps = defaultDeps('eu-west-2');
-  // Accepts the connection and never answers: the only failure that ends in a timeout on loopback.
-  const silent = createServer(() => {});
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  const { port } = silent.address() as AddressInfo;
-  try {
-    assert.equal(await deps.probeReadiness(`http://127.0.0.1:${port}/readyz`), 'unreachable');
-  } finally {
-    silent.closeAllConnections();
-    silent.close();
-  }
-});
-
-test('when the default dependencies log, then each line goes to standard output as it is', (t) => {
-  const printed = t.mock.method(console, 'log', () => undefined);
-
-  defaultDeps('eu-west-2').log('Created s3://demo-bucket');
-
-  assert.deepEqual(
-    printed.mock.calls.map((call) => call.arguments),
-    [['Created s3://demo-bucket']],
-  );
 });
 
 test('when plan runs with --instances 2 and a certificate, then it prints every load-balanced step with its CLI equivalent and touches no AWS client', async () => {

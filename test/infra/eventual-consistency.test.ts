@@ -199,3 +199,4 @@ await import('./down.test.js');
 await import('./attach.test.js');
 await import('./scale.test.js');
 await import('./ci-role.test.js');
+await import('./ci-role-trust.test.js');

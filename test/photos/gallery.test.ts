@@ -187,7 +187,7 @@ describe('when a photo is deleted', () => {
     const stranger = await openBrowser(testApp.app);
     const page = await stranger.get(`/photos/${id}`).expect(200);
     assert.doesNotMatch(page.text, /Delete…/);
-    assert.match(page.text, /Only the browser that uploaded this photo can delete it/);
+    assert.match(page.text, /Only the browser that uploaded this photo can change its caption or delete it/);
     await stranger.get(`/photos/${id}/delete`).expect(403);
     const refused = await stranger.delete(id).expect(403);
     assert.match(refused.text, /Not your photo/);

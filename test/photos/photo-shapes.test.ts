@@ -2,7 +2,7 @@
 // first time a process shows it; and the memory of shapes stays within its bound.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { rememberedShapes } from '../../src/photos/photo-shapes.js';
+import { CAPTION_LIFETIME_MS, rememberedShapes } from '../../src/photos/photo-shapes.js';
 import { storeCountingCalls } from '../support/counting-store.js';
 import { seedPhotos } from '../support/seed.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -37,12 +37,31 @@ describe('when a process shows a gallery page of photos it has not shown before'
 describe('when more shapes are remembered than the bound', () => {
   it('then the least recently used one is forgotten', () => {
     const shapes = rememberedShapes(2);
-    shapes.remember('a', { width: 4, height: 3, frames: 1 });
-    shapes.remember('b', { width: 3, height: 4, frames: 2 });
-    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false });
-    shapes.remember('c', { width: 1, height: 1, frames: 1 });
+    shapes.remember('a', { width: 4, height: 3, frames: 1, caption: 'A' });
+    shapes.remember('b', { width: 3, height: 4, frames: 2, caption: '' });
+    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false, caption: 'A' });
+    shapes.remember('c', { width: 1, height: 1, frames: 1, caption: 'C' });
     assert.equal(shapes.recall('b'), undefined, 'b was used least recently');
-    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false });
-    assert.deepEqual(shapes.recall('c'), { width: 1, height: 1, animated: false });
+    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false, caption: 'A' });
+    assert.deepEqual(shapes.recall('c'), { width: 1, height: 1, animated: false, caption: 'C' });
+  });
+});
+
+describe('when a remembered caption is as old as its lifetime', () => {
+  it('then it is not recalled, so the record (its caption maybe edited through another instance) is read again', () => {
+    let time = 1_000_000;
+    const shapes = rememberedShapes(10, () => time);
+    shapes.remember('a', { width: 4, height: 3, frames: 1, caption: 'Before' });
+    time += CAPTION_LIFETIME_MS - 1;
+    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false, caption: 'Before' });
+    time += 1;
+    assert.equal(shapes.recall('a'), undefined);
+  });
+
+  it('then an edit in this process is seen at once: the photo is forgotten', () => {
+    const shapes = rememberedShapes(10, () => 0);
+    shapes.remember('a', { width: 4, height: 3, frames: 1, caption: 'Before' });
+    shapes.forget('a');
+    assert.equal(shapes.recall('a'), undefined);
   });
 });

@@ -144,6 +144,7 @@ describe('when slow uploads from one address hold more bytes than it may', () =>
   });
 });
 
+// Round three of the README attack found this: each address of one home /64 held its own allowance of bytes.
 describe('when slow uploads come from several addresses of one client (behind a trusted proxy)', () => {
   it('then an IPv6 /64, however spelled, and an IPv4 address with its IPv6-mapped form each hold one allowance of bytes', async () => {
     for (const [holder, sameClient] of [

@@ -8,8 +8,11 @@ export type Fault =
   | { kind: 'error-500' }
   | { kind: 'stall' }
   | { kind: 'cut-after'; bytes: number }
-  /** Forwards everything until a request matches `pattern`; holds that one (never answered) and calls `onHold`. */
-  | { kind: 'hold-matching'; pattern: RegExp; onHold: () => void };
+  /**
+   * Forwards everything until a request matches `pattern`; holds that one and calls `onHold`. It is never
+   * answered, unless `onHold` calls `release`: then it goes on to S3 as if it had just arrived.
+   */
+  | { kind: 'hold-matching'; pattern: RegExp; onHold: (release: () => void) => void };
 
 export interface FaultProxy {
   endpoint: string;
@@ -42,12 +45,22 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     client.on('close', () => upstream.destroy());
     upstream.pipe(client);
     let forwarded = 0;
-    let holding = false;
+    let held: Buffer[] | undefined;
+    let released = false;
+    const release = () => {
+      const chunks = held ?? [];
+      held = undefined;
+      released = true;
+      for (const chunk of chunks) upstream.write(chunk);
+    };
     client.on('data', (chunk: Buffer) => {
-      if (holding) return;
-      if (current.kind === 'hold-matching' && current.pattern.test(chunk.toString('latin1'))) {
-        holding = true;
-        current.onHold();
+      if (held) {
+        held.push(chunk);
+        return;
+      }
+      if (!released && current.kind === 'hold-matching' && current.pattern.test(chunk.toString('latin1'))) {
+        held = [chunk];
+        current.onHold(release);
         return;
       }
       forwarded += chunk.length;

@@ -29,13 +29,27 @@ export function run(script: string, env: Record<string, string>, nodeFlags: stri
 
 /** Waits until the process prints something matching `pattern`; fails with its output if it never does. */
 export async function waitFor(child: RunningScript, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const match = pattern.exec(child.output());
-    if (match) return match;
-    if (child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  // Checked on each piece of output as it arrives (not by polling), and once more when its output ends.
+  const match = await new Promise<RegExpMatchArray | null>((resolve) => {
+    const check = () => {
+      const found = pattern.exec(child.output());
+      if (found) finish(found);
+    };
+    const finish = (found: RegExpMatchArray | null) => {
+      clearTimeout(timer);
+      for (const stream of [child.stdout!, child.stderr!]) stream.off('data', check);
+      child.off('close', onClose);
+      resolve(found);
+    };
+    const onClose = () => finish(pattern.exec(child.output()));
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    // Listeners added after `run`'s own, so the output they read already holds the new piece.
+    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', check);
+    child.on('close', onClose);
+    if (child.stdout!.closed && child.stderr!.closed) onClose();
+    else check();
+  });
+  if (match) return match;
   assert.fail(`no ${pattern} in the output:\n${child.output()}`);
 }
 
