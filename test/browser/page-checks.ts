@@ -78,10 +78,11 @@ export async function loadAllImages(page: Page): Promise<void> {
   );
 }
 
-export async function saveScreenshot(page: Page, name: string): Promise<string> {
+/** Saves the whole page (or, with `fullPage: false`, the window) as test/browser/screenshots/<name>.png. */
+export async function saveScreenshot(page: Page, name: string, { fullPage = true } = {}): Promise<string> {
   await mkdir(screenshotsDir, { recursive: true });
   const file = path.join(screenshotsDir, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
 }
 
