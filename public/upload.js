@@ -443,7 +443,7 @@
       });
       alertBox.append(list);
     }
-    if (showGalleryLink && dialog) {
+    if (showGalleryLink) {
       const link = document.createElement('a');
       link.href = '/';
       link.textContent = 'See the photos that were stored';

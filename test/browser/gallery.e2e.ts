@@ -93,7 +93,7 @@ describe('the photo experience in Chromium', { skip }, () => {
       for (const { name } of DROPPED) await page.locator(`canvas.drawn[aria-label="Preview of ${name}"]`).waitFor();
       assert.ok(await previewHasPixels(0), 'the first preview shows the photo');
 
-      await page.getByLabel('Caption').fill(CAPTION);
+      await page.getByRole('textbox', { name: 'Caption (optional)' }).fill(CAPTION);
       await recordProgressValues();
       const uploadRequest = page.waitForRequest((request) => request.method() === 'POST' && new URL(request.url()).pathname === '/photos');
       await page.getByRole('button', { name: 'Upload', exact: true }).click();
@@ -254,7 +254,7 @@ describe('the photo experience in Chromium', { skip }, () => {
       async () => {
         await page.goto(`${appUrl}/`);
         await openUploadDialog();
-        const caption = page.getByLabel('Caption');
+        const caption = page.getByRole('textbox', { name: 'Caption (optional)' });
         await caption.fill('😀'.repeat(281));
         assert.equal(Array.from(await caption.inputValue()).length, 281, 'the field does not cut the caption at 140 emoji');
         assert.match(
