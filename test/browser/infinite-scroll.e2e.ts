@@ -92,7 +92,7 @@ describe('older photos as the visitor scrolls the gallery, in Chromium', { skip 
       assert.equal(headings.length, new Set(newestFirst.map((id) => uploadedAt(id).toISOString().slice(0, 10))).size);
       const names = await page.locator('.grid .tile-label .visually-hidden').allTextContents();
       assert.deepEqual(
-        names.map((name) => /^Photo (\d+),/.exec(name)?.[1]),
+        names.map((name) => /^Photo (\d+)[:,]/.exec(name)?.[1]),
         newestFirst.map((_, index) => String(index + 1)),
         'the photos are numbered on across the pages',
       );
