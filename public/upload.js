@@ -1,7 +1,10 @@
 // The upload form, with JavaScript on: the header's Upload link opens it in a dialog on the gallery; files
-// can be dropped anywhere on the page, pasted or chosen (and added to), each shows a preview and its own
-// progress, and errors show in an alert. The form is then sent with XMLHttpRequest, whose upload progress
-// events fetch() lacks. Without JavaScript the link leads to /upload, and the same form posts normally.
+// can be dropped anywhere on the page, pasted or chosen (and added to), each shows a preview, its own caption
+// field and its own progress, and errors show in an alert. The form is then sent with XMLHttpRequest, whose
+// upload progress events fetch() lacks, in batches of the server's MAX_FILES_PER_UPLOAD files with one progress
+// for all. A file the server refuses is named with its reason; the rest are stored. Whatever was not stored
+// stays chosen, with its caption, to send again. Without JavaScript the link leads to /upload, and the same
+// form posts normally.
 (function () {
   'use strict';
   var form = document.getElementById('upload-form');
@@ -14,25 +17,26 @@
   var status = document.getElementById('upload-status');
   var button = form.querySelector('button[type=submit]');
   var acceptedTypes = input.accept.split(',');
+  /** Files per request (the server's MAX_FILES_PER_UPLOAD): more are sent in several. */
   var maxFiles = Number(input.getAttribute('data-max-files'));
   var maxBytes = Number(input.getAttribute('data-max-bytes'));
   var caption = form.elements.caption;
   var maxCaption = Number(caption.getAttribute('maxlength'));
-  /** The files to send, in order, each with its preview's list item. */
+  /** The files to send, in order, each with its preview (see addPreview). */
   var chosen = [];
+  var previewCount = 0;
   var sending = false;
 
   form.classList.add('enhanced');
 
-  // maxlength counts UTF-16 units, so an emoji counts twice and the form would stop at 140 of them; the server
-  // counts characters. With JavaScript the caption is counted as the server counts it.
   caption.removeAttribute('maxlength');
-  caption.addEventListener('input', function () {
-    var length = Array.from(caption.value.normalize('NFC').trim()).length;
-    caption.setCustomValidity(
-      length > maxCaption ? 'A caption may have up to ' + maxCaption + ' characters; this one has ' + length + '.' : '',
-    );
-  });
+  countCaption(caption);
+  var totalProgress = document.createElement('progress');
+  totalProgress.max = 100;
+  totalProgress.value = 0;
+  totalProgress.hidden = true;
+  totalProgress.setAttribute('aria-label', 'Upload of all chosen photos');
+  status.before(totalProgress);
 
   input.addEventListener('change', function () {
     // The input holds only the last choice; the form sends every file chosen, dropped or pasted so far.
@@ -105,8 +109,7 @@
       // The browser's type comes from the file name: good enough for a hint here; the server reads the bytes.
       if (file.type && acceptedTypes.indexOf(file.type) === -1) return refused.push(file.name + ' is not an accepted image type');
       if (file.size > maxBytes) return refused.push(file.name + ' is larger than the limit');
-      if (chosen.length >= maxFiles) return refused.push(file.name + ' is one file too many (up to ' + maxFiles + ' at a time)');
-      chosen.push({ file: file, item: addPreview(file) });
+      chosen.push(addPreview(file));
     });
     syncInput();
     if (refused.length > 0) showAlert('Some files were not added', refused.join('; ') + '.');
@@ -118,6 +121,7 @@
     });
   }
 
+  /** A chosen file's entry: its preview (canvas, name, caption field, progress, Remove) and where it stands. */
   function addPreview(file) {
     var item = document.createElement('li');
     // A canvas, not an <img> with a blob: URL, so the Content-Security-Policy needs no exception.
@@ -129,10 +133,24 @@
     var name = document.createElement('span');
     name.className = 'preview-name';
     name.textContent = file.name;
+    previewCount++;
+    var ownCaption = document.createElement('input');
+    ownCaption.type = 'text';
+    ownCaption.id = 'caption-of-preview-' + previewCount;
+    ownCaption.dir = 'auto';
+    ownCaption.autocomplete = 'off';
+    ownCaption.placeholder = 'Its own caption';
+    countCaption(ownCaption);
+    var captionLabel = document.createElement('label');
+    captionLabel.className = 'visually-hidden';
+    captionLabel.htmlFor = ownCaption.id;
+    captionLabel.textContent = 'Caption of ' + file.name;
     var progress = document.createElement('progress');
     progress.max = 100;
     progress.value = 0;
     progress.setAttribute('aria-label', 'Upload of ' + file.name);
+    var outcome = document.createElement('span');
+    outcome.className = 'preview-outcome';
     var remove = document.createElement('button');
     remove.type = 'button';
     remove.className = 'remove';
@@ -141,11 +159,24 @@
     remove.addEventListener('click', function () {
       removeFile(file);
     });
-    item.append(canvas, name, progress, remove);
+    item.append(canvas, name, captionLabel, ownCaption, progress, outcome, remove);
     previews.append(item);
     previews.hidden = false;
     drawPreview(file, canvas);
-    return item;
+    return { file: file, item: item, caption: ownCaption, progress: progress, outcome: outcome };
+  }
+
+  /**
+   * maxlength counts UTF-16 units, so an emoji counts twice and the field would stop at 140 of them; the
+   * server counts characters. With JavaScript each caption field is counted as the server counts it.
+   */
+  function countCaption(field) {
+    field.addEventListener('input', function () {
+      var length = Array.from(field.value.normalize('NFC').trim()).length;
+      field.setCustomValidity(
+        length > maxCaption ? 'A caption may have up to ' + maxCaption + ' characters; this one has ' + length + '.' : '',
+      );
+    });
   }
 
   function drawPreview(file, canvas) {
@@ -168,14 +199,19 @@
 
   function removeFile(file) {
     if (sending) return;
-    chosen = chosen.filter(function (entry) {
-      if (entry.file !== file) return true;
-      entry.item.remove();
-      return false;
+    chosen.forEach(function (entry) {
+      if (entry.file === file) removeEntry(entry);
     });
+    button.focus();
+  }
+
+  function removeEntry(entry) {
+    chosen = chosen.filter(function (other) {
+      return other !== entry;
+    });
+    entry.item.remove();
     previews.hidden = chosen.length === 0;
     syncInput();
-    button.focus();
   }
 
   /** Keeps the file input's list the same as the chosen files, so the form's `required` check agrees. */
@@ -187,92 +223,232 @@
     input.files = transfer.files;
   }
 
+  /** Sends the chosen files in batches of maxFiles, one after another, then opens what was stored. */
   function send() {
-    // The server's order: the CSRF token first, then the caption, then the files.
-    var body = new FormData();
-    body.append('_csrf', form.elements._csrf.value);
-    body.append('caption', form.elements.caption.value);
-    chosen.forEach(function (entry) {
-      body.append('photos', entry.file, entry.file.name);
-    });
-
-    var request = new XMLHttpRequest();
-    request.open('POST', form.action);
-    request.setRequestHeader('Accept', 'application/json');
-    request.upload.addEventListener('progress', function (progress) {
-      if (progress.lengthComputable) showProgress(progress.loaded, progress.total);
-    });
-    request.addEventListener('load', function () {
-      var answer = {};
-      try {
-        answer = JSON.parse(request.responseText);
-      } catch (_ignored) {
-        /* not JSON: explained below */
-      }
-      if (request.status === 201 && answer.photos) {
-        // A small body may be sent before any progress event: the answer says every byte arrived.
-        chosen.forEach(function (entry) {
-          entry.item.querySelector('progress').value = 100;
-        });
-        status.textContent = 'Uploaded. Opening…';
-        // Several photos: the server remembered "N photos were uploaded" for the gallery to say once.
-        window.location.assign(answer.photos.length === 1 ? answer.photos[0].url : '/');
-        return;
-      }
-      var error = answer.error || {
-        title: 'Upload failed',
-        message: 'The server answered HTTP ' + request.status + '. Nothing was stored.',
-      };
-      fail(error.title, error.message + (error.hint ? ' ' + error.hint : ''));
-    });
-    request.addEventListener('error', function () {
-      fail('Upload failed', 'The connection was lost. Nothing was stored; try again.');
-    });
+    var batches = [];
+    var start;
+    for (start = 0; start < chosen.length; start += maxFiles) batches.push(chosen.slice(start, start + maxFiles));
+    var totalBytes = sizeOf(chosen);
+    var bytesBefore = 0;
+    var stored = [];
+    var refused = [];
+    var batchIndex = 0;
 
     hideAlert();
     setSending(true);
-    status.textContent = 'Sending…';
-    request.send(body);
+    showTotal(0, totalBytes);
+    sendBatch();
+
+    function sendBatch() {
+      if (batchIndex === batches.length) return finish();
+      var batch = batches[batchIndex];
+      var request = new XMLHttpRequest();
+      request.open('POST', form.action);
+      request.setRequestHeader('Accept', 'application/json');
+      request.upload.addEventListener('progress', function (progress) {
+        if (!progress.lengthComputable) return;
+        showBatchProgress(batch, progress.loaded, progress.total);
+        // The multipart headers are a few hundred bytes a request: the files' bytes stand for the whole.
+        showTotal(bytesBefore + Math.min(sizeOf(batch), progress.loaded), totalBytes);
+      });
+      request.addEventListener('load', function () {
+        var answer = {};
+        try {
+          answer = JSON.parse(request.responseText);
+        } catch (_ignored) {
+          /* not JSON: explained below */
+        }
+        var refusedHere = answer.refused || answer.error?.refused;
+        var error = answer.error || { title: 'Upload failed', message: 'The server answered HTTP ' + request.status + '.' };
+        if (request.status === 201 && answer.photos) {
+          settle(batch, answer.photos, refusedHere || []);
+        } else if (Array.isArray(refusedHere) && refusedHere.length > 0) {
+          // Every file of this batch was refused, each for its own reason: the next batch may fare better.
+          settle(batch, [], refusedHere);
+        } else {
+          return stop(error.title, error.message + (error.hint ? ' ' + error.hint : ''));
+        }
+        bytesBefore += sizeOf(batch);
+        batchIndex++;
+        sendBatch();
+      });
+      request.addEventListener('error', function () {
+        stop('Upload failed', 'The connection was lost. Nothing was stored.');
+      });
+      request.send(batchBody(batch));
+    }
+
+    /** Marks each file of the batch stored or refused, matched by name in the order sent. */
+    function settle(batch, photos, refusals) {
+      var open = batch.slice();
+      var take = function (name) {
+        var index = open.findIndex(function (entry) {
+          return entry.file.name === name;
+        });
+        return index === -1 ? undefined : open.splice(index, 1)[0];
+      };
+      photos.forEach(function (photo) {
+        var entry = take(photo.file) || open.shift();
+        if (!entry) return;
+        entry.progress.value = 100;
+        entry.stored = photo;
+        stored.push(entry);
+      });
+      refusals.forEach(function (refusal) {
+        var entry = take(refusal.file);
+        refused.push({ file: refusal.file, reason: refusal.reason });
+        if (!entry) return;
+        entry.progress.value = 0;
+        entry.outcome.textContent = 'Not stored: ' + refusal.reason;
+        entry.item.classList.add('refused');
+      });
+    }
+
+    function finish() {
+      rememberJustUploaded(stored);
+      if (refused.length === 0 && stored.length > 0) {
+        status.textContent = 'Uploaded. Opening…';
+        // One photo opens its page; several the gallery, which marks them (and the server says how many, once).
+        window.location.assign(stored.length === 1 ? stored[0].stored.url : '/');
+        return;
+      }
+      var storedPart = stored.length === 0 ? 'Nothing was stored' : stored.length + ' of ' + (stored.length + refused.length) + ' stored';
+      forgetStored();
+      setSending(false);
+      status.textContent = '';
+      showAlert(
+        refused.length === 1 ? 'A file was not stored' : refused.length + ' files were not stored',
+        storedPart + '. Remove these, or replace them, and press Upload again:',
+        refused,
+        stored.length > 0,
+      );
+    }
+
+    /** A failure that stops the batches: what was stored leaves the list; the rest stay chosen to send again. */
+    function stop(title, message) {
+      rememberJustUploaded(stored);
+      var storedPart =
+        stored.length === 0
+          ? ' Press Upload to try again.'
+          : ' ' +
+            stored.length +
+            ' of ' +
+            (stored.length + chosen.length - stored.length) +
+            ' photos were stored; press Upload to send the others.';
+      forgetStored();
+      fail(title, message + storedPart, stored.length > 0);
+    }
+
+    function forgetStored() {
+      stored.forEach(function (entry) {
+        removeEntry(entry);
+      });
+    }
   }
 
-  /**
-   * One request carries every file, in order, so each file's share of the bytes sent is known from the
-   * sizes before it (the multipart headers around them are a few hundred bytes, not worth counting).
-   */
-  function showProgress(loaded, total) {
-    var filesBytes = chosen.reduce(function (sum, entry) {
+  /** One request's body, in the server's order: the CSRF token, the captions, then the files. */
+  function batchBody(batch) {
+    var body = new FormData();
+    body.append('_csrf', form.elements._csrf.value);
+    body.append('caption', caption.value);
+    batch.forEach(function (entry, index) {
+      // caption-<n> names the n-th file of this request; an empty one is left out, so the form's caption applies.
+      if (entry.caption.value.trim() !== '') body.append('caption-' + (index + 1), entry.caption.value);
+    });
+    batch.forEach(function (entry) {
+      body.append('photos', entry.file, entry.file.name);
+    });
+    return body;
+  }
+
+  function sizeOf(entries) {
+    return entries.reduce(function (sum, entry) {
       return sum + entry.file.size;
     }, 0);
-    var sentOfFiles = loaded - (total - filesBytes);
-    var before = 0;
-    chosen.forEach(function (entry) {
-      var share = entry.file.size === 0 ? 1 : (sentOfFiles - before) / entry.file.size;
-      entry.item.querySelector('progress').value = Math.round(100 * Math.min(1, Math.max(0, share)));
-      before += entry.file.size;
-    });
-    status.textContent = loaded < total ? 'Sending… ' + Math.round((100 * loaded) / total) + '%' : 'Making thumbnails…';
   }
 
-  function fail(title, message) {
+  /** Each file of a batch has its share of the request's bytes, known from the sizes before it. */
+  function showBatchProgress(batch, loaded, total) {
+    var sentOfFiles = loaded - (total - sizeOf(batch));
+    var before = 0;
+    batch.forEach(function (entry) {
+      var share = entry.file.size === 0 ? 1 : (sentOfFiles - before) / entry.file.size;
+      entry.progress.value = Math.round(100 * Math.min(1, Math.max(0, share)));
+      before += entry.file.size;
+    });
+  }
+
+  function showTotal(sent, total) {
+    var percent = total === 0 ? 100 : Math.round((100 * sent) / total);
+    totalProgress.hidden = false;
+    totalProgress.value = percent;
+    status.textContent = percent < 100 ? 'Sending ' + photosInWords(chosen.length) + '… ' + percent + '%' : 'Making thumbnails…';
+  }
+
+  function photosInWords(count) {
+    return count === 1 ? '1 photo' : count + ' photos';
+  }
+
+  /** The gallery marks these photos "New" when it next opens (public/gallery.js). */
+  function rememberJustUploaded(stored) {
+    if (stored.length === 0) return;
+    try {
+      const ids = JSON.parse(sessionStorage.getItem('just-uploaded') || '[]');
+      stored.forEach(function (entry) {
+        ids.push(entry.stored.id);
+      });
+      sessionStorage.setItem('just-uploaded', JSON.stringify(ids));
+    } catch (_ignored) {
+      /* storage disabled: the gallery shows them unmarked, newest first */
+    }
+  }
+
+  function fail(title, message, showGalleryLink) {
     setSending(false);
     status.textContent = '';
-    showAlert(title, message);
+    showAlert(title, message, [], showGalleryLink);
   }
 
   function setSending(isSending) {
     sending = isSending;
     form.classList.toggle('sending', isSending);
     button.disabled = isSending;
-    // A failed upload stored nothing, so its progress starts again from zero.
-    chosen.forEach(function (entry) {
-      entry.item.querySelector('progress').value = 0;
-    });
+    totalProgress.hidden = !isSending;
+    if (isSending) {
+      chosen.forEach(function (entry) {
+        entry.outcome.textContent = '';
+        entry.item.classList.remove('refused');
+      });
+    } else {
+      // What is still chosen was not stored, so its progress starts again from zero.
+      chosen.forEach(function (entry) {
+        entry.progress.value = 0;
+      });
+    }
   }
 
-  function showAlert(title, message) {
+  /** Shows the alert: a title, a message, each refused file with its reason, and a link to what was stored. */
+  function showAlert(title, message, refusedFiles, showGalleryLink) {
     var heading = document.createElement('strong');
     heading.textContent = title + '.';
     alertBox.replaceChildren(heading, ' ' + message);
+    if (refusedFiles && refusedFiles.length > 0) {
+      const list = document.createElement('ul');
+      refusedFiles.forEach(function (refusal) {
+        var item = document.createElement('li');
+        var name = document.createElement('strong');
+        name.textContent = refusal.file;
+        item.append(name, ': ' + refusal.reason);
+        list.append(item);
+      });
+      alertBox.append(list);
+    }
+    if (showGalleryLink) {
+      const link = document.createElement('a');
+      link.href = '/';
+      link.textContent = 'See the photos that were stored';
+      alertBox.append(' ', link);
+    }
     alertBox.hidden = false;
   }
 

@@ -5,7 +5,8 @@ import type { Request, Response } from 'express';
 const NOTICE_COOKIE = 'notice';
 /** Long enough for the redirect to be followed, short enough that a notice never shows up a day later. */
 const NOTICE_LIFETIME_MS = 60_000;
-const MAX_UPLOAD_COUNT = 50;
+/** The upload script sends a large choice of files in batches: their counts add up, to this many. */
+const MAX_UPLOAD_COUNT = 999;
 
 export type Notice = { kind: 'photo-deleted' | 'caption-saved' | 'caption-removed' } | { kind: 'photos-uploaded'; count: number };
 
@@ -16,9 +17,13 @@ const FIXED_NOTICES: Record<string, string> = {
   'caption-removed': 'The caption was removed.',
 };
 
-/** Remembers the notice for the next page this browser opens. */
+/**
+ * Remembers the notice for the next page this browser opens. Photos uploaded while an upload notice waits
+ * (the upload script's batches of one choice of files) are added to its count, so that page says them all.
+ */
 export function rememberNotice(req: Request, res: Response, notice: Notice): void {
-  const value = notice.kind === 'photos-uploaded' ? `photos-uploaded:${notice.count}` : notice.kind;
+  const waiting = uploadCount(req.cookies?.[NOTICE_COOKIE]) ?? 0;
+  const value = notice.kind === 'photos-uploaded' ? `photos-uploaded:${Math.min(MAX_UPLOAD_COUNT, waiting + notice.count)}` : notice.kind;
   res.cookie(NOTICE_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: NOTICE_LIFETIME_MS, path: '/' });
 }
 
@@ -33,8 +38,13 @@ export function takeNotice(req: Request, res: Response): string | undefined {
 /** The cookie holds a code, not the text, so a cookie set by someone else can only pick among these sentences. */
 function noticeText(value: string): string | undefined {
   if (Object.hasOwn(FIXED_NOTICES, value)) return FIXED_NOTICES[value];
-  const count = Number(/^photos-uploaded:(\d{1,2})$/.exec(value)?.[1]);
+  const count = uploadCount(value);
   if (count === 1) return 'The photo was uploaded.';
-  if (Number.isInteger(count) && count > 1 && count <= MAX_UPLOAD_COUNT) return `${count} photos were uploaded.`;
-  return undefined;
+  return count === undefined ? undefined : `${count} photos were uploaded.`;
+}
+
+/** The count of an upload notice the app could have set, else undefined. */
+function uploadCount(value: unknown): number | undefined {
+  const count = Number(/^photos-uploaded:(\d{1,3})$/.exec(typeof value === 'string' ? value : '')?.[1]);
+  return Number.isInteger(count) && count >= 1 && count <= MAX_UPLOAD_COUNT ? count : undefined;
 }

@@ -1,6 +1,8 @@
 // Gallery paging. A page is named by the photo id it starts after (see store.listPhotoPage). S3 only lists
 // forwards, so each page's URL carries the ids of the pages before it, which is what makes "Newer" possible.
 
+/** Photos on a gallery page: one ListObjectsV2 of this many thumbnails. */
+export const PHOTOS_PER_PAGE = 24;
 /** Older pages than this are dropped from the trail, to keep links short; past them only "Newest" is offered. */
 const MAX_TRAIL = 30;
 const FIRST_PAGE = '';

@@ -21,13 +21,16 @@ import { throwFirstFailure, untilAborted } from '../promises.js';
 import { toStorageError } from '../storage/errors.js';
 import { InvalidPageToken } from './errors.js';
 import type { ImageType } from './image-type.js';
+import { findNeighbours, type ListThumbnailIds, type PhotoNeighbours } from './neighbours.js';
 import { type ObjectKeys, objectKeys, type PartFolder } from './object-keys.js';
+import { PHOTOS_PER_PAGE } from './pagination.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
 import { type NewPhotoRecord, type PhotoRecord, metadataWithCaption, recordFromMetadata, recordToMetadata } from './photo-record.js';
 import { rememberedShapes, type PhotoShape } from './photo-shapes.js';
 import type { UrlValidity } from './url-lifetime.js';
 
-export const PHOTOS_PER_PAGE = 24;
+export { PHOTOS_PER_PAGE };
+
 /** Keys per listing when sweeping: a listing past the window's end stops after at most this many. */
 const SWEEP_PAGE_SIZE = 100;
 /**
@@ -53,23 +56,6 @@ export interface PhotoPage {
   /** The id the next (older) page starts after: the last photo on this one, when there are more. */
   nextPageToken: string | undefined;
 }
-
-/** A photo next to another in gallery order, and the `from` id that a link to it carries (see findNeighbours). */
-export interface Neighbour {
-  id: string;
-  from: string;
-}
-
-export interface PhotoNeighbours {
-  newer: Neighbour | undefined;
-  older: Neighbour | undefined;
-}
-
-/**
- * How many photos newer than the one shown a neighbours listing may start before it. Walking towards
- * newer photos works this far back from where the visitor entered (the start of a gallery page).
- */
-const NEIGHBOUR_CONTEXT = PHOTOS_PER_PAGE;
 
 export interface ViewUrls {
   thumbnail: string;
@@ -196,7 +182,7 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
     },
 
     listPhotoPage: (pageToken) => listPhotoPage(reads, pageToken),
-    findNeighbours: (id, from) => findNeighbours(reads, id, from),
+    findNeighbours: (id, from) => findNeighbours(thumbnailIdLister(reads), id, from),
 
     /** The photo's record, or undefined when there is no such photo. */
     async findPhoto(id) {
@@ -339,27 +325,17 @@ async function listPhotoPage(
   return { photos, nextPageToken: listing.IsTruncated ? ids.at(-1) : undefined };
 }
 
-/**
- * The photos just newer and just older than `id`, with one ListObjectsV2. S3 lists only forwards, from
- * newest to oldest, so the newer photo shows only when the listing starts before `id`: at `from`, a
- * photo the link to this page named (the first of the gallery page it came from). Without it, only
- * the older photo is known. Each neighbour comes with the `from` its own link should carry.
- */
-async function findNeighbours({ keys, listObjects }: BucketReads, id: string, from = id): Promise<PhotoNeighbours> {
-  const start = isPhotoId(from) && from < id ? from : id;
-  const listing = await listObjects({
-    Prefix: keys.thumbnailFolder,
-    // The key without its extension sorts just before the key itself, so `start` is listed too.
-    StartAfter: keys.thumbnailFolder + start,
-    MaxKeys: start === id ? 2 : NEIGHBOUR_CONTEXT + 2,
-  });
-  const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
-  const index = ids.indexOf(id);
-  // Not listed: `from` lies too far back (an edited link); the neighbours are then unknown.
-  if (index === -1) return { newer: undefined, older: undefined };
-  const neighbour = (at: number): Neighbour | undefined =>
-    at >= 0 && at < ids.length ? { id: ids[at]!, from: ids[Math.max(0, at - NEIGHBOUR_CONTEXT)]! } : undefined;
-  return { newer: neighbour(index - 1), older: neighbour(index + 1) };
+/** The thumbnail listing the neighbours search (neighbours.ts) walks: photo ids after `startAfter`, newest first. */
+function thumbnailIdLister({ keys, listObjects }: BucketReads): ListThumbnailIds {
+  return async (startAfter, maxKeys) => {
+    const listing = await listObjects({
+      Prefix: keys.thumbnailFolder,
+      StartAfter: startAfter === undefined ? undefined : keys.thumbnailFolder + startAfter,
+      MaxKeys: maxKeys,
+    });
+    const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
+    return { ids, truncated: listing.IsTruncated === true };
+  };
 }
 
 /** Objects of `folder` whose photo ids lie between `newestId` and `oldestId`, a page of keys at a time. */

@@ -1,9 +1,12 @@
 // A local Chromium driven by playwright-core, for the end-to-end tests: launched headless with nothing
 // that reaches the internet, pages watched for CSP violations and script errors, a screenshot when a step fails.
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Express } from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 /**
@@ -94,4 +97,17 @@ export function loadedImageWidth(page: Page, selector: string): Promise<number> 
       () => 0,
     );
   });
+}
+
+/** Serves `app` on a free port of 127.0.0.1 for the browser to visit; `close` drops any connection left open. */
+export async function serveForBrowser(app: Express): Promise<{ url: string; close(): Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -1,5 +1,6 @@
 // What every page must pass in the browser, at a phone's, a laptop's and a desktop's size, in light and dark: no accessibility
 // violation that axe-core finds, nothing wider than the window, and a screenshot kept for reviewers.
+import assert from 'node:assert/strict';
 import { readFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -77,9 +78,66 @@ export async function loadAllImages(page: Page): Promise<void> {
   );
 }
 
-export async function saveScreenshot(page: Page, name: string): Promise<string> {
+/** Saves the whole page (or, with `fullPage: false`, the window) as test/browser/screenshots/<name>.png. */
+export async function saveScreenshot(page: Page, name: string, { fullPage = true } = {}): Promise<string> {
   await mkdir(screenshotsDir, { recursive: true });
   const file = path.join(screenshotsDir, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
+}
+
+export interface TileBox {
+  /** Its day's grid and its top in that grid: tiles with the same `row` share a row. */
+  row: string;
+  right: number;
+  width: number;
+  height: number;
+  /** The photo's width / height, from the record. */
+  ratio: number;
+}
+
+/** Each gallery thumbnail's box (rounded to the pixel), its row, and its photo's width / height. */
+export function tileBoxes(page: Page): Promise<TileBox[]> {
+  return page.locator('.grid li').evaluateAll((tiles) => {
+    const grids = [...new Set(tiles.map((tile) => tile.parentElement!))];
+    return tiles.map((tile) => {
+      const grid = tile.parentElement!.getBoundingClientRect();
+      const box = tile.querySelector('img')!.getBoundingClientRect();
+      return {
+        row: `day ${grids.indexOf(tile.parentElement!) + 1}, ${Math.round(box.top - grid.top)} px down`,
+        right: Math.round(box.right - grid.left),
+        width: Math.round(box.width),
+        height: Math.round(box.height),
+        ratio: Number(tile.getAttribute('data-ratio')),
+      };
+    });
+  });
+}
+
+/**
+ * Checks the gallery's justified rows: each grid about the window's width, each photo in its own shape, one
+ * height per row, every row but a day's last filling the width, and several photos to a row.
+ */
+export async function assertJustifiedRows(page: Page, viewport: { width: number; height: number }): Promise<void> {
+  const where = `at ${viewport.width} × ${viewport.height}`;
+  const boxes = await tileBoxes(page);
+  const gridWidth = await page
+    .locator('.grid')
+    .first()
+    .evaluate((grid) => grid.getBoundingClientRect().width);
+  assert.ok(gridWidth >= viewport.width - 40, `${where}, the grid is ${gridWidth} px wide`);
+  const rows = new Map<string, TileBox[]>();
+  for (const box of boxes) rows.set(box.row, [...(rows.get(box.row) ?? []), box]);
+  const lastRows = new Set([...rows.keys()].filter((row, index, all) => all[index + 1]?.split(',')[0] !== row.split(',')[0]));
+  for (const row of rows.values()) {
+    for (const box of row) {
+      assert.ok(
+        Math.abs(box.width / box.height - box.ratio) / box.ratio < 0.02,
+        `${where}: ${JSON.stringify(box)} keeps its photo's shape`,
+      );
+      assert.ok(Math.abs(box.height - row[0]!.height) <= 1, `${where}, ${row[0]!.row}: one height`);
+    }
+    if (!lastRows.has(row[0]!.row)) assert.ok(Math.abs(row.at(-1)!.right - gridWidth) <= 1, `${where}, ${row[0]!.row} fills the width`);
+  }
+  assert.ok(rows.size < boxes.length, `${where}, several photos share a row`);
 }

@@ -112,7 +112,13 @@ describe('when a request without the browser-key cookie is anything but a GET of
         ],
         ['a caption form without a token', () => recaption().type('form').send('caption=hello')],
         ['a caption form with a forged token', () => recaption().type('form').send('_csrf=forged&caption=hello')],
-        ['a caption form too large to read', () => recaption().type('form').send(`caption=${'x'.repeat(20_000)}`)],
+        [
+          'a caption form too large to read',
+          () =>
+            recaption()
+              .type('form')
+              .send(`caption=${'x'.repeat(20_000)}`),
+        ],
       ];
       for (const [what, send] of attempts) {
         const response = await send();

@@ -2,11 +2,8 @@
 // first time a process shows it; and the memory of shapes stays within its bound.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { S3Client } from '@aws-sdk/client-s3';
-import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
 import { CAPTION_LIFETIME_MS, rememberedShapes } from '../../src/photos/photo-shapes.js';
-import { createPhotoStore } from '../../src/photos/store.js';
-import { createUrlValidityPolicy } from '../../src/photos/url-lifetime.js';
+import { storeCountingCalls } from '../support/counting-store.js';
 import { seedPhotos } from '../support/seed.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -16,36 +13,10 @@ before(async () => {
 });
 after(() => testApp.close());
 
-/** A second app process's store (nothing remembered yet), with every S3 command it sends noted by name. */
-function freshStoreCountingCalls() {
-  const s3 = new S3Client({
-    region: 'us-east-1',
-    endpoint: testApp.emulator.endpoint,
-    forcePathStyle: true,
-    credentials: EMULATOR_KEY_PAIR,
-  });
-  const calls: string[] = [];
-  s3.middlewareStack.add(
-    (next, context) => (args) => {
-      calls.push((context.commandName as string).replace(/Command$/, ''));
-      return next(args);
-    },
-    // Presigning a link runs the stack up to signing only: a command counts once it is sent.
-    { step: 'deserialize' },
-  );
-  const store = createPhotoStore(s3, {
-    bucket: testApp.config.bucket,
-    keyPrefix: testApp.config.keyPrefix,
-    timeoutMs: 10_000,
-    urlValidity: createUrlValidityPolicy(s3, 900),
-  });
-  return { store, calls, close: () => s3.destroy() };
-}
-
 describe('when a process shows a gallery page of photos it has not shown before', () => {
   it("then it lists once and reads each photo's record once; the next view of the page only lists", async () => {
     const seeded = await seedPhotos(testApp.store, 3);
-    const { store, calls, close } = freshStoreCountingCalls();
+    const { store, calls, close } = storeCountingCalls(testApp);
     try {
       const first = await store.listPhotoPage(undefined);
       assert.deepEqual(
