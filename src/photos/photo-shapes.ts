@@ -6,6 +6,8 @@ export interface PhotoShape {
   width: number;
   height: number;
   animated: boolean;
+  /** Whether it has a 2× thumbnail (image-variants.ts). */
+  largeThumbnail: boolean;
 }
 
 /** About 100 bytes each: a few MB at most, for the shapes of the most recently shown photos. */
@@ -13,7 +15,7 @@ export const REMEMBERED_SHAPES = 20_000;
 
 export interface RememberedShapes {
   recall(id: string): PhotoShape | undefined;
-  remember(id: string, record: { width: number; height: number; frames: number }): void;
+  remember(id: string, record: { width: number; height: number; frames: number; variants: readonly string[] }): void;
 }
 
 export function rememberedShapes(limit = REMEMBERED_SHAPES): RememberedShapes {
@@ -28,9 +30,9 @@ export function rememberedShapes(limit = REMEMBERED_SHAPES): RememberedShapes {
       }
       return shape;
     },
-    remember(id, { width, height, frames }) {
+    remember(id, { width, height, frames, variants }) {
       shapes.delete(id);
-      shapes.set(id, { width, height, animated: frames > 1 });
+      shapes.set(id, { width, height, animated: frames > 1, largeThumbnail: variants.includes('thumbnail-2x') });
       if (shapes.size > limit) shapes.delete(shapes.keys().next().value!);
     },
   };

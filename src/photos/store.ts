@@ -14,8 +14,10 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { toStorageError } from '../storage/errors.js';
 import { decodeCaption, encodeCaption } from './captions.js';
+import { attachmentDisposition, cleanFileName, downloadFileName } from './download-name.js';
 import { CorruptRecord, InvalidPageToken } from './errors.js';
 import { imageTypeByExtension, type ImageType } from './image-type.js';
+import { IMAGE_VARIANTS, type ImageVariant, isImageVariant, type VariantImage } from './image-variants.js';
 import { objectKeys, type PartFolder } from './object-keys.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
 import { rememberedShapes, type PhotoShape } from './photo-shapes.js';
@@ -52,6 +54,13 @@ export interface PhotoRecord {
   fullSizeExtension: string | undefined;
   /** Proves which browser uploaded the photo without linking its photos (see browser-session.ts). */
   ownerTag: string;
+  /** The sharper copies it has; none for a photo stored before they were made. */
+  variants: ImageVariant[];
+  /**
+   * The uploader's file name (the store cleans it: download-name.ts); undefined for a photo stored before
+   * names were kept.
+   */
+  fileName: string | undefined;
 }
 
 /** What the app writes for a new photo: its time comes from its id, and it always has a full-size image. */
@@ -62,6 +71,8 @@ export interface PhotoSummary extends PhotoShape {
   id: string;
   uploadedAt: Date;
   thumbnailUrl: string;
+  /** The 2× thumbnail's, when the photo has one. */
+  largeThumbnailUrl: string | undefined;
 }
 
 export interface PhotoPage {
@@ -90,6 +101,8 @@ const NEIGHBOUR_CONTEXT = PHOTOS_PER_PAGE;
 export interface ViewUrls {
   thumbnail: string;
   display: string;
+  /** The display image's sharper copy, when the photo has one. */
+  largeDisplay?: string;
   fullSize: string;
 }
 
@@ -100,6 +113,8 @@ export type ImageBody = { bytes: Buffer } | { open: () => Readable; length: numb
 export interface PhotoParts {
   original: { body: ImageBody; type: ImageType };
   display: Buffer;
+  /** The sharper copies image processing made. */
+  variants: VariantImage[];
   fullSize: { body: ImageBody; extension: string; mime: string };
 }
 
@@ -120,6 +135,8 @@ export interface PhotoStore {
   findNeighbours(id: string, from?: string): Promise<PhotoNeighbours>;
   findPhoto(id: string): Promise<PhotoRecord | undefined>;
   presignPhotoUrls(record: PhotoRecord): Promise<ViewUrls>;
+  /** A link that downloads the full-size image, saved under the uploader's file name (download-name.ts). */
+  presignDownloadUrl(record: PhotoRecord): Promise<string>;
   deletePhoto(record: Pick<PhotoRecord, 'id' | 'originalType' | 'fullSizeExtension'>, signal?: AbortSignal): Promise<void>;
   /** Objects of `folder` whose photo ids lie between `newestId` and `oldestId` (ids sort newest first). */
   listStoredParts(folder: PartFolder | 'thumbnails', newestId: string, oldestId: string): Promise<StoredPart[]>;
@@ -185,11 +202,20 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
   }
 
   /** Presigns GETs for `objectKeys`, all with one validity (one credentials check per page, not per image). */
-  function presignViewUrls(objectKeys: string[]): Promise<string[]> {
+  function presignViewUrls(objectKeys: string[], responseContentDisposition?: string): Promise<string[]> {
     return callS3('presign', async () => {
       const validity = await urlValidity();
-      return Promise.all(objectKeys.map((Key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key }), validity)));
+      return Promise.all(
+        objectKeys.map((Key) =>
+          getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key, ResponseContentDisposition: responseContentDisposition }), validity),
+        ),
+      );
     });
+  }
+
+  /** The served full-size image: the display image for a photo stored before full-size images were made from pixels. */
+  function fullSizeKey(record: PhotoRecord): string {
+    return record.fullSizeExtension ? keys.fullSize(record.id, record.fullSizeExtension) : keys.display(record.id);
   }
 
   const store: PhotoStore = {
@@ -208,11 +234,12 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
      * up to 5 GB in one PUT): a PUT that fails or is aborted stores nothing. allSettled, not all: when one
      * fails, no other may still be in flight and land after the caller's clean-up.
      */
-    async savePhotoParts(id, { original, display, fullSize }, signal) {
+    async savePhotoParts(id, { original, display, variants, fullSize }, signal) {
       const writes = await Promise.allSettled([
         put(keys.original(id, original.type), original.body, original.type.mime, signal),
         put(keys.display(id), { bytes: display }, 'image/jpeg', signal),
         put(keys.fullSize(id, fullSize.extension), fullSize.body, fullSize.mime, signal),
+        ...variants.map(({ variant, bytes }) => put(keys.variant(id, variant), { bytes }, IMAGE_VARIANTS[variant].mime, signal)),
       ]);
       const failure = writes.find((write) => write.status === 'rejected');
       if (failure) throw failure.reason;
@@ -229,6 +256,9 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         'original-type': record.originalType.extension,
         'full-size-type': record.fullSizeExtension,
         'owner-tag': record.ownerTag,
+        variants: record.variants.join(' '),
+        // Base64 of UTF-8, as the caption: metadata travels as HTTP headers.
+        ...(record.fileName !== undefined && { 'file-name': Buffer.from(cleanFileName(record.fileName), 'utf8').toString('base64') }),
       });
       shapes.remember(record.id, record);
     },
@@ -253,11 +283,16 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         ),
       );
       const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
-      const [thumbnailUrls, shapes] = await Promise.all([presignViewUrls(ids.map(keys.thumbnail)), Promise.all(ids.map(readShape))]);
+      const shapes = await Promise.all(ids.map(readShape));
+      const largeThumbnailIds = ids.filter((_, index) => shapes[index]?.largeThumbnail);
+      const urls = await presignViewUrls([...ids.map(keys.thumbnail), ...largeThumbnailIds.map((id) => keys.variant(id, 'thumbnail-2x'))]);
+      const largeThumbnailUrls = new Map(largeThumbnailIds.map((id, index) => [id, urls[ids.length + index]!]));
       const photos = ids.flatMap((id, index) => {
         const shape = shapes[index];
         // Deleted between the listing and its record's lookup: not shown.
-        return shape ? [{ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]!, ...shape }] : [];
+        return shape
+          ? [{ id, uploadedAt: uploadedAt(id), thumbnailUrl: urls[index]!, largeThumbnailUrl: largeThumbnailUrls.get(id), ...shape }]
+          : [];
       });
       return { photos, nextPageToken: listing.IsTruncated ? ids.at(-1) : undefined };
     },
@@ -305,6 +340,9 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
       if (!originalType) throw new CorruptRecord(id, 'original-type');
       const fullSizeExtension = metadata['full-size-type'];
       if (fullSizeExtension !== undefined && !/^[a-z]{3,4}$/.test(fullSizeExtension)) throw new CorruptRecord(id, 'full-size-type');
+      const variants = (metadata.variants ?? '').split(' ').filter((variant) => variant !== '');
+      if (!variants.every(isImageVariant)) throw new CorruptRecord(id, 'variants');
+      const fileName = metadata['file-name'] && cleanFileName(Buffer.from(metadata['file-name'], 'base64').toString('utf8'));
       return {
         id,
         caption: decodeCaption(metadata.caption),
@@ -316,14 +354,27 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         originalType,
         fullSizeExtension,
         ownerTag: metadata['owner-tag'] ?? '',
+        variants,
+        fileName: fileName || undefined,
       };
     },
 
     /** The uploaded original is never linked: it may carry metadata. */
     async presignPhotoUrls(record) {
-      const fullSizeKey = record.fullSizeExtension ? keys.fullSize(record.id, record.fullSizeExtension) : keys.display(record.id);
-      const [thumbnail, display, fullSize] = await presignViewUrls([keys.thumbnail(record.id), keys.display(record.id), fullSizeKey]);
-      return { thumbnail: thumbnail!, display: display!, fullSize: fullSize! };
+      const hasLargeDisplay = record.variants.includes('display-2x');
+      const [thumbnail, display, fullSize, largeDisplay] = await presignViewUrls([
+        keys.thumbnail(record.id),
+        keys.display(record.id),
+        fullSizeKey(record),
+        ...(hasLargeDisplay ? [keys.variant(record.id, 'display-2x')] : []),
+      ]);
+      return { thumbnail: thumbnail!, display: display!, fullSize: fullSize!, ...(largeDisplay && { largeDisplay }) };
+    },
+
+    async presignDownloadUrl(record) {
+      const fileName = downloadFileName(record.fileName, record.id, record.fullSizeExtension ?? 'jpg');
+      const [url] = await presignViewUrls([fullSizeKey(record)], attachmentDisposition(fileName));
+      return url!;
     },
 
     /**
@@ -332,9 +383,13 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
      */
     async deletePhoto({ id, originalType, fullSizeExtension }, signal) {
       // An older photo's full-size copy, if it had one, kept the original's extension.
-      const [original, display, fullSize, thumbnail] = keys.allOf(id, originalType, fullSizeExtension ?? originalType.extension);
-      await store.deleteKeys([original!, display!, fullSize!], signal);
-      await store.deleteKeys([thumbnail!], signal);
+      const all = keys.allOf(id, originalType, fullSizeExtension ?? originalType.extension);
+      const thumbnail = keys.thumbnail(id);
+      await store.deleteKeys(
+        all.filter((key) => key !== thumbnail),
+        signal,
+      );
+      await store.deleteKeys([thumbnail], signal);
     },
 
     async listStoredParts(folder, newestId, oldestId) {

@@ -284,6 +284,8 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
               originalType: file.type,
               fullSizeExtension: image.fullSize.extension,
               ownerTag: ownerTag(req, id),
+              variants: image.variants.map((made) => made.variant),
+              fileName: file.filename,
             },
             image.thumbnail,
             signal,
@@ -311,6 +313,7 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
         {
           original: { body: fileBody(file.path, file.size), type: file.type },
           display: image.display,
+          variants: image.variants,
           fullSize: {
             body: { open: () => streamPieces(image.fullSize.sourcePath, image.fullSize.pieces), length: image.fullSize.length },
             extension: image.fullSize.extension,

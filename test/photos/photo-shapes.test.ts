@@ -66,12 +66,12 @@ describe('when a process shows a gallery page of photos it has not shown before'
 describe('when more shapes are remembered than the bound', () => {
   it('then the least recently used one is forgotten', () => {
     const shapes = rememberedShapes(2);
-    shapes.remember('a', { width: 4, height: 3, frames: 1 });
-    shapes.remember('b', { width: 3, height: 4, frames: 2 });
-    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false });
-    shapes.remember('c', { width: 1, height: 1, frames: 1 });
+    shapes.remember('a', { width: 4, height: 3, frames: 1, variants: [] });
+    shapes.remember('b', { width: 3, height: 4, frames: 2, variants: ['thumbnail-2x'] });
+    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false, largeThumbnail: false });
+    shapes.remember('c', { width: 1, height: 1, frames: 1, variants: [] });
     assert.equal(shapes.recall('b'), undefined, 'b was used least recently');
-    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false });
-    assert.deepEqual(shapes.recall('c'), { width: 1, height: 1, animated: false });
+    assert.deepEqual(shapes.recall('a'), { width: 4, height: 3, animated: false, largeThumbnail: false });
+    assert.deepEqual(shapes.recall('c'), { width: 1, height: 1, animated: false, largeThumbnail: false });
   });
 });

@@ -23,6 +23,7 @@ export async function seedPhotosAt(store: PhotoStore, moments: Date[]): Promise<
     await store.savePhotoParts(id, {
       original: { body: { bytes: image }, type: jpeg },
       display: image,
+      variants: [],
       fullSize: { body: { bytes: image }, extension: 'jpg', mime: 'image/jpeg' },
     });
     await store.saveRecord(
@@ -36,6 +37,8 @@ export async function seedPhotosAt(store: PhotoStore, moments: Date[]): Promise<
         originalType: jpeg,
         fullSizeExtension: 'jpg',
         ownerTag: '',
+        variants: [],
+        fileName: undefined,
       },
       image,
     );
