@@ -32,6 +32,11 @@ const WEBP_WITH_ALPHA_MAX_PIXELS = 6_000_000;
 const MAX_DECODED_BYTES = 160_000_000;
 /** A legitimate photo takes well under a second per step here; a crafted one is stopped after this. */
 export const STEP_TIME_LIMIT_SECONDS = 10;
+/**
+ * The 2560 px copy is a nicety that costs a second decode: one that takes longer than this (a crafted or costly
+ * image, on a busy host) is not made, and the photo is stored without it, as one too small for it would be.
+ */
+const LARGE_DISPLAY_TIME_LIMIT_SECONDS = 5;
 /** One decoded image at a time, whatever the number of uploads (libvips already spreads one over the cores). */
 const IMAGE_WORKERS = 1;
 
@@ -131,7 +136,8 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
     if (wanted.includes('thumbnail-2x'))
       variants.push({ variant: 'thumbnail-2x', bytes: await makeThumbnail(largeThumbnailSize(upright)) });
     signal?.throwIfAborted();
-    if (wanted.includes('display-2x')) variants.push({ variant: 'display-2x', bytes: await makeLargeDisplay(path, limits, upright) });
+    const largeDisplay = wanted.includes('display-2x') ? await makeLargeDisplay(path, limits, upright) : undefined;
+    if (largeDisplay) variants.push({ variant: 'display-2x', bytes: largeDisplay });
     signal?.throwIfAborted();
     // A JPEG's full-size copy is rebuilt from its own pixels unless its colours need converting (then re-encoded).
     const jpegPlan = jpegSegments && planPixelOnlyJpeg(jpegSegments, orientation);
@@ -150,17 +156,23 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
  * The display image's sharper copy, from a second decode of the upload rather than from a larger first one:
  * the first decode's pixels are held whole (both thumbnails are made from them), and at 2560 px they would
  * hold 2.5 times the memory. This one streams from the decoder, shrunk on load, to the encoder, so its peak
- * stays under the first's (`npm run bench`, worst-case decode). The first frame of an animation, as the display image.
+ * stays under the first's (`npm run bench`, worst-case decode). The first frame of an animation, as the display
+ * image. Undefined when it takes too long (LARGE_DISPLAY_TIME_LIMIT_SECONDS).
  */
-function makeLargeDisplay(path: string, limits: sharp.SharpOptions, upright: Size): Promise<Buffer> {
+async function makeLargeDisplay(path: string, limits: sharp.SharpOptions, upright: Size): Promise<Buffer | undefined> {
   const { width, height } = displaySize(upright, LARGE_DISPLAY_SIZE);
-  return sharp(path, limits)
-    .rotate()
-    .resize(width, height, { fit: 'fill' })
-    .flatten({ background: WHITE })
-    .jpeg({ quality: 82 })
-    .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
-    .toBuffer();
+  try {
+    return await sharp(path, limits)
+      .rotate()
+      .resize(width, height, { fit: 'fill' })
+      .flatten({ background: WHITE })
+      .jpeg({ quality: 82 })
+      .timeout({ seconds: LARGE_DISPLAY_TIME_LIMIT_SECONDS })
+      .toBuffer();
+  } catch (error) {
+    if (error instanceof Error && /^timeout/i.test(error.message)) return undefined;
+    throw error;
+  }
 }
 
 /** The pixel limit for this image, from what its header says about how its decoder will hold it. */
