@@ -5,8 +5,7 @@
   'use strict';
   var frame = document.querySelector('.photo-frame');
   var image = frame?.querySelector('img');
-  var control = document.querySelector('.zoom-control');
-  var button = control?.querySelector('button.zoom');
+  var button = document.querySelector('button.zoom');
   if (!frame || !image || !button) return;
   /** The photo's width at 100 %: one pixel of its largest image per CSS pixel. */
   var fullWidth = Number(frame.getAttribute('data-zoom-width'));
@@ -20,7 +19,7 @@
   /** Worth zooming only when the photo is shown smaller than 100 %. */
   function updateZoomable() {
     var zoomable = isZoomed() || image.getBoundingClientRect().width < fullWidth - 1;
-    control.hidden = !zoomable;
+    button.hidden = !zoomable;
     frame.classList.toggle('zoomable', zoomable);
   }
 
