@@ -103,7 +103,13 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
   router.get('/photos/:id/full', rateLimits.pageViews, async function showFullSize(req, res) {
     const photo = await findPhoto(req);
     const [urls, downloadUrl] = await Promise.all([store.presignPhotoUrls(photo), store.presignDownloadUrl(photo)]);
-    res.render('full-size', { photo, fullSizeUrl: urls.fullSize, downloadUrl, fullSizeExtension: photo.fullSizeExtension ?? 'jpg' });
+    res.render('full-size', {
+      photo,
+      fullSizeUrl: urls.fullSize,
+      // A photo stored before full-size images were made from pixels has its display image as its full size.
+      fullSize: { ...(photo.fullSizeExtension ? photo : displaySize(photo)), extension: photo.fullSizeExtension ?? 'jpg' },
+      downloadUrl,
+    });
   });
 
   router.get('/photos/:id/delete', rateLimits.pageViews, async function confirmDelete(req, res) {
