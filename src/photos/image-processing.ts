@@ -136,7 +136,8 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
     if (wanted.includes('thumbnail-2x'))
       variants.push({ variant: 'thumbnail-2x', bytes: await makeThumbnail(largeThumbnailSize(upright)) });
     signal?.throwIfAborted();
-    const largeDisplay = wanted.includes('display-2x') ? await makeLargeDisplay(path, limits, upright) : undefined;
+    const largeDisplay =
+      wanted.includes('display-2x') && shrinksOnLoad(type, header) ? await makeLargeDisplay(path, limits, upright) : undefined;
     if (largeDisplay) variants.push({ variant: 'display-2x', bytes: largeDisplay });
     signal?.throwIfAborted();
     // A JPEG's full-size copy is rebuilt from its own pixels unless its colours need converting (then re-encoded).
@@ -153,16 +154,25 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
 });
 
 /**
+ * Whether a second decode for the 2560 px copy is cheap: a baseline JPEG is decoded shrunk on load and streamed
+ * (its peak stays far under the first decode's of the costliest images). Other decoders hold the whole image
+ * however small the output; a second decode of them raised the worst-case peak by 48 MiB, over the budget's
+ * margin (`npm run bench`, worst-case decode), so those photos get no 2560 px copy and their record says so.
+ */
+function shrinksOnLoad(type: ImageType, header: sharp.Metadata): boolean {
+  return type.extension === 'jpg' && !header.isProgressive;
+}
+
+/**
  * The display image's sharper copy, from a second decode of the upload rather than from a larger first one:
  * the first decode's pixels are held whole (both thumbnails are made from them), and at 2560 px they would
- * hold 2.5 times the memory. This one streams from the decoder, shrunk on load, to the encoder, so its peak
- * stays under the first's (`npm run bench`, worst-case decode). The first frame of an animation, as the display
- * image. Undefined when it takes too long (LARGE_DISPLAY_TIME_LIMIT_SECONDS).
+ * hold 2.5 times the memory. This one streams from the decoder, shrunk on load, to the encoder. The first frame
+ * of an animation, as the display image. Undefined when it takes too long (LARGE_DISPLAY_TIME_LIMIT_SECONDS).
  */
 async function makeLargeDisplay(path: string, limits: sharp.SharpOptions, upright: Size): Promise<Buffer | undefined> {
   const { width, height } = displaySize(upright, LARGE_DISPLAY_SIZE);
   try {
-    return await sharp(path, limits)
+    return await sharp(path, { ...limits, sequentialRead: true })
       .rotate()
       .resize(width, height, { fit: 'fill' })
       .flatten({ background: WHITE })

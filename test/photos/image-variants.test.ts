@@ -126,6 +126,24 @@ describe('when photos too small for a sharper copy are uploaded', () => {
   });
 });
 
+describe('when a large photo comes in a format whose decoder holds the whole image', () => {
+  it('then a PNG and a progressive JPEG get their 2× thumbnails but no 2560 px copy, which a second decode would cost', async () => {
+    const jpeg = await photo(3000, 2000);
+    for (const [bytes, name] of [
+      [await sharp(jpeg).png().toBuffer(), 'big.png'],
+      [await sharp(jpeg).jpeg({ progressive: true }).toBuffer(), 'progressive.jpg'],
+    ] as const) {
+      const id = await upload(bytes, name);
+      assert.deepEqual(
+        (await testApp.listAllKeys()).filter((key) => key.includes(id) && key.includes('-2x/')),
+        [`photos/thumbnail-2x/${id}.webp`],
+        name,
+      );
+      assert.doesNotMatch((await request(testApp.app).get(`/photos/${id}`).expect(200)).text, /srcset=/, name);
+    }
+  });
+});
+
 describe('when a photo was stored before sharper copies were made', () => {
   it('then its tile and page have no srcset, and every image they show decodes', async () => {
     const [id] = await seedPhotos(testApp.store, 1);
