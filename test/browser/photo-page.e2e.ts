@@ -130,7 +130,14 @@ describe('the photo page, its 2× images and the full-size viewer in Chromium', 
           await page.goto(`${appUrl}/photos/${uploaded.landscape}`);
           const shown = await shownCandidate(page, '.photo-frame img');
           assert.deepEqual(shown.widths, [1600, 2560]);
-          assert.equal(shown.chosen, expectedCandidate(shown.widths, shown.shownWidth, scale), JSON.stringify(shown));
+          // Chromium's rule may take a smaller image a little short of the screen's density; the next larger one is
+          // as right (it has taken either from run to run). Never a smaller one, never a needlessly larger one.
+          const expected = expectedCandidate(shown.widths, shown.shownWidth, scale);
+          const shortOfDensity = shown.widths[expected]! / shown.shownWidth < scale && expected + 1 < shown.widths.length;
+          assert.ok(
+            shown.chosen === expected || (shortOfDensity && shown.chosen === expected + 1),
+            `expected candidate ${expected}${shortOfDensity ? ` or ${expected + 1}` : ''}: ${JSON.stringify(shown)}`,
+          );
           if (scale === 2 && viewport.width === 1920)
             assert.match(shown.currentSrc, /\/display-2x\//, 'a large 2× screen gets the 2560 px copy');
           if (viewport.width === 390) assert.match(shown.currentSrc, /\/display\//, 'a phone never downloads the 2560 px copy');
