@@ -185,7 +185,7 @@ describe('attack: a GIF palette holding what no pixel shows (security.md, "Only 
     const upload = gifWithMessageInUnusedPalette('GPS 48.858370N 2.294481E ');
     const uploaded = await browser.upload().attach('photos', upload, 'two-colours.gif').expect(303);
     const page = await browser.get(String(uploaded.headers.location)).expect(200);
-    const fullSize = servedImageUrls(page.text).find((url) => url.includes('/full/'));
+    const fullSize = (await servedImageUrls(testApp.app, page.text)).find((url) => url.includes('/full/'));
     assert.ok(fullSize, 'the page links a full-size image');
     const served = await download(fullSize);
     const { data, info } = await sharp(served).raw().toBuffer({ resolveWithObject: true });

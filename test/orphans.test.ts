@@ -55,7 +55,14 @@ describe('when the sweep runs over a bucket with orphans, whole photos and a lon
       credentials: EMULATOR_KEY_PAIR,
     });
     const put = (key: string) => direct.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: key, Body: 'x' }));
-    const partsOf = (id: string) => [keys.original(id, jpeg), keys.display(id), keys.fullSize(id, 'jpg')];
+    // Every part, the sharper copies for 2× screens among them.
+    const partsOf = (id: string) => [
+      keys.original(id, jpeg),
+      keys.display(id),
+      keys.fullSize(id, 'jpg'),
+      keys.variant(id, 'thumbnail-2x'),
+      keys.variant(id, 'display-2x'),
+    ];
 
     const orphan = newPhotoId(new Date(now - 20 * MINUTE)); // a failed upload, 20 minutes ago
     const whole = newPhotoId(new Date(now - 21 * MINUTE)); // a photo with its record
@@ -78,8 +85,8 @@ describe('when the sweep runs over a bucket with orphans, whole photos and a lon
         left.some((key) => key.includes(id)),
         `${id} is kept`,
       );
-    // One listing per folder (records and three part folders), each stopping at the window's end.
-    assert.equal(listings.length, 4, `listings: ${listings.join(', ')}`);
+    // One listing per folder (records and five part folders), each stopping at the window's end.
+    assert.equal(listings.length, 6, `listings: ${listings.join(', ')}`);
   });
 
   it('then temporary files untouched for longer than the minimum age are removed, newer ones kept', async () => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { emulatorClientEnvironment, startS3Emulator } from '../scripts/emulators/s3.js';
+import { fullSizeLink, imageSources } from '../scripts/support/html.js';
 import { freePort, killGroup, openGalleryForm, run, waitFor } from './support/processes.js';
 import { FORM_TAIL, formHead, openHandSentUpload } from './support/hand-sent-upload.js';
 import { listKeys, waitUntil } from './support/waiting.js';
@@ -112,7 +113,9 @@ describe('when npm run dev starts on a fresh machine', () => {
       const upload = await fetch(`${appUrl}/photos`, { method: 'POST', body: form, redirect: 'manual', headers: { cookie } });
       assert.equal(upload.status, 303);
       const photoPage = await (await fetch(`${appUrl}${upload.headers.get('location')}`)).text();
-      const fullSize = /<a href="([^"]+)">Full-size image<\/a>/.exec(photoPage)![1]!.replaceAll('&amp;', '&');
+      // "Full-size image" opens the viewer in the app; its image is the full-size one.
+      const viewer = await (await fetch(`${appUrl}${fullSizeLink(photoPage)}`)).text();
+      const fullSize = imageSources(viewer)[0]!;
       const served = Buffer.from(await (await fetch(fullSize)).arrayBuffer());
       const [sent, got] = await Promise.all([sharp(photo).raw().toBuffer(), sharp(served).raw().toBuffer()]);
       assert.ok(sent.equals(got), 'the PNG is re-encoded with the same pixels');

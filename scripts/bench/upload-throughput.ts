@@ -141,6 +141,7 @@ async function placeholderImages(photo: BenchPhoto): Promise<ProcessedImage> {
     frames: 1,
     thumbnail: tiny,
     display: tinyJpeg,
+    variants: [],
     fullSize: { pieces: [tinyJpeg], length: tinyJpeg.length, sourcePath: photo.path, extension: 'jpg', mime: 'image/jpeg' },
   };
 }

@@ -1,7 +1,7 @@
 // After the load: every acknowledged upload must be listed in the gallery (all pages walked through
 // "Older"), with its caption, and its full-size image must have the size (and, for JPEG and PNG, the very pixels) that were sent.
 import { BrowserSession } from './browser-session.js';
-import { fullSizeLink, olderPageLink, pageHeading, photoIdsLinked } from '../support/html.js';
+import { fullSizeLink, imageSources, olderPageLink, pageHeading, photoIdsLinked } from '../support/html.js';
 import { summarizePixels } from './test-images.js';
 import type { AcknowledgedPhoto } from './virtual-user.js';
 
@@ -70,8 +70,12 @@ async function checkPhoto(session: BrowserSession, photo: AcknowledgedPhoto): Pr
   if (page.status !== 200) return `its page answered ${page.status}`;
   const heading = pageHeading(page.html);
   if (heading !== photo.caption) return `caption is ${JSON.stringify(heading)}, sent ${JSON.stringify(photo.caption)}`;
-  const fullSize = fullSizeLink(page.html);
-  if (!fullSize) return 'its page has no full-size link';
+  const viewerLink = fullSizeLink(page.html);
+  if (!viewerLink) return 'its page has no full-size link';
+  const viewer = await session.openPage(viewerLink);
+  if (viewer.status !== 200) return `its full-size viewer answered ${viewer.status}`;
+  const fullSize = imageSources(viewer.html)[0];
+  if (!fullSize) return 'its full-size viewer shows no image';
   const image = await BrowserSession.fetchImage(fullSize);
   if (image.status !== 200) return `full-size image answered ${image.status}`;
   const served = await summarizePixels(image.bytes, photo.pixels.pixelDigest !== undefined).catch(() => undefined);

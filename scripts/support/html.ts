@@ -33,9 +33,24 @@ export function imageSources(html: string): string[] {
   return [...html.matchAll(/<img\s[^>]*src="([^"]+)"/g)].map((match) => decodeHtml(match[1]!));
 }
 
-/** The photo page's "Full-size image" link. */
+/** Every URL the page's `<img srcset>` attributes offer (the sharper copies for 2× screens), in page order. */
+export function srcsetSources(html: string): string[] {
+  return [...html.matchAll(/<img\s[^>]*srcset="([^"]+)"/g)].flatMap((match) =>
+    decodeHtml(match[1]!)
+      .split(/,\s+/)
+      .map((candidate) => candidate.trim().split(/\s+/)[0]!),
+  );
+}
+
+/** The photo page's "Full-size image" link: the viewer page, whose image is the full-size one. */
 export function fullSizeLink(html: string): string | undefined {
   const href = /<a href="([^"]+)">Full-size image<\/a>/.exec(html)?.[1];
+  return href === undefined ? undefined : decodeHtml(href);
+}
+
+/** The full-size viewer's "Download" link. */
+export function downloadLink(html: string): string | undefined {
+  const href = /<a class="button" href="([^"]+)">Download<\/a>/.exec(html)?.[1];
   return href === undefined ? undefined : decodeHtml(href);
 }
 

@@ -1,5 +1,5 @@
-// Makes the images the app serves from an upload's temporary file: a thumbnail, a display-size image and a
-// full-size image, each written from pixels only, never from the uploaded bytes. One image at a time, with
+// Makes the images the app serves from an upload's temporary file: a thumbnail, a display-size image, their
+// sharper copies for 2× screens, and a full-size image, each written from pixels only, never from the uploaded bytes. One image at a time, with
 // a memory limit per format worked out from the header before anything is decoded, and a time limit: what a
 // decoder costs differs by format, bit depth and layout, and the demo host has 1 GiB of memory.
 import sharp from 'sharp';
@@ -9,7 +9,8 @@ import type { PiecesPlan } from './file-pieces.js';
 import type { ImageType } from './image-type.js';
 import { type PixelSegments, planPixelOnlyJpeg, readPixelSegments, UnservableJpeg } from './jpeg-rebuild.js';
 import { planPixelOnlyPng } from './png-chunks.js';
-import { thumbnailSize } from './thumbnail-size.js';
+import { DISPLAY_SIZE, displaySize, largeThumbnailSize, LARGE_DISPLAY_SIZE, type VariantImage, variantsFor } from './image-variants.js';
+import { type Size, thumbnailSize } from './thumbnail-size.js';
 
 /**
  * The most pixels an image may have (all frames of an animation together), by format. Set from the
@@ -31,10 +32,14 @@ const WEBP_WITH_ALPHA_MAX_PIXELS = 6_000_000;
 const MAX_DECODED_BYTES = 160_000_000;
 /** A legitimate photo takes well under a second per step here; a crafted one is stopped after this. */
 export const STEP_TIME_LIMIT_SECONDS = 10;
+/**
+ * The 2560 px copy is a nicety that costs a second decode: one that takes longer than this (a crafted or costly
+ * image, on a busy host) is not made, and the photo is stored without it, as one too small for it would be.
+ */
+const LARGE_DISPLAY_TIME_LIMIT_SECONDS = 5;
 /** One decoded image at a time, whatever the number of uploads (libvips already spreads one over the cores). */
 const IMAGE_WORKERS = 1;
 
-const DISPLAY_SIZE = 1600;
 const WHITE = { r: 255, g: 255, b: 255 };
 /** Animations are served with one frame delay for all frames (a value an uploader could otherwise write text in). */
 const FRAME_DELAY_MS = { min: 20, max: 1000, step: 10 };
@@ -58,6 +63,8 @@ export interface ProcessedImage {
   frames: number;
   thumbnail: Buffer;
   display: Buffer;
+  /** The sharper copies worth making for this photo (see image-variants.ts). */
+  variants: VariantImage[];
   fullSize: FullSizeImage;
 }
 
@@ -95,9 +102,12 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
   const turned = orientation >= 5;
   const limits = { limitInputPixels: limit.maxPixels };
 
+  const upright = { width: turned ? frameHeight : width, height: turned ? width : frameHeight };
+  const wanted = variantsFor(upright);
+
   try {
-    // The first frame, upright, at display size, alpha kept: both smaller images are made from it, so
-    // the upload is decoded once for them (JPEG and WebP decode straight to the smaller size).
+    // The first frame, upright, at display size, alpha kept: the display image and both thumbnails are made
+    // from it, so the upload is decoded once for them (JPEG and WebP decode straight to the smaller size).
     const base = await sharp(path, limits)
       .rotate()
       .resize(DISPLAY_SIZE, DISPLAY_SIZE, { fit: 'inside', withoutEnlargement: true })
@@ -113,28 +123,68 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
       .jpeg({ quality: 82 })
       .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
       .toBuffer();
-    const upright = { width: turned ? frameHeight : width, height: turned ? width : frameHeight };
     // Sized from the photo's own width and height, as the pages announce it ('fill': the display size's
     // rounding differs by a pixel at most).
-    const thumb = thumbnailSize(upright);
-    const thumbnail = await sharp(base.data, raw)
-      .resize(thumb.width, thumb.height, { fit: 'fill' })
-      .webp({ quality: 70 })
-      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
-      .toBuffer();
+    const makeThumbnail = (size: Size) =>
+      sharp(base.data, raw)
+        .resize(size.width, size.height, { fit: 'fill' })
+        .webp({ quality: 70 })
+        .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+        .toBuffer();
+    const thumbnail = await makeThumbnail(thumbnailSize(upright));
+    const variants: VariantImage[] = [];
+    if (wanted.includes('thumbnail-2x'))
+      variants.push({ variant: 'thumbnail-2x', bytes: await makeThumbnail(largeThumbnailSize(upright)) });
+    signal?.throwIfAborted();
+    const largeDisplay =
+      wanted.includes('display-2x') && shrinksOnLoad(type, header) ? await makeLargeDisplay(path, limits, upright) : undefined;
+    if (largeDisplay) variants.push({ variant: 'display-2x', bytes: largeDisplay });
     signal?.throwIfAborted();
     // A JPEG's full-size copy is rebuilt from its own pixels unless its colours need converting (then re-encoded).
     const jpegPlan = jpegSegments && planPixelOnlyJpeg(jpegSegments, orientation);
     const fullSize = jpegPlan
       ? { ...jpegPlan, sourcePath: path, extension: 'jpg', mime: 'image/jpeg' }
       : await reencodeFullSize(source, header, limits, orientation);
-    return { ...upright, frames, thumbnail, display, fullSize };
+    return { ...upright, frames, thumbnail, display, variants, fullSize };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (error instanceof Error && /^timeout/i.test(error.message)) throw new ImageTooComplex(filename, error);
     throw new UnreadableImage(filename, type.label, error);
   }
 });
+
+/**
+ * Whether a second decode for the 2560 px copy is cheap: a baseline JPEG is decoded shrunk on load and streamed
+ * (its peak stays far under the first decode's of the costliest images). Other decoders hold the whole image
+ * however small the output; a second decode of them raised the worst-case peak by 48 MiB, over the budget's
+ * margin (`npm run bench`, worst-case decode), so those photos get no 2560 px copy and their record says so.
+ */
+function shrinksOnLoad(type: ImageType, header: sharp.Metadata): boolean {
+  return type.extension === 'jpg' && !header.isProgressive;
+}
+
+/**
+ * The display image's sharper copy, from a second decode of the upload rather than from a larger first one:
+ * the first decode's pixels are held whole (both thumbnails are made from them), and at 2560 px they would
+ * hold 2.5 times the memory. This one streams from the decoder, shrunk on load, to the encoder. The first frame
+ * of an animation, as the display image. Undefined when it cannot be made in LARGE_DISPLAY_TIME_LIMIT_SECONDS.
+ */
+async function makeLargeDisplay(path: string, limits: sharp.SharpOptions, upright: Size): Promise<Buffer | undefined> {
+  const { width, height } = displaySize(upright, LARGE_DISPLAY_SIZE);
+  try {
+    return await sharp(path, { ...limits, sequentialRead: true })
+      .rotate()
+      .resize(width, height, { fit: 'fill' })
+      .flatten({ background: WHITE })
+      .jpeg({ quality: 82 })
+      .timeout({ seconds: LARGE_DISPLAY_TIME_LIMIT_SECONDS })
+      .toBuffer();
+  } catch {
+    // Too slow, or a fault the first decode never reached (it decodes at a smaller scale: a frame wider than its
+    // data passes there and fails here): the photo is stored without the copy, as it was shown without it.
+    return undefined;
+  }
+}
 
 /** The pixel limit for this image, from what its header says about how its decoder will hold it. */
 function decodeLimit(type: ImageType, header: sharp.Metadata): { maxPixels: number; label: string } {

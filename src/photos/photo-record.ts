@@ -1,8 +1,10 @@
 // A photo's record, and how it is written as S3 user metadata on the photo's thumbnail and read back from it.
 // Metadata travels as HTTP headers (`x-amz-meta-*`): every value is ASCII text, the caption base64 (captions.ts).
 import { decodeCaption, encodeCaption } from './captions.js';
+import { cleanFileName } from './download-name.js';
 import { CorruptRecord } from './errors.js';
 import { type ImageType, imageTypeByExtension } from './image-type.js';
+import { type ImageVariant, isImageVariant } from './image-variants.js';
 import { uploadedAt } from './photo-id.js';
 
 /** What a photo page needs, all read from one HeadObject on the thumbnail, the photo's record. */
@@ -24,6 +26,12 @@ export interface PhotoRecord {
   fullSizeExtension: string | undefined;
   /** Proves which browser uploaded the photo without linking its photos (see browser-session.ts). */
   ownerTag: string;
+  /** The sharper copies it has; none for a photo stored before they were made. */
+  variants: ImageVariant[];
+  /**
+   * The uploader's file name (cleaned: download-name.ts); undefined for a photo stored before names were kept.
+   */
+  fileName: string | undefined;
 }
 
 /** What the app writes for a new photo: its time comes from its id, and it always has a full-size image. */
@@ -40,6 +48,9 @@ export function recordToMetadata(record: Omit<PhotoRecord, 'id' | 'uploadedAt'>)
     'original-type': record.originalType.extension,
     ...(record.fullSizeExtension === undefined ? {} : { 'full-size-type': record.fullSizeExtension }),
     'owner-tag': record.ownerTag,
+    variants: record.variants.join(' '),
+    // Base64 of UTF-8, as the caption: metadata travels as HTTP headers.
+    ...(record.fileName !== undefined && { 'file-name': Buffer.from(cleanFileName(record.fileName), 'utf8').toString('base64') }),
   };
 }
 
@@ -52,6 +63,9 @@ export function recordFromMetadata(id: string, metadata: Record<string, string>)
   if (!originalType) throw new CorruptRecord(id, 'original-type');
   const fullSizeExtension = metadata['full-size-type'];
   if (fullSizeExtension !== undefined && !/^[a-z]{3,4}$/.test(fullSizeExtension)) throw new CorruptRecord(id, 'full-size-type');
+  const variants = (metadata.variants ?? '').split(' ').filter((variant) => variant !== '');
+  if (!variants.every(isImageVariant)) throw new CorruptRecord(id, 'variants');
+  const fileName = metadata['file-name'] && cleanFileName(Buffer.from(metadata['file-name'], 'base64').toString('utf8'));
   return {
     id,
     caption: decodeCaption(metadata.caption),
@@ -63,6 +77,8 @@ export function recordFromMetadata(id: string, metadata: Record<string, string>)
     originalType,
     fullSizeExtension,
     ownerTag: metadata['owner-tag'] ?? '',
+    variants,
+    fileName: fileName || undefined,
   };
 }
 

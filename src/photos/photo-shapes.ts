@@ -9,6 +9,8 @@ export interface PhotoShape {
   animated: boolean;
   /** Part of the thumbnail's accessible name; '' when the photo has none. */
   caption: string;
+  /** Whether it has a 2× thumbnail (image-variants.ts). */
+  largeThumbnail: boolean;
 }
 
 /** About 100 bytes each, up to 700 with a long caption: 14 MB at most, for the most recently shown photos. */
@@ -21,7 +23,7 @@ export const CAPTION_LIFETIME_MS = 10 * 60_000;
 
 export interface RememberedShapes {
   recall(id: string): PhotoShape | undefined;
-  remember(id: string, record: { width: number; height: number; frames: number; caption: string }): void;
+  remember(id: string, record: { width: number; height: number; frames: number; caption: string; variants: readonly string[] }): void;
   /** The caption was edited here (store.replaceCaption): the next gallery view reads the record again. */
   forget(id: string): void;
 }
@@ -37,9 +39,10 @@ export function rememberedShapes(limit = REMEMBERED_SHAPES, now: () => number = 
       shapes.set(id, remembered);
       return remembered.shape;
     },
-    remember(id, { width, height, frames, caption }) {
+    remember(id, { width, height, frames, caption, variants }) {
       shapes.delete(id);
-      shapes.set(id, { shape: { width, height, animated: frames > 1, caption }, readAt: now() });
+      const shape = { width, height, animated: frames > 1, caption, largeThumbnail: variants.includes('thumbnail-2x') };
+      shapes.set(id, { shape, readAt: now() });
       if (shapes.size > limit) shapes.delete(shapes.keys().next().value!);
     },
     forget(id) {

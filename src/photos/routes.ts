@@ -1,4 +1,4 @@
-// The photo pages: gallery, upload form, upload, photo, caption edit, delete. Each handler reads the request, calls the store or
+// The photo pages: gallery, upload form, upload, photo, full-size viewer, caption edit, delete. Each handler reads the request, calls the store or
 // the upload receiver, and renders; failures are AppErrors, answered by the error handler.
 import express, { Router, type Request, type RequestHandler } from 'express';
 import type { BrowserSession } from '../http/browser-session.js';
@@ -7,10 +7,12 @@ import type { RateLimits } from '../http/rate-limits.js';
 import { acceptCaption, CAPTION_FIELD_BYTES, captionLength, MAX_CAPTION_LENGTH, MAX_HEADING_CAPTION_LENGTH } from './captions.js';
 import { groupByDay } from './days.js';
 import { CaptionNotReadable, CaptionTooLong, listInWords, NotPhotoOwner, PhotoNotFound } from './errors.js';
+import { firstRowLength } from './gallery-first-row.js';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.js';
+import { DISPLAY_SIZE, displaySize, type ImageCandidate, LARGE_DISPLAY_SIZE, largeThumbnailSize, srcset } from './image-variants.js';
 import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from './pagination.js';
 import { isPhotoId } from './photo-id.js';
-import type { PhotoRecord, PhotoStore } from './store.js';
+import type { PhotoRecord, PhotoStore, PhotoSummary, ViewUrls } from './store.js';
 import { thumbnailSize } from './thumbnail-size.js';
 import type { UploadReceiver } from './upload/receiver.js';
 
@@ -42,9 +44,18 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     // A photo page lists from `from` to find the photo newer than it: the photo before this page (the one it
     // starts after), so that even the first photo here finds its newer neighbour, or this page's first photo.
     const from = position.token ?? page.photos[0]?.id;
+    const eager = firstRowLength(page.photos);
     res.render('gallery', {
       ...uploadFormHints,
-      days: groupByDay(page.photos.map((photo) => ({ ...photo, href: photoLink(photo.id, from), thumbnail: thumbnailSize(photo) }))),
+      days: groupByDay(
+        page.photos.map((photo, index) => ({
+          ...photo,
+          href: photoLink(photo.id, from),
+          thumbnail: thumbnailSize(photo),
+          srcset: offered(thumbnailCandidates(photo)),
+          loading: index < eager ? 'eager' : 'lazy',
+        })),
+      ),
       olderLink: page.nextPageToken ? olderPageLink(position, page.nextPageToken) : undefined,
       newerLink: newerPageLink(position),
       newestLink: newestPageLink(position),
@@ -86,6 +97,11 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
       urls,
       captionIsHeading: captionLength(photo.caption) <= MAX_HEADING_CAPTION_LENGTH,
       maxCaptionLength: MAX_CAPTION_LENGTH,
+      // Shown up to the size of its largest image: the sharper copy lets a large window show more of it.
+      display: {
+        ...displaySize(photo, urls.largeDisplay ? LARGE_DISPLAY_SIZE : DISPLAY_SIZE),
+        srcset: offered(displayCandidates(photo, urls)),
+      },
       canDelete: isOwner,
       newerLink: newer && photoLink(newer.id, newer.from),
       olderLink: older && photoLink(older.id, older.from),
@@ -105,6 +121,19 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     req.log.info({ photoId: photo.id }, 'caption edited');
     rememberNotice(req, res, { kind: caption ? 'caption-saved' : 'caption-removed' });
     res.redirect(303, `/photos/${photo.id}`);
+  });
+
+  // The full-size image inside the app, with a link that downloads it under the uploader's file name.
+  router.get('/photos/:id/full', rateLimits.pageViews, async function showFullSize(req, res) {
+    const photo = await findPhoto(req);
+    const [urls, downloadUrl] = await Promise.all([store.presignPhotoUrls(photo), store.presignDownloadUrl(photo)]);
+    res.render('full-size', {
+      photo,
+      fullSizeUrl: urls.fullSize,
+      // A photo stored before full-size images were made from pixels has its display image as its full size.
+      fullSize: { ...(photo.fullSizeExtension ? photo : displaySize(photo)), extension: photo.fullSizeExtension ?? 'jpg' },
+      downloadUrl,
+    });
   });
 
   router.get('/photos/:id/delete', rateLimits.pageViews, async function confirmDelete(req, res) {
@@ -148,6 +177,27 @@ function captionFormReader(): RequestHandler {
     read(req, res, (error?: unknown) =>
       next((error as { type?: unknown } | undefined)?.type === 'entity.too.large' ? new CaptionTooLong(MAX_CAPTION_LENGTH) : error),
     );
+}
+
+/** The thumbnail and, when the photo has it, its 2× copy. */
+function thumbnailCandidates(photo: PhotoSummary): ImageCandidate[] {
+  return [
+    { url: photo.thumbnailUrl, width: thumbnailSize(photo).width },
+    ...(photo.largeThumbnailUrl ? [{ url: photo.largeThumbnailUrl, width: largeThumbnailSize(photo).width }] : []),
+  ];
+}
+
+/** The display image and, when the photo has it, its sharper copy. */
+function displayCandidates(photo: PhotoRecord, urls: ViewUrls): ImageCandidate[] {
+  return [
+    { url: urls.display, width: displaySize(photo).width },
+    ...(urls.largeDisplay ? [{ url: urls.largeDisplay, width: displaySize(photo, LARGE_DISPLAY_SIZE).width }] : []),
+  ];
+}
+
+/** A `srcset` when there is a choice; none for one image (a photo stored before sharper copies were made). */
+function offered(candidates: ImageCandidate[]): string | undefined {
+  return candidates.length > 1 ? srcset(candidates) : undefined;
 }
 
 /** A photo page's address; `from` lets that page find the photo newer than it (see store.findNeighbours). */

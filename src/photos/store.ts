@@ -19,8 +19,10 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { throwFirstFailure, untilAborted } from '../promises.js';
 import { toStorageError } from '../storage/errors.js';
+import { attachmentDisposition, downloadFileName } from './download-name.js';
 import { InvalidPageToken } from './errors.js';
 import type { ImageType } from './image-type.js';
+import { IMAGE_VARIANTS, type VariantImage } from './image-variants.js';
 import { findNeighbours, type ListThumbnailIds, type PhotoNeighbours } from './neighbours.js';
 import { type ObjectKeys, objectKeys, type PartFolder } from './object-keys.js';
 import { PHOTOS_PER_PAGE } from './pagination.js';
@@ -49,6 +51,8 @@ export interface PhotoSummary extends PhotoShape {
   id: string;
   uploadedAt: Date;
   thumbnailUrl: string;
+  /** The 2× thumbnail's, when the photo has one. */
+  largeThumbnailUrl: string | undefined;
 }
 
 export interface PhotoPage {
@@ -61,6 +65,8 @@ export interface ViewUrls {
   thumbnail: string;
   display: string;
   fullSize: string;
+  /** The display image's sharper copy, when the photo has one. */
+  largeDisplay?: string;
 }
 
 /** An image to store: in memory, or streamed (from disk) so that large images are never held whole. */
@@ -70,6 +76,8 @@ export type ImageBody = { bytes: Buffer } | { open: () => Readable; length: numb
 export interface PhotoParts {
   original: { body: ImageBody; type: ImageType };
   display: Buffer;
+  /** The sharper copies image processing made. */
+  variants: VariantImage[];
   fullSize: { body: ImageBody; extension: string; mime: string };
 }
 
@@ -92,6 +100,8 @@ export interface PhotoStore {
   /** Rewrites the caption in the photo's record ('' removes it); false when there is no such photo. */
   replaceCaption(id: string, caption: string, signal?: AbortSignal): Promise<boolean>;
   presignPhotoUrls(record: PhotoRecord): Promise<ViewUrls>;
+  /** A link that downloads the full-size image, saved under the uploader's file name (download-name.ts). */
+  presignDownloadUrl(record: PhotoRecord): Promise<string>;
   deletePhoto(record: Pick<PhotoRecord, 'id' | 'originalType' | 'fullSizeExtension'>, signal?: AbortSignal): Promise<void>;
   /** Objects of `folder` whose photo ids lie between `newestId` and `oldestId` (ids sort newest first). */
   listStoredParts(folder: PartFolder | 'thumbnails', newestId: string, oldestId: string): Promise<StoredPart[]>;
@@ -140,12 +150,20 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
     );
 
   /** Presigns GETs for `objectKeys`, all with one validity (one credentials check per page, not per image). */
-  function presignViewUrls(objectKeys: string[]): Promise<string[]> {
+  function presignViewUrls(objectKeys: string[], responseContentDisposition?: string): Promise<string[]> {
     return callS3('presign', async () => {
       const validity = await urlValidity();
-      return Promise.all(objectKeys.map((Key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key }), validity)));
+      return Promise.all(
+        objectKeys.map((Key) =>
+          getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key, ResponseContentDisposition: responseContentDisposition }), validity),
+        ),
+      );
     });
   }
+
+  /** The served full-size image: the display image for a photo stored before full-size images were made from pixels. */
+  const fullSizeKey = (record: PhotoRecord) =>
+    record.fullSizeExtension ? keys.fullSize(record.id, record.fullSizeExtension) : keys.display(record.id);
 
   /** One ListObjectsV2 call on the bucket. */
   const listObjects = (input: Omit<ListObjectsV2CommandInput, 'Bucket'>) =>
@@ -166,11 +184,12 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
      * up to 5 GB in one PUT): a PUT that fails or is aborted stores nothing. allSettled, not all: when one
      * fails, no other may still be in flight and land after the caller's clean-up.
      */
-    async savePhotoParts(id, { original, display, fullSize }, signal) {
+    async savePhotoParts(id, { original, display, variants, fullSize }, signal) {
       const writes = await Promise.allSettled([
         put(keys.original(id, original.type), original.body, original.type.mime, signal),
         put(keys.display(id), { bytes: display }, 'image/jpeg', signal),
         put(keys.fullSize(id, fullSize.extension), fullSize.body, fullSize.mime, signal),
+        ...variants.map(({ variant, bytes }) => put(keys.variant(id, variant), { bytes }, IMAGE_VARIANTS[variant].mime, signal)),
       ]);
       throwFirstFailure(writes);
     },
@@ -204,9 +223,20 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
 
     /** The uploaded original is never linked: it may carry metadata. */
     async presignPhotoUrls(record) {
-      const fullSizeKey = record.fullSizeExtension ? keys.fullSize(record.id, record.fullSizeExtension) : keys.display(record.id);
-      const [thumbnail, display, fullSize] = await presignViewUrls([keys.thumbnail(record.id), keys.display(record.id), fullSizeKey]);
-      return { thumbnail: thumbnail!, display: display!, fullSize: fullSize! };
+      const hasLargeDisplay = record.variants.includes('display-2x');
+      const [thumbnail, display, fullSize, largeDisplay] = await presignViewUrls([
+        keys.thumbnail(record.id),
+        keys.display(record.id),
+        fullSizeKey(record),
+        ...(hasLargeDisplay ? [keys.variant(record.id, 'display-2x')] : []),
+      ]);
+      return { thumbnail: thumbnail!, display: display!, fullSize: fullSize!, ...(largeDisplay && { largeDisplay }) };
+    },
+
+    async presignDownloadUrl(record) {
+      const fileName = downloadFileName(record.fileName, record.id, record.fullSizeExtension ?? 'jpg');
+      const [url] = await presignViewUrls([fullSizeKey(record)], attachmentDisposition(fileName));
+      return url!;
     },
 
     /**
@@ -215,9 +245,13 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
      */
     async deletePhoto({ id, originalType, fullSizeExtension }, signal) {
       // An older photo's full-size copy, if it had one, kept the original's extension.
-      const [original, display, fullSize, thumbnail] = keys.allOf(id, originalType, fullSizeExtension ?? originalType.extension);
-      await store.deleteKeys([original!, display!, fullSize!], signal);
-      await store.deleteKeys([thumbnail!], signal);
+      const all = keys.allOf(id, originalType, fullSizeExtension ?? originalType.extension);
+      const thumbnail = keys.thumbnail(id);
+      await store.deleteKeys(
+        all.filter((key) => key !== thumbnail),
+        signal,
+      );
+      await store.deleteKeys([thumbnail], signal);
     },
 
     listStoredParts: (folder, newestId, oldestId) => listStoredParts(reads, folder, newestId, oldestId),
@@ -316,11 +350,16 @@ async function listPhotoPage(
     StartAfter: pageToken === undefined ? undefined : keys.thumbnail(pageToken),
   });
   const ids = (listing.Contents ?? []).map((object) => keys.idIn(keys.thumbnailFolder, object.Key ?? '') ?? '').filter(isPhotoId);
-  const [thumbnailUrls, shapes] = await Promise.all([presignViewUrls(ids.map(keys.thumbnail)), Promise.all(ids.map(readShape))]);
+  const shapes = await Promise.all(ids.map(readShape));
+  const largeThumbnailIds = ids.filter((_, index) => shapes[index]?.largeThumbnail);
+  const urls = await presignViewUrls([...ids.map(keys.thumbnail), ...largeThumbnailIds.map((id) => keys.variant(id, 'thumbnail-2x'))]);
+  const largeThumbnailUrls = new Map(largeThumbnailIds.map((id, index) => [id, urls[ids.length + index]!]));
   const photos = ids.flatMap((id, index) => {
     const shape = shapes[index];
     // Deleted between the listing and its record's lookup: not shown.
-    return shape ? [{ id, uploadedAt: uploadedAt(id), thumbnailUrl: thumbnailUrls[index]!, ...shape }] : [];
+    return shape
+      ? [{ id, uploadedAt: uploadedAt(id), thumbnailUrl: urls[index]!, largeThumbnailUrl: largeThumbnailUrls.get(id), ...shape }]
+      : [];
   });
   return { photos, nextPageToken: listing.IsTruncated ? ids.at(-1) : undefined };
 }

@@ -10,7 +10,8 @@ export interface Size {
   height: number;
 }
 
-export function thumbnailSize({ width, height }: Size): Size {
-  const scale = Math.min(1, THUMBNAIL_HEIGHT / height, THUMBNAIL_MAX_WIDTH / width);
+/** The thumbnail for screens of `density` device pixels per CSS pixel (2: the sharper copy for 2× screens). */
+export function thumbnailSize({ width, height }: Size, density = 1): Size {
+  const scale = Math.min(1, (density * THUMBNAIL_HEIGHT) / height, (density * THUMBNAIL_MAX_WIDTH) / width);
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }

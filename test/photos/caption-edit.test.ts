@@ -117,12 +117,14 @@ describe('when the uploader edits the caption through the form on the photo page
     const { caption: _after, ...otherMetadataAfter } = storedAfter.metadata!;
     assert.deepEqual(otherMetadataAfter, otherMetadataBefore, 'width, height, frames, sizes, types and owner tag');
     assert.deepEqual(Object.keys(otherMetadataAfter).sort(), [
+      'file-name',
       'frames',
       'full-size-type',
       'height',
       'original-bytes',
       'original-type',
       'owner-tag',
+      'variants',
       'width',
     ]);
     assert.equal(storedAfter.contentType, 'image/webp');

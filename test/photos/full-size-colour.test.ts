@@ -42,7 +42,7 @@ async function fullSizeOf(upload: Buffer, filename: string): Promise<Buffer> {
   const response = await (await openBrowser(testApp.app)).upload().set('Accept', 'application/json').attach('photos', upload, filename);
   assert.equal(response.status, 201, `upload of ${filename}: ${JSON.stringify(response.body)}`);
   const page = await request(testApp.app).get(`/photos/${response.body.photos[0].id}`).expect(200);
-  return download(fullSizeUrl(page.text));
+  return download(await fullSizeUrl(testApp.app, page.text));
 }
 
 async function largestDifference(upload: Buffer, served: Buffer, options: sharp.SharpOptions = {}): Promise<number> {

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
 import sharp from 'sharp';
 import { decodeHtml, formToken } from '../../scripts/support/html.js';
-import { download } from '../support/pages.js';
+import { download, fullSizeUrl } from '../support/pages.js';
 import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { openBrowser, type Browser } from '../support/browser.js';
 import { seedPhotos } from '../support/seed.js';
@@ -152,7 +152,11 @@ describe('when a photo is deleted', () => {
   it('then by its uploader, a confirmation comes first, and after it the photo and all its objects are gone', async () => {
     const uploader = await openBrowser(testApp.app);
     const id = await uploadAs(uploader);
-    assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 4, 'thumbnail, display, original, clean copy');
+    assert.equal(
+      (await testApp.listAllKeys()).filter((key) => key.includes(id)).length,
+      5,
+      'thumbnail, its 2× copy, display, original, clean copy',
+    );
 
     assert.match((await uploader.get(`/photos/${id}`).expect(200)).text, /Delete…/);
     const confirm = await uploader.get(`/photos/${id}/delete`).expect(200);
@@ -191,7 +195,7 @@ describe('when a photo is deleted', () => {
     await stranger.get(`/photos/${id}/delete`).expect(403);
     const refused = await stranger.delete(id).expect(403);
     assert.match(refused.text, /Not your photo/);
-    assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 4);
+    assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 5);
   });
 
   it('then without the form token, it is refused with 403 and the photo stays', async () => {
@@ -199,7 +203,7 @@ describe('when a photo is deleted', () => {
     const id = await uploadAs(uploader);
     await uploader.agent.post(`/photos/${id}/delete`).type('form').send({ _csrf: 'forged' }).expect(403);
     await uploader.agent.post(`/photos/${id}/delete`).expect(403);
-    assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 4);
+    assert.equal((await testApp.listAllKeys()).filter((key) => key.includes(id)).length, 5);
   });
 
   it('then deleting one that does not exist is a 404', async () => {
@@ -247,7 +251,7 @@ describe('when a photo was stored by an earlier version (no full-size type in it
     );
     s3.destroy();
     const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
-    const fullSize = /<a href="([^"]+)">Full-size image<\/a>/.exec(page.text)![1]!;
+    const fullSize = await fullSizeUrl(testApp.app, page.text);
     assert.match(fullSize, new RegExp(`/photos/display/${id}\\.jpg\\?`));
   });
 });

@@ -142,7 +142,7 @@ async function assertRefusedOrServedAsDecoded(jpeg: Buffer): Promise<'served' | 
     return response.status;
   }
   const page = await request(testApp.app).get(`/photos/${response.body.photos[0].id}`).expect(200);
-  const served = await download(fullSizeUrl(page.text));
+  const served = await download(await fullSizeUrl(testApp.app, page.text));
   // A JPEG whose data ends early is decoded at display size without a warning, and at full size with one
   // ("premature end of data segment"): the app takes it, and browsers show it as libjpeg does when lenient.
   const lenient = (await decoded(jpeg)) === undefined;

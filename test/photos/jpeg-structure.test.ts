@@ -34,7 +34,7 @@ async function timedUpload(jpeg: Buffer, filename: string) {
 /** The full-size image served for an uploaded photo, decoded, beside the upload decoded by the same decoder. */
 async function assertServedAsUploaded(photoId: string, upload: Buffer): Promise<void> {
   const page = await request(testApp.app).get(`/photos/${photoId}`).expect(200);
-  const served = await download(fullSizeUrl(page.text));
+  const served = await download(await fullSizeUrl(testApp.app, page.text));
   assert.ok(served.length < 64 * 1024, `the structure is not served (${served.length} bytes)`);
   const [uploaded, rebuilt] = await Promise.all([sharp(upload).raw().toBuffer(), sharp(served).raw().toBuffer()]);
   assert.ok(uploaded.equals(rebuilt), 'the served pixels are those of the upload');

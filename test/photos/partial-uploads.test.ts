@@ -19,12 +19,16 @@ after(() => testApp.close());
 const NOT_AN_IMAGE = 'It is not a JPEG, PNG, WebP, GIF or AVIF image.';
 const TEXT = Buffer.from('just some notes, not a photo\n'.repeat(20));
 
-/** Every object one stored photo has, by its id: exactly these and nothing else. */
-function objectsOf(id: string, original: string, fullSize: string): string[] {
+/**
+ * Every object one stored photo has, by its id: exactly these and nothing else. A photo taller than a thumbnail
+ * (320 px) also has a 2× thumbnail (landscape.jpg, 480 high; portrait.webp, 400), a smaller one none.
+ */
+function objectsOf(id: string, original: string, fullSize: string, { largeThumbnail }: { largeThumbnail: boolean }): string[] {
   return [
     `photos/display/${id}.jpg`,
     `photos/full/${id}.${fullSize}`,
     `photos/originals/${id}.${original}`,
+    ...(largeThumbnail ? [`photos/thumbnail-2x/${id}.webp`] : []),
     `photos/thumbnails/${id}.webp`,
   ];
 }
@@ -63,7 +67,7 @@ describe('when a script uploads good files with bad ones', () => {
       photos: [{ id, url: `/photos/${id}`, file: 'good.jpg' }],
       refused: [{ file: 'notes.txt', reason: NOT_AN_IMAGE }],
     });
-    assert.deepEqual(added, objectsOf(id, 'jpg', 'jpg'), 'S3 holds exactly the good photo');
+    assert.deepEqual(added, objectsOf(id, 'jpg', 'jpg', { largeThumbnail: true }), 'S3 holds exactly the good photo');
   });
 
   it('then a good PNG after a truncated JPEG: the PNG is stored, the JPEG named as not decodable', async () => {
@@ -82,7 +86,7 @@ describe('when a script uploads good files with bad ones', () => {
       photos: [{ id, url: `/photos/${id}`, file: 'square.png' }],
       refused: [{ file: 'cut.jpg', reason: 'It starts like a JPEG image but could not be decoded.' }],
     });
-    assert.deepEqual(added, objectsOf(id, 'png', 'png'), 'S3 holds exactly the good photo');
+    assert.deepEqual(added, objectsOf(id, 'png', 'png', { largeThumbnail: false }), 'S3 holds exactly the good photo');
   });
 
   it('then a file over the size limit among good ones is skipped, and the good ones after it are stored', async () => {
@@ -105,7 +109,7 @@ describe('when a script uploads good files with bad ones', () => {
     const [gif, webp] = body!.photos.map((photo) => photo.id);
     assert.deepEqual(
       added,
-      [...objectsOf(gif!, 'gif', 'gif'), ...objectsOf(webp!, 'webp', 'webp')].sort(),
+      [...objectsOf(gif!, 'gif', 'gif', { largeThumbnail: false }), ...objectsOf(webp!, 'webp', 'webp', { largeThumbnail: true })].sort(),
       'S3 holds exactly the good photos',
     );
     assert.equal(testApp.uploadBudget.bytesInProgress(), 0, 'every byte given back');
@@ -206,7 +210,7 @@ describe('when the form is sent without JavaScript', () => {
       page = response.text;
     });
     const id = added[0]!.slice('photos/display/'.length, -'.jpg'.length);
-    assert.deepEqual(added, objectsOf(id, 'png', 'png'));
+    assert.deepEqual(added, objectsOf(id, 'png', 'png', { largeThumbnail: false }));
     assert.ok(page.includes(`<a href="/photos/${id}">good.png</a>`), 'the stored photo is linked');
     assert.ok(page.includes(`<li><span class="file-name" dir="auto">${shown}</span>: ${NOT_AN_IMAGE}</li>`), page);
     assert.ok(!page.includes('<img src=x'), 'no markup from the name');

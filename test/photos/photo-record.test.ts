@@ -17,6 +17,8 @@ const newRecord: NewPhotoRecord = {
   originalType: imageTypeByExtension('png')!,
   fullSizeExtension: 'png',
   ownerTag: 'owner-tag-value',
+  variants: ['thumbnail-2x', 'display-2x'],
+  fileName: 'Hafen am Abend.png',
 };
 
 describe('when a new record is written as metadata', () => {
@@ -30,6 +32,8 @@ describe('when a new record is written as metadata', () => {
       'original-type': 'png',
       'full-size-type': 'png',
       'owner-tag': 'owner-tag-value',
+      variants: 'thumbnail-2x display-2x',
+      'file-name': Buffer.from('Hafen am Abend.png', 'utf8').toString('base64'),
     });
   });
 
@@ -54,6 +58,12 @@ describe('when metadata is read back', () => {
     assert.deepEqual([record.frames, record.caption, record.ownerTag], [1, '', '']);
   });
 
+  it('then a record written before sharper copies and file names has none of either', () => {
+    const { variants, 'file-name': _name, ...older } = recordToMetadata(newRecord);
+    const record = recordFromMetadata(id, older);
+    assert.deepEqual([record.variants, record.fileName], [[], undefined]);
+  });
+
   it('then a stored caption is cleaned again on the way out', () => {
     const metadata = { ...recordToMetadata(newRecord), caption: Buffer.from(' a\u0000b\u202E ', 'utf8').toString('base64') };
     assert.equal(recordFromMetadata(id, metadata).caption, 'ab\u202E\u202C');
@@ -64,6 +74,7 @@ describe('when metadata is read back', () => {
     ['no original type', { 'original-type': undefined }, 'original-type'],
     ['a full-size type that could reach outside its key', { 'full-size-type': '../x' }, 'full-size-type'],
     ['an upper-case full-size type', { 'full-size-type': 'JPG' }, 'full-size-type'],
+    ['a copy the app never makes', { variants: 'thumbnail-2x ../original' }, 'variants'],
   ] as const) {
     it(`then ${what} is a damaged record, named in the log and not on the page`, () => {
       const metadata = Object.fromEntries(

@@ -33,7 +33,7 @@ describe('when an upload hides a location outside where metadata parsers look', 
       const gallery = await request(testApp.app).get('/').expect(200);
       const thumbnailUrl = imageSources(gallery.text).find((url) => url.includes(id));
       assert.ok(thumbnailUrl, 'the gallery shows the photo');
-      for (const url of [thumbnailUrl, ...servedImageUrls(page.text)]) {
+      for (const url of [thumbnailUrl, ...(await servedImageUrls(testApp.app, page.text))]) {
         const served = await download(url);
         assert.deepEqual(findLeaks(served), [], `${new URL(url).pathname} is pixels only`);
         await sharp(served).metadata(); // and still an image
@@ -49,7 +49,7 @@ describe('when a camera JPEG is uploaded', () => {
       const original = await fixture(name);
       const id = await uploadBytes(original, name);
       const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
-      const fullSize = await download(fullSizeUrl(page.text));
+      const fullSize = await download(await fullSizeUrl(testApp.app, page.text));
       const [before, after] = await Promise.all([sharp(original).raw().toBuffer(), sharp(fullSize).raw().toBuffer()]);
       assert.ok(before.equals(after), `${name}: the decoded pixels are identical`);
       assert.equal(
@@ -97,7 +97,7 @@ describe('when an animation carries a message in its frame delays and loop count
 
       const id = await uploadBytes(planted, `message.${format}`);
       const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
-      const served = await sharp(await download(fullSizeUrl(page.text)), { animated: true }).metadata();
+      const served = await sharp(await download(await fullSizeUrl(testApp.app, page.text)), { animated: true }).metadata();
       assert.equal(served.pages, MESSAGE_DELAYS.length, 'still animated, every frame kept');
       assert.equal(new Set(served.delay).size, 1, `one delay for all frames, got ${served.delay}`);
       assert.equal(served.loop, 0);

@@ -55,7 +55,7 @@ describe('when a photo is uploaded through the form', () => {
         assert.equal(info.format, 'jpeg', 'the display size is a JPEG');
         assert.equal(Math.max(info.width!, info.height!) <= 1600, true);
       }
-      const fullSize = await sharp(await download(fullSizeUrl(page.text))).metadata();
+      const fullSize = await sharp(await download(await fullSizeUrl(testApp.app, page.text))).metadata();
       assert.deepEqual(
         [fullSize.format, fullSize.width, fullSize.height],
         [fullSizeFormat, width, height],
@@ -103,7 +103,9 @@ describe('when a photo is uploaded through the form', () => {
       .expect(303);
     const keys = await testApp.listAllKeys();
     assert.ok(
-      keys.every((key) => /^photos\/(thumbnails|display|originals|full)\/\d{13}-[0-9a-f]{12}\.(webp|jpg|png|gif|avif)$/.test(key)),
+      keys.every((key) =>
+        /^photos\/(thumbnails|display|originals|full|thumbnail-2x|display-2x)\/\d{13}-[0-9a-f]{12}\.(webp|jpg|png|gif|avif)$/.test(key),
+      ),
       keys.join('\n'),
     );
   });
@@ -118,7 +120,7 @@ describe('when a phone photo with GPS and a rotation is uploaded', () => {
     const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
     assert.match(page.text, /300 × 400 pixels/);
 
-    const served = [...imageSources(page.text), fullSizeUrl(page.text)];
+    const served = [...imageSources(page.text), await fullSizeUrl(testApp.app, page.text)];
     assert.equal(served.length, 2);
     for (const url of served) {
       const image = await download(url);

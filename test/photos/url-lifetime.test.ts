@@ -26,6 +26,8 @@ const record: PhotoRecord = {
   originalType: imageTypeByExtension('jpg')!,
   fullSizeExtension: 'jpg',
   ownerTag: '',
+  variants: [],
+  fileName: undefined,
 };
 
 /** A store whose links are signed by the real SDK, as of an injected clock, with credentials that expire at `expiration`. */

@@ -25,6 +25,7 @@ export async function seedPhotosAt(store: PhotoStore, moments: Date[]): Promise<
     await store.savePhotoParts(id, {
       original: { body: { bytes: image }, type: jpeg },
       display: image,
+      variants: [],
       fullSize: { body: { bytes: image }, extension: 'jpg', mime: 'image/jpeg' },
     });
     await store.saveRecord(
@@ -38,6 +39,8 @@ export async function seedPhotosAt(store: PhotoStore, moments: Date[]): Promise<
         originalType: jpeg,
         fullSizeExtension: 'jpg',
         ownerTag: '',
+        variants: [],
+        fileName: undefined,
       },
       image,
     );
@@ -87,6 +90,7 @@ export async function seedScenes(store: PhotoStore, count: number, newest: Date)
     await store.savePhotoParts(id, {
       original: { body: { bytes: display }, type: jpeg },
       display,
+      variants: [],
       fullSize: { body: { bytes: display }, extension: 'jpg', mime: 'image/jpeg' },
     });
     await store.saveRecord(
@@ -100,6 +104,8 @@ export async function seedScenes(store: PhotoStore, count: number, newest: Date)
         originalType: jpeg,
         fullSizeExtension: 'jpg',
         ownerTag: '',
+        variants: [],
+        fileName: undefined,
       },
       thumbnail,
     );

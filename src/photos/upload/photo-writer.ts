@@ -38,6 +38,7 @@ export function createPhotoWriter({ store, logger }: { store: PhotoStore; logger
         {
           original: { body: fileBody(file.path, file.size), type: file.type },
           display: image.display,
+          variants: image.variants,
           fullSize: {
             body: { open: () => streamPieces(image.fullSize.sourcePath, image.fullSize.pieces), length: image.fullSize.length },
             extension: image.fullSize.extension,
@@ -86,6 +87,8 @@ export function createPhotoWriter({ store, logger }: { store: PhotoStore; logger
                 originalType: file.type,
                 fullSizeExtension: image.fullSize.extension,
                 ownerTag: ownerTag(id),
+                variants: image.variants.map((made) => made.variant),
+                fileName: file.filename,
               },
               image.thumbnail,
               signal,
