@@ -15,6 +15,7 @@ import multerS3 from 'multer-s3';
 import { pino } from 'pino';
 import { composeApp, type ComposeOptions } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { keepIdleConnectionsOpen } from '../../src/http/keep-alive.js';
 import { createS3Client } from '../../src/storage/s3-client.js';
 import { emulatorClientEnvironment, withoutAwsSettings } from '../emulators/s3.js';
 import { freePort } from '../support/free-port.js';
@@ -167,8 +168,10 @@ export async function spawnAppProcess(environment: Record<string, string>): Prom
   return { baseUrl, pid: child.pid!, close: () => stopChild(child) };
 }
 
+/** Listens as server.ts does, keep-alive included: the peer too, so both are measured on the same connections. */
 async function listen(app: express.Express): Promise<Running> {
   const server: Server = app.listen(0, '127.0.0.1');
+  keepIdleConnectionsOpen(server);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
