@@ -296,3 +296,37 @@ describe('attack: a GIF palette holding what no pixel shows (security.md, "Only 
     assert.equal(served.includes('GPS'), false, 'the planted text is in the served bytes');
   });
 });
+
+describe('attack: an error on a static file (how-it-works.md "Clear errors", security.md "pages are no-store")', () => {
+  let testApp: TestApp;
+  before(async () => {
+    testApp = await startTestApp();
+  });
+  after(() => testApp.close());
+
+  // A Range past the end (416) or a failed precondition (412) on /static/styles.css answered the app's error page
+  // with the stylesheet's headers: `Content-Type: text/css` (so, with nosniff, no browser shows it as a page),
+  // `Cache-Control: public, max-age=3600` and the file's ETag, so a cache may keep the error as the stylesheet.
+  it('then the error page is an uncacheable HTML (or JSON) answer with none of the file’s headers', async () => {
+    const file = await request(testApp.app).get('/static/styles.css').expect(200);
+    const refusals = [
+      { header: ['Range', 'bytes=99999999-'], status: 416 },
+      { header: ['If-Match', '"not-the-file"'], status: 412 },
+    ] as const;
+    for (const { header, status } of refusals) {
+      for (const [accept, type] of [
+        ['text/html', 'text/html; charset=utf-8'],
+        ['application/json', 'application/json; charset=utf-8'],
+      ]) {
+        const response = await request(testApp.app).get('/static/styles.css').set(header[0], header[1]).set('Accept', accept!);
+        const what = `${header[0]}: ${header[1]}, Accept: ${accept}`;
+        assert.equal(response.status, status, what);
+        assert.equal(response.headers['content-type'], type, what);
+        assert.equal(response.headers['cache-control'], 'no-store', what);
+        assert.notEqual(response.headers.etag, file.headers.etag, `${what}: the file's ETag`);
+        for (const name of ['last-modified', 'accept-ranges', 'content-range'])
+          assert.equal(response.headers[name], undefined, `${what}: ${name}`);
+      }
+    }
+  });
+});
