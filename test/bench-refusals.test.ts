@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { describeRefusal, NO_FORM_PASS, uploadPhoto } from '../scripts/bench/http-client.js';
 import { type AppError, TooManyRequests } from '../src/errors.js';
 import { ClientImagesWaiting, ImageQueueFull, UploadQuotaExceeded, UploadsBusy } from '../src/photos/errors.js';
+import { StorageUnavailable } from '../src/storage/errors.js';
 
 /** Each limit an upload can pass, and the words the benchmark's error must hold for it. */
 const LIMITS: [AppError, RegExp][] = [
@@ -16,6 +17,7 @@ const LIMITS: [AppError, RegExp][] = [
   [new ClientImagesWaiting(10), /waiting for their images \(one upload's worth, MAX_FILES_PER_UPLOAD\)/],
   [new UploadsBusy(), /UPLOAD_MB_IN_PROGRESS\)/],
   [new ImageQueueFull(), /photos waiting for their images on the server/],
+  [new StorageUnavailable('PutObject', new Error('timed out')), /S3_TIMEOUT_SECONDS/],
 ];
 
 describe('when the benchmark is refused by one of the app’s limits', () => {

@@ -3,6 +3,7 @@
 import { TooManyRequests } from '../../src/errors.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/http/keep-alive.js';
 import { REFUSED_BODY_BOUNDS } from '../../src/http/refused-body.js';
+import { StorageUnavailable } from '../../src/storage/errors.js';
 import { ClientImagesWaiting, ImageQueueFull, UploadQuotaExceeded, UploadsBusy } from '../../src/photos/errors.js';
 import { hiddenFormFields } from '../support/html.js';
 import type { BenchPhoto } from './photos.js';
@@ -66,6 +67,10 @@ const LIMITS_BY_TITLE = new Map<string, string>([
   ],
   [new UploadsBusy().title, 'the bytes of uploads in progress on the server (UPLOAD_MB_IN_PROGRESS)'],
   [new ImageQueueFull().title, 'the photos waiting for their images on the server (fixed in src/photos/upload.ts): send fewer at once'],
+  [
+    new StorageUnavailable('', undefined).title,
+    'the deadline of each S3 operation, retries included (S3_TIMEOUT_SECONDS in BENCH_APP_SETTINGS), or S3 could not be reached: the cause is in the app log line before this error',
+  ],
 ]);
 
 /**
