@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { toStorageError } from '../storage/errors.js';
+import { S3_MAX_ATTEMPTS } from '../storage/s3-client.js';
 import { decodeCaption, encodeCaption } from './captions.js';
 import { CorruptRecord, InvalidPageToken } from './errors.js';
 import { imageTypeByExtension, type ImageType } from './image-type.js';
@@ -30,6 +31,14 @@ const SWEEP_PAGE_SIZE = 100;
  * `private`: the photos are not public, so no shared cache (a proxy, a CDN) may keep a copy beyond the browser.
  */
 const IMAGE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
+/** The connection went away under the request (closed or reset by the other end), before any answer. */
+const LOST_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+function connectionWasLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && LOST_CONNECTION_CODES.has(code);
+}
+
 /** DeleteObjects takes at most this many keys per call. */
 const MAX_KEYS_PER_DELETE = 1000;
 
@@ -158,26 +167,38 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
     }
   }
 
+  /**
+   * The SDK retries a lost connection for a body in memory, but not for a file stream, which it cannot rewind: one
+   * connection that S3 (or the emulator) closed as a PUT started on it, an idle keep-alive race, failed the upload.
+   * A file body is opened again for each attempt instead, as many as the SDK gives a body in memory, all under the
+   * one deadline: a PUT is whole or not stored, so sending it again is safe.
+   */
   function put(key: string, body: ImageBody, contentType: string, signal?: AbortSignal, metadata?: Record<string, string>) {
     return callS3(
       'PutObject',
       async (abortSignal) => {
-        const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
-        try {
-          await s3.send(
-            new PutObjectCommand({
-              Bucket: bucket,
-              Key: key,
-              Body,
-              ContentLength,
-              ContentType: contentType,
-              CacheControl: IMAGE_CACHE_CONTROL,
-              Metadata: metadata,
-            }),
-            { abortSignal },
-          );
-        } finally {
-          if (!Buffer.isBuffer(Body)) Body.destroy();
+        for (let attempt = 1; ; attempt++) {
+          const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
+          try {
+            await s3.send(
+              new PutObjectCommand({
+                Bucket: bucket,
+                Key: key,
+                Body,
+                ContentLength,
+                ContentType: contentType,
+                CacheControl: IMAGE_CACHE_CONTROL,
+                Metadata: metadata,
+              }),
+              { abortSignal },
+            );
+            return;
+          } catch (error) {
+            const sendAgain = !Buffer.isBuffer(Body) && attempt < S3_MAX_ATTEMPTS && !abortSignal.aborted && connectionWasLost(error);
+            if (!sendAgain) throw error;
+          } finally {
+            if (!Buffer.isBuffer(Body)) Body.destroy();
+          }
         }
       },
       signal,
