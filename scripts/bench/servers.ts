@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import multer from 'multer';
 import multerS3 from 'multer-s3';
-import { pino } from 'pino';
 import { composeApp, type ComposeOptions } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { keepIdleConnectionsOpen } from '../../src/http/keep-alive.js';
+import { createLogger } from '../../src/logging.js';
 import { createS3Client } from '../../src/storage/s3-client.js';
 import { emulatorClientEnvironment, withoutAwsSettings } from '../emulators/s3.js';
 import { freePort } from '../support/free-port.js';
@@ -98,7 +98,8 @@ export async function startEmulatorProcess(directory: string, buckets: string[])
 
 /** The app wired by composeApp, as server.ts wires it, listening on a free port of 127.0.0.1. */
 export async function startAppInProcess(config: Config, { tempDir, ...options }: Omit<ComposeOptions, 'logger'> & { tempDir: string }) {
-  const composed = composeApp({ ...config, uploadTempDir: tempDir }, { logger: pino({ level: 'silent' }), ...options });
+  // Warnings and worse to stderr, as the app process's (see spawnAppProcess): a refusal's cause is there.
+  const composed = composeApp({ ...config, uploadTempDir: tempDir }, { logger: createLogger('warn', process.stderr), ...options });
   const running = await listen(composed.app);
   return {
     ...composed,
