@@ -69,7 +69,7 @@ const LIMITS_BY_TITLE = new Map<string, string>([
   [new ImageQueueFull().title, 'the photos waiting for their images on the server (fixed in src/photos/upload.ts): send fewer at once'],
   [
     new StorageUnavailable('', undefined).title,
-    'the deadline of each S3 operation, retries included (S3_TIMEOUT_SECONDS in BENCH_APP_SETTINGS), or S3 could not be reached: the cause is in the app log line before this error',
+    'the deadline of each S3 operation, retries included (S3_TIMEOUT_SECONDS), or S3 could not be reached or lost the connection: the cause is in the app log line before this error',
   ],
 ]);
 

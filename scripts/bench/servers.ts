@@ -47,17 +47,12 @@ export function useEnvironment(environment: Record<string, string>): void {
 /**
  * The benchmark sends hundreds of uploads from one address in a few minutes; the app's per-client hourly
  * limit would rightly refuse them, so the benchmark raises it (to its maximum) as an operator would. Its
- * concurrent uploads come from several addresses (see memory.ts). The S3 emulator is one Node process on
- * the same cores as the app and the benchmark: on a loaded 2-core machine, storing 16 concurrent 20 MiB
- * uploads in it passed the 15 s that S3_TIMEOUT_SECONDS gives each S3 operation (the app answered 503
- * "Storage unavailable"), so the benchmark gives it longer, as an operator would for a slow store. The
- * app's other limits stay as shipped.
+ * concurrent uploads come from several addresses (see memory.ts), so the app's other limits stay as shipped.
  */
 export const BENCH_APP_SETTINGS = {
   UPLOADS_PER_HOUR: '100000',
   PAGE_VIEWS_PER_MINUTE: '100000',
   MAX_UPLOAD_MB: '25',
-  S3_TIMEOUT_SECONDS: '120',
 };
 
 /** The app's configuration as server.ts would load it from the current environment, for one bucket. */
