@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { APP_DISPLAY_NAME } from './app-name.js';
 import { composeApp } from './compose.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { keepIdleConnectionsOpen } from './http/keep-alive.js';
 import { createLogger } from './logging.js';
 import { STEP_TIME_LIMIT_SECONDS } from './photos/image-processing.js';
 import { prepareUploadTempDir, UploadTempDirUnusable } from './photos/upload-temp-dir.js';
@@ -14,6 +15,9 @@ import { readSecretParameter, SecretParameterUnusable } from './storage/secret-p
  * run this much longer (its time limit). What is still open after that is closed.
  */
 const FINAL_EXIT_MARGIN_MS = (STEP_TIME_LIMIT_SECONDS + 3) * 1000;
+
+/** While stopping, how often connections that have become idle are closed. */
+const IDLE_CHECK_WHILE_STOPPING_MS = 250;
 
 /** EX_CONFIG: systemd (RestartPreventExitStatus) and humans can tell a configuration error from a crash. */
 const EXIT_CONFIGURATION = 78;
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
     );
     orphanSweep.start();
   });
+  keepIdleConnectionsOpen(server);
   server.on('error', (error) => {
     logger.fatal({ err: error }, 'cannot listen');
     process.exit(1);
@@ -81,13 +86,13 @@ async function main(): Promise<void> {
     // No new connections; requests in progress finish. Uploads still running at the end of the grace are
     // stopped, answered 503 and cleaned up by the upload receiver.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    // A connection whose request ends after this is kept open for the next one (KEEP_ALIVE_TIMEOUT_MS): close
+    // each as soon as it is idle, rather than wait out the keep-alive.
+    const closingIdle = setInterval(() => server.closeIdleConnections(), IDLE_CHECK_WHILE_STOPPING_MS);
+    void closed.finally(() => clearInterval(closingIdle));
     void uploads
       .shutDown(graceMs)
-      .then(() => {
-        server.closeIdleConnections();
-        return closed;
-      })
+      .then(() => closed)
       .then(() => {
         logger.info('stopped');
         process.exit(0);

@@ -202,3 +202,82 @@ describe('attack: a GIF palette holding what no pixel shows (security.md, "Only 
     assert.equal(served.includes('GPS'), false, 'the planted text is in the served bytes');
   });
 });
+
+describe('attack: an error on a static file (how-it-works.md "Clear errors", security.md "pages are no-store")', () => {
+  let testApp: TestApp;
+  before(async () => {
+    testApp = await startTestApp();
+  });
+  after(() => testApp.close());
+
+  // A Range past the end (416) or a failed precondition (412) on /static/styles.css answered the app's error page
+  // with the stylesheet's headers: `Content-Type: text/css` (so, with nosniff, no browser shows it as a page),
+  // `Cache-Control: public, max-age=3600` and the file's ETag, so a cache may keep the error as the stylesheet.
+  it('then the error page is an uncacheable HTML (or JSON) answer with none of the file’s headers', async () => {
+    const file = await request(testApp.app).get('/static/styles.css').expect(200);
+    const refusals = [
+      { header: ['Range', 'bytes=99999999-'], status: 416 },
+      { header: ['If-Match', '"not-the-file"'], status: 412 },
+    ] as const;
+    for (const { header, status } of refusals) {
+      for (const [accept, type] of [
+        ['text/html', 'text/html; charset=utf-8'],
+        ['application/json', 'application/json; charset=utf-8'],
+      ]) {
+        const response = await request(testApp.app).get('/static/styles.css').set(header[0], header[1]).set('Accept', accept!);
+        const what = `${header[0]}: ${header[1]}, Accept: ${accept}`;
+        assert.equal(response.status, status, what);
+        assert.equal(response.headers['content-type'], type, what);
+        assert.equal(response.headers['cache-control'], 'no-store', what);
+        assert.notEqual(response.headers.etag, file.headers.etag, `${what}: the file's ETag`);
+        for (const name of ['last-modified', 'accept-ranges', 'content-range'])
+          assert.equal(response.headers[name], undefined, `${what}: ${name}`);
+      }
+    }
+  });
+});
+
+describe('attack: a token cookie tossed by a sibling subdomain over HTTPS (security.md, "Cross-site scripting, CSRF")', () => {
+  let testApp: TestApp;
+  before(async () => {
+    testApp = await startTestApp({ env: { TRUST_PROXY: '1', UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } });
+  });
+  after(() => testApp.close());
+
+  const overHttps = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '203.0.113.40' };
+  const setCookiesOf = (response: { headers: Record<string, unknown> }) => (response.headers['set-cookie'] as string[] | undefined) ?? [];
+  const cookiesOf = (response: { headers: Record<string, unknown> }) => setCookiesOf(response).map((cookie) => cookie.split(';')[0]!);
+
+  // The browser key is a __Host- cookie, so another host cannot plant one; the form token's cookie was plain
+  // `csrf_token`. evil.example.com can set `csrf_token=…; Domain=example.com; Path=/photos`, which browsers send
+  // before the app's own (a longer path first): every upload and deletion then failed "Form expired", and the
+  // hint ("Reload the page") did not help, as the reloaded page's cookie has the shorter path.
+  it('then the token cookie is a __Host- cookie too, and a tossed csrf_token cookie sent first changes nothing', async () => {
+    const gallery = await request(testApp.app).get('/').set(overHttps).expect(200);
+    const setCookies = setCookiesOf(gallery);
+    const tokenCookie = setCookies.find((cookie) => cookie.startsWith('__Host-csrf_token='));
+    assert.ok(tokenCookie, `the token cookie over HTTPS: ${setCookies.join(' | ')}`);
+    assert.match(tokenCookie, /; Path=\/;/);
+    assert.match(tokenCookie, /; Secure/);
+    assert.doesNotMatch(tokenCookie, /Domain=/i);
+    const token = /name="_csrf" value="([^"]+)"/.exec(gallery.text)?.[1];
+    assert.ok(token);
+
+    // The attacker's own valid token cookie (from their own visit), tossed in ahead of the visitor's cookies.
+    const attackers = await request(testApp.app)
+      .get('/')
+      .set({ ...overHttps, 'X-Forwarded-For': '198.51.100.40' })
+      .expect(200);
+    const tossed = cookiesOf(attackers)
+      .find((cookie) => /^(__Host-)?csrf_token=/.test(cookie))!
+      .replace(/^__Host-/, '');
+    const upload = await request(testApp.app)
+      .post('/photos')
+      .set(overHttps)
+      .set('Cookie', [tossed, ...cookiesOf(gallery)].join('; '))
+      .set('Accept', 'application/json')
+      .field('_csrf', token)
+      .attach('photos', await fixture('tiny.gif'), 'tiny.gif');
+    assert.equal(upload.status, 201, upload.text);
+  });
+});

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -159,6 +160,80 @@ async function startServerProcess(env: Record<string, string> = {}) {
   }
 }
 
+describe('when a client or the load balancer reuses a connection that has been idle for a while', () => {
+  // An ALB keeps an idle connection to its target for up to 60 s (its default idle timeout) and may send the next
+  // request on it; a client whose process was busy reads an answer late and posts at once on the same connection.
+  // Node closes an idle connection after 5 s: a request that arrives as it closes is reset (a 502 from the ALB,
+  // EPIPE in Node's fetch: what `npm run bench` met on a loaded machine). The app keeps idle connections longer.
+  it('then it announces a keep-alive longer than the ALB idle timeout, and an upload sent after 6 s idle is answered', async () => {
+    const { port, cookie, token, stop } = await startServerProcess();
+    try {
+      const connection = connect({ host: '127.0.0.1', port });
+      await once(connection, 'connect');
+      const answers = readAnswers(connection);
+      connection.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      const health = await answers.next();
+      assert.match(health, /^HTTP\/1\.1 200 /);
+      const announced = Number(/\r\nKeep-Alive: timeout=(\d+)\r\n/i.exec(health)?.[1]);
+      assert.ok(announced > ALB_DEFAULT_IDLE_TIMEOUT_SECONDS, `Keep-Alive: timeout=${announced}`);
+
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      const photo = await fixture('landscape.jpg');
+      const body = Buffer.concat([formHead(token), photo, FORM_TAIL]);
+      connection.write(
+        `POST /photos HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${cookie}\r\nAccept: application/json\r\n` +
+          `Content-Type: multipart/form-data; boundary=hand-sent-upload\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      connection.write(body);
+      assert.match(await answers.next(), /^HTTP\/1\.1 201 /, 'the upload is answered on the reused connection');
+      connection.destroy();
+    } finally {
+      await stop();
+    }
+  });
+});
+
+/** An ALB closes a connection idle for this long unless told otherwise (its `idle_timeout.timeout_seconds`). */
+const ALB_DEFAULT_IDLE_TIMEOUT_SECONDS = 60;
+
+/** The answers arriving on a raw connection, one at a time (each with a Content-Length); rejects if it closes first. */
+function readAnswers(connection: Socket) {
+  let received = Buffer.alloc(0);
+  let closed = false;
+  const waiting: (() => void)[] = [];
+  const wake = () => {
+    for (const resolve of waiting.splice(0)) resolve();
+  };
+  connection.on('data', (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    wake();
+  });
+  connection.on('error', () => {});
+  connection.on('close', () => {
+    closed = true;
+    wake();
+  });
+  return {
+    async next(): Promise<string> {
+      for (;;) {
+        const headEnd = received.indexOf('\r\n\r\n');
+        if (headEnd >= 0) {
+          const head = received.subarray(0, headEnd).toString('latin1');
+          const length = Number(/\r\nContent-Length: (\d+)/i.exec(head)?.[1] ?? 0);
+          const end = headEnd + 4 + length;
+          if (received.length >= end) {
+            const answer = received.subarray(0, end).toString('utf8');
+            received = received.subarray(end);
+            return answer;
+          }
+        }
+        if (closed) throw new Error('the app closed the connection before answering');
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      }
+    },
+  };
+}
+
 describe('when server.ts gets SIGTERM while an upload is still arriving', () => {
   it('then the upload completes, new connections are refused, and the process exits 0', async () => {
     const { server, port, tempDir, cookie, token, stop } = await startServerProcess();
@@ -179,9 +254,38 @@ describe('when server.ts gets SIGTERM while an upload is still arriving', () => 
       upload.end(Buffer.concat([photo.subarray(1000), FORM_TAIL]));
 
       const response = await answered;
+      const answeredAt = Date.now();
       assert.equal(response.statusCode, 303, 'the in-flight upload finished');
       const [code] = await once(server, 'exit');
       assert.equal(code, 0);
+      // Its connection is idle now: closed at once, not kept for the next request (KEEP_ALIVE_TIMEOUT_MS).
+      assert.ok(Date.now() - answeredAt < 5_000, `exited ${Date.now() - answeredAt} ms after the answer`);
+    } finally {
+      await stop();
+    }
+  });
+});
+
+describe('when server.ts gets SIGTERM while a form that is not an upload is still arriving', () => {
+  it('then it is answered, its connection is closed once idle (not kept alive for the next request), and the process exits 0', async () => {
+    const { server, port, cookie, token, stop } = await startServerProcess();
+    try {
+      const connection = connect({ host: '127.0.0.1', port });
+      await once(connection, 'connect');
+      const answers = readAnswers(connection);
+      const body = `_csrf=${encodeURIComponent(token)}`;
+      connection.write(
+        `POST /photos/8203500235903-a6cf66bcf022/delete HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${cookie}\r\n` +
+          `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 3)}`,
+      );
+      server.kill('SIGTERM');
+      await waitFor(server, /shutting down/);
+      connection.write(body.slice(3));
+      assert.match(await answers.next(), /^HTTP\/1\.1 404 /, 'the form in flight is answered');
+      const answeredAt = Date.now();
+      const [code] = await once(server, 'exit');
+      assert.equal(code, 0);
+      assert.ok(Date.now() - answeredAt < 5_000, `exited ${Date.now() - answeredAt} ms after the answer`);
     } finally {
       await stop();
     }

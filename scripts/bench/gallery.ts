@@ -1,10 +1,12 @@
 // Figures 2 and 3: the gallery page. Its server time, on the newest page and deep into 10,000 photos,
 // against one ListObjectsV2 of a page of keys (the least any listing can cost); and its weight in bytes
 // against the originals of the photos it shows.
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import sharp from 'sharp';
+import { imageTypeByExtension } from '../../src/photos/image-type.js';
 import { newPhotoId } from '../../src/photos/photo-id.js';
 import { objectKeys } from '../../src/photos/object-keys.js';
-import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
+import { PHOTOS_PER_PAGE, type PhotoStore } from '../../src/photos/store.js';
 import { createS3Client } from '../../src/storage/s3-client.js';
 import { imageSources, olderPageLink, photoIdsLinked } from '../support/html.js';
 import { seedThumbnail } from './photos.js';
@@ -26,7 +28,7 @@ export async function measureGallerySpeed(tempDir: string): Promise<FigureResult
   const app = await startAppInProcess(config, { tempDir });
   const s3 = createS3Client(config);
   try {
-    const seedingSeconds = await seedGallery(s3, config.keyPrefix);
+    const seedingSeconds = await seedGallery(app.store, SEEDED_PHOTOS);
     const prefix = objectKeys(config.keyPrefix).thumbnailFolder;
     const listPage = (startAfter: string | undefined) =>
       s3.send(new ListObjectsV2Command({ Bucket: GALLERY_BUCKET, Prefix: prefix, MaxKeys: PHOTOS_PER_PAGE, StartAfter: startAfter }));
@@ -124,15 +126,21 @@ export async function measureGalleryWeight(bucket: string, tempDir: string): Pro
   }
 }
 
-/** Writes the thumbnails of SEEDED_PHOTOS photos straight to the bucket, one a minute apart, newest first. */
-async function seedGallery(s3: S3Client, keyPrefix: string): Promise<number> {
-  const keys = objectKeys(keyPrefix);
+/**
+ * Writes the records (thumbnails with their metadata) of `count` photos, one a minute apart, newest first, through
+ * the store as an upload writes them: the gallery reads each record's shape, so a bare thumbnail is a damaged photo.
+ * Returns the seconds it took.
+ */
+export async function seedGallery(store: PhotoStore, count: number): Promise<number> {
   const thumbnail = await seedThumbnail();
+  const { width, height } = await sharp(thumbnail).metadata();
+  const jpeg = imageTypeByExtension('jpg')!;
   const started = process.hrtime.bigint();
   const now = Date.now();
-  const ids = Array.from({ length: SEEDED_PHOTOS }, (_, index) => newPhotoId(new Date(now - index * 60_000)));
+  const ids = Array.from({ length: count }, (_, index) => newPhotoId(new Date(now - index * 60_000)));
   await inParallel(ids, SEEDING_CONCURRENCY, async (id) => {
-    await s3.send(new PutObjectCommand({ Bucket: GALLERY_BUCKET, Key: keys.thumbnail(id), Body: thumbnail, ContentType: 'image/webp' }));
+    const record = { id, caption: '', width, height, frames: 1, originalBytes: thumbnail.length, originalType: jpeg };
+    await store.saveRecord({ ...record, fullSizeExtension: 'jpg', ownerTag: '', variants: [], fileName: undefined }, thumbnail);
   });
   return milliseconds(started) / 1000;
 }

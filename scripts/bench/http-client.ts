@@ -1,6 +1,9 @@
 // The benchmark's browser: uploads photos through an HTML form endpoint as the gallery's form does,
 // with the cookies and hidden fields (the CSRF token) of the page that holds the form.
 import { TooManyRequests } from '../../src/errors.js';
+import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/http/keep-alive.js';
+import { REFUSED_BODY_BOUNDS } from '../../src/http/refused-body.js';
+import { StorageUnavailable } from '../../src/storage/errors.js';
 import { ClientImagesWaiting, ImageQueueFull, UploadQuotaExceeded, UploadsBusy } from '../../src/photos/errors.js';
 import { hiddenFormFields } from '../support/html.js';
 import type { BenchPhoto } from './photos.js';
@@ -38,7 +41,11 @@ export async function uploadPhoto(baseUrl: string, photo: BenchPhoto, pass: Form
   const headers: Record<string, string> = { accept: 'application/json' };
   if (pass.cookie) headers.cookie = pass.cookie;
   if (pass.forwardedFor) headers['x-forwarded-for'] = pass.forwardedFor;
-  const response = await fetch(new URL('/photos', baseUrl), { method: 'POST', body: form, headers, redirect: 'manual' });
+  const response = await fetch(new URL('/photos', baseUrl), { method: 'POST', body: form, headers, redirect: 'manual' }).catch(
+    (error: unknown) => {
+      throw new Error(`POST /photos got no answer: ${describeLostConnection(error)}`, { cause: error });
+    },
+  );
   const body = await response.text();
   if (response.status !== 201) throw new Error(`POST /photos answered ${response.status}: ${describeRefusal(body)}`);
   return JSON.parse(body);
@@ -63,7 +70,28 @@ const LIMITS_BY_TITLE = new Map<string, string>([
     new ImageQueueFull().title,
     'the photos waiting for their images on the server (fixed in src/photos/upload/image-queue.ts): send fewer at once',
   ],
+  [
+    new StorageUnavailable('', undefined).title,
+    'the deadline of each S3 operation, retries included (S3_TIMEOUT_SECONDS), or S3 could not be reached or lost the connection: the cause is in the app log line before this error',
+  ],
 ]);
+
+/**
+ * A connection closed under an upload, with the app's limits that close one: the bound on a refused body's
+ * rest, the keep-alive of an idle connection, and Node's own time limit for receiving a request.
+ */
+export function describeLostConnection(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  const what = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  const { maxBytes, maxMs } = REFUSED_BODY_BOUNDS;
+  return (
+    `the connection was closed while the upload was being sent (${what}). The app closes one when it has refused the ` +
+    `upload and the rest of the body passes ${maxBytes / 2 ** 20} MiB or ${maxMs / 1000} s (REFUSED_BODY_BOUNDS, ` +
+    `src/http/refused-body.ts), when a request starts on it as it has been idle for ${KEEP_ALIVE_TIMEOUT_MS / 1000} s ` +
+    `(KEEP_ALIVE_TIMEOUT_MS, src/http/keep-alive.ts), or when the request has not arrived whole in Node's ` +
+    `requestTimeout (300 s); the app's log at LOG_LEVEL=info says which request it refused.`
+  );
+}
 
 /** The app's refusal in its own words, and the limit behind it when it is one. */
 export function describeRefusal(body: string): string {

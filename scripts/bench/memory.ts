@@ -33,8 +33,6 @@ export async function measureMemory(largePhoto: BenchPhoto, emulatorEndpoint: st
     try {
       await Promise.all(
         Array.from({ length: CONCURRENT_UPLOADS }, async (_, visitor) => {
-          // Each visitor posts its form as soon as it has it: a connection left idle for about the app's keep-alive
-          // time (5 s; opening 16 forms on a loaded machine took that long) may be closed as the upload starts on it.
           const pass = await openUploadForm(app.baseUrl, { forwardedFor: `198.51.100.${visitor + 1}` });
           const sent = process.hrtime.bigint();
           await uploadPhoto(app.baseUrl, largePhoto, pass);

@@ -12,9 +12,10 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import multer from 'multer';
 import multerS3 from 'multer-s3';
-import { pino } from 'pino';
 import { composeApp, type ComposeOptions } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { keepIdleConnectionsOpen } from '../../src/http/keep-alive.js';
+import { createLogger } from '../../src/logging.js';
 import { createS3Client } from '../../src/storage/s3-client.js';
 import { emulatorClientEnvironment, withoutAwsSettings } from '../emulators/s3.js';
 import { freePort } from '../support/free-port.js';
@@ -92,7 +93,8 @@ export async function startEmulatorProcess(directory: string, buckets: string[])
 
 /** The app wired by composeApp, as server.ts wires it, listening on a free port of 127.0.0.1. */
 export async function startAppInProcess(config: Config, { tempDir, ...options }: Omit<ComposeOptions, 'logger'> & { tempDir: string }) {
-  const composed = composeApp({ ...config, uploadTempDir: tempDir }, { logger: pino({ level: 'silent' }), ...options });
+  // Warnings and worse to stderr, as the app process's (see spawnAppProcess): a refusal's cause is there.
+  const composed = composeApp({ ...config, uploadTempDir: tempDir }, { logger: createLogger('warn', process.stderr), ...options });
   const running = await listen(composed.app);
   return {
     ...composed,
@@ -142,7 +144,8 @@ export async function spawnAppProcess(environment: Record<string, string>): Prom
   if (build.status !== 0) throw new Error('`npm run build` failed; run it to see why');
   const port = await freePort();
   const child = startChild([path.join(projectRoot, 'dist', 'src', 'server.js')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // Its log (warnings and worse) goes to the benchmark's stderr: a refusal's cause is there, next to its error.
+    stdio: ['ignore', process.stderr, 'inherit'],
     env: {
       ...withoutAwsSettings(process.env),
       ...BENCH_APP_SETTINGS,
@@ -167,8 +170,10 @@ export async function spawnAppProcess(environment: Record<string, string>): Prom
   return { baseUrl, pid: child.pid!, close: () => stopChild(child) };
 }
 
+/** Listens as server.ts does, keep-alive included: the peer too, so both are measured on the same connections. */
 async function listen(app: express.Express): Promise<Running> {
   const server: Server = app.listen(0, '127.0.0.1');
+  keepIdleConnectionsOpen(server);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {

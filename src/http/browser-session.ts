@@ -20,6 +20,12 @@ function browserKeyCookie(req: Request): string {
   return req.secure ? SECURE_BROWSER_KEY_COOKIE : BROWSER_KEY_COOKIE;
 }
 const CSRF_COOKIE = 'csrf_token';
+/**
+ * Over HTTPS the form token's cookie is a `__Host-` cookie too: a sibling subdomain could otherwise set a
+ * `csrf_token` for the parent domain with a longer Path, which browsers send first, and every form of the
+ * visitor's would fail ("Form expired"), reloaded or not.
+ */
+const SECURE_CSRF_COOKIE = '__Host-csrf_token';
 const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
 
 /** The form's security token is missing, from another browser, or out of date. */
@@ -52,18 +58,22 @@ export interface BrowserSession {
 }
 
 export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): BrowserSession {
-  const csrf = doubleCsrf({
-    getSecret: () => csrfSecret,
-    getSessionIdentifier: (req) => browserKeyOf(req) ?? '',
-    cookieName: CSRF_COOKIE,
-    // Secure is decided per request (below): the EC2 demo is served over plain HTTP. Lax, not Strict: a visitor
-    // arriving by a link from another site must bring the token cookie along, or that page's new token would expire
-    // the forms open in their other tabs. Lax is as safe here: a token is bound to the browser key (an HMAC of it),
-    // and a cross-site POST carries neither cookie.
-    cookieOptions: { sameSite: 'lax', httpOnly: true, secure: false },
-    // Forms send a hidden `_csrf` field (first, before any file); the upload script also sends a header.
-    getCsrfTokenFromRequest: (req) => req.get('x-csrf-token') ?? (req.body as { _csrf?: string } | undefined)?._csrf,
-  });
+  // One for each scheme, as the cookie's name differs: the EC2 demo is served over plain HTTP.
+  const csrfWithCookie = (cookieName: string, secure: boolean) =>
+    doubleCsrf({
+      getSecret: () => csrfSecret,
+      getSessionIdentifier: (req) => browserKeyOf(req) ?? '',
+      cookieName,
+      // Lax, not Strict: a visitor arriving by a link from another site must bring the token cookie along, or that
+      // page's new token would expire the forms open in their other tabs. Lax is as safe here: a token is bound to
+      // the browser key (an HMAC of it), and a cross-site POST carries neither cookie.
+      cookieOptions: { sameSite: 'lax', httpOnly: true, secure, path: '/' },
+      // Forms send a hidden `_csrf` field (first, before any file); the upload script also sends a header.
+      getCsrfTokenFromRequest: (req) => req.get('x-csrf-token') ?? (req.body as { _csrf?: string } | undefined)?._csrf,
+    });
+  const csrfOverHttp = csrfWithCookie(CSRF_COOKIE, false);
+  const csrfOverHttps = csrfWithCookie(SECURE_CSRF_COOKIE, true);
+  const csrfFor = (req: Request) => (req.secure ? csrfOverHttps : csrfOverHttp);
 
   return {
     middleware: [cookieParser()],
@@ -74,11 +84,11 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): Br
         res.cookie(browserKeyCookie(req), key, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: ONE_YEAR_MS, path: '/' });
         req.cookies[browserKeyCookie(req)] = key;
       }
-      return csrf.generateCsrfToken(req, res, { cookieOptions: { secure: req.secure } });
+      return csrfFor(req).generateCsrfToken(req, res);
     },
 
     requireFormToken(req) {
-      if (!csrf.validateRequest(req)) throw new FormExpired();
+      if (!csrfFor(req).validateRequest(req)) throw new FormExpired();
       if (req.res) markFormTokenAccepted(req.res);
     },
 

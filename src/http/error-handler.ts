@@ -16,6 +16,9 @@ const STATUS_BY_KIND: Record<FailureKind, number> = {
   unavailable: 503,
 };
 
+/** Headers that describe the content a failed handler meant to send, not the error answer. */
+const HEADERS_OF_ANOTHER_ANSWER = ['Content-Type', 'Content-Disposition', 'Content-Range', 'Accept-Ranges', 'ETag', 'Last-Modified'];
+
 /** What a page or JSON answer shows. */
 interface Answer {
   status: number;
@@ -70,6 +73,10 @@ function respond(req: Request, res: Response, answer: Answer): void {
   // A failed request changes nothing in the browser either: no new browser key (a cross-site form POST arrives
   // without it, and a key set in its answer would replace the visitor's own), no notice cleared, no token replaced.
   res.removeHeader('Set-Cookie');
+  // What failed may have described another answer (express.static sets a file's type, caching and validators
+  // before a Range or a precondition fails): the error page is its own, and is never kept.
+  for (const header of HEADERS_OF_ANOTHER_ANSWER) res.removeHeader(header);
+  res.set('Cache-Control', 'no-store');
   if (answer.status === 503) res.set('Retry-After', '30');
   // A refused upload may not have been read to its end: the client is still sending, and must see this answer.
   discardRestOfBody(req);

@@ -19,6 +19,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { throwFirstFailure, untilAborted } from '../promises.js';
 import { toStorageError } from '../storage/errors.js';
+import { S3_MAX_ATTEMPTS } from '../storage/s3-client.js';
 import { attachmentDisposition, downloadFileName } from './download-name.js';
 import { InvalidPageToken } from './errors.js';
 import type { ImageType } from './image-type.js';
@@ -41,6 +42,14 @@ const SWEEP_PAGE_SIZE = 100;
  * `private`: the photos are not public, so no shared cache (a proxy, a CDN) may keep a copy beyond the browser.
  */
 const IMAGE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
+/** The connection went away under the request (closed or reset by the other end), before any answer. */
+const LOST_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+function connectionWasLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && LOST_CONNECTION_CODES.has(code);
+}
+
 /** DeleteObjects takes at most this many keys per call. */
 const MAX_KEYS_PER_DELETE = 1000;
 
@@ -406,18 +415,30 @@ async function listStoredParts(
   return found;
 }
 
-/** One PutObject of an image: a body read from disk is opened for this call, and closed after it whatever happens. */
+/**
+ * One PutObject of an image: a body read from disk is opened for each attempt, and closed after it whatever
+ * happens. The SDK retries a lost connection for a body in memory, but not for a file stream, which it cannot
+ * rewind: one connection that S3 (or the emulator) closed as a PUT started on it, an idle keep-alive race, failed
+ * the upload. So a file body is sent again, as many times as the SDK gives a body in memory, all under the
+ * caller's deadline: a PUT is whole or not stored, so sending it again is safe.
+ */
 async function putImage(
   s3: S3Client,
   input: Omit<PutObjectCommandInput, 'Body' | 'ContentLength' | 'CacheControl'>,
   body: ImageBody,
   abortSignal: AbortSignal,
 ): Promise<void> {
-  const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
-  try {
-    await s3.send(new PutObjectCommand({ ...input, Body, ContentLength, CacheControl: IMAGE_CACHE_CONTROL }), { abortSignal });
-  } finally {
-    if (!Buffer.isBuffer(Body)) Body.destroy();
+  for (let attempt = 1; ; attempt++) {
+    const [Body, ContentLength] = 'bytes' in body ? [body.bytes, body.bytes.length] : [body.open(), body.length];
+    try {
+      await s3.send(new PutObjectCommand({ ...input, Body, ContentLength, CacheControl: IMAGE_CACHE_CONTROL }), { abortSignal });
+      return;
+    } catch (error) {
+      const sendAgain = !Buffer.isBuffer(Body) && attempt < S3_MAX_ATTEMPTS && !abortSignal.aborted && connectionWasLost(error);
+      if (!sendAgain) throw error;
+    } finally {
+      if (!Buffer.isBuffer(Body)) Body.destroy();
+    }
   }
 }
 

@@ -5,6 +5,9 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Logger as SdkLogger } from '@smithy/types';
 import type { Config } from '../config.js';
 
+/** Attempts at each S3 request, the first included (the SDK's default, said once for the store's own retries). */
+export const S3_MAX_ATTEMPTS = 3;
+
 /** `sdkLogger` receives the SDK's own log, including the credential chain's trace (see credentials.ts). */
 export function createS3Client(config: Pick<Config, 'region' | 'endpointUrl' | 's3TimeoutSeconds'>, sdkLogger?: SdkLogger): S3Client {
   const usesEmulator = config.endpointUrl !== undefined;
@@ -22,6 +25,6 @@ export function createS3Client(config: Pick<Config, 'region' | 'endpointUrl' | '
     // Without timeouts a storage outage would hang requests instead of answering 503. The request
     // timeout is for a stalled socket (no bytes moving), so large uploads are not cut short by it.
     requestHandler: new NodeHttpHandler({ connectionTimeout: 3_000, socketTimeout: config.s3TimeoutSeconds * 1000 }),
-    maxAttempts: 3,
+    maxAttempts: S3_MAX_ATTEMPTS,
   });
 }

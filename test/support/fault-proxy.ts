@@ -8,6 +8,8 @@ export type Fault =
   | { kind: 'error-500' }
   | { kind: 'stall' }
   | { kind: 'cut-after'; bytes: number }
+  /** As cut-after, for the first connection that passes `bytes` only: one connection lost, then S3 as usual. */
+  | { kind: 'cut-once-after'; bytes: number }
   /**
    * Forwards everything until a request matches `pattern`; holds that one and calls `onHold`. It is never
    * answered, unless `onHold` calls `release`: then it goes on to S3 as if it had just arrived.
@@ -26,6 +28,7 @@ const INTERNAL_ERROR_RESPONSE =
 
 export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy> {
   let fault: Fault = { kind: 'none' };
+  let cutOnceDone = false;
   const sockets = new Set<Socket>();
 
   const server = createServer((client) => {
@@ -64,7 +67,9 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
         return;
       }
       forwarded += chunk.length;
-      if (current.kind === 'cut-after' && forwarded > current.bytes) {
+      const cutNow = current.kind === 'cut-once-after' && !cutOnceDone && forwarded > current.bytes;
+      if (cutNow) cutOnceDone = true;
+      if ((current.kind === 'cut-after' && forwarded > current.bytes) || cutNow) {
         client.destroy();
         upstream.destroy();
         return;
@@ -81,6 +86,7 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     endpoint: `http://127.0.0.1:${port}`,
     setFault(next) {
       fault = next;
+      cutOnceDone = false;
       // New behaviour applies to new connections: drop the kept-alive ones.
       for (const socket of sockets) socket.destroy();
     },
