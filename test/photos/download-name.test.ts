@@ -4,13 +4,11 @@
 // must answer exactly the Content-Disposition expected, and a name that can act only as a name.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import request from 'supertest';
-import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
 import { downloadLink, fullSizeLink, imageSources } from '../../scripts/support/html.js';
 import { attachmentDisposition, cleanFileName, MAX_FILE_NAME_BYTES } from '../../src/photos/download-name.js';
 import { openBrowser, type Browser } from '../support/browser.js';
-import { seedPhotos } from '../support/seed.js';
+import { rewriteRecord, seedPhotos } from '../support/seed.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -125,24 +123,7 @@ describe('when the full-size viewer shows a photo stored before full-size images
   it('then it shows the display image at its own size, not the photo size it cannot reach', async () => {
     const [id] = await seedPhotos(testApp.store, 1);
     // The record as an earlier version wrote it: no full-size type, a photo larger than its 1600 px display image.
-    const s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: testApp.emulator.endpoint,
-      forcePathStyle: true,
-      credentials: EMULATOR_KEY_PAIR,
-    });
-    const key = `photos/thumbnails/${id}.webp`;
-    await s3.send(
-      new CopyObjectCommand({
-        Bucket: testApp.config.bucket,
-        Key: key,
-        CopySource: `${testApp.config.bucket}/${key}`,
-        MetadataDirective: 'REPLACE',
-        ContentType: 'image/webp',
-        Metadata: { caption: '', width: '4000', height: '3000', 'original-bytes': '1', 'original-type': 'jpg' },
-      }),
-    );
-    s3.destroy();
+    await rewriteRecord(testApp, id, { caption: '', width: '4000', height: '3000', 'original-bytes': '1', 'original-type': 'jpg' });
     const viewer = await request(testApp.app).get(`/photos/${id}/full`).expect(200);
     assert.match(viewer.text, /<img src="[^"]*\/display\/[^"]*" alt="[^"]*" width="1600" height="1200">/);
     assert.match(viewer.text, /data-zoom-width="1600"/);

@@ -1,15 +1,13 @@
 // The gallery, photo and delete pages against the real emulator: empty state, paging, deletion.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import request from 'supertest';
-import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
 import sharp from 'sharp';
 import { decodeHtml, formToken } from '../../scripts/support/html.js';
 import { download, fullSizeUrl } from '../support/pages.js';
 import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { openBrowser, type Browser } from '../support/browser.js';
-import { seedPhotos } from '../support/seed.js';
+import { rewriteRecord, seedPhotos } from '../support/seed.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -224,32 +222,15 @@ describe('when a photo was stored by an earlier version (no full-size type in it
   it('then its page still shows, linking the display image as its full size, never the old copy', async () => {
     const id = (await seedPhotos(testApp.store, 1))[0]!;
     // Rewrite its record as the earlier version wrote it.
-    const s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: testApp.emulator.endpoint,
-      forcePathStyle: true,
-      credentials: EMULATOR_KEY_PAIR,
+    await rewriteRecord(testApp, id, {
+      caption: '',
+      width: '300',
+      height: '400',
+      'original-bytes': '1',
+      'original-type': 'jpg',
+      'clean-copy': 'yes',
+      'uploader-sha256': 'a'.repeat(64),
     });
-    const key = `photos/thumbnails/${id}.webp`;
-    await s3.send(
-      new CopyObjectCommand({
-        Bucket: testApp.config.bucket,
-        Key: key,
-        CopySource: `${testApp.config.bucket}/${key}`,
-        MetadataDirective: 'REPLACE',
-        ContentType: 'image/webp',
-        Metadata: {
-          caption: '',
-          width: '300',
-          height: '400',
-          'original-bytes': '1',
-          'original-type': 'jpg',
-          'clean-copy': 'yes',
-          'uploader-sha256': 'a'.repeat(64),
-        },
-      }),
-    );
-    s3.destroy();
     const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
     const fullSize = await fullSizeUrl(testApp.app, page.text);
     assert.match(fullSize, new RegExp(`/photos/display/${id}\\.jpg\\?`));

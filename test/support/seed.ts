@@ -1,11 +1,14 @@
 // Photos put straight into the bucket through the store (no upload, no image processing), for tests of
-// paging and neighbours that need many of them quickly, and drawn scenes for the browser's measurements.
+// paging and neighbours that need many of them quickly, drawn scenes for the browser's measurements, and records
+// rewritten as an earlier version of the app wrote them.
+import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
+import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
 import { imageTypeByExtension } from '../../src/photos/image-type.js';
 import { newPhotoId } from '../../src/photos/photo-id.js';
 import type { PhotoStore } from '../../src/photos/store.js';
 import { thumbnailSize } from '../../src/photos/thumbnail-size.js';
-import { fixture } from './test-app.js';
+import { fixture, type TestApp } from './test-app.js';
 
 /** Stores `count` photos one minute apart from 2026-01-01, captioned "seeded N"; returns their ids, oldest first. */
 export function seedPhotos(store: PhotoStore, count: number): Promise<string[]> {
@@ -112,4 +115,29 @@ export async function seedScenes(store: PhotoStore, count: number, newest: Date)
     ids.push(id);
   }
   return ids;
+}
+
+/** Rewrites photo `id`'s record (its thumbnail's metadata) to `metadata` alone, as an earlier version wrote it. */
+export async function rewriteRecord(testApp: TestApp, id: string, metadata: Record<string, string>): Promise<void> {
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: testApp.emulator.endpoint,
+    forcePathStyle: true,
+    credentials: EMULATOR_KEY_PAIR,
+  });
+  const key = `${testApp.config.keyPrefix}thumbnails/${id}.webp`;
+  try {
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: testApp.config.bucket,
+        Key: key,
+        CopySource: `${testApp.config.bucket}/${key}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: 'image/webp',
+        Metadata: metadata,
+      }),
+    );
+  } finally {
+    s3.destroy();
+  }
 }
