@@ -278,24 +278,20 @@
       request.send(batchBody(batch));
     }
 
-    /** Marks each file of the batch stored or refused, matched by name in the order sent. */
+    /**
+     * Marks each file of the batch stored or refused, by its place in the request (from 1): names repeat (every
+     * pasted image is "image.png"), and a name would mark the wrong one of two and send a stored photo again.
+     */
     function settle(batch, photos, refusals) {
-      var open = batch.slice();
-      var take = function (name) {
-        var index = open.findIndex(function (entry) {
-          return entry.file.name === name;
-        });
-        return index === -1 ? undefined : open.splice(index, 1)[0];
-      };
       photos.forEach(function (photo) {
-        var entry = take(photo.file) || open.shift();
+        var entry = batch[photo.position - 1];
         if (!entry) return;
         entry.progress.value = 100;
         entry.stored = photo;
         stored.push(entry);
       });
       refusals.forEach(function (refusal) {
-        var entry = take(refusal.file);
+        var entry = batch[refusal.position - 1];
         refused.push({ file: refusal.file, reason: refusal.reason });
         if (!entry) return;
         entry.progress.value = 0;

@@ -46,10 +46,15 @@ export class AppError extends Error {
   }
 }
 
-/** A file an upload did not store: its name as the client chose it, and the reason in the user's words. */
+/**
+ * A file an upload did not store: its name as the client chose it, the reason in the user's words, and its place
+ * among the request's files (from 1, as `caption-<n>` counts them): names repeat (every pasted image is
+ * "image.png"), so a client tells its files apart by their places.
+ */
 export interface RefusedFile {
   file: string;
   reason: string;
+  position: number;
 }
 
 export class PageNotFound extends AppError {

@@ -169,10 +169,11 @@ export class FileRefused extends AppError {
 
 /** Every file of an upload was refused: with one file, its own error; with several, each is listed with its reason. */
 export class NoPhotoStored extends AppError {
-  constructor(refused: readonly FileRefused[]) {
-    const [first] = refused;
+  /** `refused`: each file's refusal with its place among the request's files (from 1). */
+  constructor(refused: readonly { position: number; refused: FileRefused }[]) {
+    const first = refused[0]?.refused;
     if (!first) throw new Error('NoPhotoStored needs the refused files');
-    const listed: RefusedFile[] = refused.map((file) => ({ file: file.filename, reason: file.reason }));
+    const listed: RefusedFile[] = refused.map(({ position, refused: file }) => ({ file: file.filename, reason: file.reason, position }));
     if (refused.length === 1)
       super({ kind: first.kind, title: first.title, message: first.message, hint: first.hint, cause: first.cause, refused: listed });
     else

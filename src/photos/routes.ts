@@ -81,7 +81,10 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     // One photo opens its page, several the gallery; either says what was uploaded (once).
     rememberNotice(req, res, { kind: 'photos-uploaded', count: photos.length });
     if (json) {
-      res.status(201).json({ photos: photos.map(({ id, filename }) => ({ id, url: `/photos/${id}`, file: filename })), refused });
+      res.status(201).json({
+        photos: photos.map(({ id, filename, position }) => ({ id, url: `/photos/${id}`, file: filename, position })),
+        refused,
+      });
     } else {
       res.redirect(303, photos.length === 1 ? `/photos/${photos[0]!.id}` : '/');
     }

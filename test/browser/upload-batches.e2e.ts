@@ -155,6 +155,31 @@ describe('uploads that forgive, in Chromium', { skip }, () => {
     });
   });
 
+  // Pasted images are all "image.png", and two folders may each hold an IMG_0001.JPG: a name does not tell
+  // which file of a request was refused, its place does.
+  it('when two chosen files share a name and one is refused, then the refused one stays chosen and the stored one is not sent again', async () => {
+    await withDialog('upload-same-names', async (page) => {
+      await dropFiles(page, '.drop-zone', [
+        { name: 'image.png', type: 'image/png', content: 'not a photo, just text' },
+        { name: 'image.png', type: 'image/png', fixture: 'square.png' },
+      ]);
+      const captions = page.getByRole('list', { name: 'Chosen photos' }).getByRole('textbox');
+      await captions.nth(0).fill('The text file');
+      await captions.nth(1).fill('The photo');
+      const thumbnails = async () => (await testApp.listAllKeys()).filter((key) => key.includes('/thumbnails/')).length;
+      const before = await thumbnails();
+      await page.getByRole('button', { name: 'Upload', exact: true }).click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      assert.match((await alert.textContent())!, /^A file was not stored\. 1 of 2 stored\./);
+      const left = page.getByRole('list', { name: 'Chosen photos' }).getByRole('listitem');
+      assert.equal(await left.count(), 1, 'only the refused file is still chosen');
+      assert.equal(await left.getByRole('textbox').inputValue(), 'The text file', 'the one left is the refused file, with its caption');
+      assert.match((await left.textContent())!, /Not stored: \S/);
+      assert.equal(await thumbnails(), before + 1, 'the photo was stored once');
+    });
+  });
+
   it('when ten photos are chosen on a 390 × 844 phone, then the Upload button is on the screen and takes the tap', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
     const page = await phone.newPage();

@@ -64,8 +64,8 @@ describe('when a script uploads good files with bad ones', () => {
     });
     const id = body!.photos[0]!.id;
     assert.deepEqual(body, {
-      photos: [{ id, url: `/photos/${id}`, file: 'good.jpg' }],
-      refused: [{ file: 'notes.txt', reason: NOT_AN_IMAGE }],
+      photos: [{ id, url: `/photos/${id}`, file: 'good.jpg', position: 1 }],
+      refused: [{ file: 'notes.txt', reason: NOT_AN_IMAGE, position: 2 }],
     });
     assert.deepEqual(added, objectsOf(id, 'jpg', 'jpg', { largeThumbnail: true }), 'S3 holds exactly the good photo');
   });
@@ -83,8 +83,8 @@ describe('when a script uploads good files with bad ones', () => {
     });
     const id = body!.photos[0]!.id;
     assert.deepEqual(body, {
-      photos: [{ id, url: `/photos/${id}`, file: 'square.png' }],
-      refused: [{ file: 'cut.jpg', reason: 'It starts like a JPEG image but could not be decoded.' }],
+      photos: [{ id, url: `/photos/${id}`, file: 'square.png', position: 2 }],
+      refused: [{ file: 'cut.jpg', reason: 'It starts like a JPEG image but could not be decoded.', position: 1 }],
     });
     assert.deepEqual(added, objectsOf(id, 'png', 'png', { largeThumbnail: false }), 'S3 holds exactly the good photo');
   });
@@ -105,7 +105,7 @@ describe('when a script uploads good files with bad ones', () => {
       body!.photos.map((photo) => photo.file),
       ['a.gif', 'b.webp'],
     );
-    assert.deepEqual(body!.refused, [{ file: 'huge.jpg', reason: 'It is larger than the limit of 1 MB per file.' }]);
+    assert.deepEqual(body!.refused, [{ file: 'huge.jpg', reason: 'It is larger than the limit of 1 MB per file.', position: 2 }]);
     const [gif, webp] = body!.photos.map((photo) => photo.id);
     assert.deepEqual(
       added,
@@ -124,9 +124,9 @@ describe('when a script uploads good files with bad ones', () => {
         .attach('photos', Buffer.alloc(0), 'empty.png')
         .expect(415);
       assert.deepEqual(response.body.refused, [
-        { file: 'notes.txt', reason: NOT_AN_IMAGE },
-        { file: 'cut.jpg', reason: 'It starts like a JPEG image but could not be decoded.' },
-        { file: 'empty.png', reason: 'It is empty (0 bytes).' },
+        { file: 'notes.txt', reason: NOT_AN_IMAGE, position: 1 },
+        { file: 'cut.jpg', reason: 'It starts like a JPEG image but could not be decoded.', position: 2 },
+        { file: 'empty.png', reason: 'It is empty (0 bytes).', position: 3 },
       ]);
       assert.equal(response.body.error.status, 415);
       assert.equal(response.body.error.title, 'No photo stored');
@@ -139,7 +139,20 @@ describe('when a script uploads good files with bad ones', () => {
       const response = await uploadJson().attach('photos', TEXT, 'notes.jpg').expect(415);
       assert.equal(response.body.error.title, 'Not an accepted image');
       assert.equal(response.body.error.message, '"notes.jpg" is not a JPEG, PNG, WebP, GIF or AVIF image. Nothing was stored.');
-      assert.deepEqual(response.body.refused, [{ file: 'notes.jpg', reason: NOT_AN_IMAGE }]);
+      assert.deepEqual(response.body.refused, [{ file: 'notes.jpg', reason: NOT_AN_IMAGE, position: 1 }]);
+    });
+  });
+
+  // Every pasted image is "image.png": only a file's place tells the client which one was refused.
+  it('then two files of one name, the first refused: each is told apart by its place in the request', async () => {
+    const response = await uploadJson()
+      .attach('photos', TEXT, 'image.png')
+      .attach('photos', await fixture('square.png'), 'image.png')
+      .expect(201);
+    const id = response.body.photos[0]!.id;
+    assert.deepEqual(response.body, {
+      photos: [{ id, url: `/photos/${id}`, file: 'image.png', position: 2 }],
+      refused: [{ file: 'image.png', reason: NOT_AN_IMAGE, position: 1 }],
     });
   });
 
@@ -149,7 +162,7 @@ describe('when a script uploads good files with bad ones', () => {
       .attach('photos', await fixture('square.png'), 'good.png')
       .attach('photos', TEXT, name)
       .expect(201);
-    assert.deepEqual(response.body.refused, [{ file: name, reason: NOT_AN_IMAGE }]);
+    assert.deepEqual(response.body.refused, [{ file: name, reason: NOT_AN_IMAGE, position: 2 }]);
   });
 });
 

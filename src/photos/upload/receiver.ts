@@ -16,9 +16,9 @@ import { createPhotoWriter } from './photo-writer.js';
 import { TempFiles } from './temp-files.js';
 
 export interface SavedUpload {
-  /** The photos stored, in the form's order, each with its file's name as the client chose it. */
-  photos: { id: string; filename: string }[];
-  /** The files refused for what they are, in the form's order, each with the reason in the user's words. */
+  /** The photos stored, in the form's order, each with its file's name as the client chose it and its place (from 1). */
+  photos: { id: string; filename: string; position: number }[];
+  /** The files refused for what they are, in the form's order, each with the reason in the user's words and its place. */
   refused: RefusedFile[];
 }
 
@@ -80,12 +80,12 @@ export function createUploadReceiver(options: UploadReceiverOptions): UploadRece
       imageQueue.admit(client);
       const form = await readUploadForm(req, res, upload, { limits, tempDir, checkFormToken });
       const images = form.files.length > 0 ? await imageQueue.makeImages(form.files, upload, client) : { made: [], refused: [] };
-      const refused = [...form.refused, ...images.refused].sort((a, b) => a.position - b.position).map((part) => part.refused);
+      const refused = [...form.refused, ...images.refused].sort((a, b) => a.position - b.position);
       if (images.made.length === 0) throw new NoPhotoStored(refused);
       const photoIds = await photoWriter.storePhotos(images.made, (id) => ownerTag(req, id), upload.signal);
       return {
-        photos: images.made.map(({ file }, index) => ({ id: photoIds[index]!, filename: file.filename })),
-        refused: refused.map((file) => ({ file: file.filename, reason: file.reason })),
+        photos: images.made.map(({ file }, index) => ({ id: photoIds[index]!, filename: file.filename, position: file.position })),
+        refused: refused.map(({ position, refused: file }) => ({ file: file.filename, reason: file.reason, position })),
       };
     } catch (error) {
       // A stopped upload fails with whatever its stopped step threw; the reason it was stopped is the answer.
