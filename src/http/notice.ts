@@ -3,6 +3,15 @@
 import type { Request, Response } from 'express';
 
 const NOTICE_COOKIE = 'notice';
+/**
+ * Over HTTPS a `__Host-` cookie, as the browser key is (browser-session.ts): a sibling subdomain could otherwise set
+ * a `notice` for the parent domain, which clearing this host's cookie never removes, and it would show on every page.
+ */
+const SECURE_NOTICE_COOKIE = '__Host-notice';
+
+function noticeCookie(req: Request): string {
+  return req.secure ? SECURE_NOTICE_COOKIE : NOTICE_COOKIE;
+}
 /** Long enough for the redirect to be followed, short enough that a notice never shows up a day later. */
 const NOTICE_LIFETIME_MS = 60_000;
 /** The upload script sends a large choice of files in batches: their counts add up, to this many. */
@@ -22,16 +31,16 @@ const FIXED_NOTICES: Record<string, string> = {
  * (the upload script's batches of one choice of files) are added to its count, so that page says them all.
  */
 export function rememberNotice(req: Request, res: Response, notice: Notice): void {
-  const waiting = uploadCount(req.cookies?.[NOTICE_COOKIE]) ?? 0;
+  const waiting = uploadCount(req.cookies?.[noticeCookie(req)]) ?? 0;
   const value = notice.kind === 'photos-uploaded' ? `photos-uploaded:${Math.min(MAX_UPLOAD_COUNT, waiting + notice.count)}` : notice.kind;
-  res.cookie(NOTICE_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: NOTICE_LIFETIME_MS, path: '/' });
+  res.cookie(noticeCookie(req), value, { httpOnly: true, sameSite: 'lax', secure: req.secure, maxAge: NOTICE_LIFETIME_MS, path: '/' });
 }
 
 /** The remembered notice as a sentence, or undefined; either way it will not show again. */
 export function takeNotice(req: Request, res: Response): string | undefined {
-  const value: unknown = req.cookies?.[NOTICE_COOKIE];
+  const value: unknown = req.cookies?.[noticeCookie(req)];
   if (value === undefined) return undefined;
-  res.clearCookie(NOTICE_COOKIE, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
+  res.clearCookie(noticeCookie(req), { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
   return typeof value === 'string' ? noticeText(value) : undefined;
 }
 

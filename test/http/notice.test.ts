@@ -60,3 +60,50 @@ describe('when the notice cookie was not set by the app', () => {
     }
   });
 });
+
+// A sibling subdomain can set a cookie for the parent domain, which the app's clearing (host-only) never removes:
+// a planted `notice` would show on every page for as long as its planter chose. Over HTTPS the app's notice is a
+// `__Host-` cookie, as the browser key and the form token's are, which only this host can set.
+describe('when a notice cookie was planted for the parent domain and the site is served over HTTPS', () => {
+  let behindProxy: TestApp;
+  before(async () => {
+    behindProxy = await startTestApp({ env: { TRUST_PROXY: '1' } });
+  });
+  after(() => behindProxy.close());
+
+  it('then no page shows it, and the notice the app sets is a __Host- cookie that shows once', async () => {
+    const planted = await request(behindProxy.app)
+      .get('/')
+      .set('X-Forwarded-Proto', 'https')
+      .set('Cookie', 'notice=photo-deleted')
+      .expect(200);
+    assert.doesNotMatch(planted.text, /class="notice"/, 'the planted notice is not shown');
+
+    // supertest keeps a Secure cookie only for https URLs: the cookies are sent by hand, as the browser would.
+    const gallery = await request(behindProxy.app).get('/').set('X-Forwarded-Proto', 'https').expect(200);
+    const token = /name="_csrf" value="([^"]+)"/.exec(gallery.text)![1]!;
+    const browserCookies = [gallery.headers['set-cookie'] ?? []].flat().map((cookie) => cookie.split(';')[0]);
+    const uploaded = await request(behindProxy.app)
+      .post('/photos')
+      .set('X-Forwarded-Proto', 'https')
+      .set('Cookie', browserCookies.join('; '))
+      .field('_csrf', token)
+      .attach('photos', await fixture('square.png'), 'a.png')
+      .expect(303);
+    const noticeCookies = [uploaded.headers['set-cookie'] ?? []].flat().filter((cookie) => /notice=/.test(cookie));
+    assert.equal(noticeCookies.length, 1);
+    assert.match(
+      noticeCookies[0]!,
+      /^__Host-notice=photos-uploaded%3A1; Max-Age=60; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Lax$/,
+    );
+    const cookie = `${noticeCookies[0]!.split(';')[0]}; notice=photo-deleted`;
+    const photoPath = String(uploaded.headers.location);
+    const shown = await request(behindProxy.app).get(photoPath).set('X-Forwarded-Proto', 'https').set('Cookie', cookie).expect(200);
+    assert.match(shown.text, /<p class="notice" role="status">The photo was uploaded\.<\/p>/);
+    assert.match(
+      [shown.headers['set-cookie'] ?? []].flat().join('\n'),
+      /^__Host-notice=; Path=\/; Expires=Thu, 01 Jan 1970/m,
+      'and cleared',
+    );
+  });
+});
