@@ -143,3 +143,21 @@ describe('when more photos than a listing holds share the millisecond of the one
     }
   });
 });
+
+// A gallery page's links carry the photo the page starts after as their `from`; the first photo of the page finds
+// its newer neighbour there. Deleted meanwhile (by its owner, from another tab), that photo no longer says where
+// the newer one is: the page must look for it as a bare link's does, not drop "Newer".
+describe('when the photo a link names as its `from` has been deleted since', () => {
+  it('then the photo still links its newer photo, found as from a bare link', async () => {
+    const start = Date.UTC(2022, 0, 1, 12);
+    // Oldest first: C, B, A, D, a minute apart; B is the first photo of a gallery page that starts after A.
+    const [, b, a, d] = await seedPhotosAt(
+      testApp.store,
+      [0, 1, 2, 3].map((minutes) => new Date(start + minutes * 60_000)),
+    );
+    await testApp.store.deletePhoto((await testApp.store.findPhoto(a!))!);
+    const page = await request(testApp.app).get(`/photos/${b}?from=${a}`).expect(200);
+    const newerHref = relLink(page.text, 'prev');
+    assert.ok(newerHref?.startsWith(`/photos/${d}`), `"Newer" leads to the photo newer than it: ${newerHref}`);
+  });
+});
