@@ -75,7 +75,8 @@ export function balanceDirectionalControls(text: string): string {
  */
 export function acceptCaption(field: unknown, filename?: string): string {
   const caption = cleanCaption(field);
-  if (captionLength(caption) > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH, filename);
+  if (captionLength(caption) > MAX_CAPTION_LENGTH)
+    throw new CaptionTooLong(MAX_CAPTION_LENGTH, filename === undefined ? undefined : { filename });
   return caption;
 }
 

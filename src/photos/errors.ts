@@ -108,13 +108,19 @@ export class NoPhotoChosen extends AppError {
   }
 }
 
+/**
+ * The file whose own caption (`caption-<n>`) it is: by its name, or by its place (from 1) when the caption came
+ * before the file, as the upload form sends it, and the form ended before the file's name arrived.
+ */
+export type CaptionOwner = { filename: string } | { position: number };
+
 export class CaptionTooLong extends AppError {
-  /** `filename`: the file whose own caption it is (see `caption-<n>`), when it is not the caption for all. */
-  constructor(limit: number, filename?: string) {
+  /** `owner`: the file whose own caption it is, when it is not the caption for all. */
+  constructor(limit: number, owner?: CaptionOwner) {
     super({
       kind: 'bad-input',
       title: 'Caption too long',
-      message: `The caption${filename === undefined ? '' : ` for ${quoteName(filename)}`} is longer than ${limit} characters. ${NOTHING_STORED}`,
+      message: `The caption${captionOwnerInWords(owner)} is longer than ${limit} characters. ${NOTHING_STORED}`,
       hint: 'Shorten the caption and upload again.',
     });
   }
@@ -353,6 +359,11 @@ export class UploadNotKept extends AppError {
       cause,
     });
   }
+}
+
+function captionOwnerInWords(owner: CaptionOwner | undefined): string {
+  if (owner === undefined) return '';
+  return 'filename' in owner ? ` for ${quoteName(owner.filename)}` : ` for file ${owner.position} of the upload`;
 }
 
 function quoteName(filename: string): string {

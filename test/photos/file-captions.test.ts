@@ -86,6 +86,20 @@ describe('when a per-file caption is wrong', () => {
     });
   });
 
+  // The upload script sends the captions before the files (public/upload.js), so when the field limit ends the form
+  // no file name has arrived yet: the refusal names the file by its place, never as the caption for all.
+  it('then one past the field size limit, sent before the files as the upload form sends them, names its file by its place', async () => {
+    await testApp.assertStoresNothing(async () => {
+      const response = await uploadJson()
+        .field('caption', 'For all')
+        .field('caption-2', 'x'.repeat(CAPTION_FIELD_BYTES + 1))
+        .attach('photos', await fixture('square.png'), 'a.png')
+        .attach('photos', await fixture('tiny.gif'), 'b.gif')
+        .expect(400);
+      assert.equal(response.body.error.message, 'The caption for file 2 of the upload is longer than 280 characters. Nothing was stored.');
+    });
+  });
+
   it('then a caption for a file the form does not have refuses the upload', async () => {
     for (const field of ['caption-3', 'caption-0', 'caption-01', 'caption-x']) {
       await testApp.assertStoresNothing(async () => {

@@ -245,9 +245,7 @@ function formError(error: unknown, limits: UploadLimits, fileNames: readonly str
         // busboy takes a part without a filename for a text field, whatever its name and size.
         if (error.field === FILE_FIELD) return new FileWithoutName();
         if (error.field === 'caption') return new CaptionTooLong(MAX_CAPTION_LENGTH);
-        return FILE_CAPTION_FIELD.test(error.field ?? '')
-          ? new CaptionTooLong(MAX_CAPTION_LENGTH, fileNames[Number(FILE_CAPTION_FIELD.exec(error.field!)![1]) - 1])
-          : new MalformedUpload(error);
+        return FILE_CAPTION_FIELD.test(error.field ?? '') ? captionPastFieldLimit(error.field!, fileNames) : new MalformedUpload(error);
       case 'LIMIT_UNEXPECTED_FILE':
         return new UnexpectedFileField();
       default:
@@ -258,6 +256,13 @@ function formError(error: unknown, limits: UploadLimits, fileNames: readonly str
   if (error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string') return new UploadNotKept(error);
   // busboy's parse errors ("Unexpected end of form", "Malformed part header", …).
   return new MalformedUpload(error);
+}
+
+/** A file's own caption past the field's size limit, naming its file: by its place when its name has not arrived yet. */
+function captionPastFieldLimit(field: string, fileNames: readonly string[]): CaptionTooLong {
+  const position = Number(FILE_CAPTION_FIELD.exec(field)![1]);
+  const filename = fileNames[position - 1];
+  return new CaptionTooLong(MAX_CAPTION_LENGTH, filename === undefined ? { position } : { filename });
 }
 
 /**
