@@ -11,9 +11,10 @@ const MAX_SHOWN_NAME_LENGTH = 80;
 
 /**
  * A name the client chose (a file's), as it may be shown: without control or format characters (directional
- * overrides and isolates among them, which could reorder the page around it), and at most 80 characters long.
+ * overrides and isolates among them, which could reorder the page around it), its line and paragraph separators
+ * spaces (a paragraph separator ends every isolate around it, as in a caption), and at most 80 characters long.
  */
 export function printableFileName(name: string): string {
-  const printable = [...name.replace(/\p{C}/gu, '')];
+  const printable = [...name.replace(/[\u2028\u2029]/g, ' ').replace(/\p{C}/gu, '')];
   return printable.length > MAX_SHOWN_NAME_LENGTH ? `${printable.slice(0, MAX_SHOWN_NAME_LENGTH).join('')}…` : printable.join('');
 }

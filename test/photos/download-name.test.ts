@@ -8,6 +8,7 @@ import request from 'supertest';
 import { downloadLink, fullSizeLink, imageSources } from '../../scripts/support/html.js';
 import { attachmentDisposition, cleanFileName, MAX_FILE_NAME_BYTES } from '../../src/photos/download-name.js';
 import { openBrowser, type Browser } from '../support/browser.js';
+import { formWithExactFileNames } from '../support/hand-sent-upload.js';
 import { rewriteRecord, seedPhotos } from '../support/seed.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -20,23 +21,11 @@ before(async () => {
 after(() => testApp.close());
 
 const RLO = '\u202E';
-const BOUNDARY = 'download-name-test';
 
 /** Uploads `bytes` under `fileName`, written as `filename*` (RFC 5987): every character arrives as sent. */
 async function uploadAs(fileName: string, bytes: Buffer): Promise<string> {
-  const body = Buffer.concat([
-    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${browser.token}\r\n`),
-    Buffer.from(
-      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="photos"; filename*=UTF-8''${encodeURIComponent(fileName)}\r\nContent-Type: image/jpeg\r\n\r\n`,
-    ),
-    bytes,
-    Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
-  ]);
-  const response = await browser.agent
-    .post('/photos')
-    .set('Accept', 'application/json')
-    .set('Content-Type', `multipart/form-data; boundary=${BOUNDARY}`)
-    .send(body);
+  const { body, contentType } = formWithExactFileNames(browser.token, [{ name: fileName, bytes }]);
+  const response = await browser.agent.post('/photos').set('Accept', 'application/json').set('Content-Type', contentType).send(body);
   assert.equal(response.status, 201, JSON.stringify(response.body));
   return response.body.photos[0].id;
 }

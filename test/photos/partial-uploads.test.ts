@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, openBrowser } from '../support/browser.js';
+import { formWithExactFileNames } from '../support/hand-sent-upload.js';
 import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
 
 let testApp: TestApp;
@@ -245,5 +246,20 @@ describe('when the form is sent without JavaScript', () => {
       .attach('photos', await fixture('square.png'), 'a.png')
       .expect(303);
     assert.match(response.headers.location ?? '', /^\/photos\/\d{13}-[0-9a-f]{12}$/);
+  });
+});
+
+// A line or paragraph separator is no control character (Unicode files them as separators), yet the paragraph
+// separator ends every isolate around it, as a caption's would: shown names lose both, as captions do.
+describe('when file names carry line and paragraph separators', () => {
+  it('then the results page shows each as a space, for the stored file and the refused one', async () => {
+    const { body, contentType } = formWithExactFileNames(browser.token, [
+      { name: 'harbour\u2029at dusk.png', bytes: await fixture('square.png') },
+      { name: 'notes\u2028for\u2029me.txt', bytes: TEXT },
+    ]);
+    const page = (await browser.agent.post('/photos').set('Content-Type', contentType).send(body).expect(201)).text;
+    assert.match(page, /<a href="\/photos\/[^"]+">harbour at dusk\.png<\/a>/);
+    assert.ok(page.includes(`<li><span class="file-name" dir="auto">notes for me.txt</span>: ${NOT_AN_IMAGE}</li>`), page);
+    assert.doesNotMatch(page, /[\u2028\u2029]/);
   });
 });

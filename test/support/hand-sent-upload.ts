@@ -71,3 +71,17 @@ export function openHandSentUpload(options: HandSentUploadOptions): HandSentUplo
   answered.catch(() => {});
   return { request, answered };
 }
+
+/**
+ * A whole upload form whose file names are written as `filename*` (RFC 5987), so every character of each arrives as
+ * chosen (a browser or supertest would escape or drop some): for supertest's `.send(body)` with `contentType`.
+ */
+export function formWithExactFileNames(token: string, files: { name: string; bytes: Buffer }[]): { body: Buffer; contentType: string } {
+  const fileParts = files.flatMap(({ name, bytes }) => [
+    Buffer.from(
+      `\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="photos"; filename*=UTF-8''${encodeURIComponent(name)}\r\nContent-Type: image/jpeg\r\n\r\n`,
+    ),
+    bytes,
+  ]);
+  return { body: Buffer.concat([csrfField(token), ...fileParts, FORM_TAIL]), contentType: `multipart/form-data; boundary=${BOUNDARY}` };
+}
