@@ -102,7 +102,7 @@ describe('when a notice cookie was planted for the parent domain and the site is
     assert.match(shown.text, /<p class="notice" role="status">The photo was uploaded\.<\/p>/);
     assert.match(
       [shown.headers['set-cookie'] ?? []].flat().join('\n'),
-      /^__Host-notice=; Path=\/; Expires=Thu, 01 Jan 1970/m,
+      /^__Host-notice=; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax$/m,
       'and cleared',
     );
   });
