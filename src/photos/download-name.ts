@@ -46,8 +46,12 @@ export function attachmentDisposition(fileName: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
+/**
+ * Without the spaces and dots at either end. The lookbehind starts the trailing run only where a run begins: tried
+ * from every position of a long run in the middle (a client's name of 16 KB of " ."), it would cost quadratic time.
+ */
 function trimName(name: string): string {
-  return name.replace(/^[\s.]+|[\s.]+$/gu, '');
+  return name.replace(/^[\s.]+|(?<![\s.])[\s.]+$/gu, '');
 }
 
 /** The longest start of `text` within `maxBytes` of UTF-8, never cutting a character in two. */
