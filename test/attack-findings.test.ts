@@ -1,13 +1,19 @@
 // Attacks on the documentation's promises, written from the docs alone (README.md, docs/*.md): each test here
 // failed on the app as it was when it was written, and names the promise it breaks.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
 import { loadConfig } from '../src/config.js';
 import { processImage } from '../src/photos/image-processing.js';
 import { openBrowser } from './support/browser.js';
+import { FORM_TAIL, formHead, openHandSentUpload } from './support/hand-sent-upload.js';
 import { download, servedImageUrls } from './support/pages.js';
+import { openGalleryForm } from './support/processes.js';
 import { fixture, startTestApp, type TestApp } from './support/test-app.js';
 import { waitUntil } from './support/waiting.js';
 
@@ -101,6 +107,60 @@ describe('attack: cookies set by a POST (security.md, "Only the uploading browse
     const names = (response: { headers: Record<string, unknown> }) =>
       ((response.headers['set-cookie'] as string[] | undefined) ?? []).map((cookie) => cookie.split('=')[0]);
     assert.deepEqual({ upload: names(uploaded), delete: names(deleted) }, { upload: ['notice'], delete: ['notice'] });
+  });
+});
+
+describe('attack: a client that leaves before its refusal is answered (security.md, "Logs carry no bodies, keys or tokens")', () => {
+  const logLines: string[] = [];
+  let release!: () => void;
+  let started = 0;
+  let testApp: TestApp;
+  let server: Server;
+  const sockets: Socket[] = [];
+  before(async () => {
+    const held = new Promise<void>((resolve) => (release = resolve));
+    testApp = await startTestApp({
+      logDestination: new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+          callback();
+        },
+      }),
+      processImage: async (source) => {
+        started++;
+        await held;
+        return processImage(source);
+      },
+    });
+    server = testApp.app.listen(0, '127.0.0.1');
+    server.on('connection', (socket) => sockets.push(socket));
+    await once(server, 'listening');
+  });
+  after(async () => {
+    release();
+    server.close();
+    await testApp.close();
+  });
+
+  // A refusal answered is logged by its title ("request refused", "Not an accepted image"), never its message,
+  // which names the file as the client chose it. A client that has left by then was logged with the message.
+  it('then the log names no file the client chose, as for a refusal it stayed for', async () => {
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const { cookie, token } = await openGalleryForm(url);
+    const name = 'Grandmas-house-Elm-Street-12.jpg';
+    const jpeg = await fixture('landscape.jpg');
+    const upload = openHandSentUpload({ port: (server.address() as { port: number }).port, cookie, json: true });
+    upload.request.end(Buffer.concat([formHead(token, name), jpeg.subarray(0, jpeg.length / 2), FORM_TAIL]));
+    await waitUntil(() => started === 1, 'the upload at its image step');
+    const serverSide = sockets.at(-1)!;
+    upload.request.destroy();
+    if (!serverSide.destroyed) await once(serverSide, 'close');
+    release();
+    await waitUntil(() => logLines.some((line) => line.includes('client went away')), 'the line about the client');
+    assert.deepEqual(
+      logLines.filter((line) => line.includes('Grandmas')),
+      [],
+    );
   });
 });
 

@@ -3,6 +3,7 @@
 // Details (causes, stacks) go to the log only, never to the page.
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { AppError, PageNotFound, type FailureKind, type RefusedFile } from '../errors.js';
+import { describeError } from '../logging.js';
 import { discardRestOfBody } from './refused-body.js';
 
 const STATUS_BY_KIND: Record<FailureKind, number> = {
@@ -32,11 +33,13 @@ interface Answer {
 export const notFound: RequestHandler = (_req, _res, next) => next(new PageNotFound());
 
 export const handleError: ErrorRequestHandler = function handleError(error: unknown, req, res, _next) {
+  const answer = toAnswer(error);
   if (clientHasGone(req)) {
-    req.log.info({ reason: error instanceof Error ? error.message : String(error) }, 'client went away before the answer');
+    // The title, as for a refusal answered: an AppError's message may name what the client chose (a file's name).
+    const reason = error instanceof AppError ? answer.title : describeError(error).message;
+    req.log.info({ reason }, 'client went away before the answer');
     return;
   }
-  const answer = toAnswer(error);
   if (answer.status === 500) req.log.error({ err: error }, answer.title);
   else if (answer.status >= 500) req.log.warn({ err: error, status: answer.status }, answer.title);
   else req.log.info({ status: answer.status, reason: answer.title }, 'request refused');
