@@ -35,8 +35,8 @@ const NEWER_SEARCH_REACHES_MS = [60_000, 3_600_000, 86_400_000, 31_557_600_000];
  * The photos just newer and just older than `id`. One listing finds both when it starts at `from`, a photo
  * the link to this page named (the first of the gallery page it came from). A bare link (shared, bookmarked)
  * names none: the older photo then costs one listing, and the newer one a search of at most
- * MAX_NEWER_LISTINGS more (findNewer). So does a `from` that is no longer there (deleted since the link was made):
- * the listing then starts at the photo itself. Each neighbour comes with the `from` its own link should carry.
+ * MAX_NEWER_LISTINGS more (findNewer). So does a `from` that is no longer there (deleted since the link was made),
+ * which leaves the photo first in its listing. Each neighbour comes with the `from` its own link should carry.
  */
 export async function findNeighbours(listIds: ListThumbnailIds, id: string, from?: string): Promise<PhotoNeighbours> {
   const start = from !== undefined && isPhotoId(from) && from < id ? from : id;
