@@ -40,12 +40,17 @@ export const SCREENS: readonly Screen[] = VIEWPORTS.flatMap((viewport) =>
 );
 
 /**
- * Runs `check` on `page` at each of the six screens, its size and scheme set first; a failure names the screen.
+ * Runs `check` on `page` at each of the six screens (or those given), its size and scheme set first; a failure
+ * names the screen.
  * The page is left in the light scheme.
  */
-export async function onEachScreen(page: Page, check: (screen: Screen) => Promise<void>): Promise<void> {
+export async function onEachScreen(
+  page: Page,
+  check: (screen: Screen) => Promise<void>,
+  screens: readonly Screen[] = SCREENS,
+): Promise<void> {
   try {
-    for (const screen of SCREENS) {
+    for (const screen of screens) {
       await page.setViewportSize(screen.viewport);
       await page.emulateMedia({ colorScheme: screen.colorScheme });
       await inScreen(screen, () => check(screen));
