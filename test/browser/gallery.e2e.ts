@@ -20,6 +20,7 @@ import {
   loadAllImages,
   onEachScreen,
   SCREENS,
+  saveScreenshot,
   tileBoxes,
 } from './page-checks.js';
 import { dropFiles } from './visitor.js';
@@ -228,6 +229,35 @@ describe('the photo experience in Chromium', { skip }, () => {
       } finally {
         await plainContext.close();
       }
+    });
+  });
+
+  describe('when JavaScript is off, on each screen', () => {
+    it("then the header's Upload link is in reach, and the /upload page it leads to has its form in reach and fits the width", async () => {
+      await app.visit('upload-without-javascript', { javaScriptEnabled: false }, async (plainPage) => {
+        await onEachScreen(plainPage, async (screen) => {
+          await plainPage.goto(`${appUrl}/`);
+          const link = plainPage.getByRole('link', { name: 'Upload photos' });
+          const box = (await link.boundingBox())!;
+          assert.ok(
+            box.x >= 0 && box.x + box.width <= screen.viewport.width && box.y >= 0 && box.y + box.height <= screen.viewport.height,
+            `the link is on the first screen: ${JSON.stringify(box)}`,
+          );
+          await link.click();
+          await plainPage.waitForURL(`${appUrl}/upload`);
+          for (const control of [plainPage.locator('#photos'), plainPage.getByRole('button', { name: 'Upload', exact: true })]) {
+            const controlBox = (await control.boundingBox())!;
+            assert.ok(
+              controlBox.x >= 0 && controlBox.x + controlBox.width <= screen.viewport.width,
+              `within the width: ${JSON.stringify(controlBox)}`,
+            );
+          }
+          // axe-core cannot run here: it waits on timers, which a page without JavaScript never fires. The same
+          // page with JavaScript passes it on each screen (the pages below), and its scripts change nothing it checks.
+          assert.equal(await horizontalOverflow(plainPage), 0, 'pixels wider than the window');
+          await saveScreenshot(plainPage, `upload-without-javascript-${screen.name}`);
+        });
+      });
     });
   });
 

@@ -13,6 +13,7 @@ import { useBrowserApp } from './browser-app.js';
 import { chromiumSkipReason, loadedImageWidth } from './chromium.js';
 import {
   accessibilityViolations,
+  assertJustifiedRows,
   assertPassesAndSave,
   horizontalOverflow,
   loadAllImages,
@@ -27,14 +28,23 @@ const skip = chromiumSkipReason();
 const PANORAMA_NAME = 'Панорама "Alps" 2026.jpg';
 const PANORAMA_SAVED_AS = 'Панорама Alps 2026.jpg';
 
-/** Newest first: a 3000 × 2000 photo, the panorama, another 3000 × 2000 photo. */
-let uploaded: { landscape: string; panorama: string; older: string };
+/** Newest first: a 3000 × 2000 photo, the panorama, another 3000 × 2000 photo, a 400 × 300 animated GIF. */
+let uploaded: { landscape: string; panorama: string; older: string; animation: string };
 
 /** A JPEG with some detail (a flat image would compress to nothing). */
 function photo(width: number, height: number, fill: string): Promise<Buffer> {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${fill}"/>
     <circle cx="${width / 3}" cy="${height / 2}" r="${height / 3}" fill="#fff"/><rect x="${width / 2}" y="${height / 4}" width="${width / 4}" height="${height / 2}" fill="#123"/></svg>`;
   return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
+}
+
+/** A two-frame GIF, `width` × `height` each: the gallery badges it. */
+function animatedGif(width: number, height: number): Promise<Buffer> {
+  const frames = Buffer.alloc(width * height * 2 * 3, 200);
+  frames.fill(40, width * height * 3);
+  return sharp(frames, { raw: { width, height: height * 2, channels: 3, pageHeight: height } })
+    .gif()
+    .toBuffer();
 }
 
 /** Which srcset image Chromium should pick for an image shown `shownWidth` CSS pixels wide at `scale` (html_srcset_parser.cc). */
@@ -81,6 +91,7 @@ describe('the photo page, its 2× images and the full-size viewer in Chromium', 
     const visitor = await openBrowser(app.testApp.app);
     const ids: string[] = [];
     for (const [bytes, name] of [
+      [await animatedGif(400, 300), 'moving.gif'],
       [await photo(3000, 2000, '#4a7'), 'older.jpg'],
       [await photo(6000, 1000, '#47a'), PANORAMA_NAME],
       [await photo(3000, 2000, '#a74'), 'landscape.jpg'],
@@ -88,7 +99,7 @@ describe('the photo page, its 2× images and the full-size viewer in Chromium', 
       const response = await visitor.upload().set('Accept', 'application/json').attach('photos', bytes, name).expect(201);
       ids.push(response.body.photos[0].id);
     }
-    uploaded = { older: ids[0]!, panorama: ids[1]!, landscape: ids[2]! };
+    uploaded = { animation: ids[0]!, older: ids[1]!, panorama: ids[2]!, landscape: ids[3]! };
   });
 
   /** A step with its own page: a screenshot in test-results/ if it fails. */
@@ -304,6 +315,30 @@ describe('the photo page, its 2× images and the full-size viewer in Chromium', 
       assert.ok(width >= screen.viewport.width - 40, `the panorama is ${width} px wide in a ${screen.viewport.width} px window`);
     });
   });
+
+  step(
+    "then on each screen the gallery's rows keep each photo's shape, the panorama's too, and the animation's badge sits on its photo's corner",
+    {},
+    async (page) => {
+      await onEachScreen(page, async (screen) => {
+        await page.goto(`${app.url}/`);
+        await assertJustifiedRows(page, screen.viewport);
+        const tile = page.locator(`.grid > li:has(a[href^="/photos/${uploaded.animation}"])`);
+        const [image, badge] = await Promise.all(
+          ['img', '.badge'].map((part) => tile.locator(part).evaluate((element) => element.getBoundingClientRect().toJSON() as DOMRect)),
+        );
+        assert.equal(await tile.locator('.badge').textContent(), 'Animated');
+        assert.ok(badge!.width > 0 && badge!.height > 0, 'the badge is shown');
+        const inset = { left: badge!.left - image!.left, top: badge!.top - image!.top };
+        assert.ok(
+          inset.left >= 0 && inset.left <= 12 && inset.top >= 0 && inset.top <= 12,
+          `the badge is at the top-left: ${JSON.stringify(inset)}`,
+        );
+        assert.ok(badge!.right <= image!.right && badge!.bottom <= image!.bottom, 'the badge lies on the photo');
+        assert.match((await tile.locator('.visually-hidden').textContent()) ?? '', /, animated,/, 'and its name says so');
+      });
+    },
+  );
 
   app.itFindsNoPageErrors();
 });
