@@ -39,7 +39,6 @@ export function useBrowserApp({ app: appOptions, sharedPage, timeout = 15_000 }:
   let testApp: TestApp | undefined;
   let served: Awaited<ReturnType<typeof serveForBrowser>> | undefined;
   let browser: Browser | undefined;
-  let context: BrowserContext | undefined;
   let page: Page | undefined;
   const reports: PageReports[] = [];
 
@@ -55,10 +54,7 @@ export function useBrowserApp({ app: appOptions, sharedPage, timeout = 15_000 }:
     testApp = await startTestApp(appOptions);
     served = await serveForBrowser(testApp.app);
     browser = await launchChromium();
-    if (sharedPage) {
-      context = await browser.newContext(sharedPage);
-      page = (await openPage(context)).page;
-    }
+    if (sharedPage) page = (await openPage(await browser.newContext(sharedPage))).page;
   });
 
   after(async () => {
@@ -67,12 +63,14 @@ export function useBrowserApp({ app: appOptions, sharedPage, timeout = 15_000 }:
     await testApp?.close();
   });
 
+  /** The value once `before` has set it; a clear error for a file that reads it too early. */
   function defined<T>(value: T | undefined, what: string): T {
-    if (value === undefined)
-      throw new Error(
-        `${what} is not there: useBrowserApp's before() has not run${what.includes('page') ? ', or no sharedPage was asked for' : ''}`,
-      );
+    if (value === undefined) throw new Error(`${what} is not there yet: read it in a test or in a before() after useBrowserApp()`);
     return value;
+  }
+  function sharedPageOrFail(): Page {
+    if (!sharedPage) throw new Error('no shared page: pass useBrowserApp({ sharedPage: <context options> })');
+    return defined(page, 'the shared page');
   }
 
   return {
@@ -86,13 +84,13 @@ export function useBrowserApp({ app: appOptions, sharedPage, timeout = 15_000 }:
       return defined(browser, 'Chromium');
     },
     get page() {
-      return defined(page, 'the shared page');
+      return sharedPageOrFail();
     },
     get context() {
-      return defined(context, "the shared page's context");
+      return sharedPageOrFail().context();
     },
     step(name, body) {
-      it(name, () => screenshotOnFailure(defined(page, 'the shared page'), name, body));
+      it(name, () => screenshotOnFailure(sharedPageOrFail(), name, body));
     },
     async visit(name, options, body) {
       const visitContext = await defined(browser, 'Chromium').newContext(options);
