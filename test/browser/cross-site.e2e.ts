@@ -6,28 +6,26 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { fixturesDir, startTestApp, type TestApp } from '../support/test-app.js';
-import { chromiumSkipReason, launchChromium, screenshotOnFailure } from './chromium.js';
+import type { Page } from 'playwright-core';
+import { fixturesDir } from '../support/test-app.js';
+import { useBrowserApp } from './browser-app.js';
+import { chromiumSkipReason } from './chromium.js';
 
 const skip = chromiumSkipReason();
 
-let testApp: TestApp;
-let appServer: Server;
 let appUrl: string;
 let otherSite: Server;
 let otherSiteUrl: string;
-let browser: Browser;
-let context: BrowserContext;
 /** Pages of the other site, by path: its forms post to the app as soon as they load. */
 const otherSitePages = new Map<string, string>();
+/** A fresh visitor (no cookies) with one tab. */
+const VISITOR = { viewport: { width: 1280, height: 800 } };
 
 describe('when a page on another site sends the visitor to the app', { skip }, () => {
+  const app = useBrowserApp();
+
   before(async () => {
-    testApp = await startTestApp();
-    appServer = testApp.app.listen(0, '127.0.0.1');
-    await once(appServer, 'listening');
-    appUrl = `http://127.0.0.1:${(appServer.address() as { port: number }).port}`;
+    appUrl = app.url;
     otherSite = createServer((req, res) => {
       const html = otherSitePages.get(req.url ?? '');
       res.writeHead(html ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8' }).end(html ?? 'not here');
@@ -35,25 +33,12 @@ describe('when a page on another site sends the visitor to the app', { skip }, (
     otherSite.listen(0, '127.0.0.2');
     await once(otherSite, 'listening');
     otherSiteUrl = `http://127.0.0.2:${(otherSite.address() as { port: number }).port}`;
-    browser = await launchChromium();
   });
 
   after(async () => {
-    await browser?.close();
-    for (const server of [appServer, otherSite]) {
-      server?.closeAllConnections();
-      await new Promise((resolve) => server?.close(resolve));
-    }
-    await testApp?.close();
+    otherSite?.closeAllConnections();
+    await new Promise((resolve) => otherSite?.close(resolve));
   });
-
-  /** A fresh visitor (no cookies) with one tab; each test closes its own. */
-  async function newVisitor(): Promise<Page> {
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    return page;
-  }
 
   /** Uploads one photo with the gallery's form, as the visitor would; the address of its page. */
   async function uploadPhoto(page: Page): Promise<string> {
@@ -78,62 +63,52 @@ describe('when a page on another site sends the visitor to the app', { skip }, (
   }
 
   it("then its auto-submitted forms are refused, and the visitor's photo still shows its Delete link", async () => {
-    const page = await newVisitor();
-    try {
-      await screenshotOnFailure(page, 'cross-site forms keep the browser key', async () => {
-        const photoUrl = await uploadPhoto(page);
-        assert.equal(await deleteLink(page).count(), 1, 'the uploader sees Delete');
-        const photoPath = new URL(photoUrl).pathname;
-        const keysBefore = await testApp.listAllKeys();
-        const forms: [string, string][] = [
-          [
-            'upload-multipart',
-            `<form method="post" action="${appUrl}/photos" enctype="multipart/form-data"><input name="caption" value="spam"></form>`,
-          ],
-          ['upload-urlencoded', `<form method="post" action="${appUrl}/photos"><input name="_csrf" value="forged"></form>`],
-          ['delete', `<form method="post" action="${appUrl}${photoPath}/delete"><input name="_csrf" value="forged"></form>`],
-          ['nowhere', `<form method="post" action="${appUrl}/nowhere"><input name="a" value="b"></form>`],
-        ];
-        for (const [name, form] of forms) {
-          const status = await submitFromOtherSite(page, name, form);
-          assert.ok(status >= 400 && status < 500, `${name}: the app answered ${status}`);
-        }
-        assert.deepEqual(await testApp.listAllKeys(), keysBefore, 'nothing was stored or deleted');
+    await app.visit('cross-site forms keep the browser key', VISITOR, async (page) => {
+      const photoUrl = await uploadPhoto(page);
+      assert.equal(await deleteLink(page).count(), 1, 'the uploader sees Delete');
+      const photoPath = new URL(photoUrl).pathname;
+      const keysBefore = await app.testApp.listAllKeys();
+      const forms: [string, string][] = [
+        [
+          'upload-multipart',
+          `<form method="post" action="${appUrl}/photos" enctype="multipart/form-data"><input name="caption" value="spam"></form>`,
+        ],
+        ['upload-urlencoded', `<form method="post" action="${appUrl}/photos"><input name="_csrf" value="forged"></form>`],
+        ['delete', `<form method="post" action="${appUrl}${photoPath}/delete"><input name="_csrf" value="forged"></form>`],
+        ['nowhere', `<form method="post" action="${appUrl}/nowhere"><input name="a" value="b"></form>`],
+      ];
+      for (const [name, form] of forms) {
+        const status = await submitFromOtherSite(page, name, form);
+        assert.ok(status >= 400 && status < 500, `${name}: the app answered ${status}`);
+      }
+      assert.deepEqual(await app.testApp.listAllKeys(), keysBefore, 'nothing was stored or deleted');
 
-        await page.goto(photoUrl);
-        assert.equal(await deleteLink(page).count(), 1, 'the uploader still sees Delete');
-        await deleteLink(page).click();
-        await page.getByRole('button', { name: 'Delete photo' }).click();
-        await page.waitForURL(`${appUrl}/`);
-        assert.equal((await page.getByRole('status').first().textContent())?.trim(), 'The photo was deleted.');
-      });
-    } finally {
-      await context.close();
-    }
+      await page.goto(photoUrl);
+      assert.equal(await deleteLink(page).count(), 1, 'the uploader still sees Delete');
+      await deleteLink(page).click();
+      await page.getByRole('button', { name: 'Delete photo' }).click();
+      await page.waitForURL(`${appUrl}/`);
+      assert.equal((await page.getByRole('status').first().textContent())?.trim(), 'The photo was deleted.');
+    });
   });
 
   it('then following its link to the app leaves the upload form open in another tab working', async () => {
-    const formTab = await newVisitor();
-    try {
-      await screenshotOnFailure(formTab, 'cross-site arrival keeps open forms', async () => {
-        await formTab.goto(`${appUrl}/`);
-        await formTab.getByRole('link', { name: 'Upload photos' }).click();
-        await formTab.locator('#photos').setInputFiles(path.join(fixturesDir, 'square.png'));
+    await app.visit('cross-site arrival keeps open forms', VISITOR, async (formTab) => {
+      await formTab.goto(`${appUrl}/`);
+      await formTab.getByRole('link', { name: 'Upload photos' }).click();
+      await formTab.locator('#photos').setInputFiles(path.join(fixturesDir, 'square.png'));
 
-        const otherTab = await context.newPage();
-        otherSitePages.set('/link', `<!doctype html><title>Look at this</title><a href="${appUrl}/">A photo gallery</a>`);
-        await otherTab.goto(`${otherSiteUrl}/link`);
-        await otherTab.getByRole('link', { name: 'A photo gallery' }).click();
-        await otherTab.getByRole('link', { name: 'Upload photos' }).waitFor();
+      const otherTab = await formTab.context().newPage();
+      otherSitePages.set('/link', `<!doctype html><title>Look at this</title><a href="${appUrl}/">A photo gallery</a>`);
+      await otherTab.goto(`${otherSiteUrl}/link`);
+      await otherTab.getByRole('link', { name: 'A photo gallery' }).click();
+      await otherTab.getByRole('link', { name: 'Upload photos' }).waitFor();
 
-        await formTab.getByRole('button', { name: 'Upload', exact: true }).click();
-        const refusal = formTab.locator('#upload-alert');
-        await Promise.race([formTab.waitForURL(/\/photos\/\d{13}-[0-9a-f]{12}$/), refusal.waitFor({ state: 'visible' })]);
-        if (await refusal.isVisible()) assert.fail(`the upload was refused: ${await refusal.textContent()}`);
-        assert.equal(await deleteLink(formTab).count(), 1);
-      });
-    } finally {
-      await context.close();
-    }
+      await formTab.getByRole('button', { name: 'Upload', exact: true }).click();
+      const refusal = formTab.locator('#upload-alert');
+      await Promise.race([formTab.waitForURL(/\/photos\/\d{13}-[0-9a-f]{12}$/), refusal.waitFor({ state: 'visible' })]);
+      if (await refusal.isVisible()) assert.fail(`the upload was refused: ${await refusal.textContent()}`);
+      assert.equal(await deleteLink(formTab).count(), 1);
+    });
   });
 });

@@ -4,13 +4,13 @@
 // Chromium takes every thumbnail from its cache), the largest contentful paint, and where the first photo is.
 // Each is printed; each visit also passes axe-core, fits the window's width and is saved as a screenshot.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, CDPSession, Page } from 'playwright-core';
+import { before, describe, it } from 'node:test';
+import type { CDPSession, Page } from 'playwright-core';
 import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { seedScenes } from '../support/seed.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
-import { chromiumSkipReason, launchChromium, screenshotOnFailure, serveForBrowser, watchPage } from './chromium.js';
-import { accessibilityViolations, COLOR_SCHEMES, horizontalOverflow, loadAllImages, saveScreenshot, VIEWPORTS } from './page-checks.js';
+import { useBrowserApp } from './browser-app.js';
+import { chromiumSkipReason } from './chromium.js';
+import { assertPassesAndSave, inScreen, loadAllImages, SCREENS, saveScreenshot } from './page-checks.js';
 
 const skip = chromiumSkipReason();
 /** The app signs links as of the start of a window a third of PRESIGNED_URL_TTL_SECONDS (default 900) long. */
@@ -31,79 +31,60 @@ interface Visit {
   firstPhoto: { top: number; bottom: number; headerBottom: number };
 }
 
-let testApp: TestApp;
-let served: Awaited<ReturnType<typeof serveForBrowser>>;
-let browser: Browser;
+let appUrl: string;
 /** A second into the current signing window. */
 let appTime = Math.floor(Date.now() / SIGNING_WINDOW_MS) * SIGNING_WINDOW_MS + 1_000;
 
 describe('a visit to the gallery, and a second one, in Chromium', { skip }, () => {
+  // The app's clock is the test's: the visits fall in one window whatever the time of day (S3 still checks
+  // each link's expiry against the real time).
+  const app = useBrowserApp({ app: { now: () => appTime }, timeout: 20_000 });
   before(async () => {
-    // The app's clock is the test's: the visits fall in one window whatever the time of day (S3 still checks
-    // each link's expiry against the real time).
-    testApp = await startTestApp({ now: () => appTime });
-    await seedScenes(testApp.store, PHOTOS_PER_PAGE, new Date());
-    served = await serveForBrowser(testApp.app);
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await served?.close();
-    await testApp?.close();
+    await seedScenes(app.testApp.store, PHOTOS_PER_PAGE, new Date());
+    appUrl = app.url;
   });
 
   it('when the gallery is visited twice on each screen, light and dark, then the first photo leads, paints soon, and nothing is downloaded again', async (t) => {
     const lines: string[] = [];
-    for (const viewport of VIEWPORTS) {
-      for (const colorScheme of COLOR_SCHEMES) {
-        const where = `${viewport.width} × ${viewport.height} ${colorScheme}`;
-        // A new context each time: a first visit with an empty cache.
-        const context = await browser.newContext({ viewport, colorScheme, locale: 'en-GB', timezoneId: 'UTC' });
-        const page = await context.newPage();
-        page.setDefaultTimeout(20_000);
-        const reports = watchPage(page);
-        try {
-          await screenshotOnFailure(page, `gallery-visits-${viewport.width}x${viewport.height}-${colorScheme}`, async () => {
-            const network = await context.newCDPSession(page);
-            await network.send('Network.enable');
-            const first = await visitGallery(page, network);
-            assert.deepEqual(await accessibilityViolations(page), [], `axe-core at ${where}`);
-            assert.equal(await horizontalOverflow(page), 0, `pixels wider than the window at ${where}`);
-            await saveScreenshot(page, `gallery-visit-${viewport.width}x${viewport.height}${colorScheme === 'dark' ? '-dark' : ''}`);
-            if (viewport.width === 1280 && colorScheme === 'light') await saveScreenshot(page, 'readme-gallery', { fullPage: false });
-            // Four minutes later, still in the window: links signed as of "now" would differ from the first visit's.
-            appTime += 240_000;
-            const second = await visitGallery(page, network);
-            appTime -= 240_000;
+    for (const screen of SCREENS) {
+      const { viewport, colorScheme, where } = screen;
+      // A new context each time: a first visit with an empty cache.
+      await app.visit(`gallery-visits-${screen.name}`, { viewport, colorScheme, locale: 'en-GB', timezoneId: 'UTC' }, (page, reports) =>
+        inScreen(screen, async () => {
+          const network = await page.context().newCDPSession(page);
+          await network.send('Network.enable');
+          const first = await visitGallery(page, network);
+          await assertPassesAndSave(page, screen, 'gallery-visit');
+          if (viewport.width === 1280 && colorScheme === 'light') await saveScreenshot(page, 'readme-gallery', { fullPage: false });
+          // Four minutes later, still in the window: links signed as of "now" would differ from the first visit's.
+          appTime += 240_000;
+          const second = await visitGallery(page, network);
+          appTime -= 240_000;
 
-            const line =
-              `${where}: first photo at y = ${Math.round(first.firstPhoto.top)}–${Math.round(first.firstPhoto.bottom)} ` +
-              `(header ends at ${Math.round(first.firstPhoto.headerBottom)}); LCP ${Math.round(first.lcp.ms)} ms (${first.lcp.timing}); ` +
-              `first visit ${kib(first.bytesDownloaded)} (${first.thumbnailsDownloaded} thumbnails downloaded), ` +
-              `second ${kib(second.bytesDownloaded)} (${second.thumbnailsDownloaded} downloaded, ${second.thumbnailsFromCache} from cache)`;
-            lines.push(line);
-            t.diagnostic(line);
-            assert.ok(
-              first.firstPhoto.top - first.firstPhoto.headerBottom <= FIRST_PHOTO_GAP,
-              `at ${where}, the first photo starts ${first.firstPhoto.top - first.firstPhoto.headerBottom} px below the header`,
-            );
-            assert.ok(first.firstPhoto.bottom <= viewport.height, `at ${where}, the whole first photo is on the first screen`);
-            assert.ok(first.lcp.ms > 0, `at ${where}, a largest contentful paint was reported`);
-            assert.ok(first.lcp.isThumbnail, `at ${where}, the largest paint is a photo of the gallery: ${first.lcp.timing}`);
-            assert.ok(!first.lcp.lazy, `at ${where}, the photo painted largest was not lazy-loaded`);
-            assert.equal(first.thumbnailsShown, PHOTOS_PER_PAGE);
-            assert.equal(first.thumbnailsDownloaded, PHOTOS_PER_PAGE, 'the first visit downloads each thumbnail');
-            assert.equal(second.thumbnailsShown, PHOTOS_PER_PAGE);
-            assert.equal(second.thumbnailsDownloaded, 0, "the second visit takes every thumbnail from the browser's cache");
-            assert.equal(second.thumbnailsFromCache, PHOTOS_PER_PAGE);
-            assert.ok(second.bytesDownloaded < first.bytesDownloaded / 4, `at ${where}, the second visit costs a fraction of the first`);
-            assert.deepEqual([...reports.cspViolations, ...reports.pageErrors], [], reports.console.join('\n'));
-          });
-        } finally {
-          await context.close();
-        }
-      }
+          const line =
+            `${where}: first photo at y = ${Math.round(first.firstPhoto.top)}–${Math.round(first.firstPhoto.bottom)} ` +
+            `(header ends at ${Math.round(first.firstPhoto.headerBottom)}); LCP ${Math.round(first.lcp.ms)} ms (${first.lcp.timing}); ` +
+            `first visit ${kib(first.bytesDownloaded)} (${first.thumbnailsDownloaded} thumbnails downloaded), ` +
+            `second ${kib(second.bytesDownloaded)} (${second.thumbnailsDownloaded} downloaded, ${second.thumbnailsFromCache} from cache)`;
+          lines.push(line);
+          t.diagnostic(line);
+          assert.ok(
+            first.firstPhoto.top - first.firstPhoto.headerBottom <= FIRST_PHOTO_GAP,
+            `the first photo starts ${first.firstPhoto.top - first.firstPhoto.headerBottom} px below the header`,
+          );
+          assert.ok(first.firstPhoto.bottom <= viewport.height, `the whole first photo is on the first screen`);
+          assert.ok(first.lcp.ms > 0, `a largest contentful paint was reported`);
+          assert.ok(first.lcp.isThumbnail, `the largest paint is a photo of the gallery: ${first.lcp.timing}`);
+          assert.ok(!first.lcp.lazy, `the photo painted largest was not lazy-loaded`);
+          assert.equal(first.thumbnailsShown, PHOTOS_PER_PAGE);
+          assert.equal(first.thumbnailsDownloaded, PHOTOS_PER_PAGE, 'the first visit downloads each thumbnail');
+          assert.equal(second.thumbnailsShown, PHOTOS_PER_PAGE);
+          assert.equal(second.thumbnailsDownloaded, 0, "the second visit takes every thumbnail from the browser's cache");
+          assert.equal(second.thumbnailsFromCache, PHOTOS_PER_PAGE);
+          assert.ok(second.bytesDownloaded < first.bytesDownloaded / 4, `the second visit costs a fraction of the first`);
+          assert.deepEqual([...reports.cspViolations, ...reports.pageErrors], [], reports.console.join('\n'));
+        }),
+      );
     }
     console.log(`The gallery of ${PHOTOS_PER_PAGE} photos, visited twice:\n  ${lines.join('\n  ')}`);
   });
@@ -134,7 +115,7 @@ async function visitGallery(page: Page, network: CDPSession): Promise<Visit> {
   network.on('Network.responseReceived', onResponse);
   network.on('Network.loadingFinished', onFinished);
   try {
-    await page.goto(`${served.url}/`, { waitUntil: 'load' });
+    await page.goto(`${appUrl}/`, { waitUntil: 'load' });
     const firstPhoto = await page.evaluate(() => {
       const photo = document.querySelector('.grid img')!.getBoundingClientRect();
       return { top: photo.top, bottom: photo.bottom, headerBottom: document.querySelector('.site-header')!.getBoundingClientRect().bottom };

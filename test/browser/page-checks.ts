@@ -19,6 +19,64 @@ export const VIEWPORTS = [
 /** Both values of `prefers-color-scheme`: each page is checked in each. */
 export const COLOR_SCHEMES = ['light', 'dark'] as const;
 
+/** One of the six screens every check runs on: a size and a colour scheme. */
+export interface Screen {
+  viewport: (typeof VIEWPORTS)[number];
+  colorScheme: (typeof COLOR_SCHEMES)[number];
+  /** For messages: "at 390 × 844, dark". */
+  where: string;
+  /** For screenshot names: "390x844", "390x844-dark". */
+  name: string;
+}
+
+/** Each size in each scheme: 390 × 844, 1280 × 800 and 1920 × 1080, light and dark. */
+export const SCREENS: readonly Screen[] = VIEWPORTS.flatMap((viewport) =>
+  COLOR_SCHEMES.map((colorScheme) => ({
+    viewport,
+    colorScheme,
+    where: `at ${viewport.width} × ${viewport.height}, ${colorScheme}`,
+    name: `${viewport.width}x${viewport.height}${colorScheme === 'dark' ? '-dark' : ''}`,
+  })),
+);
+
+/**
+ * Runs `check` on `page` at each of the six screens (or those given), its size and scheme set first; a failure
+ * names the screen.
+ * The page is left in the light scheme.
+ */
+export async function onEachScreen(
+  page: Page,
+  check: (screen: Screen) => Promise<void>,
+  screens: readonly Screen[] = SCREENS,
+): Promise<void> {
+  try {
+    for (const screen of screens) {
+      await page.setViewportSize(screen.viewport);
+      await page.emulateMedia({ colorScheme: screen.colorScheme });
+      await inScreen(screen, () => check(screen));
+    }
+  } finally {
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
+}
+
+/** Runs `check`; if it fails, its message starts with the screen it failed on. */
+export async function inScreen<T>(screen: Screen, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    if (error instanceof Error) error.message = `${screen.where}: ${error.message}`;
+    throw error;
+  }
+}
+
+/** The checks every page passes on every screen: no axe-core violation, nothing wider than the window; then its screenshot. */
+export async function assertPassesAndSave(page: Page, screen: Screen, name: string): Promise<void> {
+  assert.deepEqual(await accessibilityViolations(page), [], 'axe-core');
+  assert.equal(await horizontalOverflow(page), 0, 'pixels wider than the window');
+  await saveScreenshot(page, `${name}-${screen.name}`);
+}
+
 let axeSource: Promise<string> | undefined;
 
 /**

@@ -4,30 +4,32 @@
 // screen (real touch input, through the DevTools protocol), and the full-size viewer whose Download saves
 // under the uploaded file's name; each page light and dark with no axe-core violation and no sideways scrolling.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { before, describe, it } from 'node:test';
+import type { BrowserContextOptions, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { openBrowser } from '../support/browser.js';
 import { seedPhotos } from '../support/seed.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
-import { chromiumSkipReason, launchChromium, loadedImageWidth, screenshotOnFailure, watchPage, type PageReports } from './chromium.js';
-import { accessibilityViolations, COLOR_SCHEMES, horizontalOverflow, loadAllImages, saveScreenshot, VIEWPORTS } from './page-checks.js';
+import { useBrowserApp } from './browser-app.js';
+import { chromiumSkipReason, loadedImageWidth } from './chromium.js';
+import {
+  accessibilityViolations,
+  assertJustifiedRows,
+  assertPassesAndSave,
+  horizontalOverflow,
+  loadAllImages,
+  onEachScreen,
+  SCREENS,
+  saveScreenshot,
+  VIEWPORTS,
+} from './page-checks.js';
 
 const skip = chromiumSkipReason();
 /** Sent with quotes: the download saves it without them. */
 const PANORAMA_NAME = 'Панорама "Alps" 2026.jpg';
 const PANORAMA_SAVED_AS = 'Панорама Alps 2026.jpg';
 
-let testApp: TestApp;
-let server: Server;
-let appUrl: string;
-let browser: Browser;
-/** Every context's reports, for the last check. */
-const reports: PageReports[] = [];
-/** Newest first: a 3000 × 2000 photo, the panorama, another 3000 × 2000 photo. */
-let uploaded: { landscape: string; panorama: string; older: string };
+/** Newest first: a 3000 × 2000 photo, the panorama, another 3000 × 2000 photo, a 400 × 300 animated GIF. */
+let uploaded: { landscape: string; panorama: string; older: string; animation: string };
 
 /** A JPEG with some detail (a flat image would compress to nothing). */
 function photo(width: number, height: number, fill: string): Promise<Buffer> {
@@ -36,12 +38,13 @@ function photo(width: number, height: number, fill: string): Promise<Buffer> {
   return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
 }
 
-async function newPage(options: Parameters<Browser['newContext']>[0]): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ locale: 'en-GB', ...options });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  reports.push(watchPage(page));
-  return { context, page };
+/** A two-frame GIF, `width` × `height` each: the gallery badges it. */
+function animatedGif(width: number, height: number): Promise<Buffer> {
+  const frames = Buffer.alloc(width * height * 2 * 3, 200);
+  frames.fill(40, width * height * 3);
+  return sharp(frames, { raw: { width, height: height * 2, channels: 3, pageHeight: height } })
+    .gif()
+    .toBuffer();
 }
 
 /** Which srcset image Chromium should pick for an image shown `shownWidth` CSS pixels wide at `scale` (html_srcset_parser.cc). */
@@ -80,13 +83,15 @@ function shownCandidate(page: Page, selector: string) {
 }
 
 describe('the photo page, its 2× images and the full-size viewer in Chromium', { skip }, () => {
+  const app = useBrowserApp({ app: { env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '10000' } } });
+
   before(async () => {
-    testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '10000' } });
     // Older photos first, stored as an earlier version did (no 2× copies): the gallery mixes both kinds.
-    await seedPhotos(testApp.store, 12);
-    const visitor = await openBrowser(testApp.app);
+    await seedPhotos(app.testApp.store, 12);
+    const visitor = await openBrowser(app.testApp.app);
     const ids: string[] = [];
     for (const [bytes, name] of [
+      [await animatedGif(400, 300), 'moving.gif'],
       [await photo(3000, 2000, '#4a7'), 'older.jpg'],
       [await photo(6000, 1000, '#47a'), PANORAMA_NAME],
       [await photo(3000, 2000, '#a74'), 'landscape.jpg'],
@@ -94,30 +99,12 @@ describe('the photo page, its 2× images and the full-size viewer in Chromium', 
       const response = await visitor.upload().set('Accept', 'application/json').attach('photos', bytes, name).expect(201);
       ids.push(response.body.photos[0].id);
     }
-    uploaded = { older: ids[0]!, panorama: ids[1]!, landscape: ids[2]! };
-    server = testApp.app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    appUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    await testApp?.close();
+    uploaded = { animation: ids[0]!, older: ids[1]!, panorama: ids[2]!, landscape: ids[3]! };
   });
 
   /** A step with its own page: a screenshot in test-results/ if it fails. */
-  function step(name: string, options: Parameters<Browser['newContext']>[0], body: (page: Page) => Promise<void>) {
-    it(name, async () => {
-      const { context, page } = await newPage(options);
-      try {
-        await screenshotOnFailure(page, name, () => body(page));
-      } finally {
-        await context.close();
-      }
-    });
+  function step(name: string, options: BrowserContextOptions, body: (page: Page) => Promise<void>) {
+    it(name, () => app.visit(name, { locale: 'en-GB', ...options }, body));
   }
 
   for (const viewport of VIEWPORTS) {
@@ -127,7 +114,7 @@ describe('the photo page, its 2× images and the full-size viewer in Chromium', 
         `when the photo page is shown at ${where} at ${scale}×, then Chromium picks the srcset image its width needs`,
         { viewport, deviceScaleFactor: scale },
         async (page) => {
-          await page.goto(`${appUrl}/photos/${uploaded.landscape}`);
+          await page.goto(`${app.url}/photos/${uploaded.landscape}`);
           const shown = await shownCandidate(page, '.photo-frame img');
           assert.deepEqual(shown.widths, [1600, 2560]);
           // Chromium's rule may take a smaller image a little short of the screen's density; the next larger one is
@@ -148,7 +135,7 @@ describe('the photo page, its 2× images and the full-size viewer in Chromium', 
         `when the gallery is shown at ${where} at ${scale}×, then its first row loads at once with the thumbnail the screen needs`,
         { viewport, deviceScaleFactor: scale },
         async (page) => {
-          await page.goto(`${appUrl}/`);
+          await page.goto(`${app.url}/`);
           const tiles = await page.locator('.grid img').evaluateAll((images) =>
             images.map((image) => ({
               top: Math.round(image.getBoundingClientRect().top),
@@ -180,93 +167,131 @@ describe('the photo page, its 2× images and the full-size viewer in Chromium', 
   }
 
   step(
-    'when a panorama is zoomed by keyboard on a desktop, then Enter and Space toggle 100 %, Escape leaves it, and the page never scrolls sideways',
-    { viewport: { width: 1920, height: 1080 } },
+    'when a panorama is zoomed by keyboard on each screen, then Enter and Space toggle 100 %, Escape leaves it, a click zooms too, and the page never scrolls sideways',
+    {},
     async (page) => {
-      await page.goto(`${appUrl}/photos/${uploaded.panorama}`);
-      const zoom = page.getByRole('button', { name: 'Zoom to 100 %' });
-      await zoom.waitFor();
-      const imageWidth = () => page.locator('.photo-frame img').evaluate((image) => Math.round(image.getBoundingClientRect().width));
-      const fitted = await imageWidth();
-      assert.ok(fitted < 2560, `fitted to the window: ${fitted} px`);
+      await onEachScreen(page, async (screen) => {
+        await page.goto(`${app.url}/photos/${uploaded.panorama}`);
+        const zoom = page.getByRole('button', { name: 'Zoom to 100 %' });
+        await zoom.waitFor();
+        const imageWidth = () => page.locator('.photo-frame img').evaluate((image) => Math.round(image.getBoundingClientRect().width));
+        const fitted = await imageWidth();
+        assert.ok(fitted < 2560, `fitted to the window: ${fitted} px`);
 
-      await zoom.focus();
-      await page.keyboard.press('Enter');
-      assert.equal(await zoom.getAttribute('aria-pressed'), 'true');
-      assert.equal(await imageWidth(), 2560, 'one pixel of the 2560 px copy per CSS pixel');
-      assert.match(await loadedSource(page), /\/display-2x\//, 'the sharper copy is shown at 100 %');
-      const frame = await page
-        .locator('.photo-frame')
-        .evaluate((element) => ({ scrollable: element.scrollWidth > element.clientWidth, left: element.scrollLeft }));
-      assert.ok(frame.scrollable && frame.left > 0, `the frame scrolls, from the middle: ${JSON.stringify(frame)}`);
-      assert.equal(await horizontalOverflow(page), 0, 'the page itself does not widen');
-      assert.deepEqual(await accessibilityViolations(page), [], 'axe-core, zoomed');
-      await saveScreenshot(page, 'photo-zoomed-1920x1080');
+        await zoom.focus();
+        await page.keyboard.press('Enter');
+        assert.equal(await zoom.getAttribute('aria-pressed'), 'true');
+        assert.equal(await imageWidth(), 2560, 'one pixel of the 2560 px copy per CSS pixel');
+        assert.match(await loadedSource(page), /\/display-2x\//, 'the sharper copy is shown at 100 %');
+        const frame = await page
+          .locator('.photo-frame')
+          .evaluate((element) => ({ scrollable: element.scrollWidth > element.clientWidth, left: element.scrollLeft }));
+        assert.ok(frame.scrollable && frame.left > 0, `the frame scrolls, from the middle: ${JSON.stringify(frame)}`);
+        assert.equal(await horizontalOverflow(page), 0, 'the page itself does not widen');
+        assert.deepEqual(await accessibilityViolations(page), [], 'axe-core, zoomed');
+        await saveScreenshot(page, `photo-zoomed-${screen.name}`);
 
-      await page.keyboard.press('Space');
-      assert.equal(await zoom.getAttribute('aria-pressed'), 'false');
-      assert.equal(await imageWidth(), fitted);
+        await page.keyboard.press('Space');
+        assert.equal(await zoom.getAttribute('aria-pressed'), 'false');
+        assert.equal(await imageWidth(), fitted);
 
-      await page.keyboard.press('Enter');
-      assert.equal(await zoom.getAttribute('aria-pressed'), 'true');
-      // Arrow keys scroll the zoomed photo rather than leave it.
-      await page.keyboard.press('ArrowRight');
-      assert.match(page.url(), new RegExp(`/photos/${uploaded.panorama}$`));
-      await page.keyboard.press('Escape');
-      assert.equal(await zoom.getAttribute('aria-pressed'), 'false');
-      assert.equal(await imageWidth(), fitted);
-      assert.ok(await zoom.evaluate((button) => button === document.activeElement), 'focus stays on the button');
+        await page.keyboard.press('Enter');
+        assert.equal(await zoom.getAttribute('aria-pressed'), 'true');
+        // Arrow keys scroll the zoomed photo rather than leave it.
+        await page.keyboard.press('ArrowRight');
+        assert.match(page.url(), new RegExp(`/photos/${uploaded.panorama}$`));
+        await page.keyboard.press('Escape');
+        assert.equal(await zoom.getAttribute('aria-pressed'), 'false');
+        assert.equal(await imageWidth(), fitted);
+        assert.ok(await zoom.evaluate((button) => button === document.activeElement), 'focus stays on the button');
 
-      await page.locator('.photo-frame img').click();
-      assert.equal(await zoom.getAttribute('aria-pressed'), 'true', 'a click on the photo zooms too');
-      await page.locator('.photo-frame img').click();
-      assert.equal(await zoom.getAttribute('aria-pressed'), 'false');
+        await page.locator('.photo-frame img').click();
+        assert.equal(await zoom.getAttribute('aria-pressed'), 'true', 'a click on the photo zooms too');
+        await page.locator('.photo-frame img').click();
+        assert.equal(await zoom.getAttribute('aria-pressed'), 'false');
+      });
     },
   );
 
-  step(
-    'when the visitor swipes the photo on a touch phone, then left goes to Older and right to Newer',
-    { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true },
-    async (page) => {
-      await page.goto(`${appUrl}/`);
-      await page.locator(`a[href^="/photos/${uploaded.panorama}"]`).click();
-      await page.waitForURL(new RegExp(`/photos/${uploaded.panorama}`));
-      const touch = await page.context().newCDPSession(page);
-      const box = (await page.locator('.photo-frame').boundingBox())!;
-      const y = box.y + box.height / 2;
-      async function swipe(fromX: number, toX: number) {
-        await touch.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: fromX, y }] });
-        for (let step = 1; step <= 8; step++)
-          await touch.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: fromX + ((toX - fromX) * step) / 8, y }] });
-        await touch.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-      }
-      // A short drag is not a swipe.
-      await swipe(200, 170);
-      assert.match(page.url(), new RegExp(`/photos/${uploaded.panorama}`));
+  for (const screen of SCREENS) {
+    step(
+      `when the visitor swipes the photo on a ${screen.viewport.width} × ${screen.viewport.height} touch screen in ${screen.colorScheme}, then left goes to Older and right to Newer`,
+      {
+        viewport: screen.viewport,
+        colorScheme: screen.colorScheme,
+        deviceScaleFactor: 2,
+        hasTouch: true,
+        isMobile: screen.viewport === VIEWPORTS[0],
+      },
+      async (page) => {
+        await page.goto(`${app.url}/`);
+        await page.locator(`a[href^="/photos/${uploaded.panorama}"]`).click();
+        await page.waitForURL(new RegExp(`/photos/${uploaded.panorama}`));
+        const touch = await page.context().newCDPSession(page);
+        const box = (await page.locator('.photo-frame').boundingBox())!;
+        const y = box.y + box.height / 2;
+        async function swipe(fromX: number, toX: number) {
+          await touch.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: fromX, y }] });
+          for (let step = 1; step <= 8; step++)
+            await touch.send('Input.dispatchTouchEvent', {
+              type: 'touchMove',
+              touchPoints: [{ x: fromX + ((toX - fromX) * step) / 8, y }],
+            });
+          await touch.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+        }
+        // From near one edge of the photo to near the other, whatever its width.
+        const [left, middle, right] = [box.x + 0.13 * box.width, box.x + 0.5 * box.width, box.x + 0.87 * box.width];
+        // A short drag is not a swipe.
+        await swipe(middle, middle - 30);
+        assert.match(page.url(), new RegExp(`/photos/${uploaded.panorama}`));
 
-      await swipe(340, 50);
-      await page.waitForURL(new RegExp(`/photos/${uploaded.older}`));
-      await swipe(50, 340);
-      await page.waitForURL(new RegExp(`/photos/${uploaded.panorama}`));
-      await swipe(50, 340);
-      await page.waitForURL(new RegExp(`/photos/${uploaded.landscape}`));
-    },
-  );
+        await swipe(right, left);
+        await page.waitForURL(new RegExp(`/photos/${uploaded.older}`));
+        await swipe(left, right);
+        await page.waitForURL(new RegExp(`/photos/${uploaded.panorama}`));
+        await swipe(left, right);
+        await page.waitForURL(new RegExp(`/photos/${uploaded.landscape}`));
+      },
+    );
+  }
 
   step(
-    'when "Full-size image" is followed, then the viewer in the app shows the whole photo and Download saves it under its uploaded name',
-    { viewport: { width: 1280, height: 800 } },
+    'when "Full-size image" is followed on each screen, then the viewer in the app shows the whole photo and Download, in reach, saves it under its uploaded name',
+    {},
     async (page) => {
-      await page.goto(`${appUrl}/photos/${uploaded.panorama}`);
-      await page.getByRole('link', { name: 'Full-size image' }).click();
-      await page.waitForURL(`${appUrl}/photos/${uploaded.panorama}/full`);
-      assert.equal(await loadedImageWidth(page, '.photo-frame img'), 6000, 'the full-size image, from its presigned link');
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download' }).click()]);
-      assert.equal(download.suggestedFilename(), PANORAMA_SAVED_AS);
-      assert.ok((await download.failure()) === null, 'the download completed');
-      await page.getByRole('button', { name: 'Zoom to 100 %' }).click();
-      assert.equal(await page.locator('.photo-frame img').evaluate((image) => Math.round(image.getBoundingClientRect().width)), 6000);
-      assert.equal(await horizontalOverflow(page), 0);
+      await onEachScreen(page, async () => {
+        await page.goto(`${app.url}/photos/${uploaded.panorama}`);
+        await page.getByRole('link', { name: 'Full-size image' }).click();
+        await page.waitForURL(`${app.url}/photos/${uploaded.panorama}/full`);
+        assert.equal(await loadedImageWidth(page, '.photo-frame img'), 6000, 'the full-size image, from its presigned link');
+        const shown = await page.locator('.photo-frame img').evaluate((image) => {
+          const box = image.getBoundingClientRect();
+          return {
+            left: box.left,
+            right: box.right,
+            top: box.top,
+            bottom: box.bottom,
+            width: window.innerWidth,
+            height: window.innerHeight,
+          };
+        });
+        assert.ok(
+          shown.left >= 0 && shown.right <= shown.width && shown.top >= 0 && shown.bottom <= shown.height,
+          `the whole photo is in the window: ${JSON.stringify(shown)}`,
+        );
+        const download = page.getByRole('link', { name: 'Download' });
+        const downloadBox = (await download.boundingBox())!;
+        assert.ok(
+          downloadBox.y >= 0 && downloadBox.y + downloadBox.height <= shown.height,
+          `Download is on the first screen: ${JSON.stringify(downloadBox)}`,
+        );
+        const [saved] = await Promise.all([page.waitForEvent('download'), download.click()]);
+        assert.equal(saved.suggestedFilename(), PANORAMA_SAVED_AS);
+        assert.ok((await saved.failure()) === null, 'the download completed');
+        await page.getByRole('button', { name: 'Zoom to 100 %' }).click();
+        assert.equal(await page.locator('.photo-frame img').evaluate((image) => Math.round(image.getBoundingClientRect().width)), 6000);
+        assert.equal(await horizontalOverflow(page), 0);
+      });
     },
   );
 
@@ -275,33 +300,47 @@ describe('the photo page, its 2× images and the full-size viewer in Chromium', 
     { name: 'full-size', path: () => `/photos/${uploaded.panorama}/full` },
   ]) {
     step(`then the ${name} page, light and dark, at each size, has no axe-core violation and no sideways scrolling`, {}, async (page) => {
-      for (const viewport of VIEWPORTS) {
-        for (const colorScheme of COLOR_SCHEMES) {
-          const where = `at ${viewport.width} × ${viewport.height}, ${colorScheme}`;
-          await page.setViewportSize(viewport);
-          await page.emulateMedia({ colorScheme });
-          await page.goto(`${appUrl}${path()}`);
-          await loadAllImages(page);
-          assert.deepEqual(await accessibilityViolations(page), [], `axe-core ${where}`);
-          assert.equal(await horizontalOverflow(page), 0, `pixels wider than the window ${where}`);
-          await saveScreenshot(page, `${name}-${viewport.width}x${viewport.height}${colorScheme === 'dark' ? '-dark' : ''}`);
-        }
-      }
+      await onEachScreen(page, async (screen) => {
+        await page.goto(`${app.url}${path()}`);
+        await loadAllImages(page);
+        await assertPassesAndSave(page, screen, name);
+      });
     });
   }
 
-  step('then on a large screen the photo page uses the window, not a column', { viewport: { width: 1920, height: 1080 } }, async (page) => {
-    await page.goto(`${appUrl}/photos/${uploaded.panorama}`);
-    const width = await page.locator('.photo-frame img').evaluate((image) => image.getBoundingClientRect().width);
-    assert.ok(width >= 1920 - 40, `the panorama is ${width} px wide in a 1920 px window`);
+  step("then on each screen the photo page uses the window's width, not a column", {}, async (page) => {
+    await onEachScreen(page, async (screen) => {
+      await page.goto(`${app.url}/photos/${uploaded.panorama}`);
+      const width = await page.locator('.photo-frame img').evaluate((image) => image.getBoundingClientRect().width);
+      assert.ok(width >= screen.viewport.width - 40, `the panorama is ${width} px wide in a ${screen.viewport.width} px window`);
+    });
   });
 
-  it('then no page broke the Content Security Policy or raised a script error', () => {
-    const all = (key: 'cspViolations' | 'pageErrors' | 'console') => reports.flatMap((report) => report[key]);
-    const seen = `Console:\n${all('console').join('\n') || '(nothing)'}`;
-    assert.deepEqual(all('cspViolations'), [], seen);
-    assert.deepEqual(all('pageErrors'), [], seen);
-  });
+  step(
+    "then on each screen the gallery's rows keep each photo's shape, the panorama's too, and the animation's badge sits on its photo's corner",
+    {},
+    async (page) => {
+      await onEachScreen(page, async (screen) => {
+        await page.goto(`${app.url}/`);
+        await assertJustifiedRows(page, screen.viewport);
+        const tile = page.locator(`.grid > li:has(a[href^="/photos/${uploaded.animation}"])`);
+        const [image, badge] = await Promise.all(
+          ['img', '.badge'].map((part) => tile.locator(part).evaluate((element) => element.getBoundingClientRect().toJSON() as DOMRect)),
+        );
+        assert.equal(await tile.locator('.badge').textContent(), 'Animated');
+        assert.ok(badge!.width > 0 && badge!.height > 0, 'the badge is shown');
+        const inset = { left: badge!.left - image!.left, top: badge!.top - image!.top };
+        assert.ok(
+          inset.left >= 0 && inset.left <= 12 && inset.top >= 0 && inset.top <= 12,
+          `the badge is at the top-left: ${JSON.stringify(inset)}`,
+        );
+        assert.ok(badge!.right <= image!.right && badge!.bottom <= image!.bottom, 'the badge lies on the photo');
+        assert.match((await tile.locator('.visually-hidden').textContent()) ?? '', /, animated,/, 'and its name says so');
+      });
+    },
+  );
+
+  app.itFindsNoPageErrors();
 });
 
 /** The photo's shown image, once loaded. */

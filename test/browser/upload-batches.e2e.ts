@@ -1,58 +1,35 @@
 // Uploads that forgive, in a real browser (Debian's Chromium): more files than one request may carry go in
 // batches with one progress for all; a refused file is named with its reason while the others are stored; a
 // failed request keeps the chosen files and captions; each file may have its own caption; the new photos are
-// marked in the gallery; and on a phone the Upload button stays in reach with ten previews.
+// marked in the gallery; and on each screen (390 × 844, 1280 × 800, 1920 × 1080, light and dark) the Upload button
+// stays in reach with ten previews, which pass axe-core.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startTestApp, type TestApp } from '../support/test-app.js';
-import { chromiumSkipReason, launchChromium, screenshotOnFailure, serveForBrowser, watchPage } from './chromium.js';
-import { saveScreenshot } from './page-checks.js';
+import { before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { useBrowserApp } from './browser-app.js';
+import { chromiumSkipReason } from './chromium.js';
+import { assertPassesAndSave, inScreen, SCREENS, VIEWPORTS } from './page-checks.js';
 import { dropFiles } from './visitor.js';
 
 const skip = chromiumSkipReason();
-/**
- * These tests need the upload's answer per file (`refused` beside `photos`, good files stored beside a bad one) and
- * `caption-<n>` fields, which the server side of issue 20 point 7 adds: remove the todo once it is merged.
- */
 
-let testApp: TestApp;
-let served: Awaited<ReturnType<typeof serveForBrowser>>;
-let browser: Browser;
-let context: BrowserContext;
 let maxFiles: number;
 
 describe('uploads that forgive, in Chromium', { skip }, () => {
-  before(async () => {
-    testApp = await startTestApp();
-    maxFiles = testApp.config.maxFilesPerUpload;
-    served = await serveForBrowser(testApp.app);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'UTC' });
+  const app = useBrowserApp({ timeout: 20_000 });
+  before(() => {
+    maxFiles = app.testApp.config.maxFilesPerUpload;
   });
 
-  after(async () => {
-    await browser?.close();
-    await served?.close();
-    await testApp?.close();
-  });
-
-  /** A fresh page on the gallery with the upload dialog open; fails on any CSP violation or script error. */
+  /** A fresh visitor on the gallery with the upload dialog open; fails on any CSP violation or script error. */
   async function withDialog(name: string, body: (page: Page) => Promise<void>): Promise<void> {
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    const reports = watchPage(page);
-    try {
-      await screenshotOnFailure(page, name, async () => {
-        await page.goto(`${served.url}/`);
-        await page.getByRole('link', { name: 'Upload photos' }).click();
-        await page.getByRole('dialog', { name: 'Share photos' }).waitFor();
-        await body(page);
-        assert.deepEqual([...reports.cspViolations, ...reports.pageErrors], [], reports.console.join('\n'));
-      });
-    } finally {
-      await page.close();
-    }
+    await app.visit(name, { viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'UTC' }, async (page, reports) => {
+      await page.goto(`${app.url}/`);
+      await page.getByRole('link', { name: 'Upload photos' }).click();
+      await page.getByRole('dialog', { name: 'Share photos' }).waitFor();
+      await body(page);
+      assert.deepEqual([...reports.cspViolations, ...reports.pageErrors], [], reports.console.join('\n'));
+    });
   }
 
   it('when more files are chosen than one request carries, then all are sent in batches with one progress, and the gallery marks them', async () => {
@@ -74,7 +51,7 @@ describe('uploads that forgive, in Chromium', { skip }, () => {
       assert.equal(posts.length, Math.ceil(count / maxFiles), 'one request per batch');
       assert.equal(await page.evaluate(() => sessionStorage.getItem('highest')), '100', 'the one progress for all reached 100 %');
       assert.equal((await page.getByRole('status').first().textContent())?.trim(), `${count} photos were uploaded.`);
-      assert.equal((await testApp.listAllKeys()).filter((key) => key.includes('/thumbnails/')).length, count);
+      assert.equal((await app.testApp.listAllKeys()).filter((key) => key.includes('/thumbnails/')).length, count);
       const marked = page.locator('.grid > li.just-uploaded');
       assert.equal(await marked.count(), count, 'each new photo is marked');
       assert.match((await marked.first().getByRole('link').textContent()) ?? '', /^New/, 'and says so to a screen reader');
@@ -125,7 +102,7 @@ describe('uploads that forgive, in Chromium', { skip }, () => {
         .evaluateAll((links) => links.map((link) => link.getAttribute('href')!));
       const captionsBySize = await Promise.all(
         hrefs.map(async (href) => {
-          const photo = await (await fetch(`${served.url}${href}`)).text();
+          const photo = await (await fetch(`${app.url}${href}`)).text();
           return `${/(\d+ × \d+) pixels/.exec(photo)?.[1]}: ${/<h1[^>]*>([^<]*)<\/h1>/.exec(photo)?.[1]}`;
         }),
       );
@@ -166,7 +143,7 @@ describe('uploads that forgive, in Chromium', { skip }, () => {
       const captions = page.getByRole('list', { name: 'Chosen photos' }).getByRole('textbox');
       await captions.nth(0).fill('The text file');
       await captions.nth(1).fill('The photo');
-      const thumbnails = async () => (await testApp.listAllKeys()).filter((key) => key.includes('/thumbnails/')).length;
+      const thumbnails = async () => (await app.testApp.listAllKeys()).filter((key) => key.includes('/thumbnails/')).length;
       const before = await thumbnails();
       await page.getByRole('button', { name: 'Upload', exact: true }).click();
       const alert = page.getByRole('alert');
@@ -180,33 +157,38 @@ describe('uploads that forgive, in Chromium', { skip }, () => {
     });
   });
 
-  it('when ten photos are chosen on a 390 × 844 phone, then the Upload button is on the screen and takes the tap', async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
-    const page = await phone.newPage();
-    try {
-      await screenshotOnFailure(page, 'upload-ten-previews-on-a-phone', async () => {
-        await page.goto(`${served.url}/`);
-        await page.getByRole('link', { name: 'Upload photos' }).click();
-        await dropFiles(
-          page,
-          '.drop-zone',
-          Array.from({ length: 10 }, (_, i) => ({ name: `phone-${i + 1}.png`, type: 'image/png', fixture: 'square.png' })),
-        );
-        await page.locator('canvas.drawn').nth(9).waitFor();
-        const upload = page.getByRole('button', { name: 'Upload', exact: true });
-        const box = (await upload.boundingBox())!;
-        assert.ok(box.y >= 0 && box.y + box.height <= 844, `the button lies within the screen: ${JSON.stringify(box)}`);
-        const onTop = await page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.closest('button')?.textContent, {
-          x: box.x + box.width / 2,
-          y: box.y + box.height / 2,
-        });
-        assert.equal(onTop, 'Upload', 'nothing covers it');
-        await saveScreenshot(page, 'upload-dialog-ten-previews-390x844');
-      });
-    } finally {
-      await phone.close();
+  it('when ten photos are chosen on each screen, then the Upload button is on the screen and takes the tap', async () => {
+    for (const screen of SCREENS) {
+      const phone = screen.viewport === VIEWPORTS[0];
+      const device = { viewport: screen.viewport, colorScheme: screen.colorScheme, hasTouch: true, isMobile: phone };
+      await app.visit(`upload-ten-previews-${screen.name}`, device, (page) =>
+        inScreen(screen, async () => {
+          await page.goto(`${app.url}/`);
+          await page.getByRole('link', { name: 'Upload photos' }).click();
+          await dropFiles(
+            page,
+            '.drop-zone',
+            Array.from({ length: 10 }, (_, i) => ({ name: `phone-${i + 1}.png`, type: 'image/png', fixture: 'square.png' })),
+          );
+          await page.locator('canvas.drawn').nth(9).waitFor();
+          const upload = page.getByRole('button', { name: 'Upload', exact: true });
+          const box = (await upload.boundingBox())!;
+          assert.ok(
+            box.y >= 0 && box.y + box.height <= screen.viewport.height,
+            `the button lies within the screen: ${JSON.stringify(box)}`,
+          );
+          const onTop = await page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.closest('button')?.textContent, {
+            x: box.x + box.width / 2,
+            y: box.y + box.height / 2,
+          });
+          assert.equal(onTop, 'Upload', 'nothing covers it');
+          await assertPassesAndSave(page, screen, 'upload-dialog-ten-previews');
+        }),
+      );
     }
   });
+
+  app.itFindsNoPageErrors();
 });
 
 /** Notes the highest value `selector`'s progress bar reaches in sessionStorage, which outlives the navigation after the upload. */
