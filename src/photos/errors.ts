@@ -1,7 +1,7 @@
 // The photo feature's failures, in the user's words. Each names what was wrong and what to do; the error
 // handler gives each kind its HTTP status. Library messages and paths stay in `cause`, for the log only.
 import { AppError, type AppErrorDetails, type RefusedFile } from '../errors.js';
-import { formatBytes, printableFileName } from '../format.js';
+import { formatBytes, listInWords, printableFileName } from '../format.js';
 
 const NOTHING_STORED = 'Nothing was stored.';
 
@@ -357,10 +357,6 @@ export class UploadNotKept extends AppError {
 function quoteName(filename: string): string {
   const printable = printableFileName(filename);
   return printable ? `"${printable}"` : 'The file';
-}
-
-export function listInWords(items: readonly string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
 function formatMegapixels(pixels: number): string {

@@ -1,0 +1,31 @@
+// Answers a known path asked with a method it does not take: 405 with the methods it does take in `Allow`.
+import type { RequestHandler, Router } from 'express';
+import { MethodNotAllowed } from '../errors.js';
+
+/**
+ * Adds, after a router's routes, one route per path that answers every method none of them took: OPTIONS with
+ * the path's methods, anything else with a 405 through the error handler. Paths no route knows stay 404.
+ */
+export function refusingOtherMethods(router: Router): Router {
+  const methodsByPath = new Map<string, string[]>();
+  for (const { route } of router.stack) {
+    if (!route) continue;
+    const methods = methodsByPath.get(route.path) ?? [];
+    for (const { method } of route.stack) {
+      const name = method.toUpperCase();
+      // Express answers HEAD with the GET handler.
+      for (const taken of name === 'GET' ? ['GET', 'HEAD'] : [name]) if (!methods.includes(taken)) methods.push(taken);
+    }
+    methodsByPath.set(route.path, methods);
+  }
+  for (const [path, methods] of methodsByPath) router.all(path, answerOtherMethods([...methods, 'OPTIONS']));
+  return router;
+}
+
+function answerOtherMethods(allowed: readonly string[]): RequestHandler {
+  const allow = allowed.join(', ');
+  return function answerOtherMethod(req, res) {
+    if (req.method !== 'OPTIONS') throw new MethodNotAllowed(req.method, allowed);
+    res.set('Allow', allow).status(204).end();
+  };
+}
