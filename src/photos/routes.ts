@@ -90,7 +90,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
 
   router.get('/photos/:id', rateLimits.pageViews, async function showPhoto(req, res) {
     const photo = await findPhoto(req);
-    const from = typeof req.query.from === 'string' ? req.query.from : undefined;
+    const from = galleryPosition(req);
     const [urls, { newer, older }] = await Promise.all([store.presignPhotoUrls(photo), store.findNeighbours(photo.id, from)]);
     const isOwner = session.isOwner(req, photo.id, photo.ownerTag);
     res.render('photo', {
@@ -104,6 +104,8 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
         srcset: offered(displayCandidates(photo, urls)),
       },
       canDelete: isOwner,
+      // The caption edit comes back to this page as it was reached, with the same neighbours.
+      captionAction: withGalleryPosition(`/photos/${photo.id}/caption`, photo.id, from),
       newerLink: newer && photoLink(newer.id, newer.from),
       olderLink: older && photoLink(older.id, older.from),
       notice: takeNotice(req, res),
@@ -121,7 +123,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     if (!(await store.replaceCaption(photo.id, caption))) throw new PhotoNotFound();
     req.log.info({ photoId: photo.id }, 'caption edited');
     rememberNotice(req, res, { kind: caption ? 'caption-saved' : 'caption-removed' });
-    res.redirect(303, `/photos/${photo.id}`);
+    res.redirect(303, photoLink(photo.id, galleryPosition(req)));
   });
 
   // The full-size image inside the app, with a link that downloads it under the uploader's file name.
@@ -203,5 +205,19 @@ function offered(candidates: ImageCandidate[]): string | undefined {
 
 /** A photo page's address; `from` lets that page find the photo newer than it (see store.findNeighbours). */
 function photoLink(id: string, from: string | undefined): string {
-  return from && from !== id ? `/photos/${id}?from=${from}` : `/photos/${id}`;
+  return withGalleryPosition(`/photos/${id}`, id, from);
+}
+
+/** `address` with `?from=`, unless it says nothing (no position, or the photo itself). */
+function withGalleryPosition(address: string, id: string, from: string | undefined): string {
+  return from && from !== id ? `${address}?from=${from}` : address;
+}
+
+/**
+ * The gallery position a photo page was reached from (`?from=`): a photo id, or nothing. Anything else is no link
+ * the app wrote, and is dropped rather than carried into a link or a redirect.
+ */
+function galleryPosition(req: Request): string | undefined {
+  const { from } = req.query;
+  return typeof from === 'string' && isPhotoId(from) ? from : undefined;
 }

@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import request from 'supertest';
 import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
-import { hiddenFormFields } from '../../scripts/support/html.js';
+import { decodeHtml, hiddenFormFields } from '../../scripts/support/html.js';
 import { MAX_CAPTION_LENGTH } from '../../src/photos/captions.js';
 import { openBrowser, type Browser } from '../support/browser.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
@@ -175,6 +175,48 @@ describe('when the uploader edits the caption through the form on the photo page
     const fields = await captionFormFields(uploader, photoId);
     await postCaption(uploader, photoId, { ...fields, caption: 'Hi\u2069\u202Eevil' }).expect(303);
     assert.equal((await testApp.store.findPhoto(photoId))?.caption, 'Hi\u202Eevil\u202C');
+  });
+});
+
+describe('when the uploader came to the photo from a gallery page (?from=)', () => {
+  const FROM = '1700000000000-0123456789ab';
+
+  it("then the form posts that position and the edit comes back to it, so the page's neighbours stay the same", async () => {
+    const page = (await uploader.get(`/photos/${photoId}?from=${FROM}`).expect(200)).text;
+    const action = decodeHtml(/<form id="caption-form" action="([^"]*)"/.exec(page)?.[1] ?? '');
+    assert.equal(action, `/photos/${photoId}/caption?from=${FROM}`);
+    await uploader.agent
+      .post(action)
+      .type('form')
+      .send({ ...hiddenFormFields(page, 'caption-form'), caption: 'Back where I was' })
+      .expect(303)
+      .expect('Location', `/photos/${photoId}?from=${FROM}`);
+    assert.equal((await testApp.store.findPhoto(photoId))?.caption, 'Back where I was');
+  });
+
+  it('then a `from` that is not a photo id is dropped: the edit comes back to the bare photo page, never elsewhere', async () => {
+    const fields = await captionFormFields(uploader, photoId);
+    const hostile = [
+      '//evil.example',
+      'https://evil.example/',
+      '/\\evil.example',
+      '%0d%0aSet-Cookie:%20a=b',
+      `${FROM}/../../evil`,
+      `${FROM}%23frag`,
+      `${FROM}&from=${FROM}`,
+      `${FROM}0`,
+      '',
+    ];
+    for (const from of hostile) {
+      await uploader.agent
+        .post(`/photos/${photoId}/caption?from=${from}`)
+        .type('form')
+        .send({ ...fields, caption: 'Still here' })
+        .expect(303)
+        .expect('Location', `/photos/${photoId}`);
+      const page = (await uploader.get(`/photos/${photoId}?from=${from}`).expect(200)).text;
+      assert.ok(page.includes(`<form id="caption-form" action="/photos/${photoId}/caption" method="post">`), from);
+    }
   });
 });
 
