@@ -103,7 +103,8 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
         ...displaySize(photo, urls.largeDisplay ? LARGE_DISPLAY_SIZE : DISPLAY_SIZE),
         srcset: offered(displayCandidates(photo, urls)),
       },
-      canDelete: isOwner,
+      // The uploader's browser: it gets the caption form and the Delete link.
+      isOwner,
       // The caption edit comes back to this page as it was reached, with the same neighbours.
       captionAction: withGalleryPosition(`/photos/${photo.id}/caption`, photo.id, from),
       newerLink: newer && photoLink(newer.id, newer.from),
