@@ -110,13 +110,31 @@ export class NoPhotoChosen extends AppError {
 
 export class CaptionTooLong extends AppError {
   /** `filename`: the file whose own caption it is (see `caption-<n>`), when it is not the caption for all. */
-  constructor(limit: number, filename?: string) {
+  constructor(limit: number, over: CaptionOverLimit, filename?: string) {
+    const caption = `The caption${filename === undefined ? '' : ` for ${quoteName(filename)}`}`;
     super({
       kind: 'bad-input',
       title: 'Caption too long',
-      message: `The caption${filename === undefined ? '' : ` for ${quoteName(filename)}`} is longer than ${limit} characters. ${NOTHING_STORED}`,
+      message: `${caption} ${captionExcessInWords(limit, over)} ${NOTHING_STORED}`,
       hint: 'Shorten the caption and upload again.',
     });
+  }
+}
+
+/**
+ * How a caption is over its limits: it has too many characters; its characters take more bytes than S3 keeps (emoji
+ * families, letters with several marks); or its field was too big to read at all.
+ */
+export type CaptionOverLimit = { by: 'characters' } | { by: 'room'; characters: number; fitting: number } | { by: 'field-size' };
+
+function captionExcessInWords(limit: number, over: CaptionOverLimit): string {
+  switch (over.by) {
+    case 'characters':
+      return `is longer than ${limit} characters.`;
+    case 'room':
+      return `is too long to store: emoji and letters with marks take the room of several plain letters, so only its first ${over.fitting} of its ${over.characters} characters fit.`;
+    case 'field-size':
+      return `is too long to store: a caption may have up to ${limit} characters, fewer when they are emoji or letters with marks.`;
   }
 }
 

@@ -4,7 +4,14 @@ import express, { Router, type Request, type RequestHandler } from 'express';
 import type { BrowserSession } from '../http/browser-session.js';
 import { rememberNotice, takeNotice } from '../http/notice.js';
 import type { RateLimits } from '../http/rate-limits.js';
-import { acceptCaption, CAPTION_FIELD_BYTES, captionLength, MAX_CAPTION_LENGTH, MAX_HEADING_CAPTION_LENGTH } from './captions.js';
+import {
+  acceptCaption,
+  CAPTION_FIELD_BYTES,
+  captionLength,
+  MAX_CAPTION_BYTES,
+  MAX_CAPTION_LENGTH,
+  MAX_HEADING_CAPTION_LENGTH,
+} from './captions.js';
 import { groupByDay } from './days.js';
 import { listInWords } from '../format.js';
 import { CaptionNotReadable, CaptionTooLong, NotPhotoOwner, PhotoNotFound } from './errors.js';
@@ -34,6 +41,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     maxUploadBytes,
     maxFilesPerUpload,
     maxCaptionLength: MAX_CAPTION_LENGTH,
+    maxCaptionBytes: MAX_CAPTION_BYTES,
   };
   // The delete form has one field (its CSRF token): anything bigger is not from it.
   const readSmallForm = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 4 });
@@ -172,14 +180,18 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
 }
 
 /**
- * The caption form: its token and a caption of up to MAX_CAPTION_LENGTH characters, each percent-encoded
- * (3 bytes for each of up to 4 UTF-8 bytes). A larger form holds a caption over the limit, and is told so.
+ * The caption form: its token and a caption field of up to CAPTION_FIELD_BYTES, each byte percent-encoded
+ * (3 bytes each). A larger form holds a caption over the limits, and is told so.
  */
 function captionFormReader(): RequestHandler {
   const read = express.urlencoded({ extended: false, limit: CAPTION_FIELD_BYTES * 3 + 1024, parameterLimit: 4 });
   return (req, res, next) =>
     read(req, res, (error?: unknown) =>
-      next((error as { type?: unknown } | undefined)?.type === 'entity.too.large' ? new CaptionTooLong(MAX_CAPTION_LENGTH) : error),
+      next(
+        (error as { type?: unknown } | undefined)?.type === 'entity.too.large'
+          ? new CaptionTooLong(MAX_CAPTION_LENGTH, { by: 'field-size' })
+          : error,
+      ),
     );
 }
 

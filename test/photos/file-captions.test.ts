@@ -76,13 +76,39 @@ describe('when a per-file caption is wrong', () => {
     });
   });
 
+  it('then one of few characters that take more room than S3 keeps refuses the upload, naming its file and what fits', async () => {
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}';
+    await testApp.assertStoresNothing(async () => {
+      const response = await uploadJson()
+        .attach('photos', await fixture('square.png'), 'a.png')
+        .field('caption-1', family.repeat(60))
+        .expect(400);
+      assert.equal(
+        response.body.error.message,
+        'The caption for "a.png" is too long to store: emoji and letters with marks take the room of several plain letters, so only its first 48 of its 60 characters fit. Nothing was stored.',
+      );
+    });
+  });
+
+  it('then 45 emoji families (315 code points) are 45 characters, and kept', async () => {
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}';
+    const response = await uploadJson()
+      .attach('photos', await fixture('square.png'), 'a.png')
+      .field('caption', family.repeat(45))
+      .expect(201);
+    assert.deepEqual(await storedCaptions(response.body), [family.repeat(45)]);
+  });
+
   it('then one past the field size limit refuses the upload, naming its file', async () => {
     await testApp.assertStoresNothing(async () => {
       const response = await uploadJson()
         .attach('photos', await fixture('square.png'), 'a.png')
         .field('caption-1', 'x'.repeat(CAPTION_FIELD_BYTES + 1))
         .expect(400);
-      assert.equal(response.body.error.message, 'The caption for "a.png" is longer than 280 characters. Nothing was stored.');
+      assert.equal(
+        response.body.error.message,
+        'The caption for "a.png" is too long to store: a caption may have up to 280 characters, fewer when they are emoji or letters with marks. Nothing was stored.',
+      );
     });
   });
 

@@ -244,9 +244,9 @@ function formError(error: unknown, limits: UploadLimits, fileNames: readonly str
       case 'LIMIT_FIELD_VALUE':
         // busboy takes a part without a filename for a text field, whatever its name and size.
         if (error.field === FILE_FIELD) return new FileWithoutName();
-        if (error.field === 'caption') return new CaptionTooLong(MAX_CAPTION_LENGTH);
+        if (error.field === 'caption') return new CaptionTooLong(MAX_CAPTION_LENGTH, { by: 'field-size' });
         return FILE_CAPTION_FIELD.test(error.field ?? '')
-          ? new CaptionTooLong(MAX_CAPTION_LENGTH, fileNames[Number(FILE_CAPTION_FIELD.exec(error.field!)![1]) - 1])
+          ? new CaptionTooLong(MAX_CAPTION_LENGTH, { by: 'field-size' }, fileNames[Number(FILE_CAPTION_FIELD.exec(error.field!)![1]) - 1])
           : new MalformedUpload(error);
       case 'LIMIT_UNEXPECTED_FILE':
         return new UnexpectedFileField();
