@@ -16,6 +16,18 @@ export class InvalidPageToken extends AppError {
   }
 }
 
+/** A results page address (after an upload without JavaScript) not sealed for this browser: altered, forged or another's. */
+export class UploadResultsNotReadable extends AppError {
+  constructor() {
+    super({
+      kind: 'bad-input',
+      title: 'Upload results not found',
+      message: 'This results page was not made for this browser, or its address was changed.',
+      hint: 'The photos that were stored are in the gallery.',
+    });
+  }
+}
+
 export class PhotoNotFound extends AppError {
   constructor() {
     super({

@@ -22,6 +22,7 @@ import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from '
 import { isPhotoId } from './photo-id.js';
 import type { PhotoRecord, PhotoStore, PhotoSummary, ViewUrls } from './store.js';
 import { thumbnailSize } from './thumbnail-size.js';
+import { type BrowserSeal, openUploadResults, UPLOAD_RESULTS_PATH, uploadResultsAddress } from './upload-results.js';
 import type { UploadReceiver } from './upload/receiver.js';
 
 export interface PhotoRoutesDeps {
@@ -83,8 +84,9 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     req.log.info({ photoIds: photos.map((photo) => photo.id), refused: refused.length }, 'photos uploaded');
     const json = req.accepts(['html', 'json']) === 'json';
     if (!json && refused.length > 0) {
-      // Said on the answer itself, not in a notice: a notice's cookie carries a code, never a name the client chose.
-      res.status(201).render('upload-result', { photos, refused });
+      // Said on a page of its own, not in a notice (a notice's cookie carries a code, never a name the client
+      // chose), at an address that carries the results: reloading it shows them again and stores nothing.
+      res.redirect(303, uploadResultsAddress(sealFor(req), photos, refused));
       return;
     }
     // One photo opens its page, several the gallery; either says what was uploaded (once).
@@ -94,6 +96,11 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     } else {
       res.redirect(303, photos.length === 1 ? `/photos/${photos[0]!.id}` : '/');
     }
+  });
+
+  // The results of an upload without JavaScript that refused some files (see uploadPhotos).
+  router.get(UPLOAD_RESULTS_PATH, rateLimits.pageViews, function showUploadResults(req, res) {
+    res.render('upload-result', openUploadResults(sealFor(req), req.query.results));
   });
 
   router.get('/photos/:id', rateLimits.pageViews, async function showPhoto(req, res) {
@@ -162,6 +169,13 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     rememberNotice(req, res, { kind: 'photo-deleted' });
     res.redirect(303, '/');
   });
+
+  function sealFor(req: Request): BrowserSeal {
+    return {
+      seal: (data) => session.sealForBrowser(req, 'upload-results', data),
+      open: (token) => session.openForBrowser(req, 'upload-results', token),
+    };
+  }
 
   async function findPhoto(req: Request): Promise<PhotoRecord> {
     const id = String(req.params.id);
