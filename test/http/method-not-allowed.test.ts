@@ -1,15 +1,13 @@
 // A method a path does not take: 405 with an Allow header naming the methods it does take, as the app's own
 // error answer (HTML or JSON, no-store, no cookie). A path no route knows stays 404 whatever the method.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import request from 'supertest';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 import { openBrowser } from '../support/browser.js';
 
-let testApp: TestApp;
 let photoId: string;
-before(async () => {
-  testApp = await startTestApp({ env: { PAGE_VIEWS_PER_MINUTE: '1000' } });
+const testApp = useTestApp({ env: { PAGE_VIEWS_PER_MINUTE: '1000' } }, async () => {
   const owner = await openBrowser(testApp.app);
   const uploaded = await owner
     .upload()
@@ -18,7 +16,6 @@ before(async () => {
     .expect(201);
   photoId = uploaded.body.photos[0].id as string;
 });
-after(() => testApp.close());
 
 const UNKNOWN_ID = '1700000000000-000000000000';
 

@@ -1,15 +1,11 @@
 // The notice after an upload or a delete shows once, on the next page, and never from the address alone.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import request from 'supertest';
 import { openBrowser } from '../support/browser.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp();
-});
-after(() => testApp.close());
+const testApp = useTestApp();
 
 describe('when an upload of several photos redirects to the gallery', () => {
   it('then the gallery says how many once, and an address alone never says it', async () => {

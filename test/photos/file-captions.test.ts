@@ -1,18 +1,15 @@
 // Each file of an upload may have its own caption: `caption-<n>` for the n-th file (from 1, refused files counted),
 // over the form's `caption`; checked as any caption is, and a bad one refuses the upload naming its file.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { type Browser, openBrowser } from '../support/browser.js';
 import { CAPTION_FIELD_BYTES } from '../../src/photos/captions.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
 let browser: Browser;
-before(async () => {
-  testApp = await startTestApp({ env: { MAX_FILES_PER_UPLOAD: '3', UPLOADS_PER_HOUR: '1000' } });
+const testApp = useTestApp({ env: { MAX_FILES_PER_UPLOAD: '3', UPLOADS_PER_HOUR: '1000' } }, async () => {
   browser = await openBrowser(testApp.app);
 });
-after(() => testApp.close());
 
 /** The captions stored for the photos of a JSON upload answer, in its order. */
 async function storedCaptions(body: { photos: { id: string }[] }): Promise<string[]> {

@@ -3,19 +3,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import request from 'supertest';
 import { type Browser, openBrowser } from '../support/browser.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
 let browser: Browser;
-before(async () => {
-  // A file may be 1 MiB and an upload hold 3 files: the bytes of refused files read and thrown away are 3 MiB at most.
-  testApp = await startTestApp({ env: { MAX_UPLOAD_MB: '1', MAX_FILES_PER_UPLOAD: '3', UPLOADS_PER_HOUR: '1000' } });
+// A file may be 1 MiB and an upload hold 3 files: the bytes of refused files read and thrown away are 3 MiB at most.
+const testApp = useTestApp({ env: { MAX_UPLOAD_MB: '1', MAX_FILES_PER_UPLOAD: '3', UPLOADS_PER_HOUR: '1000' } }, async () => {
   browser = await openBrowser(testApp.app);
 });
-after(() => testApp.close());
 
 const NOT_AN_IMAGE = 'It is not a JPEG, PNG, WebP, GIF or AVIF image.';
 const TEXT = Buffer.from('just some notes, not a photo\n'.repeat(20));
@@ -303,11 +300,7 @@ describe('when the form is sent without JavaScript', () => {
 });
 
 describe('when an upload without JavaScript refuses many files with long names', () => {
-  let manyFiles: TestApp;
-  before(async () => {
-    manyFiles = await startTestApp({ env: { MAX_FILES_PER_UPLOAD: '50', UPLOADS_PER_HOUR: '1000' } });
-  });
-  after(() => manyFiles.close());
+  const manyFiles = useTestApp({ env: { MAX_FILES_PER_UPLOAD: '50', UPLOADS_PER_HOUR: '1000' } });
 
   it('then the results address stays within 4,096 characters, and the page says how many more files it cannot list', async () => {
     const visitor = await openBrowser(manyFiles.app);

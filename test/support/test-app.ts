@@ -2,6 +2,7 @@
 // server.ts wires it. The app gets credentials only through the default chain, from the environment the
 // test gives it (the emulator's keys, or just an IMDS endpoint).
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -130,4 +131,25 @@ export async function startTestApp({
       await undoAll();
     },
   };
+}
+
+/**
+ * One test app for the test file, or the describe block, that calls this: started in its before(), closed in its
+ * after(). The answer stands for that app from then on (used before it has started, it throws), so a file holds
+ * no start and teardown of its own: `const testApp = useTestApp({ env: { … } });`. `setUp` runs in the same
+ * before(), once the app has started: Node 20 does not wait for one top-level before() to end before the next.
+ */
+export function useTestApp(options?: TestAppOptions, setUp?: () => Promise<void>): TestApp {
+  let started: TestApp | undefined;
+  before(async () => {
+    started = await startTestApp(options);
+    await setUp?.();
+  });
+  after(() => started?.close());
+  return new Proxy({} as TestApp, {
+    get(_unused, name) {
+      if (!started) throw new Error(`the test app's ${String(name)} was read before its before() started it`);
+      return Reflect.get(started, name, started);
+    },
+  });
 }
