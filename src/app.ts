@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
 import { describeError, loggableUrl } from './logging.js';
 import type { BrowserSession } from './http/browser-session.js';
-import { refusingOtherMethods } from './http/allowed-methods.js';
+import { refusingOtherMethods, refusingOtherMethodsOnFiles } from './http/allowed-methods.js';
 import { handleError, notFound } from './http/error-handler.js';
 import type { RateLimits } from './http/rate-limits.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): express.Express {
       },
     }),
   );
-  app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
+  app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }), refusingOtherMethodsOnFiles(publicDir));
   // Every page holds form tokens and presigned links that expire: never keep one (the back button asks again).
   app.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');

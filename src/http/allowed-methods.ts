@@ -1,4 +1,6 @@
 // Answers a known path asked with a method it does not take: 405 with the methods it does take in `Allow`.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { RequestHandler, Router } from 'express';
 import { MethodNotAllowed } from '../errors.js';
 
@@ -20,6 +22,27 @@ export function refusingOtherMethods(router: Router): Router {
   }
   for (const [path, methods] of methodsByPath) router.all(path, answerOtherMethods([...methods, 'OPTIONS']));
   return router;
+}
+
+/**
+ * The same for the files express.static serves from `folder` (mounted at the same path, after it): a file that is
+ * there takes GET and HEAD; a name that is no file there, or would lead outside the folder, is left to the 404.
+ */
+export function refusingOtherMethodsOnFiles(folder: string): RequestHandler {
+  const answer = answerOtherMethods(['GET', 'HEAD', 'OPTIONS']);
+  const root = path.resolve(folder);
+  return async function refuseOtherMethodOnFile(req, res, next) {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    let file: string;
+    try {
+      file = path.resolve(root, `.${decodeURIComponent(req.path)}`);
+    } catch {
+      return next(); // a malformed escape names no file
+    }
+    const isFile = file.startsWith(`${root}${path.sep}`) && (await stat(file).catch(() => undefined))?.isFile() === true;
+    if (!isFile) return next();
+    return answer(req, res, next);
+  };
 }
 
 function answerOtherMethods(allowed: readonly string[]): RequestHandler {

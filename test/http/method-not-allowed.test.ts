@@ -83,6 +83,32 @@ describe('when a path is asked with a method it does not take', () => {
   });
 });
 
+describe('when a static file is asked with a method other than GET or HEAD', () => {
+  it('then it is a 405 with Allow, as a page is; a file that is not there, or outside the folder, stays 404', async () => {
+    for (const method of ['PUT', 'DELETE', 'PATCH', 'POST']) {
+      const response = await send(method, '/static/styles.css', 'text/html');
+      assert.equal(response.status, 405, method);
+      assert.equal(response.headers.allow, 'GET, HEAD, OPTIONS', method);
+      assert.equal(response.headers['content-type'], 'text/html; charset=utf-8', method);
+      assert.equal(response.headers['cache-control'], 'no-store', method);
+    }
+    const options = await send('OPTIONS', '/static/styles.css', '*/*');
+    assert.equal(options.status, 204);
+    assert.equal(options.headers.allow, 'GET, HEAD, OPTIONS');
+    for (const path of [
+      '/static/nowhere.css',
+      '/static/../package.json',
+      '/static/%2e%2e/package.json',
+      '/static/%E0%A4%A',
+      '/static/',
+      '/static',
+    ]) {
+      assert.equal((await send('PUT', path, 'text/html')).status, 404, path);
+    }
+    await request(testApp.app).get('/static/styles.css').expect(200);
+  });
+});
+
 describe('when OPTIONS asks what a path takes', () => {
   it('then it is answered with the Allow header and no body', async () => {
     for (const [path, allow] of routes()) {
