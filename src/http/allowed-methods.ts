@@ -10,17 +10,25 @@ import { MethodNotAllowed } from '../errors.js';
  */
 export function refusingOtherMethods(router: Router): Router {
   const methodsByPath = new Map<string, string[]>();
+  /** Paths with a route for every method (`router.all`): nothing to refuse. */
+  const takingAll = new Set<string>();
   for (const { route } of router.stack) {
     if (!route) continue;
     const methods = methodsByPath.get(route.path) ?? [];
-    for (const { method } of route.stack) {
+    for (const { method } of route.stack as { method?: string }[]) {
+      if (!method) {
+        takingAll.add(route.path);
+        continue;
+      }
       const name = method.toUpperCase();
       // Express answers HEAD with the GET handler.
       for (const taken of name === 'GET' ? ['GET', 'HEAD'] : [name]) if (!methods.includes(taken)) methods.push(taken);
     }
     methodsByPath.set(route.path, methods);
   }
-  for (const [path, methods] of methodsByPath) router.all(path, answerOtherMethods([...methods, 'OPTIONS']));
+  for (const [path, methods] of methodsByPath) {
+    if (!takingAll.has(path)) router.all(path, answerOtherMethods([...methods, 'OPTIONS']));
+  }
   return router;
 }
 
