@@ -2,7 +2,10 @@
 // error answer (HTML or JSON, no-store, no cookie). A path no route knows stays 404 whatever the method.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import express, { type ErrorRequestHandler } from 'express';
 import request from 'supertest';
+import { MethodNotAllowed } from '../../src/errors.js';
+import { refusingOtherMethods } from '../../src/http/allowed-methods.js';
 import { fixture, useTestApp } from '../support/test-app.js';
 import { openBrowser } from '../support/browser.js';
 
@@ -129,5 +132,23 @@ describe('when a path no route knows is asked with any method', () => {
         assert.equal(response.headers.allow, undefined, `${method} ${path}`);
       }
     }
+  });
+});
+
+describe('when a router has a route that takes every method (router.all)', () => {
+  it('then that path is left to it, and a path beside it still refuses', async () => {
+    const router = express.Router();
+    router.all('/any', (req, res) => {
+      res.send(`any: ${req.method}`);
+    });
+    router.get('/only-get', (_req, res) => {
+      res.send('get');
+    });
+    const reportRefusal: ErrorRequestHandler = (error, _req, res, _next) => {
+      res.status(error instanceof MethodNotAllowed ? 405 : 500).json(error instanceof MethodNotAllowed ? error.allowedMethods : null);
+    };
+    const app = express().use(refusingOtherMethods(router)).use(reportRefusal);
+    assert.equal((await request(app).put('/any').expect(200)).text, 'any: PUT');
+    assert.deepEqual((await request(app).put('/only-get').expect(405)).body, ['GET', 'HEAD', 'OPTIONS']);
   });
 });
