@@ -21,7 +21,11 @@
   var maxFiles = Number(input.getAttribute('data-max-files'));
   var maxBytes = Number(input.getAttribute('data-max-bytes'));
   var caption = form.elements.caption;
-  var maxCaption = Number(caption.getAttribute('maxlength'));
+  var maxCaption = Number(caption.getAttribute('data-max-length'));
+  var maxCaptionBytes = Number(caption.getAttribute('data-max-bytes'));
+  /** Characters as the server counts them: grapheme clusters (an emoji family is one), code points without Intl.Segmenter. */
+  var graphemes = window.Intl && Intl.Segmenter ? new Intl.Segmenter(undefined, { granularity: 'grapheme' }) : undefined;
+  var utf8 = new TextEncoder();
   /** The files to send, in order, each with its preview (see addPreview). */
   var chosen = [];
   var previewCount = 0;
@@ -29,7 +33,6 @@
 
   form.classList.add('enhanced');
 
-  caption.removeAttribute('maxlength');
   countCaption(caption);
   var totalProgress = document.createElement('progress');
   totalProgress.max = 100;
@@ -167,16 +170,40 @@
   }
 
   /**
-   * maxlength counts UTF-16 units, so an emoji counts twice and the field would stop at 140 of them; the
-   * server counts characters. With JavaScript each caption field is counted as the server counts it.
+   * maxlength counts UTF-16 units, so an emoji counts twice and an emoji family eleven times; the server counts
+   * characters as a reader sees them, and the bytes S3 keeps. With JavaScript each caption field is counted alike.
    */
   function countCaption(field) {
     field.addEventListener('input', function () {
-      var length = Array.from(field.value.normalize('NFC').trim()).length;
-      field.setCustomValidity(
-        length > maxCaption ? 'A caption may have up to ' + maxCaption + ' characters; this one has ' + length + '.' : '',
-      );
+      var text = field.value.normalize('NFC').trim();
+      var characters = graphemes
+        ? Array.from(graphemes.segment(text), function (part) {
+            return part.segment;
+          })
+        : Array.from(text);
+      var message = '';
+      if (characters.length > maxCaption) {
+        message = 'A caption may have up to ' + maxCaption + ' characters; this one has ' + characters.length + '.';
+      } else if (utf8.encode(text).length > maxCaptionBytes) {
+        message =
+          'This caption is too long to store: emoji and letters with marks take the room of several plain letters, so only its first ' +
+          charactersThatFit(characters) +
+          ' of its ' +
+          characters.length +
+          ' characters fit.';
+      }
+      field.setCustomValidity(message);
     });
+  }
+
+  function charactersThatFit(characters) {
+    var bytes = 0;
+    var index;
+    for (index = 0; index < characters.length; index++) {
+      bytes += utf8.encode(characters[index]).length;
+      if (bytes > maxCaptionBytes) return index;
+    }
+    return characters.length;
   }
 
   function drawPreview(file, canvas) {

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { createHealthRoutes } from './health/routes.js';
 import { describeError, loggableUrl } from './logging.js';
 import type { BrowserSession } from './http/browser-session.js';
+import { refusingOtherMethods, refusingOtherMethodsOnFiles } from './http/allowed-methods.js';
 import { handleError, notFound } from './http/error-handler.js';
 import type { RateLimits } from './http/rate-limits.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -64,16 +65,16 @@ export function createApp(deps: AppDeps): express.Express {
       },
     }),
   );
-  app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }));
+  app.use('/static', express.static(publicDir, { maxAge: '1h', index: false }), refusingOtherMethodsOnFiles(publicDir));
   // Every page holds form tokens and presigned links that expire: never keep one (the back button asks again).
   app.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
   });
-  app.use(createHealthRoutes(store, credentialTrace, rateLimits.pageViews));
+  app.use(refusingOtherMethods(createHealthRoutes(store, credentialTrace, rateLimits.pageViews)));
   app.use(session.middleware);
-  app.use(createAboutRoutes(deps));
-  app.use(createPhotoRoutes({ store, uploads, session, rateLimits, maxUploadBytes, maxFilesPerUpload }));
+  app.use(refusingOtherMethods(createAboutRoutes(deps)));
+  app.use(refusingOtherMethods(createPhotoRoutes({ store, uploads, session, rateLimits, maxUploadBytes, maxFilesPerUpload })));
   app.use(notFound);
   app.use(handleError);
   return app;

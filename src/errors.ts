@@ -1,11 +1,13 @@
 // The app's own errors. Code below the routes throws these in the user's words; the one error handler
 // (http/error-handler.ts) turns each kind into an HTTP status. Anything else that is thrown is a bug: a 500.
+import { listInWords } from './format.js';
 
 /** What went wrong, from the user's side; the error handler maps each kind to one HTTP status. */
 export type FailureKind =
   | 'bad-input' // 400
   | 'forbidden' // 403
   | 'not-found' // 404
+  | 'method-not-allowed' // 405
   | 'too-large' // 413
   | 'unsupported-type' // 415
   | 'too-many-requests' // 429
@@ -60,6 +62,21 @@ export interface RefusedFile {
 export class PageNotFound extends AppError {
   constructor() {
     super({ kind: 'not-found', title: 'Page not found', message: 'There is nothing at this address.', hint: 'Go back to the gallery.' });
+  }
+}
+
+/** A path the app knows, asked with a method it does not take (PUT on a page, say). */
+export class MethodNotAllowed extends AppError {
+  /** The methods the path does take: the answer's `Allow` header. */
+  readonly allowedMethods: readonly string[];
+  constructor(method: string, allowedMethods: readonly string[]) {
+    super({
+      kind: 'method-not-allowed',
+      title: 'Method not allowed',
+      message: `This address does not take a ${method} request.`,
+      hint: `It takes ${listInWords(allowedMethods)}: use the links and forms of the gallery.`,
+    });
+    this.allowedMethods = allowedMethods;
   }
 }
 

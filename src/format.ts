@@ -18,3 +18,8 @@ export function printableFileName(name: string): string {
   const printable = [...name.replace(/[\u2028\u2029]/g, ' ').replace(/\p{C}/gu, '')];
   return printable.length > MAX_SHOWN_NAME_LENGTH ? `${printable.slice(0, MAX_SHOWN_NAME_LENGTH).join('')}…` : printable.join('');
 }
+
+/** "A, B or C": a choice in words. */
+export function listInWords(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}

@@ -14,14 +14,12 @@ import { openBrowser } from './support/browser.js';
 import { FORM_TAIL, formHead, openHandSentUpload } from './support/hand-sent-upload.js';
 import { download, servedImageUrls } from './support/pages.js';
 import { openGalleryForm } from './support/processes.js';
-import { fixture, startTestApp, type TestApp } from './support/test-app.js';
+import { fixture, startTestApp, useTestApp, type TestApp } from './support/test-app.js';
 import { waitUntil } from './support/waiting.js';
 
 describe('attack: page tokens (security.md, "Input bounded before S3")', () => {
-  let testApp: TestApp;
   const sentToS3: string[] = [];
-  before(async () => {
-    testApp = await startTestApp({ env: { PAGE_VIEWS_PER_MINUTE: '1000' } });
+  const testApp = useTestApp({ env: { PAGE_VIEWS_PER_MINUTE: '1000' } }, async () => {
     testApp.s3.middlewareStack.add(
       (next, context) => (args) => {
         sentToS3.push(context.commandName ?? '?');
@@ -30,7 +28,6 @@ describe('attack: page tokens (security.md, "Input bounded before S3")', () => {
       { step: 'initialize', name: 'countRequestsForAttack' },
     );
   });
-  after(() => testApp.close());
 
   // "Page tokens that are not photo ids are a 400 without an S3 call": the same tokens the app refuses one at
   // a time are taken when the parameter is given twice.
@@ -89,11 +86,7 @@ describe('attack: the image queue from one IPv6 client behind the proxy (securit
 });
 
 describe('attack: cookies set by a POST (security.md, "Only the uploading browser deletes")', () => {
-  let testApp: TestApp;
-  before(async () => {
-    testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '1000', DELETES_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } });
-  });
-  after(() => testApp.close());
+  const testApp = useTestApp({ env: { UPLOADS_PER_HOUR: '1000', DELETES_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } });
 
   // "The key is given only by a GET of a page with a form …; no POST and no error answer sets a key": the docs
   // said "a cookie", but the upload and delete POSTs set the one-time notice cookie, so the docs now say what holds.
@@ -231,11 +224,7 @@ function globalPalette(gif: Buffer): string[] {
 }
 
 describe('attack: a GIF palette holding what no pixel shows (security.md, "Only pixels are served")', () => {
-  let testApp: TestApp;
-  before(async () => {
-    testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } });
-  });
-  after(() => testApp.close());
+  const testApp = useTestApp({ env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } });
 
   // "every image the app links is written from the photo's pixels, never the uploaded bytes, so no location or
   // camera metadata can ride along, wherever it hides": the full-size GIF reuses the upload's palette, so
@@ -264,11 +253,7 @@ describe('attack: a GIF palette holding what no pixel shows (security.md, "Only 
 });
 
 describe('attack: an error on a static file (how-it-works.md "Clear errors", security.md "pages are no-store")', () => {
-  let testApp: TestApp;
-  before(async () => {
-    testApp = await startTestApp();
-  });
-  after(() => testApp.close());
+  const testApp = useTestApp();
 
   // A Range past the end (416) or a failed precondition (412) on /static/styles.css answered the app's error page
   // with the stylesheet's headers: `Content-Type: text/css` (so, with nosniff, no browser shows it as a page),
@@ -298,11 +283,7 @@ describe('attack: an error on a static file (how-it-works.md "Clear errors", sec
 });
 
 describe('attack: a token cookie tossed by a sibling subdomain over HTTPS (security.md, "Cross-site scripting, CSRF")', () => {
-  let testApp: TestApp;
-  before(async () => {
-    testApp = await startTestApp({ env: { TRUST_PROXY: '1', UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } });
-  });
-  after(() => testApp.close());
+  const testApp = useTestApp({ env: { TRUST_PROXY: '1', UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } });
 
   const overHttps = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '203.0.113.40' };
   const setCookiesOf = (response: { headers: Record<string, unknown> }) => (response.headers['set-cookie'] as string[] | undefined) ?? [];

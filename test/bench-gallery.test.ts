@@ -1,18 +1,14 @@
 // `npm run bench` seeds its gallery as the app stores photos: the gallery it measures is one the app can show.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import request from 'supertest';
 import { seedGallery } from '../scripts/bench/gallery.js';
 import { imageSources, olderPageLink } from '../scripts/support/html.js';
 import { PHOTOS_PER_PAGE } from '../src/photos/store.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { useTestApp } from './support/test-app.js';
 
 describe('when the benchmark seeds its gallery', () => {
-  let testApp: TestApp;
-  before(async () => {
-    testApp = await startTestApp();
-  });
-  after(() => testApp.close());
+  const testApp = useTestApp();
 
   // The bench wrote bare thumbnails; since the gallery reads each record's shape, its first page answered 500
   // ("Photo damaged": no original-type) and `npm run bench` stopped at its second figure on every run.

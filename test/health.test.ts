@@ -2,16 +2,12 @@
 // and recovers by itself when S3 is back.
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import request from 'supertest';
-import { fixture, startTestApp, type TestApp } from './support/test-app.js';
+import { fixture, startTestApp, useTestApp } from './support/test-app.js';
 import { openBrowser } from './support/browser.js';
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp();
-});
-after(() => testApp.close());
+const testApp = useTestApp();
 
 describe('when S3 is reachable', () => {
   it('then /healthz and /readyz answer 200 JSON', async () => {

@@ -1,15 +1,11 @@
 // Defences for a public demo: strict headers, CSRF tokens on every state-changing form, rate limits.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import request from 'supertest';
 import { openBrowser } from './support/browser.js';
-import { fixture, startTestApp, type TestApp } from './support/test-app.js';
+import { fixture, startTestApp, useTestApp } from './support/test-app.js';
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '3' } });
-});
-after(() => testApp.close());
+const testApp = useTestApp({ env: { UPLOADS_PER_HOUR: '3' } });
 
 describe('when any page is served', () => {
   it('then a strict Content-Security-Policy allows only our own scripts and styles, and images from the bucket endpoint', async () => {

@@ -2,7 +2,7 @@
 // It binds CSRF tokens to the browser (csrf-csrf's double-submit cookie), and it proves who uploaded a
 // photo: each photo stores an HMAC of the photo's id keyed with the browser's key. Any app instance can
 // check it, S3 never holds the key, and two photos of one browser carry unrelated tags (unlinkable).
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import cookieParser from 'cookie-parser';
 import { doubleCsrf } from 'csrf-csrf';
 import type { Request, RequestHandler, Response } from 'express';
@@ -55,6 +55,13 @@ export interface BrowserSession {
   /** Stored with a photo: proves this browser uploaded it, and reveals nothing else. */
   ownerTag(req: Request, photoId: string): string;
   isOwner(req: Request, photoId: string, storedTag: string): boolean;
+  /**
+   * `data` encrypted and authenticated (AES-256-GCM) with a key derived from the app's secret, this browser's key
+   * and `purpose`: a base64url token only this browser can have opened, by any instance.
+   */
+  sealForBrowser(req: Request, purpose: string, data: Buffer): string;
+  /** What sealForBrowser sealed for this browser and purpose; undefined for any other token (altered, forged, another's). */
+  openForBrowser(req: Request, purpose: string, token: string): Buffer | undefined;
 }
 
 export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): BrowserSession {
@@ -98,6 +105,28 @@ export function createBrowserSession({ csrfSecret }: { csrfSecret: string }): Br
       return ownerTagOf(key, photoId);
     },
 
+    sealForBrowser(req, purpose, data) {
+      const key = browserKeyOf(req);
+      if (!key) throw new FormExpired(); // only a form post, whose token check requires the key, seals
+      const iv = randomBytes(SEAL_IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', sealingKey(csrfSecret, key, purpose), iv);
+      const sealed = Buffer.concat([cipher.update(data), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
+    },
+
+    openForBrowser(req, purpose, token) {
+      const key = browserKeyOf(req);
+      const bytes = Buffer.from(token, 'base64url');
+      if (!key || bytes.toString('base64url') !== token || bytes.length <= SEAL_IV_BYTES + SEAL_TAG_BYTES) return undefined;
+      const decipher = createDecipheriv('aes-256-gcm', sealingKey(csrfSecret, key, purpose), bytes.subarray(0, SEAL_IV_BYTES));
+      decipher.setAuthTag(bytes.subarray(SEAL_IV_BYTES, SEAL_IV_BYTES + SEAL_TAG_BYTES));
+      try {
+        return Buffer.concat([decipher.update(bytes.subarray(SEAL_IV_BYTES + SEAL_TAG_BYTES)), decipher.final()]);
+      } catch {
+        return undefined; // the tag does not match: not sealed with this key
+      }
+    },
+
     isOwner(req, photoId, storedTag) {
       const key = browserKeyOf(req);
       if (!key || !/^[0-9a-f]{64}$/.test(storedTag)) return false;
@@ -121,6 +150,14 @@ function markFormTokenAccepted(res: Response): void {
 function browserKeyOf(req: Request): string | undefined {
   const key: unknown = req.cookies?.[browserKeyCookie(req)];
   return typeof key === 'string' && /^[A-Za-z0-9_-]{43}$/.test(key) ? key : undefined;
+}
+
+const SEAL_IV_BYTES = 12;
+const SEAL_TAG_BYTES = 16;
+
+/** One key per secret, browser and purpose: a token sealed for one purpose opens for no other. */
+function sealingKey(secret: string, browserKey: string, purpose: string): Buffer {
+  return createHmac('sha256', secret).update(`seal:${purpose}:${browserKey}`).digest();
 }
 
 function ownerTagOf(browserKey: string, photoId: string): string {

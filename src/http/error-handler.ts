@@ -2,7 +2,7 @@
 // carry the user's words and a kind, mapped to a status here; anything else is a bug and answers 500.
 // Details (causes, stacks) go to the log only, never to the page.
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { AppError, PageNotFound, type FailureKind, type RefusedFile } from '../errors.js';
+import { AppError, MethodNotAllowed, PageNotFound, type FailureKind, type RefusedFile } from '../errors.js';
 import { describeError } from '../logging.js';
 import { discardRestOfBody } from './refused-body.js';
 
@@ -10,6 +10,7 @@ const STATUS_BY_KIND: Record<FailureKind, number> = {
   'bad-input': 400,
   forbidden: 403,
   'not-found': 404,
+  'method-not-allowed': 405,
   'too-large': 413,
   'unsupported-type': 415,
   'too-many-requests': 429,
@@ -28,6 +29,8 @@ interface Answer {
   hint?: string;
   /** An upload's refused files, each with its reason: beside the error in JSON, listed on the page. */
   refused?: readonly RefusedFile[];
+  /** A 405's `Allow` header: the methods the path does take. */
+  allow?: readonly string[];
 }
 
 export const notFound: RequestHandler = (_req, _res, next) => next(new PageNotFound());
@@ -51,8 +54,11 @@ export const handleError: ErrorRequestHandler = function handleError(error: unkn
 };
 
 function toAnswer(error: unknown): Answer {
-  if (error instanceof AppError)
-    return { status: STATUS_BY_KIND[error.kind], title: error.title, message: error.message, hint: error.hint, refused: error.refused };
+  if (error instanceof AppError) {
+    const { kind, title, message, hint, refused } = error;
+    const allow = error instanceof MethodNotAllowed ? error.allowedMethods : undefined;
+    return { status: STATUS_BY_KIND[kind], title, message, hint, refused, allow };
+  }
   // Express's body parsers mark the client's mistakes (a form too large, a bad encoding) with a 4xx status.
   const status = (error as { status?: unknown } | undefined)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -81,10 +87,11 @@ function respond(req: Request, res: Response, answer: Answer): void {
   for (const header of HEADERS_OF_ANOTHER_ANSWER) res.removeHeader(header);
   res.set('Cache-Control', 'no-store');
   if (answer.status === 503) res.set('Retry-After', '30');
+  if (answer.allow) res.set('Allow', answer.allow.join(', '));
   // A refused upload may not have been read to its end: the client is still sending, and must see this answer.
   discardRestOfBody(req);
   if (req.accepts(['html', 'json']) === 'json') {
-    const { refused, ...error } = answer;
+    const { refused, allow: _inTheHeader, ...error } = answer;
     res.json(refused ? { error, refused } : { error });
   } else {
     res.render('error', { error: answer });

@@ -2,10 +2,21 @@
 // outside Latin-1, and S3 mangles non-ASCII ones, so captions are stored as base64 of their UTF-8 bytes.
 import { CaptionTooLong } from './errors.js';
 
-/** In characters (code points). 280 emoji are 1,120 UTF-8 bytes, 1,496 in base64: under S3's 2 KB metadata limit. */
+/**
+ * In characters as a reader counts them (grapheme clusters): an emoji family, a flag or a letter with its accents
+ * is one, however many code points make it.
+ */
 export const MAX_CAPTION_LENGTH = 280;
-/** The caption form field's size limit: MAX_CAPTION_LENGTH characters of up to 4 UTF-8 bytes each, and some slack. */
-export const CAPTION_FIELD_BYTES = MAX_CAPTION_LENGTH * 4 + 64;
+/**
+ * In UTF-8 bytes: 1,600 in base64, which with every other field of a record at its largest stays under S3's
+ * 2 KB of user metadata (photo-record.test.ts adds it up). 280 emoji of 4 bytes fit; 280 emoji families do not.
+ */
+export const MAX_CAPTION_BYTES = 1200;
+/**
+ * The caption form field's size limit: twice the bytes a caption may have, so that spaces and controls that
+ * cleaning removes still leave it to be counted and answered in characters; a bigger field is refused unread.
+ */
+export const CAPTION_FIELD_BYTES = MAX_CAPTION_BYTES * 2;
 
 export function encodeCaption(caption: string): string {
   return Buffer.from(caption, 'utf8').toString('base64');
@@ -70,13 +81,18 @@ export function balanceDirectionalControls(text: string): string {
 }
 
 /**
- * A caption as a form sent it, cleaned and checked against the limit: the one rule for uploads and edits.
+ * A caption as a form sent it, cleaned and checked against both limits: the one rule for uploads and edits.
  * `filename`: the file whose own caption it is, named in the refusal.
  */
 export function acceptCaption(field: unknown, filename?: string): string {
   const caption = cleanCaption(field);
-  if (captionLength(caption) > MAX_CAPTION_LENGTH)
-    throw new CaptionTooLong(MAX_CAPTION_LENGTH, filename === undefined ? undefined : { filename });
+  const characters = captionCharacters(caption);
+  const owner = filename === undefined ? undefined : { filename };
+  if (characters.length > MAX_CAPTION_LENGTH) throw new CaptionTooLong(MAX_CAPTION_LENGTH, { by: 'characters' }, owner);
+  if (Buffer.byteLength(caption, 'utf8') > MAX_CAPTION_BYTES) {
+    const over = { by: 'room', characters: characters.length, fitting: charactersThatFit(characters) } as const;
+    throw new CaptionTooLong(MAX_CAPTION_LENGTH, over, owner);
+  }
   return caption;
 }
 
@@ -84,5 +100,24 @@ export function acceptCaption(field: unknown, filename?: string): string {
 export const MAX_HEADING_CAPTION_LENGTH = 80;
 
 export function captionLength(caption: string): number {
-  return [...caption].length;
+  return captionCharacters(caption).length;
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** The caption's characters as a reader sees them (grapheme clusters). */
+function captionCharacters(caption: string): string[] {
+  return Array.from(graphemes.segment(caption), ({ segment }) => segment);
+}
+
+/** How many of the first characters fit in MAX_CAPTION_BYTES: what the user may keep. */
+function charactersThatFit(characters: readonly string[]): number {
+  let bytes = 0;
+  let fitting = 0;
+  for (const character of characters) {
+    bytes += Buffer.byteLength(character, 'utf8');
+    if (bytes > MAX_CAPTION_BYTES) break;
+    fitting++;
+  }
+  return fitting;
 }

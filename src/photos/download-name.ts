@@ -2,7 +2,7 @@
 // but a name (no folder, quote, line break or direction change), with the extension of the file served, in a
 // Content-Disposition header that S3 sends with the download (RFC 6266, with RFC 5987 for non-ASCII).
 
-/** In UTF-8 bytes, base64 in S3 metadata: with a 280-character caption the record stays under S3's 2 KB. */
+/** In UTF-8 bytes, base64 in S3 metadata: with the longest caption the record stays under S3's 2 KB (photo-record.test.ts). */
 export const MAX_FILE_NAME_BYTES = 120;
 
 /**

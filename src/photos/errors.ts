@@ -1,7 +1,7 @@
 // The photo feature's failures, in the user's words. Each names what was wrong and what to do; the error
 // handler gives each kind its HTTP status. Library messages and paths stay in `cause`, for the log only.
 import { AppError, type AppErrorDetails, type RefusedFile } from '../errors.js';
-import { formatBytes, printableFileName } from '../format.js';
+import { formatBytes, listInWords, printableFileName } from '../format.js';
 
 const NOTHING_STORED = 'Nothing was stored.';
 
@@ -12,6 +12,18 @@ export class InvalidPageToken extends AppError {
       title: 'Page link not valid',
       message: 'This gallery page link is not one the app made, or it has expired.',
       hint: 'Start again from the newest photos.',
+    });
+  }
+}
+
+/** A results page address (after an upload without JavaScript) not sealed for this browser: altered, forged or another's. */
+export class UploadResultsNotReadable extends AppError {
+  constructor() {
+    super({
+      kind: 'bad-input',
+      title: 'Upload results not found',
+      message: 'This results page was not made for this browser, or its address was changed.',
+      hint: 'The photos that were stored are in the gallery.',
     });
   }
 }
@@ -115,14 +127,31 @@ export class NoPhotoChosen extends AppError {
 export type CaptionOwner = { filename: string } | { position: number };
 
 export class CaptionTooLong extends AppError {
-  /** `owner`: the file whose own caption it is, when it is not the caption for all. */
-  constructor(limit: number, owner?: CaptionOwner) {
+  /** `owner`: the file whose own caption it is (see `caption-<n>`), when it is not the caption for all. */
+  constructor(limit: number, over: CaptionOverLimit, owner?: CaptionOwner) {
     super({
       kind: 'bad-input',
       title: 'Caption too long',
-      message: `The caption${captionOwnerInWords(owner)} is longer than ${limit} characters. ${NOTHING_STORED}`,
+      message: `The caption${captionOwnerInWords(owner)} ${captionExcessInWords(limit, over)} ${NOTHING_STORED}`,
       hint: 'Shorten the caption and upload again.',
     });
+  }
+}
+
+/**
+ * How a caption is over its limits: it has too many characters; its characters take more bytes than S3 keeps (emoji
+ * families, letters with several marks); or its field was too big to read at all.
+ */
+export type CaptionOverLimit = { by: 'characters' } | { by: 'room'; characters: number; fitting: number } | { by: 'field-size' };
+
+function captionExcessInWords(limit: number, over: CaptionOverLimit): string {
+  switch (over.by) {
+    case 'characters':
+      return `is longer than ${limit} characters.`;
+    case 'room':
+      return `is too long to store: emoji and letters with marks take the room of several plain letters, so only its first ${over.fitting} of its ${over.characters} characters fit.`;
+    case 'field-size':
+      return `is too long to store: a caption may have up to ${limit} characters, fewer when they are emoji or letters with marks.`;
   }
 }
 
@@ -369,10 +398,6 @@ function captionOwnerInWords(owner: CaptionOwner | undefined): string {
 function quoteName(filename: string): string {
   const printable = printableFileName(filename);
   return printable ? `"${printable}"` : 'The file';
-}
-
-export function listInWords(items: readonly string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
 function formatMegapixels(pixels: number): string {

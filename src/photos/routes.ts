@@ -4,9 +4,17 @@ import express, { Router, type Request, type RequestHandler } from 'express';
 import type { BrowserSession } from '../http/browser-session.js';
 import { rememberNotice, takeNotice } from '../http/notice.js';
 import type { RateLimits } from '../http/rate-limits.js';
-import { acceptCaption, CAPTION_FIELD_BYTES, captionLength, MAX_CAPTION_LENGTH, MAX_HEADING_CAPTION_LENGTH } from './captions.js';
+import {
+  acceptCaption,
+  CAPTION_FIELD_BYTES,
+  captionLength,
+  MAX_CAPTION_BYTES,
+  MAX_CAPTION_LENGTH,
+  MAX_HEADING_CAPTION_LENGTH,
+} from './captions.js';
 import { groupByDay } from './days.js';
-import { CaptionNotReadable, CaptionTooLong, listInWords, NotPhotoOwner, PhotoNotFound } from './errors.js';
+import { listInWords } from '../format.js';
+import { CaptionNotReadable, CaptionTooLong, NotPhotoOwner, PhotoNotFound } from './errors.js';
 import { firstRowLength } from './gallery-first-row.js';
 import { ACCEPTED_IMAGE_TYPES } from './image-type.js';
 import { DISPLAY_SIZE, displaySize, type ImageCandidate, LARGE_DISPLAY_SIZE, largeThumbnailSize, srcset } from './image-variants.js';
@@ -14,6 +22,7 @@ import { newerPageLink, newestPageLink, olderPageLink, readPagePosition } from '
 import { isPhotoId } from './photo-id.js';
 import type { PhotoRecord, PhotoStore, PhotoSummary, ViewUrls } from './store.js';
 import { thumbnailSize } from './thumbnail-size.js';
+import { type BrowserSeal, openUploadResults, UPLOAD_RESULTS_PATH, uploadResultsAddress } from './upload-results.js';
 import type { UploadReceiver } from './upload/receiver.js';
 
 export interface PhotoRoutesDeps {
@@ -33,6 +42,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     maxUploadBytes,
     maxFilesPerUpload,
     maxCaptionLength: MAX_CAPTION_LENGTH,
+    maxCaptionBytes: MAX_CAPTION_BYTES,
   };
   // The delete form has one field (its CSRF token): anything bigger is not from it.
   const readSmallForm = express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 4 });
@@ -74,8 +84,9 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     req.log.info({ photoIds: photos.map((photo) => photo.id), refused: refused.length }, 'photos uploaded');
     const json = req.accepts(['html', 'json']) === 'json';
     if (!json && refused.length > 0) {
-      // Said on the answer itself, not in a notice: a notice's cookie carries a code, never a name the client chose.
-      res.status(201).render('upload-result', { photos, refused });
+      // Said on a page of its own, not in a notice (a notice's cookie carries a code, never a name the client
+      // chose), at an address that carries the results: reloading it shows them again and stores nothing.
+      res.redirect(303, uploadResultsAddress(sealFor(req), photos, refused));
       return;
     }
     // One photo opens its page, several the gallery; either says what was uploaded (once).
@@ -90,9 +101,14 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     }
   });
 
+  // The results of an upload without JavaScript that refused some files (see uploadPhotos).
+  router.get(UPLOAD_RESULTS_PATH, rateLimits.pageViews, function showUploadResults(req, res) {
+    res.render('upload-result', openUploadResults(sealFor(req), req.query.results));
+  });
+
   router.get('/photos/:id', rateLimits.pageViews, async function showPhoto(req, res) {
     const photo = await findPhoto(req);
-    const from = typeof req.query.from === 'string' ? req.query.from : undefined;
+    const from = galleryPosition(req);
     const [urls, { newer, older }] = await Promise.all([store.presignPhotoUrls(photo), store.findNeighbours(photo.id, from)]);
     const isOwner = session.isOwner(req, photo.id, photo.ownerTag);
     res.render('photo', {
@@ -105,7 +121,10 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
         ...displaySize(photo, urls.largeDisplay ? LARGE_DISPLAY_SIZE : DISPLAY_SIZE),
         srcset: offered(displayCandidates(photo, urls)),
       },
-      canDelete: isOwner,
+      // The uploader's browser: it gets the caption form and the Delete link.
+      isOwner,
+      // The caption edit comes back to this page as it was reached, with the same neighbours.
+      captionAction: withGalleryPosition(`/photos/${photo.id}/caption`, photo.id, from),
       newerLink: newer && photoLink(newer.id, newer.from),
       olderLink: older && photoLink(older.id, older.from),
       notice: takeNotice(req, res),
@@ -123,7 +142,7 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     if (!(await store.replaceCaption(photo.id, caption))) throw new PhotoNotFound();
     req.log.info({ photoId: photo.id }, 'caption edited');
     rememberNotice(req, res, { kind: caption ? 'caption-saved' : 'caption-removed' });
-    res.redirect(303, `/photos/${photo.id}`);
+    res.redirect(303, photoLink(photo.id, galleryPosition(req)));
   });
 
   // The full-size image inside the app, with a link that downloads it under the uploader's file name.
@@ -154,6 +173,13 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
     res.redirect(303, '/');
   });
 
+  function sealFor(req: Request): BrowserSeal {
+    return {
+      seal: (data) => session.sealForBrowser(req, 'upload-results', data),
+      open: (token) => session.openForBrowser(req, 'upload-results', token),
+    };
+  }
+
   async function findPhoto(req: Request): Promise<PhotoRecord> {
     const id = String(req.params.id);
     const photo = isPhotoId(id) ? await store.findPhoto(id) : undefined;
@@ -171,14 +197,18 @@ export function createPhotoRoutes({ store, uploads, session, rateLimits, maxUplo
 }
 
 /**
- * The caption form: its token and a caption of up to MAX_CAPTION_LENGTH characters, each percent-encoded
- * (3 bytes for each of up to 4 UTF-8 bytes). A larger form holds a caption over the limit, and is told so.
+ * The caption form: its token and a caption field of up to CAPTION_FIELD_BYTES, each byte percent-encoded
+ * (3 bytes each). A larger form holds a caption over the limits, and is told so.
  */
 function captionFormReader(): RequestHandler {
   const read = express.urlencoded({ extended: false, limit: CAPTION_FIELD_BYTES * 3 + 1024, parameterLimit: 4 });
   return (req, res, next) =>
     read(req, res, (error?: unknown) =>
-      next((error as { type?: unknown } | undefined)?.type === 'entity.too.large' ? new CaptionTooLong(MAX_CAPTION_LENGTH) : error),
+      next(
+        (error as { type?: unknown } | undefined)?.type === 'entity.too.large'
+          ? new CaptionTooLong(MAX_CAPTION_LENGTH, { by: 'field-size' })
+          : error,
+      ),
     );
 }
 
@@ -205,5 +235,19 @@ function offered(candidates: ImageCandidate[]): string | undefined {
 
 /** A photo page's address; `from` lets that page find the photo newer than it (see store.findNeighbours). */
 function photoLink(id: string, from: string | undefined): string {
-  return from && from !== id ? `/photos/${id}?from=${from}` : `/photos/${id}`;
+  return withGalleryPosition(`/photos/${id}`, id, from);
+}
+
+/** `address` with `?from=`, unless it says nothing (no position, or the photo itself). */
+function withGalleryPosition(address: string, id: string, from: string | undefined): string {
+  return from && from !== id ? `${address}?from=${from}` : address;
+}
+
+/**
+ * The gallery position a photo page was reached from (`?from=`): a photo id, or nothing. Anything else is no link
+ * the app wrote, and is dropped rather than carried into a link or a redirect.
+ */
+function galleryPosition(req: Request): string | undefined {
+  const { from } = req.query;
+  return typeof from === 'string' && isPhotoId(from) ? from : undefined;
 }

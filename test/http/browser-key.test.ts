@@ -2,19 +2,17 @@
 // form POST arrives without the SameSite=Lax key cookie; if its answer set a new key, the browser would keep
 // it and lose its right to delete its own photos. No POST and no error answer, on any route, sets a cookie.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import express from 'express';
 import request from 'supertest';
 import { handleError } from '../../src/http/error-handler.js';
 import { createLogger } from '../../src/logging.js';
 import { openBrowser } from '../support/browser.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, startTestApp, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
 let photoId: string;
-before(async () => {
-  // Behind one proxy, so a request can say it came over HTTPS (X-Forwarded-Proto), where the key is a __Host- cookie.
-  testApp = await startTestApp({ env: { TRUST_PROXY: '1' } });
+// Behind one proxy, so a request can say it came over HTTPS (X-Forwarded-Proto), where the key is a __Host- cookie.
+const testApp = useTestApp({ env: { TRUST_PROXY: '1' } }, async () => {
   const owner = await openBrowser(testApp.app);
   const uploaded = await owner
     .upload()
@@ -22,7 +20,6 @@ before(async () => {
     .expect(303);
   photoId = String(uploaded.headers.location).split('/')[2]!;
 });
-after(() => testApp.close());
 
 const SCHEMES = { http: {}, https: { 'X-Forwarded-Proto': 'https' } } as const;
 const BROWSER_KEY = /^(__Host-)?browser_key=/;

@@ -1,15 +1,11 @@
 // The notice after an upload or a delete shows once, on the next page, and never from the address alone.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import request from 'supertest';
 import { openBrowser } from '../support/browser.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp();
-});
-after(() => testApp.close());
+const testApp = useTestApp();
 
 describe('when an upload of several photos redirects to the gallery', () => {
   it('then the gallery says how many once, and an address alone never says it', async () => {
@@ -65,11 +61,7 @@ describe('when the notice cookie was not set by the app', () => {
 // a planted `notice` would show on every page for as long as its planter chose. Over HTTPS the app's notice is a
 // `__Host-` cookie, as the browser key and the form token's are, which only this host can set.
 describe('when a notice cookie was planted for the parent domain and the site is served over HTTPS', () => {
-  let behindProxy: TestApp;
-  before(async () => {
-    behindProxy = await startTestApp({ env: { TRUST_PROXY: '1' } });
-  });
-  after(() => behindProxy.close());
+  const behindProxy = useTestApp({ env: { TRUST_PROXY: '1' } });
 
   it('then no page shows it, and the notice the app sets is a __Host- cookie that shows once', async () => {
     const planted = await request(behindProxy.app)

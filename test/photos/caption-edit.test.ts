@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import request from 'supertest';
 import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
-import { hiddenFormFields } from '../../scripts/support/html.js';
+import { decodeHtml, hiddenFormFields } from '../../scripts/support/html.js';
 import { MAX_CAPTION_LENGTH } from '../../src/photos/captions.js';
 import { openBrowser, type Browser } from '../support/browser.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
@@ -178,6 +178,48 @@ describe('when the uploader edits the caption through the form on the photo page
   });
 });
 
+describe('when the uploader came to the photo from a gallery page (?from=)', () => {
+  const FROM = '1700000000000-0123456789ab';
+
+  it("then the form posts that position and the edit comes back to it, so the page's neighbours stay the same", async () => {
+    const page = (await uploader.get(`/photos/${photoId}?from=${FROM}`).expect(200)).text;
+    const action = decodeHtml(/<form id="caption-form" action="([^"]*)"/.exec(page)?.[1] ?? '');
+    assert.equal(action, `/photos/${photoId}/caption?from=${FROM}`);
+    await uploader.agent
+      .post(action)
+      .type('form')
+      .send({ ...hiddenFormFields(page, 'caption-form'), caption: 'Back where I was' })
+      .expect(303)
+      .expect('Location', `/photos/${photoId}?from=${FROM}`);
+    assert.equal((await testApp.store.findPhoto(photoId))?.caption, 'Back where I was');
+  });
+
+  it('then a `from` that is not a photo id is dropped: the edit comes back to the bare photo page, never elsewhere', async () => {
+    const fields = await captionFormFields(uploader, photoId);
+    const hostile = [
+      '//evil.example',
+      'https://evil.example/',
+      '/\\evil.example',
+      '%0d%0aSet-Cookie:%20a=b',
+      `${FROM}/../../evil`,
+      `${FROM}%23frag`,
+      `${FROM}&from=${FROM}`,
+      `${FROM}0`,
+      '',
+    ];
+    for (const from of hostile) {
+      await uploader.agent
+        .post(`/photos/${photoId}/caption?from=${from}`)
+        .type('form')
+        .send({ ...fields, caption: 'Still here' })
+        .expect(303)
+        .expect('Location', `/photos/${photoId}`);
+      const page = (await uploader.get(`/photos/${photoId}?from=${from}`).expect(200)).text;
+      assert.ok(page.includes(`<form id="caption-form" action="/photos/${photoId}/caption" method="post">`), from);
+    }
+  });
+});
+
 describe('when a caption is long', () => {
   it('then the photo page shows it as body text under a plain heading; up to 80 characters it is the heading', async () => {
     const fields = await captionFormFields(uploader, photoId);
@@ -240,15 +282,63 @@ describe('when a caption edit is attacked', () => {
 
   it(`then a caption over ${MAX_CAPTION_LENGTH} characters, however long, is a 400 saying so`, async () => {
     await assertChangesNothing(async () => {
-      for (const caption of ['é'.repeat(MAX_CAPTION_LENGTH + 1), '😀'.repeat(MAX_CAPTION_LENGTH + 1), 'a'.repeat(100_000)]) {
+      for (const caption of ['é'.repeat(MAX_CAPTION_LENGTH + 1), '😀'.repeat(MAX_CAPTION_LENGTH + 1)]) {
         const refused = await postCaption(uploader, photoId, { _csrf: uploader.token, caption }).expect(400);
         assert.match(refused.text, /Caption too long/);
         assert.match(refused.text, /The caption is longer than 280 characters\./);
       }
+      // Too big to read at all: its characters are not counted, so the answer gives the limit in words.
+      const refused = await postCaption(uploader, photoId, { _csrf: uploader.token, caption: 'a'.repeat(100_000) }).expect(400);
+      assert.match(
+        refused.text,
+        /The caption is too long to store: a caption may have up to 280 characters, fewer when they are emoji or letters with marks\./,
+      );
     });
     // Exactly the limit, in the widest characters, fits.
     await postCaption(uploader, photoId, { _csrf: uploader.token, caption: '😀'.repeat(MAX_CAPTION_LENGTH) }).expect(303);
     assert.equal((await testApp.store.findPhoto(photoId))?.caption, '😀'.repeat(MAX_CAPTION_LENGTH));
+  });
+
+  it('then a caption is counted as the reader sees it: an emoji family or a letter with its marks is one character', async () => {
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}'; // 7 code points, 25 UTF-8 bytes
+    const markedLetter = 'a\u0332\u0333'; // a with a double low line under it: 3 code points, 5 bytes
+    const flag = '\u{1F1EB}\u{1F1F7}'; // two regional indicators, 8 bytes
+    // 315, 600 and 380 code points; 1,125, 1,000 and 1,160 bytes.
+    for (const caption of [family.repeat(45), markedLetter.repeat(200), `${flag.repeat(100)}${'e\u0301'.repeat(180)}`]) {
+      await postCaption(uploader, photoId, { _csrf: uploader.token, caption }).expect(303);
+      assert.equal((await testApp.store.findPhoto(photoId))?.caption, caption.normalize('NFC'));
+    }
+    await postCaption(uploader, photoId, { _csrf: uploader.token, caption: markedLetter.repeat(80) }).expect(303);
+    assert.match(
+      (await uploader.get(`/photos/${photoId}`).expect(200)).text,
+      /<h1 dir="auto">(a\u0332\u0333){80}<\/h1>/,
+      '80 characters are a heading',
+    );
+  });
+
+  it('then a caption whose characters take more room than S3 keeps is a 400 that says how many of them fit', async () => {
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}';
+    const heavyLetter = 'a\u0332\u0333\u0334\u0335\u0336'; // 11 bytes
+    const cases = [
+      [family.repeat(100), 'only its first 48 of its 100 characters fit'],
+      [family.repeat(49), 'only its first 48 of its 49 characters fit'],
+      [heavyLetter.repeat(120), 'only its first 109 of its 120 characters fit'],
+    ] as const;
+    await assertChangesNothing(async () => {
+      for (const [caption, fitting] of cases) {
+        const refused = await postCaption(uploader, photoId, { _csrf: uploader.token, caption })
+          .set('Accept', 'application/json')
+          .expect(400);
+        assert.equal(refused.body.error.title, 'Caption too long');
+        assert.equal(
+          refused.body.error.message,
+          `The caption is too long to store: emoji and letters with marks take the room of several plain letters, so ${fitting}. Nothing was stored.`,
+        );
+      }
+    });
+    // 48 families are 1,200 bytes: they fit.
+    await postCaption(uploader, photoId, { _csrf: uploader.token, caption: family.repeat(48) }).expect(303);
+    assert.equal((await testApp.store.findPhoto(photoId))?.caption, family.repeat(48));
   });
 
   it('then two caption fields (not from the form) are a 400, not one of them kept silently', async () => {

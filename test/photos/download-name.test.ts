@@ -3,22 +3,19 @@
 // character, uploaded through real HTTP; then the viewer's Download link, fetched from the real S3 emulator,
 // must answer exactly the Content-Disposition expected, and a name that can act only as a name.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import request from 'supertest';
 import { downloadLink, fullSizeLink, imageSources } from '../../scripts/support/html.js';
 import { attachmentDisposition, cleanFileName, MAX_FILE_NAME_BYTES } from '../../src/photos/download-name.js';
 import { openBrowser, type Browser } from '../support/browser.js';
 import { formWithExactFileNames } from '../support/hand-sent-upload.js';
 import { rewriteRecord, seedPhotos } from '../support/seed.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
 let browser: Browser;
-before(async () => {
-  testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } });
+const testApp = useTestApp({ env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } }, async () => {
   browser = await openBrowser(testApp.app);
 });
-after(() => testApp.close());
 
 const RLO = '\u202E';
 

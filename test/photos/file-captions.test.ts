@@ -1,18 +1,15 @@
 // Each file of an upload may have its own caption: `caption-<n>` for the n-th file (from 1, refused files counted),
 // over the form's `caption`; checked as any caption is, and a bad one refuses the upload naming its file.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { type Browser, openBrowser } from '../support/browser.js';
 import { CAPTION_FIELD_BYTES } from '../../src/photos/captions.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
 let browser: Browser;
-before(async () => {
-  testApp = await startTestApp({ env: { MAX_FILES_PER_UPLOAD: '3', UPLOADS_PER_HOUR: '1000' } });
+const testApp = useTestApp({ env: { MAX_FILES_PER_UPLOAD: '3', UPLOADS_PER_HOUR: '1000' } }, async () => {
   browser = await openBrowser(testApp.app);
 });
-after(() => testApp.close());
 
 /** The captions stored for the photos of a JSON upload answer, in its order. */
 async function storedCaptions(body: { photos: { id: string }[] }): Promise<string[]> {
@@ -76,13 +73,39 @@ describe('when a per-file caption is wrong', () => {
     });
   });
 
+  it('then one of few characters that take more room than S3 keeps refuses the upload, naming its file and what fits', async () => {
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}';
+    await testApp.assertStoresNothing(async () => {
+      const response = await uploadJson()
+        .attach('photos', await fixture('square.png'), 'a.png')
+        .field('caption-1', family.repeat(60))
+        .expect(400);
+      assert.equal(
+        response.body.error.message,
+        'The caption for "a.png" is too long to store: emoji and letters with marks take the room of several plain letters, so only its first 48 of its 60 characters fit. Nothing was stored.',
+      );
+    });
+  });
+
+  it('then 45 emoji families (315 code points) are 45 characters, and kept', async () => {
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466}';
+    const response = await uploadJson()
+      .attach('photos', await fixture('square.png'), 'a.png')
+      .field('caption', family.repeat(45))
+      .expect(201);
+    assert.deepEqual(await storedCaptions(response.body), [family.repeat(45)]);
+  });
+
   it('then one past the field size limit refuses the upload, naming its file', async () => {
     await testApp.assertStoresNothing(async () => {
       const response = await uploadJson()
         .attach('photos', await fixture('square.png'), 'a.png')
         .field('caption-1', 'x'.repeat(CAPTION_FIELD_BYTES + 1))
         .expect(400);
-      assert.equal(response.body.error.message, 'The caption for "a.png" is longer than 280 characters. Nothing was stored.');
+      assert.equal(
+        response.body.error.message,
+        'The caption for "a.png" is too long to store: a caption may have up to 280 characters, fewer when they are emoji or letters with marks. Nothing was stored.',
+      );
     });
   });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
 import { openBrowser } from '../support/browser.js';
@@ -30,13 +30,9 @@ import {
 import { betweenScans, jpegSegment } from '../support/metadata-attacks.js';
 import { download, fullSizeUrl } from '../support/pages.js';
 import { iccProfileOf, type ColourSpaceName } from '../../src/photos/icc-profiles.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '1000' } });
-});
-after(() => testApp.close());
+const testApp = useTestApp({ env: { UPLOADS_PER_HOUR: '1000' } });
 
 async function fullSizeOf(upload: Buffer, filename: string): Promise<Buffer> {
   const response = await (await openBrowser(testApp.app)).upload().set('Accept', 'application/json').attach('photos', upload, filename);

@@ -2,20 +2,16 @@
 // announcing its photo's shape (from the record) before the image loads, its thumbnail in that shape, and an
 // animation marked as one.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
 import { decodeHtml } from '../../scripts/support/html.js';
 import { openBrowser } from '../support/browser.js';
 import { download } from '../support/pages.js';
 import { seedPhotosAt } from '../support/seed.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp();
-});
-after(() => testApp.close());
+const testApp = useTestApp();
 
 /** A two-frame GIF, `width` × `height` each. */
 function animatedGif(width: number, height: number): Promise<Buffer> {

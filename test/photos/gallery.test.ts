@@ -1,6 +1,6 @@
 // The gallery, photo and delete pages against the real emulator: empty state, paging, deletion.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import request from 'supertest';
 import sharp from 'sharp';
 import { decodeHtml, formToken } from '../../scripts/support/html.js';
@@ -8,13 +8,9 @@ import { download, fullSizeUrl } from '../support/pages.js';
 import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { openBrowser, type Browser } from '../support/browser.js';
 import { rewriteRecord, seedPhotos } from '../support/seed.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp();
-});
-after(() => testApp.close());
+const testApp = useTestApp();
 
 function photoLinks(html: string): string[] {
   return [...html.matchAll(/href="\/photos\/([^"/?]+)[^"]*"/g)].map((match) => match[1]!);

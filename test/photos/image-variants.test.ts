@@ -2,7 +2,7 @@
 // page's srcset read back, each candidate downloaded and decoded: a 2× copy only where it is larger than the
 // image below it, its announced width its real one, removed with its photo, and none for a photo stored before.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
 import { imageSources, srcsetSources } from '../../scripts/support/html.js';
@@ -11,15 +11,12 @@ import { variantsFor } from '../../src/photos/image-variants.js';
 import { openBrowser, type Browser } from '../support/browser.js';
 import { download } from '../support/pages.js';
 import { seedPhotos } from '../support/seed.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
 let browser: Browser;
-before(async () => {
-  testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } });
+const testApp = useTestApp({ env: { UPLOADS_PER_HOUR: '1000', PAGE_VIEWS_PER_MINUTE: '1000' } }, async () => {
   browser = await openBrowser(testApp.app);
 });
-after(() => testApp.close());
 
 /** A JPEG of this size with some detail (a flat image would compress to nothing). */
 function photo(width: number, height: number): Promise<Buffer> {

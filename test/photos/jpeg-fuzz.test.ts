@@ -5,7 +5,7 @@
 // profile the app cannot vouch for (a changed or repeated profile byte) is served converted to sRGB instead:
 // it must then render as the upload does, within a re-encode's tolerance.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import sharp from 'sharp';
 import request from 'supertest';
@@ -13,18 +13,16 @@ import { type Browser, openBrowser } from '../support/browser.js';
 import { embeddedProfile, REENCODE_TOLERANCE, renderingDifferences } from '../support/jpeg-colour.js';
 import { type JpegUnit, jpegSegment, jpegUnits, noiseJpeg, progressiveJpeg } from '../support/jpeg-structure.js';
 import { download, fullSizeUrl } from '../support/pages.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
 const SEED = 20261205;
 const RUNS = 150;
 const CPU_SECONDS_PER_UPLOAD = 2;
 
-let testApp: TestApp;
 let browser: Browser;
 /** The JPEGs mutated: camera fixtures and small generated ones of each common layout. */
 let originals: Buffer[];
-before(async () => {
-  testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '100000', PAGE_VIEWS_PER_MINUTE: '100000' } });
+const testApp = useTestApp({ env: { UPLOADS_PER_HOUR: '100000', PAGE_VIEWS_PER_MINUTE: '100000' } }, async () => {
   browser = await openBrowser(testApp.app);
   originals = [
     await fixture('landscape.jpg'),
@@ -39,7 +37,6 @@ before(async () => {
     progressiveJpeg(6),
   ];
 });
-after(() => testApp.close());
 
 /** One change to a JPEG, with positions as fractions (of its length, or of its units) so that any file fits. */
 type Mutation =

@@ -2,25 +2,21 @@
 // the most scans allowed. Each must be answered in little CPU time (the image step serves one upload at a
 // time, so its cost is everyone's wait), and what is served must have the upload's pixels.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
 import { processImage } from '../../src/photos/image-processing.js';
 import { openBrowser } from '../support/browser.js';
 import { insertBefore, jpegSegment, noiseJpeg, progressiveJpeg, repeated } from '../support/jpeg-structure.js';
 import { download, fullSizeUrl } from '../support/pages.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, startTestApp, useTestApp } from '../support/test-app.js';
 
 /** The CPU time (user and system, every thread of this process: the app, its decoder and the emulator) an upload may take. */
 const CPU_SECONDS_PER_UPLOAD = 2;
 /** The largest upload the app takes by default (MAX_UPLOAD_MB=25), less room for the photo itself. */
 const ATTACK_BYTES = 25 * 1024 * 1024 - 64 * 1024;
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '1000' } });
-});
-after(() => testApp.close());
+const testApp = useTestApp({ env: { UPLOADS_PER_HOUR: '1000' } });
 
 /** Uploads `jpeg`, and returns the answer and the CPU time spent until it came. */
 async function timedUpload(jpeg: Buffer, filename: string) {

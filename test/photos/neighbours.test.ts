@@ -1,23 +1,19 @@
 // Previous and next on the photo page: the store finds a photo's neighbours with one ListObjectsV2 when the link
 // carried a `from` (the gallery's links carry it), and from a bare link with a few more, each counted here.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import request from 'supertest';
 import { MAX_NEWER_LISTINGS } from '../../src/photos/neighbours.js';
 import { PHOTOS_PER_PAGE } from '../../src/photos/store.js';
 import { storeCountingCalls } from '../support/counting-store.js';
 import { seedPhotos, seedPhotosAt } from '../support/seed.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
 /** Newest first, as the gallery shows them. */
 let newestFirst: string[];
-
-before(async () => {
-  testApp = await startTestApp();
+const testApp = useTestApp(undefined, async () => {
   newestFirst = (await seedPhotos(testApp.store, PHOTOS_PER_PAGE * 2 + 3)).reverse();
 });
-after(() => testApp.close());
 
 function relLink(html: string, rel: 'prev' | 'next'): string | undefined {
   return new RegExp(`<a href="([^"]+)" rel="${rel}"`).exec(html)?.[1]?.replaceAll('&amp;', '&');

@@ -3,19 +3,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import request from 'supertest';
 import { type Browser, openBrowser } from '../support/browser.js';
 import { formWithExactFileNames } from '../support/hand-sent-upload.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
 let browser: Browser;
-before(async () => {
-  // A file may be 1 MiB and an upload hold 3 files: the bytes of refused files read and thrown away are 3 MiB at most.
-  testApp = await startTestApp({ env: { MAX_UPLOAD_MB: '1', MAX_FILES_PER_UPLOAD: '3', UPLOADS_PER_HOUR: '1000' } });
+// A file may be 1 MiB and an upload hold 3 files: the bytes of refused files read and thrown away are 3 MiB at most.
+const testApp = useTestApp({ env: { MAX_UPLOAD_MB: '1', MAX_FILES_PER_UPLOAD: '3', UPLOADS_PER_HOUR: '1000' } }, async () => {
   browser = await openBrowser(testApp.app);
 });
-after(() => testApp.close());
 
 const NOT_AN_IMAGE = 'It is not a JPEG, PNG, WebP, GIF or AVIF image.';
 const TEXT = Buffer.from('just some notes, not a photo\n'.repeat(20));
@@ -219,9 +217,13 @@ describe('when the form is sent without JavaScript', () => {
         .upload()
         .attach('photos', await fixture('square.png'), 'good.png')
         .attach('photos', TEXT, hostile)
-        .expect(201)
-        .expect('Content-Type', /text\/html/);
-      page = response.text;
+        .expect(303);
+      page = (
+        await browser
+          .get(response.headers.location!)
+          .expect(200)
+          .expect('Content-Type', /text\/html/)
+      ).text;
     });
     const id = added[0]!.slice('photos/display/'.length, -'.jpg'.length);
     assert.deepEqual(added, objectsOf(id, 'png', 'png', { largeThumbnail: false }));
@@ -229,6 +231,68 @@ describe('when the form is sent without JavaScript', () => {
     assert.ok(page.includes(`<li><span class="file-name" dir="auto">${shown}</span>: ${NOT_AN_IMAGE}</li>`), page);
     assert.ok(!page.includes('<img src=x'), 'no markup from the name');
     assert.ok(!/[\u202A-\u202E\u2066-\u2069]/.test(page.replace(/&#x206[89];/g, '')), 'no directional control from the name');
+  });
+
+  /** A no-JS upload of a good PNG and a text file: the results page's address. */
+  async function uploadGoodAndBad(as: Browser, badName = 'notes.txt'): Promise<string> {
+    const response = await as
+      .upload()
+      .attach('photos', await fixture('square.png'), 'good.png')
+      .attach('photos', TEXT, badName)
+      .expect(303);
+    const location = response.headers.location!;
+    assert.match(location, /^\/uploaded\?results=[A-Za-z0-9_-]+$/);
+    return location;
+  }
+
+  it('then the results are a page of their own (Post/Redirect/Get): reloading it shows the same and stores nothing', async () => {
+    const location = await uploadGoodAndBad(browser);
+    const first = await browser.get(location).expect(200).expect('Cache-Control', 'no-store');
+    assert.match(first.text, /<h1>Some files were not stored<\/h1>/);
+    assert.ok(first.text.includes(`<li><span class="file-name" dir="auto">notes.txt</span>: ${NOT_AN_IMAGE}</li>`));
+    await testApp.assertStoresNothing(async () => {
+      for (let reload = 0; reload < 3; reload++) assert.equal((await browser.get(location).expect(200)).text, first.text);
+    });
+  });
+
+  it('then the address holds no file name in the clear, and another browser cannot read it', async () => {
+    const location = await uploadGoodAndBad(browser, 'holiday-secret-plans.txt');
+    assert.ok(!Buffer.from(location.split('=')[1]!, 'base64url').toString('latin1').includes('holiday'), 'the name is not in the address');
+    const stranger = await openBrowser(testApp.app);
+    for (const asked of [stranger.get(location), request(testApp.app).get(location)]) {
+      const refused = await asked.expect(400).expect('Cache-Control', 'no-store');
+      assert.match(refused.text, /<h1>Upload results not found <span class="status">\(400\)<\/span><\/h1>/);
+      assert.ok(!refused.text.includes('holiday'));
+      assert.equal(refused.headers['set-cookie'], undefined);
+    }
+  });
+
+  it('then a forged or altered results address is refused in words, as JSON too', async () => {
+    const location = await uploadGoodAndBad(browser);
+    const token = location.split('=')[1]!;
+    const flipped = `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`;
+    const forged = Buffer.from(JSON.stringify({ photos: [], refused: [{ file: 'x', reason: '<b>pwned</b>' }] })).toString('base64url');
+    for (const query of [
+      flipped,
+      token.slice(0, -4),
+      `${token}AAAA`,
+      forged,
+      '',
+      'not base64!',
+      `${token}&results=${token}`,
+      'A'.repeat(10_000),
+    ]) {
+      const refused = await browser.get(`/uploaded?results=${query}`).set('Accept', 'application/json').expect(400);
+      assert.deepEqual(refused.body, {
+        error: {
+          status: 400,
+          title: 'Upload results not found',
+          message: 'This results page was not made for this browser, or its address was changed.',
+          hint: 'The photos that were stored are in the gallery.',
+        },
+      });
+    }
+    await browser.get('/uploaded').expect(400);
   });
 
   it('then every file refused: the error page names each one, escaped and bounded', async () => {
@@ -257,9 +321,32 @@ describe('when file names carry line and paragraph separators', () => {
       { name: 'harbour\u2029at dusk.png', bytes: await fixture('square.png') },
       { name: 'notes\u2028for\u2029me.txt', bytes: TEXT },
     ]);
-    const page = (await browser.agent.post('/photos').set('Content-Type', contentType).send(body).expect(201)).text;
+    const location = (await browser.agent.post('/photos').set('Content-Type', contentType).send(body).expect(303)).headers.location!;
+    const page = (await browser.get(location).expect(200)).text;
     assert.match(page, /<a href="\/photos\/[^"]+">harbour at dusk\.png<\/a>/);
     assert.ok(page.includes(`<li><span class="file-name" dir="auto">notes for me.txt</span>: ${NOT_AN_IMAGE}</li>`), page);
     assert.doesNotMatch(page, /[\u2028\u2029]/);
+  });
+});
+
+describe('when an upload without JavaScript refuses many files with long names', () => {
+  const manyFiles = useTestApp({ env: { MAX_FILES_PER_UPLOAD: '50', UPLOADS_PER_HOUR: '1000' } });
+
+  it('then the results address stays within 4,096 characters, and the page says how many more files it cannot list', async () => {
+    const visitor = await openBrowser(manyFiles.app);
+    let upload = visitor.upload().attach('photos', await fixture('square.png'), 'good.png');
+    // Names no compression can shorten: 80 random CJK characters each, 240 bytes.
+    const names = Array.from(
+      { length: 49 },
+      () => `${String.fromCodePoint(...[...randomBytes(80)].map((byte) => 0x4e00 + byte * 64))}.txt`,
+    );
+    for (const name of names) upload = upload.attach('photos', TEXT, name);
+    const location = (await upload.expect(303)).headers.location!;
+    assert.ok(location.length <= 4096, `${location.length} characters`);
+    const page = (await visitor.get(location).expect(200)).text;
+    const listed = names.filter((name) => page.includes(`${name.slice(0, 80)}…`) || page.includes(name));
+    assert.ok(listed.length > 0 && listed.length < names.length, `${listed.length} listed`);
+    assert.deepEqual(listed, names.slice(0, listed.length), 'the first files are listed, in order');
+    assert.ok(page.includes(`<p class="more-files">And ${names.length - listed.length} more files were not stored.</p>`), page);
   });
 });

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../../src/errors.js';
 import { imageTypeByExtension } from '../../src/photos/image-type.js';
+import { MAX_CAPTION_BYTES } from '../../src/photos/captions.js';
+import { MAX_FILE_NAME_BYTES } from '../../src/photos/download-name.js';
 import { newPhotoId, uploadedAt } from '../../src/photos/photo-id.js';
 import { type NewPhotoRecord, recordFromMetadata, recordToMetadata } from '../../src/photos/photo-record.js';
 
@@ -20,6 +22,29 @@ const newRecord: NewPhotoRecord = {
   variants: ['thumbnail-2x', 'display-2x'],
   fileName: 'Hafen am Abend.png',
 };
+
+describe('when every field of a record is at its largest', () => {
+  it("then its metadata stays within S3's 2 KB of user metadata (the UTF-8 bytes of every key and value)", () => {
+    const largest: NewPhotoRecord = {
+      id,
+      caption: '\u{1F305}'.repeat(MAX_CAPTION_BYTES / 4),
+      width: 65_535,
+      height: 65_535,
+      frames: 999_999_999,
+      originalBytes: 200 * 1024 * 1024,
+      originalType: imageTypeByExtension('jpeg') ?? imageTypeByExtension('avif')!,
+      fullSizeExtension: 'avif',
+      ownerTag: 'f'.repeat(64), // an HMAC-SHA256 in hex
+      variants: ['thumbnail-2x', 'display-2x'],
+      fileName: `${'é'.repeat(200)}.jpg`,
+    };
+    const metadata = recordToMetadata(largest);
+    assert.equal(Buffer.from(metadata.caption!, 'base64').length, MAX_CAPTION_BYTES);
+    assert.equal(Buffer.from(metadata['file-name']!, 'base64').length, MAX_FILE_NAME_BYTES);
+    const bytes = Object.entries(metadata).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+    assert.ok(bytes <= 2048, `${bytes} bytes of metadata`);
+  });
+});
 
 describe('when a new record is written as metadata', () => {
   it('then every value is ASCII text, the caption base64 of its UTF-8', () => {

@@ -1,21 +1,18 @@
 // Bad uploads: each gets a clear 4xx, and the bucket and the temp folder are left exactly as they were.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
 import { openBrowser, type Browser } from '../support/browser.js';
 import { seedPhotos } from '../support/seed.js';
 import { CAPTION_FIELD_BYTES } from '../../src/photos/captions.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
 let browser: Browser;
-before(async () => {
-  testApp = await startTestApp({ env: { MAX_UPLOAD_MB: '6', MAX_FILES_PER_UPLOAD: '3' } });
+const testApp = useTestApp({ env: { MAX_UPLOAD_MB: '6', MAX_FILES_PER_UPLOAD: '3' } }, async () => {
   browser = await openBrowser(testApp.app);
 });
-after(() => testApp.close());
 
 const [PDF, LRO, RLO] = ['\u202C', '\u202D', '\u202E'];
 const [RLI, PDI] = ['\u2067', '\u2069'];

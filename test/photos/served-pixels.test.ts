@@ -1,20 +1,16 @@
 // "Only pixels are served": uploads that hide a location where metadata parsers do not look, and the
 // bytes the app then serves, checked for the planted values and for any container that is not pixels.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
 import { ATTACKS, findLeaks, MESSAGE_DELAYS, MESSAGE_LOOP, messageInDelays } from '../support/metadata-attacks.js';
 import { imageSources } from '../../scripts/support/html.js';
 import { download, fullSizeUrl, servedImageUrls } from '../support/pages.js';
 import { openBrowser } from '../support/browser.js';
-import { fixture, startTestApp, type TestApp } from '../support/test-app.js';
+import { fixture, useTestApp } from '../support/test-app.js';
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp({ env: { UPLOADS_PER_HOUR: '1000' } });
-});
-after(() => testApp.close());
+const testApp = useTestApp({ env: { UPLOADS_PER_HOUR: '1000' } });
 
 async function uploadBytes(bytes: Buffer, filename: string): Promise<string> {
   const response = await (await openBrowser(testApp.app)).upload().set('Accept', 'application/json').attach('photos', bytes, filename);

@@ -1,19 +1,15 @@
 // Uploads through real HTTP and real multipart into the real S3 emulator, then reads back what the pages show.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import request from 'supertest';
-import { startTestApp, fixture, type TestApp } from '../support/test-app.js';
+import { useTestApp, fixture } from '../support/test-app.js';
 import { openBrowser } from '../support/browser.js';
 import { imageSources } from '../../scripts/support/html.js';
 import { download, fullSizeUrl } from '../support/pages.js';
 
-let testApp: TestApp;
-before(async () => {
-  testApp = await startTestApp();
-});
-after(() => testApp.close());
+const testApp = useTestApp();
 
 /** Uploads through the form endpoint and returns the new photo's id. */
 async function upload(name: string, caption = ''): Promise<string> {

@@ -2,6 +2,7 @@
 // server.ts wires it. The app gets credentials only through the default chain, from the environment the
 // test gives it (the emulator's keys, or just an IMDS endpoint).
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,23 +67,40 @@ export async function startTestApp({
 }: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 's3-photo-share-test-'));
   const emulatorOptions = { directory: path.join(dataDir, 's3'), buckets: [TEST_BUCKET] };
-  let emulator = await startS3Emulator(emulatorOptions);
-  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...emulatorSettings } = emulatorClientEnvironment(emulator);
-  const appEnv = {
-    ...emulatorSettings,
-    ...(credentials === 'emulator-keys'
-      ? { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY }
-      : { AWS_CONFIG_FILE: os.devNull, AWS_SHARED_CREDENTIALS_FILE: os.devNull }),
-    S3_BUCKET: TEST_BUCKET,
-    ...(appS3Endpoint && { AWS_ENDPOINT_URL_S3: await appS3Endpoint(emulator) }),
-    ...env,
-  } as Record<string, string>;
-  // The SDK's default chain reads process.env, as it would in the app's own process.
-  const restoreEnvironment = useAppEnvironment(appEnv);
+  // Whatever is started is undone if a later step fails (a refused config, a proxy that cannot start): a test
+  // file whose before() fails must not leave an emulator listening (its process would never exit) or a folder.
+  const undo: (() => unknown)[] = [() => rm(dataDir, { recursive: true, force: true })];
+  const undoAll = async () => {
+    for (const step of undo.reverse()) await step();
+  };
+  let emulator: S3Emulator;
+  let restoreEnvironment: () => void;
+  let config: Config;
+  let composed: ReturnType<typeof composeApp>;
+  try {
+    emulator = await startS3Emulator(emulatorOptions);
+    undo.push(() => emulator.close());
+    const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...emulatorSettings } = emulatorClientEnvironment(emulator);
+    const appEnv = {
+      ...emulatorSettings,
+      ...(credentials === 'emulator-keys'
+        ? { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY }
+        : { AWS_CONFIG_FILE: os.devNull, AWS_SHARED_CREDENTIALS_FILE: os.devNull }),
+      S3_BUCKET: TEST_BUCKET,
+      ...(appS3Endpoint && { AWS_ENDPOINT_URL_S3: await appS3Endpoint(emulator) }),
+      ...env,
+    } as Record<string, string>;
+    // The SDK's default chain reads process.env, as it would in the app's own process.
+    restoreEnvironment = useAppEnvironment(appEnv);
+    undo.push(restoreEnvironment);
+    config = loadConfig({ UPLOAD_TEMP_DIR: path.join(dataDir, 'uploads'), ...appEnv });
+    const logger = createLogger(logDestination ? 'debug' : 'silent', logDestination);
+    composed = composeApp(config, { logger, processImage, now });
+  } catch (error) {
+    await undoAll();
+    throw error;
+  }
   const tempDir = path.join(dataDir, 'uploads');
-  const config = loadConfig({ UPLOAD_TEMP_DIR: tempDir, ...appEnv });
-  const logger = createLogger(logDestination ? 'debug' : 'silent', logDestination);
-  const composed = composeApp(config, { logger, processImage, now });
   // The test's own view into the bucket, with the emulator's keys whatever the app uses.
   const listAllKeys = () => listKeys(emulator.endpoint, TEST_BUCKET);
   const listIncompleteUploads = () =>
@@ -110,9 +128,28 @@ export async function startTestApp({
     },
     async close() {
       composed.s3.destroy();
-      await emulator.close();
-      await rm(dataDir, { recursive: true, force: true });
-      restoreEnvironment();
+      await undoAll();
     },
   };
+}
+
+/**
+ * One test app for the test file, or the describe block, that calls this: started in its before(), closed in its
+ * after(). The answer stands for that app from then on (used before it has started, it throws), so a file holds
+ * no start and teardown of its own: `const testApp = useTestApp({ env: { … } });`. `setUp` runs in the same
+ * before(), once the app has started: Node 20 does not wait for one top-level before() to end before the next.
+ */
+export function useTestApp(options?: TestAppOptions, setUp?: () => Promise<void>): TestApp {
+  let started: TestApp | undefined;
+  before(async () => {
+    started = await startTestApp(options);
+    await setUp?.();
+  });
+  after(() => started?.close());
+  return new Proxy({} as TestApp, {
+    get(_unused, name) {
+      if (!started) throw new Error(`the test app's ${String(name)} was read before its before() started it`);
+      return Reflect.get(started, name, started);
+    },
+  });
 }

@@ -244,7 +244,7 @@ function formError(error: unknown, limits: UploadLimits, fileNames: readonly str
       case 'LIMIT_FIELD_VALUE':
         // busboy takes a part without a filename for a text field, whatever its name and size.
         if (error.field === FILE_FIELD) return new FileWithoutName();
-        if (error.field === 'caption') return new CaptionTooLong(MAX_CAPTION_LENGTH);
+        if (error.field === 'caption') return new CaptionTooLong(MAX_CAPTION_LENGTH, { by: 'field-size' });
         return FILE_CAPTION_FIELD.test(error.field ?? '') ? captionPastFieldLimit(error.field!, fileNames) : new MalformedUpload(error);
       case 'LIMIT_UNEXPECTED_FILE':
         return new UnexpectedFileField();
@@ -262,7 +262,7 @@ function formError(error: unknown, limits: UploadLimits, fileNames: readonly str
 function captionPastFieldLimit(field: string, fileNames: readonly string[]): CaptionTooLong {
   const position = Number(FILE_CAPTION_FIELD.exec(field)![1]);
   const filename = fileNames[position - 1];
-  return new CaptionTooLong(MAX_CAPTION_LENGTH, filename === undefined ? { position } : { filename });
+  return new CaptionTooLong(MAX_CAPTION_LENGTH, { by: 'field-size' }, filename === undefined ? { position } : { filename });
 }
 
 /**
