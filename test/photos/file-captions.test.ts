@@ -119,7 +119,10 @@ describe('when a per-file caption is wrong', () => {
         .attach('photos', await fixture('square.png'), 'a.png')
         .attach('photos', await fixture('tiny.gif'), 'b.gif')
         .expect(400);
-      assert.equal(response.body.error.message, 'The caption for file 2 of the upload is longer than 280 characters. Nothing was stored.');
+      assert.equal(
+        response.body.error.message,
+        'The caption for file 2 of the upload is too long to store: a caption may have up to 280 characters, fewer when they are emoji or letters with marks. Nothing was stored.',
+      );
     });
   });
 
