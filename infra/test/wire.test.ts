@@ -71,7 +71,7 @@ class World {
       AWS_ENDPOINT_URL: this.endpoint.url,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: this.imds.endpoint,
       AWS_EC2_METADATA_V1_DISABLED: 'true',
-      NODE_OPTIONS: `--import ${pathToFileURL(join(REPO_ROOT, 'test/infra/wire-world.mjs')).href}`,
+      NODE_OPTIONS: `--import ${pathToFileURL(join(REPO_ROOT, 'infra/test/wire-world.mjs')).href}`,
       WIRE_TEST_CLOCK_MS: String(this.endpoint.now()),
       WIRE_TEST_PUBLIC_ADDRESSES: `http://127.0.0.1:${(this.publicAddresses.address() as AddressInfo).port}`,
     });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defaultDeps } from '../../infra/cli.js';
+import { defaultDeps } from '../cli.js';
 
 test('when the default dependencies are built, then the clients use the region and readiness means a 200 without following redirects; a refused connection is not ready', async () => {
   const deps = defaultDeps('eu-west-2');

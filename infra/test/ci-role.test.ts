@@ -1,10 +1,10 @@
 // Tests `infra:ci-role`: the GitHub OIDC provider and deploy role it leaves in the account, and its command line (the trust policy under the IAM simulator is in ci-role-trust.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCommandLine, runCli, type CliDeps } from '../../infra/cli.js';
-import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
-import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
-import { type GitHubRepository, lookUpGitHubRepository } from '../../infra/resources/github-repository.js';
+import { parseCommandLine, runCli, type CliDeps } from '../cli.js';
+import { githubTrustPolicy } from '../resources/deploy-role.js';
+import { permissionsBoundary } from '../resources/permissions-boundary.js';
+import { type GitHubRepository, lookUpGitHubRepository } from '../resources/github-repository.js';
 import { CREATE, operatorPolicyFor, PROVIDER_ARN, REPO, REPOSITORY, ROLE_ARN, ROLE_NAME } from './ci-role-fixtures.js';
 import { ACCOUNT_ID, FakeAccount, STACK_TAGS } from './fake-aws.js';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CREATE } from './ci-role-fixtures.js';
 
 test('when the CLI file is run by node, then it prints the plan and exits 0, or exits 2 on a usage error', () => {
-  const cliPath = fileURLToPath(new URL('../../infra/cli.ts', import.meta.url));
+  const cliPath = fileURLToPath(new URL('../cli.ts', import.meta.url));
   const plan = spawnSync(process.execPath, ['--import', 'tsx', cliPath, 'plan', '--for', 'logs', '--region', 'eu-west-1'], {
     encoding: 'utf8',
   });

@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GetConsoleOutputCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { bucketPolicy } from '../../infra/resources/bucket.js';
-import { DEPLOYMENT_TAG_KEY, READINESS_TIMEOUT_MS } from '../../infra/resources/instance.js';
-import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
-import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
-import { upSteps } from '../../infra/up.js';
+import { bucketPolicy } from '../resources/bucket.js';
+import { DEPLOYMENT_TAG_KEY, READINESS_TIMEOUT_MS } from '../resources/instance.js';
+import { permissionsBoundary } from '../resources/permissions-boundary.js';
+import { appPolicy, trustPolicy } from '../resources/role.js';
+import { upSteps } from '../up.js';
 import { ACCOUNT_ID, AMI_ID, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 import { awsError } from './aws-errors.js';
 
@@ -671,7 +671,7 @@ test('when a log group with the stack name exists without the stack tags, then u
     runAgainst(
       account,
       'eu-west-1',
-      (await import('../../infra/down.js')).downSteps({
+      (await import('../down.js')).downSteps({
         stack: 's3-photo-share',
         region: 'eu-west-1',
         bucket: 'demo-bucket',

@@ -6,11 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SETUP_DONE_MARKER, SETUP_FAILED_MARKER } from '../../infra/resources/instance.js';
-import { APP_ENTRY } from '../../infra/stack.js';
-import { renderUserData } from '../../infra/templates.js';
+import { SETUP_DONE_MARKER, SETUP_FAILED_MARKER } from '../resources/instance.js';
+import { APP_ENTRY } from '../stack.js';
+import { renderUserData } from '../templates.js';
 
-const TEMPLATE_PATH = fileURLToPath(new URL('../../infra/user-data.sh', import.meta.url));
+const TEMPLATE_PATH = fileURLToPath(new URL('../user-data.sh', import.meta.url));
 const PACKAGE_JSON = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   scripts: Record<string, string>;
 };

@@ -1,11 +1,11 @@
 // Tests of `up --instances N` and its `down` against the in-memory account: end states, converging reruns, releases rolled by instance refresh, mode switches and what is never touched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { downSteps, type DownSettings } from '../../infra/down.js';
-import { MIN_HEALTHY_PERCENTAGE } from '../../infra/resources/auto-scaling.js';
-import { DEREGISTRATION_DELAY_SECONDS, TLS_POLICY } from '../../infra/resources/load-balancer.js';
-import type { LoadBalancedSettings } from '../../infra/stack.js';
-import { upSteps } from '../../infra/up.js';
+import { downSteps, type DownSettings } from '../down.js';
+import { MIN_HEALTHY_PERCENTAGE } from '../resources/auto-scaling.js';
+import { DEREGISTRATION_DELAY_SECONDS, TLS_POLICY } from '../resources/load-balancer.js';
+import type { LoadBalancedSettings } from '../stack.js';
+import { upSteps } from '../up.js';
 import { ACCOUNT_ID, AMI_ID, FakeAccount, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 import { awsError } from './aws-errors.js';
 import { LOAD_BALANCER_ZONE_ID } from './fake-scaling.js';
@@ -367,7 +367,7 @@ test('when a new release is deployed, then a new template version rolls out by i
     if (!account.scaling.answers(REGION, 'https://photos.example.com/readyz')) answeredEverySleep = false;
   };
 
-  const { runSteps } = await import('../../infra/step.js');
+  const { runSteps } = await import('../step.js');
   await runSteps(upSteps(httpsSettings()), deps, {});
 
   assert.deepEqual(account.inputsOf('StartInstanceRefresh'), [

@@ -1,10 +1,10 @@
 // A stateful in-memory AWS account for the infra tests: buckets, roles, profiles, OIDC providers, instances, groups and log groups that the SDK calls change, answered through aws-sdk-client-mock.
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
-import { createAwsClients, type AwsClients } from '../../infra/aws-clients.js';
-import type { UpSettings } from '../../infra/stack.js';
-import { type GitHubRepository, lookUpGitHubRepository } from '../../infra/resources/github-repository.js';
-import type { CommandDeps } from '../../infra/state.js';
+import { createAwsClients, type AwsClients } from '../aws-clients.js';
+import type { UpSettings } from '../stack.js';
+import { type GitHubRepository, lookUpGitHubRepository } from '../resources/github-repository.js';
+import type { CommandDeps } from '../state.js';
 import { AwsFault, awsError } from './aws-errors.js';
 import { ScalingModel } from './fake-scaling.js';
 
@@ -1206,10 +1206,10 @@ export function fakeRuntime() {
 export async function runAgainst<State extends object>(
   account: FakeAccount,
   region: string,
-  steps: import('../../infra/step.js').Step<CommandDeps, State>[],
+  steps: import('../step.js').Step<CommandDeps, State>[],
   overrides: Partial<CommandDeps> = {},
 ): Promise<State> {
-  const { runSteps } = await import('../../infra/step.js');
+  const { runSteps } = await import('../step.js');
   const state = {} as State;
   await runSteps(steps, account.deps(region, overrides), state);
   return state;

@@ -5,7 +5,7 @@ import { DeleteAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { DeleteSecurityGroupCommand } from '@aws-sdk/client-ec2';
 import { CreateLoadBalancerCommand, DeleteTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { upSteps } from '../../infra/up.js';
+import { upSteps } from '../up.js';
 import { FakeAccount, runAgainst, upSettings } from './fake-aws.js';
 
 async function deployed() {

@@ -3,13 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { attachSteps } from '../../infra/attach.js';
-import { parseCommandLine, runCli, USAGE, type CliDeps } from '../../infra/cli.js';
-import { downSteps } from '../../infra/down.js';
-import { buildRelease } from '../../infra/release.js';
-import { architectureOf } from '../../infra/stack.js';
-import { retryWithBackoff } from '../../infra/step.js';
-import { formatUpSummary, upSteps } from '../../infra/up.js';
+import { attachSteps } from '../attach.js';
+import { parseCommandLine, runCli, USAGE, type CliDeps } from '../cli.js';
+import { downSteps } from '../down.js';
+import { buildRelease } from '../release.js';
+import { architectureOf } from '../stack.js';
+import { retryWithBackoff } from '../step.js';
+import { formatUpSummary, upSteps } from '../up.js';
 import { FakeAccount, runAgainst, STACK_TAG_FILTERS, upSettings } from './fake-aws.js';
 import { awsError } from './aws-errors.js';
 
@@ -39,7 +39,7 @@ function stackGroup(account: FakeAccount) {
   return [...account.region('eu-west-1').groups.values()].find((group) => group.GroupName === 's3-photo-share-web')!;
 }
 
-test('when the plans are printed, then they read word for word as test/infra/fixtures/plans.txt', async () => {
+test('when the plans are printed, then they read word for word as infra/test/fixtures/plans.txt', async () => {
   const fixture = readFileSync(new URL('./fixtures/plans.txt', import.meta.url), 'utf8');
   const blocks = fixture.split(/^\$ npm run infra:plan -- /m).filter(Boolean);
   assert.equal(blocks.length, 10);

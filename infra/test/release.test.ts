@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildRelease, releaseIdFor, releaseObjectPrefix, RELEASE_LOCKFILE, RELEASE_TARBALL } from '../../infra/release.js';
+import { buildRelease, releaseIdFor, releaseObjectPrefix, RELEASE_LOCKFILE, RELEASE_TARBALL } from '../release.js';
 
 function fakeRepo(buildScript: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'fake-release-'));

@@ -1,8 +1,8 @@
 // Tests the one template renderer that fills the policy documents and user-data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderTemplate } from '../../infra/templates.js';
-import { appPolicy } from '../../infra/resources/role.js';
+import { renderTemplate } from '../templates.js';
+import { appPolicy } from '../resources/role.js';
 import { upSettings } from './fake-aws.js';
 
 test('when every placeholder has a value, then the template is filled in', () => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
-import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
+import { githubTrustPolicy } from '../resources/deploy-role.js';
 import { operatorPolicyFor, PROVIDER_ARN, REPO, REPOSITORY, ROLE_ARN, ROLE_NAME } from './ci-role-fixtures.js';
 import { ACCOUNT_ID } from './fake-aws.js';
 

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bucketPolicy } from '../../infra/resources/bucket.js';
-import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
-import { appPolicy, trustPolicy } from '../../infra/resources/role.js';
+import { bucketPolicy } from '../resources/bucket.js';
+import { permissionsBoundary } from '../resources/permissions-boundary.js';
+import { appPolicy, trustPolicy } from '../resources/role.js';
 import { ACCOUNT_ID, upSettings } from './fake-aws.js';
 import {
   allowAll,

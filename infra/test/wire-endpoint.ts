@@ -15,8 +15,8 @@ import * as sts from '@aws-sdk/client-sts';
 import { JsonShapeDeserializer, JsonShapeSerializer, XmlShapeDeserializer, XmlShapeSerializer } from '@aws-sdk/core/protocols';
 import { NormalizedSchema } from '@smithy/core/schema';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsClients } from '../../infra/aws-clients.js';
-import { createAwsClients } from '../../infra/aws-clients.js';
+import type { AwsClients } from '../aws-clients.js';
+import { createAwsClients } from '../aws-clients.js';
 import { awsError, type WireError, wireErrorOf } from './aws-errors.js';
 import type { FakeAccount } from './fake-aws.js';
 

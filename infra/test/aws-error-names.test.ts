@@ -7,7 +7,8 @@ import ts from 'typescript';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { awsError, wireErrorOf, type AwsService } from './aws-errors.js';
 
-const INFRA = join(import.meta.dirname, '../../infra');
+const INFRA = join(import.meta.dirname, '..');
+const NOT_INFRA_CODE = [join(INFRA, 'test'), join(INFRA, 'node_modules')];
 const SERVICES: AwsService[] = ['iam', 'sts', 'ec2', 's3', 'elbv2', 'autoscaling', 'ssm', 'logs', 'acm', 'route53'];
 
 /** The name infra/ compares → where that name comes from: the service, AWS's wire code, and the API reference page that lists it. */
@@ -102,10 +103,11 @@ interface Comparison {
   services: Set<AwsService>;
 }
 
+/** infra/'s own code: its tests (this file among them) and installed packages compare error names of their own. */
 function infraSources(directory: string): string[] {
   return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
     const path = join(directory, entry.name);
-    if (entry.isDirectory()) return infraSources(path);
+    if (entry.isDirectory()) return NOT_INFRA_CODE.includes(path) ? [] : infraSources(path);
     return entry.name.endsWith('.ts') ? [path] : [];
   });
 }

@@ -27,14 +27,14 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { parseCommandLine } from '../../infra/cli.js';
-import { architectureOf } from '../../infra/stack.js';
-import { renderUserData } from '../../infra/templates.js';
-import { appPolicy } from '../../infra/resources/role.js';
-import { upSteps } from '../../infra/up.js';
-import { permissionsBoundary } from '../../infra/resources/permissions-boundary.js';
-import { githubTrustPolicy } from '../../infra/resources/deploy-role.js';
-import { trustPolicy } from '../../infra/resources/role.js';
+import { parseCommandLine } from '../cli.js';
+import { architectureOf } from '../stack.js';
+import { renderUserData } from '../templates.js';
+import { appPolicy } from '../resources/role.js';
+import { upSteps } from '../up.js';
+import { permissionsBoundary } from '../resources/permissions-boundary.js';
+import { githubTrustPolicy } from '../resources/deploy-role.js';
+import { trustPolicy } from '../resources/role.js';
 import { awsError, wireErrorOf } from './aws-errors.js';
 import { FakeAccount, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 

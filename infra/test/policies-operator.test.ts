@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { downSteps } from '../../infra/down.js';
-import { identityStep } from '../../infra/identity.js';
-import { operatorPolicy } from '../../infra/operator-policy.js';
-import { permissionsBoundaryUpStep } from '../../infra/resources/permissions-boundary.js';
-import { upSteps } from '../../infra/up.js';
+import { downSteps } from '../down.js';
+import { identityStep } from '../identity.js';
+import { operatorPolicy } from '../operator-policy.js';
+import { permissionsBoundaryUpStep } from '../resources/permissions-boundary.js';
+import { upSteps } from '../up.js';
 import { ACCOUNT_ID, FakeAccount, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 import { BUCKET_ARN, decide, LOG_GROUP_ARN, OPERATOR, PARAMETER_ARN, ROLE_ARN, STACK_ROLE } from './policy-simulator.js';
 

@@ -1,7 +1,7 @@
 // Tests the infra command line: option checks, and a plan that needs no AWS access at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCommandLine, runCli, USAGE, UsageError, type CliDeps } from '../../infra/cli.js';
+import { parseCommandLine, runCli, USAGE, UsageError, type CliDeps } from '../cli.js';
 import { FakeAccount } from './fake-aws.js';
 
 const UP_OPTIONS = ['--bucket', 'demo-bucket', '--region', 'eu-west-1', '--allow-cidr', '203.0.113.0/24'];

@@ -10,9 +10,9 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { CreateInstanceProfileCommand, CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
-import { upSteps } from '../../infra/up.js';
-import { NEW_RESOURCE_VISIBILITY_BUDGET_MS } from '../../infra/aws-clients.js';
-import { PROFILE_PROPAGATION_BUDGET_MS } from '../../infra/resources/instance.js';
+import { upSteps } from '../up.js';
+import { NEW_RESOURCE_VISIBILITY_BUDGET_MS } from '../aws-clients.js';
+import { PROFILE_PROPAGATION_BUDGET_MS } from '../resources/instance.js';
 import { awsError } from './aws-errors.js';
 import { CONSISTENCY_MS, FakeAccount, runAgainst, upSettings } from './fake-aws.js';
 

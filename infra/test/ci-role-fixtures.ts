@@ -1,6 +1,6 @@
 // The repository, deploy role and command line that the ci-role test files share.
-import { operatorPolicy } from '../../infra/operator-policy.js';
-import type { GitHubRepository } from '../../infra/resources/github-repository.js';
+import { operatorPolicy } from '../operator-policy.js';
+import type { GitHubRepository } from '../resources/github-repository.js';
 import { ACCOUNT_ID } from './fake-aws.js';
 
 export const REPO = 'octo-org/s3-photo-share';

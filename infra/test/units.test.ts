@@ -1,10 +1,10 @@
 // Unit tests of the small pure pieces: architecture, tags and ownership, the bucket's region names, deployment ids, plan formatting, waits and retries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { regionOfLocation } from '../../infra/resources/bucket.js';
-import { deploymentId, HOP_LIMIT, isProfilePropagationError } from '../../infra/resources/instance.js';
-import { amiParameterName, architectureOf, ownershipOf, stackNames, tagFiltersCli, tagsCli } from '../../infra/stack.js';
-import { formatPlan, required, retryWithBackoff, seconds, waitFor } from '../../infra/step.js';
+import { regionOfLocation } from '../resources/bucket.js';
+import { deploymentId, HOP_LIMIT, isProfilePropagationError } from '../resources/instance.js';
+import { amiParameterName, architectureOf, ownershipOf, stackNames, tagFiltersCli, tagsCli } from '../stack.js';
+import { formatPlan, required, retryWithBackoff, seconds, waitFor } from '../step.js';
 import { fakeRuntime, upSettings } from './fake-aws.js';
 import { awsError } from './aws-errors.js';
 

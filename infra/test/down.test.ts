@@ -1,8 +1,8 @@
 // Tests of `down` against the in-memory account: up then down leaves what existed before untouched, and down refuses what is not the stack's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { downSteps, type DownSettings } from '../../infra/down.js';
-import { upSteps } from '../../infra/up.js';
+import { downSteps, type DownSettings } from '../down.js';
+import { upSteps } from '../up.js';
 import { ACCOUNT_ID, FakeAccount, RELEASE_ID, runAgainst, STACK_TAGS, upSettings } from './fake-aws.js';
 import { awsError } from './aws-errors.js';
 

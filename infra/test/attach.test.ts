@@ -1,8 +1,8 @@
 // Tests of `attach` against the in-memory account: associate or replace on the named instance only; IMDSv2 only with --require-imdsv2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attachSteps, type AttachSettings } from '../../infra/attach.js';
-import { upSteps } from '../../infra/up.js';
+import { attachSteps, type AttachSettings } from '../attach.js';
+import { upSteps } from '../up.js';
 import { FakeAccount, runAgainst, upSettings, type InstanceModel } from './fake-aws.js';
 
 const PROFILE = 's3-photo-share-instance-profile';

@@ -1,9 +1,9 @@
 // Tests of `logs` against the in-memory account: the last lines of the window, oldest first, from every stream of the stack's log group.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAwsClients } from '../../infra/aws-clients.js';
-import { logsSteps } from '../../infra/logs.js';
-import { upSteps } from '../../infra/up.js';
+import { createAwsClients } from '../aws-clients.js';
+import { logsSteps } from '../logs.js';
+import { upSteps } from '../up.js';
 import { FakeAccount, runAgainst, upSettings } from './fake-aws.js';
 
 const LOG_GROUP = '/s3-photo-share/s3-photo-share';
