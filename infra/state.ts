@@ -1,7 +1,6 @@
-// What the steps of one command learn from AWS and hand to later steps, and the dependencies of up beyond the AWS clients.
+// What one command's steps learn (from AWS and GitHub) and hand to later steps, and the commands' dependencies beyond the AWS clients.
 import type { AwsDeps } from './aws-clients.js';
 import type { ReleaseArtifact } from './release.js';
-import type { CiRoleDeps, GitHubRepository } from './resources/github-repository.js';
 
 export interface StackState {
   accountId?: string;
@@ -57,6 +56,23 @@ export type ReadinessProbe = 'ready' | 'not-ready' | 'unreachable';
 export interface UpDeps extends AwsDeps {
   buildRelease: () => Promise<ReleaseArtifact>;
   probeReadiness: (url: string) => Promise<ReadinessProbe>;
+}
+
+/**
+ * Since 15 July 2026 a repository created or renamed on GitHub.com gets OIDC subjects with the numeric ids of its owner and
+ * itself (`repo:OWNER@OWNER_ID/NAME@REPO_ID:ref:…`), so a name that is deleted and claimed again by someone else no longer
+ * matches; older repositories keep `repo:OWNER/NAME:ref:…` until they opt in. The trust policy accepts both, each exactly.
+ */
+export interface GitHubRepository {
+  /** OWNER/NAME as GitHub spells it (the subject is case-sensitive). */
+  fullName: string;
+  ownerId: string;
+  repoId: string;
+}
+
+export interface CiRoleDeps extends AwsDeps {
+  /** Reads OWNER/NAME's ids from GitHub's public REST API; throws an Error whose message says what to do instead. */
+  lookUpGitHubRepository: (repo: string) => Promise<GitHubRepository>;
 }
 
 /** Everything any command may need; each command's steps use a part of it. */

@@ -1,6 +1,6 @@
 // The repository, deploy role and command line that the ci-role test files share.
 import { operatorPolicy } from '../operator-policy.js';
-import type { GitHubRepository } from '../resources/github-repository.js';
+import type { GitHubRepository } from '../state.js';
 import { ACCOUNT_ID } from './fake-aws.js';
 
 export const REPO = 'octo-org/s3-photo-share';

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { parseCommandLine, runCli, type CliDeps } from '../cli.js';
 import { githubTrustPolicy } from '../resources/deploy-role.js';
 import { permissionsBoundary } from '../resources/permissions-boundary.js';
-import { type GitHubRepository, lookUpGitHubRepository } from '../resources/github-repository.js';
+import { lookUpGitHubRepository } from '../resources/github-repository.js';
+import type { GitHubRepository } from '../state.js';
 import { CREATE, operatorPolicyFor, PROVIDER_ARN, REPO, REPOSITORY, ROLE_ARN, ROLE_NAME } from './ci-role-fixtures.js';
 import { ACCOUNT_ID, FakeAccount, STACK_TAGS } from './fake-aws.js';
 

@@ -3,8 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { createAwsClients, type AwsClients } from '../aws-clients.js';
 import type { UpSettings } from '../stack.js';
-import { type GitHubRepository, lookUpGitHubRepository } from '../resources/github-repository.js';
-import type { CommandDeps } from '../state.js';
+import { lookUpGitHubRepository } from '../resources/github-repository.js';
+import type { CommandDeps, GitHubRepository } from '../state.js';
 import { AwsFault, awsError } from './aws-errors.js';
 import { ScalingModel } from './fake-scaling.js';
 
