@@ -5,13 +5,11 @@ import { bucketUpSteps } from './resources/bucket.js';
 import { certificateCheckStep } from './resources/certificate.js';
 import { csrfSecretUpStep } from './resources/csrf-secret.js';
 import { amiLookupStep, instanceUpSteps } from './resources/instance.js';
-import {
-  dnsRecordUpStep,
-  listenersUpStep,
-  loadBalancerSecurityGroupsStep,
-  loadBalancerUpStep,
-  targetGroupUpStep,
-} from './resources/load-balancer.js';
+import { dnsRecordUpStep } from './resources/dns-record.js';
+import { listenersUpStep } from './resources/listeners.js';
+import { loadBalancerSecurityGroupsStep } from './resources/load-balancer-security-groups.js';
+import { loadBalancerUpStep } from './resources/load-balancer.js';
+import { targetGroupUpStep } from './resources/target-group.js';
 import { logGroupUpStep } from './resources/logs.js';
 import { retireLoadBalancedStep, retireStandaloneStep } from './resources/mode-switch.js';
 import { defaultSubnetsStep } from './resources/network.js';
