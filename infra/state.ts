@@ -28,10 +28,8 @@ export interface StackState {
   /** The names the certificate covers (its domain first); the first is the one the DNS record and the app URL use. */
   certificateDomains?: string[];
   targetGroupArn?: string;
-  loadBalancerArn?: string;
-  loadBalancerDnsName?: string;
-  /** The load balancer's own Route 53 zone, which an alias record points into. */
-  loadBalancerZoneId?: string;
+  /** What the load balancer step found or created; the listeners, the DNS record and the app URL are built on it. */
+  loadBalancer?: LoadBalancerFacts;
   /** The DNS record the operator must create when up did not create it (no --hosted-zone-id). */
   dnsRecordToCreate?: string;
   launchTemplateId?: string;
@@ -40,6 +38,14 @@ export interface StackState {
   instanceRefreshId?: string;
   /** Why the app was not confirmed ready: held until the other mode is removed, then reported. */
   readinessFailure?: unknown;
+}
+
+/** The load balancer as later steps use it, all three known together once it exists. */
+export interface LoadBalancerFacts {
+  arn: string;
+  dnsName: string;
+  /** The load balancer's own Route 53 zone, which an alias record points into. */
+  zoneId: string;
 }
 
 export function newStackState(): StackState {

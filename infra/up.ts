@@ -90,11 +90,11 @@ function loadBalancedSteps(settings: UpSettings, lb: LoadBalancedSettings): Step
 }
 
 export function formatUpSummary(state: StackState): string[] {
-  if (state.loadBalancerArn) {
+  if (state.loadBalancer) {
     return [
       '',
       `App URL:              ${state.appUrl}`,
-      `Load balancer:        ${state.loadBalancerDnsName}`,
+      `Load balancer:        ${state.loadBalancer.dnsName}`,
       ...(state.dnsRecordToCreate ? [`DNS record to create: ${state.dnsRecordToCreate}`] : []),
       `Role ARN:             ${state.roleArn}`,
       `Instance profile ARN: ${state.instanceProfileArn}`,

@@ -76,7 +76,7 @@ export function dnsRecordUpStep(settings: StackSettings, lb: LoadBalancedSetting
     run: async (deps, state) => {
       const { aws, log } = deps;
       const domain = siteDomain(required(state.certificateDomains, 'the certificate domains'), lb.certificateArn);
-      const dnsName = required(state.loadBalancerDnsName, 'the load balancer DNS name');
+      const { arn: loadBalancerArn, dnsName, zoneId: loadBalancerZoneId } = required(state.loadBalancer, 'the load balancer');
       if (!zoneId) {
         state.dnsRecordToCreate = `${domain}. CNAME ${dnsName}.`;
         log(`Create this DNS record at your DNS provider: ${state.dnsRecordToCreate}`);
@@ -111,7 +111,7 @@ export function dnsRecordUpStep(settings: StackSettings, lb: LoadBalancedSetting
                     Name: domain,
                     Type: 'A',
                     AliasTarget: {
-                      HostedZoneId: required(state.loadBalancerZoneId, 'the load balancer hosted zone'),
+                      HostedZoneId: loadBalancerZoneId,
                       DNSName: `dualstack.${dnsName}`,
                       EvaluateTargetHealth: true,
                     },
@@ -123,7 +123,6 @@ export function dnsRecordUpStep(settings: StackSettings, lb: LoadBalancedSetting
         );
         log(`Created the alias record ${domain} → ${dnsName}`);
       }
-      const loadBalancerArn = required(state.loadBalancerArn, 'the load balancer ARN');
       const tags = await tagsOf(deps, loadBalancerArn);
       const recorded = (key: string) => tags.find((tag) => tag.Key === key)?.Value;
       if (recorded(DNS_ZONE_TAG_KEY) !== zoneId || recorded(DNS_NAME_TAG_KEY) !== domain) {

@@ -82,7 +82,7 @@ export function listenersUpStep(settings: StackSettings, lb: LoadBalancedSetting
           `# On a rerun: aws elbv2 modify-listener for a listener that differs, aws elbv2 delete-listener for one on another port (443 of an earlier run with a certificate).`,
         ],
     run: async ({ aws, log }, state) => {
-      const loadBalancerArn = required(state.loadBalancerArn, 'the load balancer ARN');
+      const loadBalancerArn = required(state.loadBalancer, 'the load balancer').arn;
       const wanted = desiredListeners(required(state.targetGroupArn, 'the target group ARN'), lb.certificateArn);
       const { Listeners = [] } = await aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn }));
       for (const listener of Listeners) {

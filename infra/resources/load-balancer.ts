@@ -64,9 +64,11 @@ export function loadBalancerUpStep(settings: StackSettings): Step<AwsDeps, Stack
         loadBalancer = created.LoadBalancers?.[0];
         log(`Created load balancer ${loadBalancer?.DNSName}`);
       }
-      state.loadBalancerArn = required(loadBalancer?.LoadBalancerArn, 'the load balancer ARN');
-      state.loadBalancerDnsName = loadBalancer?.DNSName;
-      state.loadBalancerZoneId = loadBalancer?.CanonicalHostedZoneId;
+      state.loadBalancer = {
+        arn: required(loadBalancer?.LoadBalancerArn, 'the load balancer ARN'),
+        dnsName: required(loadBalancer?.DNSName, 'the load balancer DNS name'),
+        zoneId: required(loadBalancer?.CanonicalHostedZoneId, 'the load balancer hosted zone'),
+      };
     },
   };
 }
@@ -127,5 +129,5 @@ export function loadBalancerDownSteps(settings: StackSettings): Step<AwsDeps, St
 
 export function loadBalancedUrl(state: StackState, lb: LoadBalancedSettings): string {
   if (lb.certificateArn) return `https://${siteDomain(required(state.certificateDomains, 'the certificate domains'), lb.certificateArn)}/`;
-  return `http://${required(state.loadBalancerDnsName, 'the load balancer DNS name')}/`;
+  return `http://${required(state.loadBalancer, 'the load balancer').dnsName}/`;
 }
