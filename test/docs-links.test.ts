@@ -110,7 +110,8 @@ describe('when the project Markdown links to its own files and headings', () => 
   // A README in a subfolder of the app, not infra/README.md (also read): infra/ is a workspace a forker may delete.
   it('then the pages the check reads include the README, docs/ and the READMEs in subfolders', () => {
     const files = markdownFiles(projectRoot).map((file) => path.relative(projectRoot, file));
-    for (const expected of ['README.md', path.join('scripts', 'load', 'README.md')]) assert.ok(files.includes(expected), `${expected} is not read`);
+    for (const expected of ['README.md', path.join('scripts', 'load', 'README.md')])
+      assert.ok(files.includes(expected), `${expected} is not read`);
     assert.ok(
       files.some((file) => file.startsWith(`docs${path.sep}`)),
       `no page in docs/ among ${files.join(', ')}`,

@@ -19,12 +19,16 @@ test('when the CLI file is run by node, then it prints the plan and exits 0, or 
 
 test('when the CLI file is run by node for plan --for ci-role, then it prints the plan with no credentials and exits 0', async () => {
   const { spawnSync } = await import('node:child_process');
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'infra/cli.ts', 'plan', '--for', ...CREATE], {
-    encoding: 'utf8',
-    // No credentials and no reachable endpoint: a plan that called AWS would fail or hang here.
-    env: { PATH: process.env.PATH, AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' },
-    timeout: 30_000,
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('../cli.ts', import.meta.url)), 'plan', '--for', ...CREATE],
+    {
+      encoding: 'utf8',
+      // No credentials and no reachable endpoint: a plan that called AWS would fail or hang here.
+      env: { PATH: process.env.PATH, AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' },
+      timeout: 30_000,
+    },
+  );
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stdout, /aws iam create-open-id-connect-provider/);
 });
