@@ -51,7 +51,7 @@ export function createAwsClients(region: string): AwsClients {
  * The one place that compares AWS errors, by the name SDK v3 gives them, which is not always the wire code: an error the
  * service's model declares is named after its exception shape (ELBv2 LoadBalancerNotFound → LoadBalancerNotFoundException,
  * Auto Scaling ResourceInUse → ResourceInUseFault, IAM NoSuchEntity → NoSuchEntityException), and only an undeclared one
- * (every EC2 error, Auto Scaling's ValidationError) keeps its wire code. test/infra/aws-error-names.test.ts proves each name
+ * (every EC2 error, Auto Scaling's ValidationError) keeps its wire code. infra/test/aws-error-names.test.ts proves each name
  * compared in infra/ against the real client.
  */
 export function isAwsError(error: unknown, ...names: string[]): error is Error {

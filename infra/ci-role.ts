@@ -1,11 +1,11 @@
 // `ci-role`: the GitHub OIDC provider and the deploy role a repository's main branch assumes to run up with no key in CI; or, with --delete, the role removed.
 import { identityStep } from './identity.js';
 import { deployRoleDownStep, deployRoleUpSteps, type CiRoleSettings } from './resources/deploy-role.js';
-import { type CiRoleDeps, githubRepositoryStep } from './resources/github-repository.js';
+import { githubRepositoryStep } from './resources/github-repository.js';
 import { oidcProviderKeptStep, oidcProviderUpStep } from './resources/oidc-provider.js';
 import { permissionsBoundaryDownStep, permissionsBoundaryUpStep } from './resources/permissions-boundary.js';
 import { stackNames } from './stack.js';
-import type { StackState } from './state.js';
+import type { CiRoleDeps, StackState } from './state.js';
 import type { Step } from './step.js';
 
 export interface CiRoleCommandSettings extends CiRoleSettings {

@@ -5,13 +5,11 @@ import { bucketUpSteps } from './resources/bucket.js';
 import { certificateCheckStep } from './resources/certificate.js';
 import { csrfSecretUpStep } from './resources/csrf-secret.js';
 import { amiLookupStep, instanceUpSteps } from './resources/instance.js';
-import {
-  dnsRecordUpStep,
-  listenersUpStep,
-  loadBalancerSecurityGroupsStep,
-  loadBalancerUpStep,
-  targetGroupUpStep,
-} from './resources/load-balancer.js';
+import { dnsRecordUpStep } from './resources/dns-record.js';
+import { listenersUpStep } from './resources/listeners.js';
+import { loadBalancerSecurityGroupsStep } from './resources/load-balancer-security-groups.js';
+import { loadBalancerUpStep } from './resources/load-balancer.js';
+import { targetGroupUpStep } from './resources/target-group.js';
 import { logGroupUpStep } from './resources/logs.js';
 import { retireLoadBalancedStep, retireStandaloneStep } from './resources/mode-switch.js';
 import { defaultSubnetsStep } from './resources/network.js';
@@ -92,11 +90,11 @@ function loadBalancedSteps(settings: UpSettings, lb: LoadBalancedSettings): Step
 }
 
 export function formatUpSummary(state: StackState): string[] {
-  if (state.loadBalancerArn) {
+  if (state.loadBalancer) {
     return [
       '',
       `App URL:              ${state.appUrl}`,
-      `Load balancer:        ${state.loadBalancerDnsName}`,
+      `Load balancer:        ${state.loadBalancer.dnsName}`,
       ...(state.dnsRecordToCreate ? [`DNS record to create: ${state.dnsRecordToCreate}`] : []),
       `Role ARN:             ${state.roleArn}`,
       `Instance profile ARN: ${state.instanceProfileArn}`,

@@ -3,10 +3,10 @@ import { PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { retryUntilVisible, type AwsDeps } from '../aws-clients.js';
 import { operatorPolicy } from '../operator-policy.js';
 import { PLAN_ACCOUNT_ID, stackNames, tagsCli, type BucketSettings, type StackSettings } from '../stack.js';
-import type { StackState } from '../state.js';
+import type { GitHubRepository, StackState } from '../state.js';
 import { required, type Step } from '../step.js';
 import { renderPolicy } from '../templates.js';
-import type { GitHubRepository, RepositorySettings } from './github-repository.js';
+import type { RepositorySettings } from './github-repository.js';
 import { GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST } from './oidc-provider.js';
 import { createOrConvergeRole, deleteOwnedRole } from './role.js';
 

@@ -1,24 +1,6 @@
 // The GitHub repository a deploy role trusts, with the immutable ids GitHub now puts in its OIDC tokens' subject.
-import type { StackState } from '../state.js';
+import type { CiRoleDeps, GitHubRepository, StackState } from '../state.js';
 import type { Step } from '../step.js';
-import type { AwsDeps } from '../aws-clients.js';
-
-/**
- * Since 15 July 2026 a repository created or renamed on GitHub.com gets OIDC subjects with the numeric ids of its owner and
- * itself (`repo:OWNER@OWNER_ID/NAME@REPO_ID:ref:…`), so a name that is deleted and claimed again by someone else no longer
- * matches; older repositories keep `repo:OWNER/NAME:ref:…` until they opt in. The trust policy accepts both, each exactly.
- */
-export interface GitHubRepository {
-  /** OWNER/NAME as GitHub spells it (the subject is case-sensitive). */
-  fullName: string;
-  ownerId: string;
-  repoId: string;
-}
-
-export interface CiRoleDeps extends AwsDeps {
-  /** Reads OWNER/NAME's ids from GitHub's public REST API; throws an Error whose message says what to do instead. */
-  lookUpGitHubRepository: (repo: string) => Promise<GitHubRepository>;
-}
 
 export interface RepositorySettings {
   /** OWNER/NAME of the GitHub repository whose main branch may deploy. */

@@ -6,7 +6,9 @@ import type { Step } from '../step.js';
 import { deleteAutoScalingGroups, deleteLaunchTemplates } from './auto-scaling.js';
 import { deleteCsrfSecret } from './csrf-secret.js';
 import { terminateStandaloneInstances } from './instance.js';
-import { deleteDnsRecord, deleteLoadBalancer, deleteTargetGroup } from './load-balancer.js';
+import { deleteDnsRecord } from './dns-record.js';
+import { deleteLoadBalancer } from './load-balancer.js';
+import { deleteTargetGroup } from './target-group.js';
 import { deleteSecurityGroup, stackSecurityGroups } from './security-group.js';
 
 async function deleteStackGroupsNamed(deps: AwsDeps, settings: StackSettings, groupNames: string[]): Promise<void> {
