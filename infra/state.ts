@@ -16,8 +16,6 @@ export interface StackState {
   amiId?: string;
   instanceId?: string;
   appUrl?: string;
-  /** Instances down terminated: their profile associations end with them. */
-  terminatedInstanceIds?: string[];
 
   // Load-balanced mode (`--instances N`).
   vpcId?: string;

@@ -418,7 +418,7 @@ export function loadBalancedReadinessStep(settings: UpSettings, lb: LoadBalanced
 }
 
 /** Scales the stack's group to zero, waits until its instances are gone, then deletes it and waits until it is gone. */
-export async function deleteAutoScalingGroups(deps: AwsDeps, settings: StackSettings, state: StackState): Promise<void> {
+export async function deleteAutoScalingGroups(deps: AwsDeps, settings: StackSettings): Promise<void> {
   const { aws, log } = deps;
   const { AutoScalingGroups = [] } = await aws.autoscaling.send(
     new DescribeAutoScalingGroupsCommand({
@@ -429,7 +429,6 @@ export async function deleteAutoScalingGroups(deps: AwsDeps, settings: StackSett
   for (const group of AutoScalingGroups) {
     const name = required(group.AutoScalingGroupName, 'the group name');
     const instanceIds = (group.Instances ?? []).map((instance) => instance.InstanceId ?? '');
-    state.terminatedInstanceIds = [...(state.terminatedInstanceIds ?? []), ...instanceIds];
     // AWS keeps min ≤ desired ≤ max, so a max of 0 means the group is already scaled to zero.
     if (group.MaxSize !== 0) {
       await aws.autoscaling.send(
@@ -485,7 +484,7 @@ export function autoScalingDownStep(settings: StackSettings): Step<AwsDeps, Stac
       `aws autoscaling update-auto-scaling-group --region ${region} --auto-scaling-group-name ${names.autoScalingGroupName} --min-size 0 --max-size 0 --desired-capacity 0`,
       `aws autoscaling delete-auto-scaling-group --region ${region} --auto-scaling-group-name ${names.autoScalingGroupName}   # once describe-auto-scaling-groups shows no instance`,
     ],
-    run: (deps, state) => deleteAutoScalingGroups(deps, settings, state),
+    run: (deps) => deleteAutoScalingGroups(deps, settings),
   };
 }
 

@@ -426,16 +426,15 @@ export function instanceDownStep(settings: StackSettings): Step<AwsDeps, StackSt
       `aws ec2 terminate-instances --region ${region} --instance-ids $INSTANCE_IDS`,
       `aws ec2 wait instance-terminated --region ${region} --instance-ids $INSTANCE_IDS`,
     ],
-    run: (deps, state) => terminateStandaloneInstances(deps, settings, state),
+    run: (deps) => terminateStandaloneInstances(deps, settings),
   };
 }
 
 /** Terminates the stack's stand-alone instances and waits until they are terminated. */
-export async function terminateStandaloneInstances(deps: AwsDeps, settings: StackSettings, state: StackState): Promise<void> {
+export async function terminateStandaloneInstances(deps: AwsDeps, settings: StackSettings): Promise<void> {
   const listLive = async () =>
     (await listStackInstances(deps, settings, NOT_TERMINATED_STATES)).map((instance) => required(instance.InstanceId, 'the instance id'));
   const instanceIds = await listLive();
-  state.terminatedInstanceIds = [...(state.terminatedInstanceIds ?? []), ...instanceIds];
   if (instanceIds.length === 0) {
     deps.log('No instance of this stack is left');
     return;

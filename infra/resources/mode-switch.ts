@@ -30,8 +30,8 @@ export function retireLoadBalancedStep(settings: StackSettings): Step<AwsDeps, S
       `aws elbv2 describe-load-balancers --region ${region} --names ${names.loadBalancerName}`,
       `# then the commands of: npm run infra:plan -- --for down …, less the instance, role, log group and bucket steps`,
     ],
-    run: async (deps, state) => {
-      await deleteAutoScalingGroups(deps, settings, state);
+    run: async (deps) => {
+      await deleteAutoScalingGroups(deps, settings);
       await deleteDnsRecord(deps, settings);
       await deleteLoadBalancer(deps, settings);
       await deleteTargetGroup(deps, settings);
@@ -54,8 +54,8 @@ export function retireStandaloneStep(settings: StackSettings): Step<AwsDeps, Sta
       `aws ec2 terminate-instances --region ${region} --instance-ids <those>; aws ec2 wait instance-terminated --region ${region} --instance-ids <those>`,
       `aws ec2 delete-security-group --region ${region} --group-id <the id of ${names.securityGroupName}, found by the stack tags>`,
     ],
-    run: async (deps, state) => {
-      await terminateStandaloneInstances(deps, settings, state);
+    run: async (deps) => {
+      await terminateStandaloneInstances(deps, settings);
       await deleteStackGroupsNamed(deps, settings, [names.securityGroupName]);
     },
   };

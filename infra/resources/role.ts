@@ -1,5 +1,9 @@
 // The IAM role and its instance profile: global resources, so they also record the stack's region, which every command checks first.
-import { DescribeIamInstanceProfileAssociationsCommand, type IamInstanceProfileAssociation } from '@aws-sdk/client-ec2';
+import {
+  DescribeIamInstanceProfileAssociationsCommand,
+  DescribeInstancesCommand,
+  type IamInstanceProfileAssociation,
+} from '@aws-sdk/client-ec2';
 import {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
@@ -272,7 +276,7 @@ export function roleUpSteps(settings: UpSettings): Step<AwsDeps, StackState>[] {
               deps.aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })),
               'NoSuchEntityException',
             );
-            return found?.InstanceProfile?.Roles?.some((role) => role.RoleName === names.roleName) ? true : undefined;
+            return (found?.InstanceProfile?.Roles ?? []).some((role) => role.RoleName === names.roleName) ? true : undefined;
           },
           { intervalMs: 2_000, timeoutMs: 60_000 },
           deps,
@@ -326,6 +330,27 @@ async function liveAssociations({ aws }: AwsDeps): Promise<IamInstanceProfileAss
   return associations;
 }
 
+/**
+ * The instances that hold the profile and still need it. EC2 keeps a terminated instance's association for a while, so
+ * an instance shutting down or terminated (this stack's, which down just ended, or anyone's) does not count.
+ */
+async function instancesNeedingProfile(deps: AwsDeps, profileArn: string | undefined): Promise<string[]> {
+  const holders = (await liveAssociations(deps))
+    .filter((association) => association.IamInstanceProfile?.Arn === profileArn)
+    .map((association) => required(association.InstanceId, 'the associated instance id'));
+  if (holders.length === 0) return [];
+  const { Reservations = [] } = await deps.aws.ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: 'instance-id', Values: holders },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+    }),
+  );
+  const alive = new Set(Reservations.flatMap((reservation) => reservation.Instances ?? []).map((instance) => instance.InstanceId));
+  return holders.filter((instanceId) => alive.has(instanceId));
+}
+
 export function roleDownSteps(settings: StackSettings): Step<AwsDeps, StackState>[] {
   const names = stackNames(settings.stack);
   return [
@@ -337,7 +362,7 @@ export function roleDownSteps(settings: StackSettings): Step<AwsDeps, StackState
         `aws iam remove-role-from-instance-profile --instance-profile-name ${names.instanceProfileName} --role-name ${names.roleName}`,
         `aws iam delete-instance-profile --instance-profile-name ${names.instanceProfileName}`,
       ],
-      run: async (deps, state) => {
+      run: async (deps) => {
         const { aws, log } = deps;
         const found = await unlessMissing(
           aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfileName })),
@@ -349,10 +374,7 @@ export function roleDownSteps(settings: StackSettings): Step<AwsDeps, StackState
         }
         const profile = found.InstanceProfile;
         assertStackOwns(profile.Tags, settings, `Instance profile ${names.instanceProfileName}`);
-        const terminated = new Set(state.terminatedInstanceIds ?? []);
-        const users = (await liveAssociations(deps))
-          .filter((association) => association.IamInstanceProfile?.Arn === profile.Arn && !terminated.has(association.InstanceId ?? ''))
-          .map((association) => association.InstanceId);
+        const users = await instancesNeedingProfile(deps, profile.Arn);
         if (users.length > 0) {
           throw new Error(
             `Instance profile ${names.instanceProfileName} is still associated with ${users.join(', ')}, which this stack did not launch (given it by attach?). ` +

@@ -127,6 +127,8 @@ export interface AssociationModel {
   InstanceId: string;
   IamInstanceProfile: { Arn: string };
   State: string;
+  /** While the clock is before this, the association is still `associating`. */
+  settlesAt?: number;
   endsAt?: number;
 }
 
@@ -190,6 +192,8 @@ export class FakeAccount {
   hasDefaultVpc = true;
   /** How long EC2 keeps the profile association of a terminated instance. */
   associationLingerMs = 10_000;
+  /** How long a new association stays `associating`, and a disassociated one `disassociating` before it goes. */
+  associationSettleMs = 5_000;
   /** Not AWS: whether the machine up runs on is inside --allow-cidr. When not (a GitHub runner), every GET of the app times out. */
   reachableFromHere = true;
   /** The image the public Amazon Linux parameter names; AWS publishes a new one every few weeks. */
@@ -431,8 +435,13 @@ export class FakeAccount {
 
   private advanceInstances(): void {
     for (const region of this.regions.values()) {
-      for (const [id, association] of region.associations)
+      for (const [id, association] of region.associations) {
         if (association.endsAt !== undefined && this.now() >= association.endsAt) region.associations.delete(id);
+        if (association.settlesAt !== undefined && this.now() >= association.settlesAt) {
+          association.State = 'associated';
+          association.settlesAt = undefined;
+        }
+      }
       for (const instance of region.instances.values()) {
         if (instance.stateChangeAt === undefined || this.now() < instance.stateChangeAt) continue;
         const next: Record<string, string> = { pending: 'running', 'shutting-down': 'terminated', stopping: 'stopped' };
@@ -1006,7 +1015,7 @@ export class FakeAccount {
       );
       // One association a page, so paging is exercised.
       const start = Number(input.NextToken ?? 0);
-      const page = associations.slice(start, start + 1).map(({ endsAt: _endsAt, ...association }) => association);
+      const page = associations.slice(start, start + 1).map(({ endsAt: _endsAt, settlesAt: _settlesAt, ...association }) => association);
       return {
         IamInstanceProfileAssociations: structuredClone(page),
         NextToken: start + 1 < associations.length ? String(start + 1) : undefined,
@@ -1018,13 +1027,24 @@ export class FakeAccount {
       // Amazon EC2 API Reference, "Error codes for the Amazon EC2 API": IncorrectState.
       if ([...model.associations.values()].some((association) => association.InstanceId === instance.InstanceId))
         throw new AwsFault('IncorrectState', 'There is an existing association for instance');
-      return {
-        IamInstanceProfileAssociation: this.associate(
-          model,
-          instance.InstanceId,
-          String((input.IamInstanceProfile as { Arn: string }).Arn),
-        ),
-      };
+      const association = this.associate(model, instance.InstanceId, String((input.IamInstanceProfile as { Arn: string }).Arn));
+      // Amazon EC2 API Reference, AssociateIamInstanceProfile, Sample Response: a new association answers `associating`.
+      association.State = 'associating';
+      association.settlesAt = this.now() + this.associationSettleMs;
+      const { settlesAt: _settlesAt, ...answer } = association;
+      return { IamInstanceProfileAssociation: answer };
+    },
+    // Amazon EC2 API Reference, DisassociateIamInstanceProfile, Sample Response: the association answers `disassociating`,
+    // one of the states IamInstanceProfileAssociation lists (associating | associated | disassociating | disassociated).
+    'ec2:DisassociateIamInstanceProfile': (input, region) => {
+      const association = this.region(region).associations.get(String(input.AssociationId));
+      if (!association)
+        throw new AwsFault('InvalidAssociationID.NotFound', `The association ID '${String(input.AssociationId)}' does not exist`);
+      association.State = 'disassociating';
+      association.settlesAt = undefined;
+      association.endsAt = this.now() + this.associationSettleMs;
+      const { endsAt: _endsAt, ...answer } = association;
+      return { IamInstanceProfileAssociation: answer };
     },
     'ec2:ReplaceIamInstanceProfileAssociation': (input, region) => {
       const association = this.region(region).associations.get(String(input.AssociationId));
