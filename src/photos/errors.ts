@@ -38,15 +38,19 @@ export class NotPhotoOwner extends AppError {
   }
 }
 
-/** A photo's record in S3 lacks what the app wrote there: written by something else, or damaged. */
-export class CorruptRecord extends AppError {
-  constructor(photoId: string, missing: string) {
+/**
+ * A photo's record in S3 that this version cannot read: written by a newer or older version (during a rolling
+ * deploy), by hand, or damaged. Not the visitor's doing and not a fault of this request: the photo is not
+ * here for this version, so its page is a 404 (the store logs the record's key, once).
+ */
+export class UnreadableRecord extends AppError {
+  constructor(photoId: string, field: string) {
     super({
-      kind: 'internal',
-      title: 'Photo damaged',
-      message: "This photo's stored record is damaged, so it cannot be shown.",
-      hint: 'The error has been logged. Go back to the gallery.',
-      cause: new Error(`photo ${photoId}: record has no valid ${missing}`),
+      kind: 'not-found',
+      title: 'Photo cannot be shown',
+      message: "This photo's stored record cannot be read by this version of the app, so the photo cannot be shown.",
+      hint: 'If the app is being updated, try again in a few minutes; otherwise go back to the gallery.',
+      cause: new Error(`photo ${photoId}: record has no valid ${field}`),
     });
   }
 }
