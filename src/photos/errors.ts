@@ -142,6 +142,21 @@ export class CaptionNotReadable extends AppError {
   }
 }
 
+/**
+ * A caption field sent with a bracketed name (`caption[x]`, `caption-1[x]`), which the form parser reads as parts
+ * of one field: no form sends it, and reading it as text would store an empty caption without a word.
+ */
+export class CaptionInParts extends AppError {
+  constructor(field: string) {
+    super({
+      kind: 'bad-input',
+      title: 'Caption not readable',
+      message: `The form's field "${printableFileName(field)}" was sent in parts (with [brackets] in its name): a caption is one text field. ${NOTHING_STORED}`,
+      hint: 'Send caption for all files, caption-1 for the first, caption-2 for the second, and so on, each as one text field.',
+    });
+  }
+}
+
 /** A `caption-<n>` field whose n is not the place of one of the form's files (1 for the first). */
 export class CaptionForNoFile extends AppError {
   constructor(field: string, fileCount: number) {
