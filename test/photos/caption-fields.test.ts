@@ -1,5 +1,5 @@
 // The upload form's caption fields as a script might send them: bracketed names (`caption[x]`), which the form never
-// sends, are refused.
+// sends, are refused; an empty per-file caption means "the caption for all", as the upload script's own form means it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, openBrowser } from '../support/browser.js';
@@ -61,5 +61,20 @@ describe('when a caption field is sent with a bracketed name', () => {
       .attach('photos', await fixture('square.png'), 'a.png')
       .expect(201);
     assert.deepEqual(await storedCaptions(response.body), ['For all']);
+  });
+});
+
+describe("when a file's own caption is sent empty", () => {
+  it('then that file takes the caption for all, as when its field is left out', async () => {
+    const response = await uploadJson()
+      .field('caption', 'For all')
+      .field('caption-1', 'First')
+      .field('caption-2', '')
+      .field('caption-3', ' \t\u0000 ')
+      .attach('photos', await fixture('square.png'), 'a.png')
+      .attach('photos', await fixture('tiny.gif'), 'b.gif')
+      .attach('photos', await fixture('portrait.webp'), 'c.webp')
+      .expect(201);
+    assert.deepEqual(await storedCaptions(response.body), ['First', 'For all', 'For all']);
   });
 });

@@ -267,8 +267,8 @@ function captionPastFieldLimit(field: string, fileNames: readonly string[]): Cap
 }
 
 /**
- * The caption of each file, by its place: its own (`caption-<n>`), else the form's (`caption`), each cleaned and
- * checked; and the form's other check that needs all of it.
+ * The caption of each file, by its place: its own (`caption-<n>`) unless empty, else the form's (`caption`), each
+ * cleaned and checked; and the form's other check that needs all of it.
  */
 function readCaptions(body: Record<string, unknown> | undefined, fileNames: readonly string[]): string[] {
   if (body?.[FILE_FIELD] !== undefined) throw new FileWithoutName();
@@ -278,7 +278,10 @@ function readCaptions(body: Record<string, unknown> | undefined, fileNames: read
     if (!field.startsWith('caption-')) continue;
     const position = Number(FILE_CAPTION_FIELD.exec(field)?.[1]);
     if (!(position <= fileNames.length)) throw new CaptionForNoFile(field, fileNames.length);
-    own.set(position, readCaption(field, value, fileNames[position - 1]));
+    const caption = readCaption(field, value, fileNames[position - 1]);
+    // Empty means "the caption for all", as a field left out does: the upload script leaves out an empty one, and
+    // a script sending every field must not remove the shared caption from a file it left blank.
+    if (caption) own.set(position, caption);
   }
   return fileNames.map((_, index) => own.get(index + 1) ?? forAll);
 }
