@@ -8,7 +8,7 @@
 (function () {
   'use strict';
   var form = document.getElementById('upload-form');
-  if (!form || !window.XMLHttpRequest || !window.FormData || !window.DataTransfer) return;
+  if (!form || !window.XMLHttpRequest || !window.FormData || !window.DataTransfer || !window.matchUploadAnswer) return;
   var input = document.getElementById('photos');
   /** The gallery's upload dialog; absent on /upload, where the form is the page. */
   var dialog = document.getElementById('upload-dialog');
@@ -305,20 +305,21 @@
       request.send(batchBody(batch));
     }
 
-    /**
-     * Marks each file of the batch stored or refused, by its place in the request (from 1): names repeat (every
-     * pasted image is "image.png"), and a name would mark the wrong one of two and send a stored photo again.
-     */
+    /** Marks each file of the batch stored or refused (upload-answer.js says which entry is about which). */
     function settle(batch, photos, refusals) {
-      photos.forEach(function (photo) {
-        var entry = batch[photo.position - 1];
+      var names = batch.map(function (entry) {
+        return entry.file.name;
+      });
+      var matched = window.matchUploadAnswer(names, photos, refusals);
+      photos.forEach(function (photo, index) {
+        var entry = batch[matched.photos[index]];
         if (!entry) return;
         entry.progress.value = 100;
         entry.stored = photo;
         stored.push(entry);
       });
-      refusals.forEach(function (refusal) {
-        var entry = batch[refusal.position - 1];
+      refusals.forEach(function (refusal, index) {
+        var entry = batch[matched.refused[index]];
         refused.push({ file: refusal.file, reason: refusal.reason });
         if (!entry) return;
         entry.progress.value = 0;

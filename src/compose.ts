@@ -35,6 +35,7 @@ export function composeApp(config: Config, { logger, processImage = makeImages, 
     keyPrefix: config.keyPrefix,
     timeoutMs: config.s3TimeoutSeconds * 1000,
     urlValidity: createUrlValidityPolicy(s3, config.presignedUrlTtlSeconds, now),
+    logger,
   });
   if (!config.csrfSecret)
     logger.info(

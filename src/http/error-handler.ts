@@ -37,21 +37,33 @@ export const notFound: RequestHandler = (_req, _res, next) => next(new PageNotFo
 
 export const handleError: ErrorRequestHandler = function handleError(error: unknown, req, res, _next) {
   const answer = toAnswer(error);
-  if (clientHasGone(req)) {
-    // The title, as for a refusal answered: an AppError's message may name what the client chose (a file's name).
-    const reason = error instanceof AppError ? answer.title : describeError(error).message;
-    req.log.info({ reason }, 'client went away before the answer');
-    return;
-  }
-  if (answer.status === 500) req.log.error({ err: error }, answer.title);
-  else if (answer.status >= 500) req.log.warn({ err: error, status: answer.status }, answer.title);
-  else req.log.info({ status: answer.status, reason: answer.title }, 'request refused');
+  const clientGone = clientHasGone(req);
+  logFailure(req, error, answer, clientGone);
+  if (clientGone) return;
   if (res.headersSent) {
     res.destroy();
     return;
   }
   respond(req, res, answer);
 };
+
+/**
+ * The app's own fault (a 500) is an error with its stack whether or not its client is still there: a client that
+ * left hides no bug. Anything else whose client left is only that, an info line, as a refusal answered is.
+ */
+function logFailure(req: Request, error: unknown, answer: Answer, clientGone: boolean): void {
+  if (answer.status === 500) {
+    req.log.error({ err: error, ...(clientGone && { clientGone }) }, answer.title);
+  } else if (clientGone) {
+    // The title, as for a refusal answered: an AppError's message may name what the client chose (a file's name).
+    const reason = error instanceof AppError ? answer.title : describeError(error).message;
+    req.log.info({ reason }, 'client went away before the answer');
+  } else if (answer.status >= 500) {
+    req.log.warn({ err: error, status: answer.status }, answer.title);
+  } else {
+    req.log.info({ status: answer.status, reason: answer.title }, 'request refused');
+  }
+}
 
 function toAnswer(error: unknown): Answer {
   if (error instanceof AppError) {

@@ -50,15 +50,19 @@ export class NotPhotoOwner extends AppError {
   }
 }
 
-/** A photo's record in S3 lacks what the app wrote there: written by something else, or damaged. */
-export class CorruptRecord extends AppError {
-  constructor(photoId: string, missing: string) {
+/**
+ * A photo's record in S3 that this version cannot read: written by a newer or older version (during a rolling
+ * deploy), by hand, or damaged. Not the visitor's doing and not a fault of this request: the photo is not
+ * here for this version, so its page is a 404 (the store logs the record's key, once).
+ */
+export class UnreadableRecord extends AppError {
+  constructor(photoId: string, field: string) {
     super({
-      kind: 'internal',
-      title: 'Photo damaged',
-      message: "This photo's stored record is damaged, so it cannot be shown.",
-      hint: 'The error has been logged. Go back to the gallery.',
-      cause: new Error(`photo ${photoId}: record has no valid ${missing}`),
+      kind: 'not-found',
+      title: 'Photo cannot be shown',
+      message: "This photo's stored record cannot be read by this version of the app, so the photo cannot be shown.",
+      hint: 'If the app is being updated, try again in a few minutes; otherwise go back to the gallery.',
+      cause: new Error(`photo ${photoId}: record has no valid ${field}`),
     });
   }
 }
@@ -163,6 +167,21 @@ export class CaptionNotReadable extends AppError {
       title: 'Caption not readable',
       message: 'The form sent no caption, or more than one, so nothing was changed.',
       hint: 'Use the caption form on the photo page; send an empty caption to remove it.',
+    });
+  }
+}
+
+/**
+ * A caption field sent with a bracketed name (`caption[x]`, `caption-1[x]`), which the form parser reads as parts
+ * of one field: no form sends it, and reading it as text would store an empty caption without a word.
+ */
+export class CaptionInParts extends AppError {
+  constructor(field: string) {
+    super({
+      kind: 'bad-input',
+      title: 'Caption not readable',
+      message: `The form's field "${printableFileName(field)}" was sent in parts (with [brackets] in its name): a caption is one text field. ${NOTHING_STORED}`,
+      hint: 'Send caption for all files, caption-1 for the first, caption-2 for the second, and so on, each as one text field.',
     });
   }
 }

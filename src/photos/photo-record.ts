@@ -1,8 +1,8 @@
 // A photo's record, and how it is written as S3 user metadata on the photo's thumbnail and read back from it.
 // Metadata travels as HTTP headers (`x-amz-meta-*`): every value is ASCII text, the caption base64 (captions.ts).
-import { decodeCaption, encodeCaption } from './captions.js';
+import { CAPTION_FIELD_BYTES, decodeCaption, encodeCaption } from './captions.js';
 import { cleanFileName } from './download-name.js';
-import { CorruptRecord } from './errors.js';
+import { UnreadableRecord } from './errors.js';
 import { type ImageType, imageTypeByExtension } from './image-type.js';
 import { type ImageVariant, isImageVariant } from './image-variants.js';
 import { uploadedAt } from './photo-id.js';
@@ -55,25 +55,33 @@ export function recordToMetadata(record: Omit<PhotoRecord, 'id' | 'uploadedAt'>)
 }
 
 /**
- * The record of photo `id` from its thumbnail's metadata (S3 gives the names in lower case). Throws CorruptRecord
- * when what the app needs to serve the photo is missing or not what it writes: its keys are built from these.
+ * The record of photo `id` from its thumbnail's metadata (S3 gives the names in lower case). Throws UnreadableRecord
+ * when a field the app needs is missing or not as some version wrote it: its keys and its page are built from these,
+ * and a value read loosely (`Number('wide')`, a copy this version does not know) breaks the page. Fields it does not
+ * know are ignored: they are how a newer version adds to a record.
  */
 export function recordFromMetadata(id: string, metadata: Record<string, string>): PhotoRecord {
+  const unreadable = (field: string) => new UnreadableRecord(id, field);
   const originalType = imageTypeByExtension(metadata['original-type'] ?? '');
-  if (!originalType) throw new CorruptRecord(id, 'original-type');
+  if (!originalType) throw unreadable('original-type');
   const fullSizeExtension = metadata['full-size-type'];
-  if (fullSizeExtension !== undefined && !/^[a-z]{3,4}$/.test(fullSizeExtension)) throw new CorruptRecord(id, 'full-size-type');
+  if (fullSizeExtension !== undefined && !imageTypeByExtension(fullSizeExtension)) throw unreadable('full-size-type');
   const variants = (metadata.variants ?? '').split(' ').filter((variant) => variant !== '');
-  if (!variants.every(isImageVariant)) throw new CorruptRecord(id, 'variants');
+  if (!variants.every(isImageVariant)) throw unreadable('variants');
+  if ((metadata.caption ?? '').length > MAX_ENCODED_CAPTION_LENGTH) throw unreadable('caption');
   const fileName = metadata['file-name'] && cleanFileName(Buffer.from(metadata['file-name'], 'base64').toString('utf8'));
+  const count = (field: string, value: string | undefined, least: number) => {
+    if (value === undefined || !WHOLE_NUMBER.test(value) || Number(value) < least) throw unreadable(field);
+    return Number(value);
+  };
   return {
     id,
     caption: decodeCaption(metadata.caption),
     uploadedAt: uploadedAt(id),
-    width: Number(metadata.width),
-    height: Number(metadata.height),
-    frames: Number(metadata.frames ?? 1),
-    originalBytes: Number(metadata['original-bytes']),
+    width: count('width', metadata.width, 1),
+    height: count('height', metadata.height, 1),
+    frames: count('frames', metadata.frames ?? '1', 1),
+    originalBytes: count('original-bytes', metadata['original-bytes'], 0),
     originalType,
     fullSizeExtension,
     ownerTag: metadata['owner-tag'] ?? '',
@@ -81,6 +89,11 @@ export function recordFromMetadata(id: string, metadata: Record<string, string>)
     fileName: fileName || undefined,
   };
 }
+
+/** A count as recordToMetadata writes it: decimal digits, no sign, point or exponent, and a safe integer. */
+const WHOLE_NUMBER = /^(0|[1-9][0-9]{0,14})$/;
+/** The base64 of the longest caption the form takes: a longer one was not written by the app. */
+const MAX_ENCODED_CAPTION_LENGTH = Math.ceil(CAPTION_FIELD_BYTES / 3) * 4;
 
 /** `metadata` with its caption replaced ('' removes it), every other field kept as S3 holds it. */
 export function metadataWithCaption(metadata: Record<string, string>, caption: string): Record<string, string> {

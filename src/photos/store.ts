@@ -17,11 +17,12 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Logger } from 'pino';
 import { throwFirstFailure, untilAborted } from '../promises.js';
 import { toStorageError } from '../storage/errors.js';
 import { S3_MAX_ATTEMPTS } from '../storage/s3-client.js';
 import { attachmentDisposition, downloadFileName } from './download-name.js';
-import { InvalidPageToken } from './errors.js';
+import { InvalidPageToken, UnreadableRecord } from './errors.js';
 import type { ImageType } from './image-type.js';
 import { IMAGE_VARIANTS, type VariantImage } from './image-variants.js';
 import { findNeighbours, type ListThumbnailIds, type PhotoNeighbours } from './neighbours.js';
@@ -29,7 +30,7 @@ import { type ObjectKeys, objectKeys, type PartFolder } from './object-keys.js';
 import { PHOTOS_PER_PAGE } from './pagination.js';
 import { isPhotoId, uploadedAt } from './photo-id.js';
 import { type NewPhotoRecord, type PhotoRecord, metadataWithCaption, recordFromMetadata, recordToMetadata } from './photo-record.js';
-import { rememberedShapes, type PhotoShape } from './photo-shapes.js';
+import { REMEMBERED_SHAPES, rememberedShapes, type PhotoShape } from './photo-shapes.js';
 import type { UrlValidity } from './url-lifetime.js';
 
 export { PHOTOS_PER_PAGE };
@@ -124,19 +125,45 @@ export interface PhotoStoreOptions {
   timeoutMs: number;
   /** When the next presigned URLs are signed as of, and how long they live (see url-lifetime.ts). */
   urlValidity: () => Promise<UrlValidity>;
+  /** Told, once per record, of a record this version cannot read (by its key: its contents may be anyone's). */
+  logger: Pick<Logger, 'warn'>;
 }
 
-export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, urlValidity }: PhotoStoreOptions): PhotoStore {
+export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, urlValidity, logger }: PhotoStoreOptions): PhotoStore {
   const keys = objectKeys(keyPrefix);
   const shapes = rememberedShapes();
+  /** Keys of the unreadable records already logged: a gallery page shown again logs nothing new. */
+  const reportedUnreadable = new Set<string>();
 
-  /** A photo's shape: remembered (it never changes), else read from its record; undefined if it is gone. */
+  /**
+   * A photo's shape: remembered (it never changes), else read from its record; undefined if it is gone, or its
+   * record cannot be read (the gallery leaves it out rather than fail the page of every photo beside it).
+   */
   async function readShape(id: string): Promise<PhotoShape | undefined> {
     const known = shapes.recall(id);
     if (known) return known;
-    const record = await store.findPhoto(id);
+    const record = await store.findPhoto(id).catch((error: unknown) => {
+      if (error instanceof UnreadableRecord) return undefined;
+      throw error;
+    });
     if (record) shapes.remember(id, record);
     return record && shapes.recall(id);
+  }
+
+  /** The record in `metadata`; an unreadable one is logged by its key, once, and thrown. */
+  function readRecord(id: string, metadata: Record<string, string>): PhotoRecord {
+    try {
+      return recordFromMetadata(id, metadata);
+    } catch (error) {
+      const key = keys.thumbnail(id);
+      if (error instanceof UnreadableRecord && !reportedUnreadable.has(key)) {
+        if (reportedUnreadable.size >= REMEMBERED_SHAPES) reportedUnreadable.clear();
+        reportedUnreadable.add(key);
+        // The field's name, never its value: a record may hold anything.
+        logger.warn({ key, reason: (error.cause as Error).message }, 'photo record unreadable by this version: photo not shown');
+      }
+      throw error;
+    }
   }
 
   /** Runs one S3 operation under the deadline (and the caller's signal), and names its failure for the user. */
@@ -221,7 +248,7 @@ export function createPhotoStore(s3: S3Client, { bucket, keyPrefix, timeoutMs, u
         }),
       );
       if (!head) return undefined;
-      return recordFromMetadata(id, head.Metadata ?? {});
+      return readRecord(id, head.Metadata ?? {});
     },
 
     async replaceCaption(id, caption, signal) {
@@ -365,7 +392,7 @@ async function listPhotoPage(
   const largeThumbnailUrls = new Map(largeThumbnailIds.map((id, index) => [id, urls[ids.length + index]!]));
   const photos = ids.flatMap((id, index) => {
     const shape = shapes[index];
-    // Deleted between the listing and its record's lookup: not shown.
+    // Deleted between the listing and its record's lookup, or unreadable by this version: not shown.
     return shape
       ? [{ id, uploadedAt: uploadedAt(id), thumbnailUrl: urls[index]!, largeThumbnailUrl: largeThumbnailUrls.get(id), ...shape }]
       : [];

@@ -153,11 +153,12 @@ describe('when a photo was stored before sharper copies were made', () => {
 });
 
 describe('when a record names a sharper copy the app does not know', () => {
-  it('then the photo page is a 500, not a link to a key that was never written', async () => {
+  it('then the photo page is a 404 that says it cannot be shown, not a link to a key that was never written', async () => {
     const [id] = await seedPhotos(testApp.store, 1);
     const record = (await testApp.store.findPhoto(id!))!;
     await testApp.store.saveRecord({ ...record, fullSizeExtension: 'jpg', variants: ['display-4x' as never] }, await photo(10, 10));
-    await request(testApp.app).get(`/photos/${id}`).expect(500);
+    const page = await request(testApp.app).get(`/photos/${id}`).expect(404);
+    assert.match(page.text, /Photo cannot be shown/);
   });
 });
 

@@ -1,4 +1,4 @@
-// A photo's record as S3 metadata: written and read back the same, old records still read, damaged ones refused.
+// A photo's record as S3 metadata: written and read back the same, old records still read, unreadable ones refused.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../../src/errors.js';
@@ -89,6 +89,13 @@ describe('when metadata is read back', () => {
     assert.deepEqual([record.variants, record.fileName], [[], undefined]);
   });
 
+  it('then a field this version does not know (a newer version adds to records so) is ignored', () => {
+    assert.deepEqual(recordFromMetadata(id, { ...recordToMetadata(newRecord), 'record-version': '9', 'focus-point': '0.3 0.7' }), {
+      ...newRecord,
+      uploadedAt: uploadedAt(id),
+    });
+  });
+
   it('then a stored caption is cleaned again on the way out', () => {
     const metadata = { ...recordToMetadata(newRecord), caption: Buffer.from(' a\u0000b\u202E ', 'utf8').toString('base64') };
     assert.equal(recordFromMetadata(id, metadata).caption, 'ab\u202E\u202C');
@@ -100,8 +107,19 @@ describe('when metadata is read back', () => {
     ['a full-size type that could reach outside its key', { 'full-size-type': '../x' }, 'full-size-type'],
     ['an upper-case full-size type', { 'full-size-type': 'JPG' }, 'full-size-type'],
     ['a copy the app never makes', { variants: 'thumbnail-2x ../original' }, 'variants'],
+    ['a full-size type no version writes', { 'full-size-type': 'tiff' }, 'full-size-type'],
+    ['no width', { width: undefined }, 'width'],
+    ['a height that is no number', { height: 'tall' }, 'height'],
+    ['a width of zero', { width: '0' }, 'width'],
+    ['a height with a sign', { height: '+400' }, 'height'],
+    ['a width in exponent form', { width: '6.4e2' }, 'width'],
+    ['a width past a safe integer', { width: '9'.repeat(16) }, 'width'],
+    ['no frames at all', { frames: '0' }, 'frames'],
+    ['no original size', { 'original-bytes': undefined }, 'original-bytes'],
+    ['an original size with spaces', { 'original-bytes': ' 123' }, 'original-bytes'],
+    ['a caption longer than the form takes', { caption: Buffer.from('x'.repeat(2000)).toString('base64') }, 'caption'],
   ] as const) {
-    it(`then ${what} is a damaged record, named in the log and not on the page`, () => {
+    it(`then ${what} is an unreadable record, named in the log and not on the page`, () => {
       const metadata = Object.fromEntries(
         Object.entries({ ...recordToMetadata(newRecord), ...change }).filter(([, value]) => value !== undefined),
       ) as Record<string, string>;
@@ -109,7 +127,8 @@ describe('when metadata is read back', () => {
         () => recordFromMetadata(id, metadata),
         (error: unknown) =>
           error instanceof AppError &&
-          error.title === 'Photo damaged' &&
+          error.title === 'Photo cannot be shown' &&
+          error.kind === 'not-found' &&
           !error.message.includes(missing) &&
           String((error.cause as Error).message) === `photo ${id}: record has no valid ${missing}`,
       );

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { S3Client } from '@aws-sdk/client-s3';
+import { createLogger } from '../../src/logging.js';
 import { imageTypeByExtension } from '../../src/photos/image-type.js';
 import { newPhotoId } from '../../src/photos/photo-id.js';
 import { createPhotoStore, type PhotoRecord } from '../../src/photos/store.js';
@@ -44,6 +45,7 @@ function storeWithClock(expiration?: Date) {
     keyPrefix: '',
     timeoutMs: 5_000,
     urlValidity: createUrlValidityPolicy(s3, CONFIGURED_SECONDS, () => clock.now),
+    logger: createLogger('silent'),
   });
   /** The photo page's three links, signed at `at`. */
   async function linksAt(at: number): Promise<string[]> {

@@ -2,6 +2,7 @@
 // sends noted by name, so a test can count what a page costs in S3 calls.
 import { S3Client } from '@aws-sdk/client-s3';
 import { EMULATOR_KEY_PAIR } from '../../scripts/emulators/s3.js';
+import { createLogger } from '../../src/logging.js';
 import { createPhotoStore, type PhotoStore } from '../../src/photos/store.js';
 import { createUrlValidityPolicy } from '../../src/photos/url-lifetime.js';
 import type { TestApp } from './test-app.js';
@@ -34,6 +35,7 @@ export function storeCountingCalls(testApp: TestApp): CountingStore {
     keyPrefix: testApp.config.keyPrefix,
     timeoutMs: 10_000,
     urlValidity: createUrlValidityPolicy(s3, 900),
+    logger: createLogger('silent'),
   });
   return { store, calls, close: () => s3.destroy() };
 }

@@ -14,6 +14,7 @@ import { AppError } from '../../errors.js';
 import { acceptCaption, CAPTION_FIELD_BYTES, MAX_CAPTION_LENGTH } from '../captions.js';
 import {
   CaptionForNoFile,
+  CaptionInParts,
   CaptionTooLong,
   EmptyFile,
   FileTooLarge,
@@ -266,26 +267,32 @@ function captionPastFieldLimit(field: string, fileNames: readonly string[]): Cap
 }
 
 /**
- * The caption of each file, by its place: its own (`caption-<n>`), else the form's (`caption`), each cleaned and
- * checked; and the form's other check that needs all of it.
+ * The caption of each file, by its place: its own (`caption-<n>`) unless empty, else the form's (`caption`), each
+ * cleaned and checked; and the form's other check that needs all of it.
  */
 function readCaptions(body: Record<string, unknown> | undefined, fileNames: readonly string[]): string[] {
   if (body?.[FILE_FIELD] !== undefined) throw new FileWithoutName();
-  const forAll = readCaption(body?.caption);
+  const forAll = readCaption('caption', body?.caption);
   const own = new Map<number, string>();
   for (const [field, value] of Object.entries(body ?? {})) {
     if (!field.startsWith('caption-')) continue;
     const position = Number(FILE_CAPTION_FIELD.exec(field)?.[1]);
     if (!(position <= fileNames.length)) throw new CaptionForNoFile(field, fileNames.length);
-    own.set(position, readCaption(value, fileNames[position - 1]));
+    const caption = readCaption(field, value, fileNames[position - 1]);
+    // Empty means "the caption for all", as a field left out does: the upload script leaves out an empty one, and
+    // a script sending every field must not remove the shared caption from a file it left blank.
+    if (caption) own.set(position, caption);
   }
   return fileNames.map((_, index) => own.get(index + 1) ?? forAll);
 }
 
 /** One caption field, cleaned and checked; `filename` when it is that file's own. */
-function readCaption(field: unknown, filename?: string): string {
+function readCaption(name: string, field: unknown, filename?: string): string {
   // Two fields of one name are not from the form: refuse rather than keep one silently.
   if (Array.isArray(field)) throw new MalformedUpload();
+  // `caption[x]` arrives as an object (multer reads brackets as nesting); a name the form does not have is
+  // ignored, but this one is a caption, and read as text it would be stored empty.
+  if (field !== undefined && typeof field !== 'string') throw new CaptionInParts(name);
   return acceptCaption(field, filename);
 }
 
