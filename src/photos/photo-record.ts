@@ -1,6 +1,6 @@
 // A photo's record, and how it is written as S3 user metadata on the photo's thumbnail and read back from it.
 // Metadata travels as HTTP headers (`x-amz-meta-*`): every value is ASCII text, the caption base64 (captions.ts).
-import { CAPTION_FIELD_BYTES, decodeCaption, encodeCaption } from './captions.js';
+import { decodeCaption, encodeCaption, MAX_CAPTION_BYTES } from './captions.js';
 import { cleanFileName } from './download-name.js';
 import { UnreadableRecord } from './errors.js';
 import { type ImageType, imageTypeByExtension } from './image-type.js';
@@ -92,8 +92,8 @@ export function recordFromMetadata(id: string, metadata: Record<string, string>)
 
 /** A count as recordToMetadata writes it: decimal digits, no sign, point or exponent, and a safe integer. */
 const WHOLE_NUMBER = /^(0|[1-9][0-9]{0,14})$/;
-/** The base64 of the longest caption the form takes: a longer one was not written by the app. */
-const MAX_ENCODED_CAPTION_LENGTH = Math.ceil(CAPTION_FIELD_BYTES / 3) * 4;
+/** The base64 of the longest caption the app stores (earlier versions stored less): a longer one it did not write. */
+const MAX_ENCODED_CAPTION_LENGTH = Math.ceil(MAX_CAPTION_BYTES / 3) * 4;
 
 /** `metadata` with its caption replaced ('' removes it), every other field kept as S3 holds it. */
 export function metadataWithCaption(metadata: Record<string, string>, caption: string): Record<string, string> {
