@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
@@ -14,7 +13,7 @@ import { openBrowser } from './support/browser.js';
 import { FORM_TAIL, formHead, openHandSentUpload } from './support/hand-sent-upload.js';
 import { download, servedImageUrls } from './support/pages.js';
 import { openGalleryForm } from './support/processes.js';
-import { fixture, startTestApp, useTestApp, type TestApp } from './support/test-app.js';
+import { fixture, startTestApp, useTestApp, type TestApp, logLineCollector } from './support/test-app.js';
 import { waitUntil } from './support/waiting.js';
 
 describe('attack: page tokens (security.md, "Input bounded before S3")', () => {
@@ -104,7 +103,7 @@ describe('attack: cookies set by a POST (security.md, "Only the uploading browse
 });
 
 describe('attack: a client that leaves before its refusal is answered (security.md, "Logs carry no bodies, keys or tokens")', () => {
-  const logLines: string[] = [];
+  const { lines: logLines, destination: logDestination } = logLineCollector();
   let release!: () => void;
   let started = 0;
   let testApp: TestApp;
@@ -113,12 +112,7 @@ describe('attack: a client that leaves before its refusal is answered (security.
   before(async () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     testApp = await startTestApp({
-      logDestination: new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-          callback();
-        },
-      }),
+      logDestination,
       processImage: async (source) => {
         started++;
         await held;

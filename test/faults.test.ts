@@ -5,13 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { Writable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import request from 'supertest';
 import { openBrowser, type Browser } from './support/browser.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
-import { fixture, startTestApp, TEST_BUCKET, type TestApp } from './support/test-app.js';
+import { fixture, startTestApp, TEST_BUCKET, type TestApp, logLineCollector } from './support/test-app.js';
 import { formHead, openHandSentUpload } from './support/hand-sent-upload.js';
 import { readObject, waitUntil } from './support/waiting.js';
 
@@ -19,7 +18,7 @@ let testApp: TestApp;
 let proxy: FaultProxy;
 let browser: Browser;
 /** Every line the app logged, as written. */
-const logLines: string[] = [];
+const { lines: logLines, destination: logDestination } = logLineCollector();
 const S3_TIMEOUT_MS = 1_000;
 /** What "within S3_TIMEOUT_SECONDS plus a little" allows: the SDK's retry delays and the answer itself. */
 const DEADLINE_SLACK_MS = 1_500;
@@ -28,12 +27,7 @@ before(async () => {
   // The app reaches S3 through the proxy; the test's own inspector talks to the emulator directly.
   testApp = await startTestApp({
     env: { S3_TIMEOUT_SECONDS: String(S3_TIMEOUT_MS / 1000) },
-    logDestination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        callback();
-      },
-    }),
+    logDestination,
     appS3Endpoint: async (emulator) => {
       proxy = await startFaultProxy(emulator.port);
       return proxy.endpoint;

@@ -4,10 +4,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http, { type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { PhotoNotFound } from '../../src/photos/errors.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp, type TestApp, logLineCollector } from '../support/test-app.js';
 import { waitUntil } from '../support/waiting.js';
 
 interface LogEntry {
@@ -17,7 +16,7 @@ interface LogEntry {
   reason?: string;
 }
 
-const logLines: string[] = [];
+const { lines: logLines, destination: logDestination } = logLineCollector();
 let testApp: TestApp;
 let server: Server;
 const sockets: Socket[] = [];
@@ -26,12 +25,7 @@ let heldListing: { entered: boolean; release: () => void; released: Promise<void
 
 before(async () => {
   testApp = await startTestApp({
-    logDestination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        callback();
-      },
-    }),
+    logDestination,
   });
   testApp.s3.middlewareStack.add(
     (next, context) => async (args) => {

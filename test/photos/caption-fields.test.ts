@@ -21,15 +21,20 @@ function uploadJson() {
   return browser.upload().set('Accept', 'application/json');
 }
 
+/** Two photos and one more form field, `field`, answered in JSON. */
+async function uploadTwoPhotosWith(field: string) {
+  return uploadJson()
+    .attach('photos', await fixture('square.png'), 'a.png')
+    .attach('photos', await fixture('tiny.gif'), 'b.gif')
+    .field(field, 'Harbour at dusk');
+}
+
 describe('when a caption field is sent with a bracketed name', () => {
   for (const field of ['caption[x]', 'caption[x][y]', 'caption-1[x]', 'caption-2[note]']) {
     it(`then ${field} refuses the upload in words, and nothing is stored`, async () => {
       await testApp.assertStoresNothing(async () => {
-        const response = await uploadJson()
-          .attach('photos', await fixture('square.png'), 'a.png')
-          .attach('photos', await fixture('tiny.gif'), 'b.gif')
-          .field(field, 'Harbour at dusk')
-          .expect(400);
+        const response = await uploadTwoPhotosWith(field);
+        assert.equal(response.status, 400);
         assert.equal(response.body.error.title, 'Caption not readable', field);
         assert.equal(
           response.body.error.message,
@@ -43,11 +48,8 @@ describe('when a caption field is sent with a bracketed name', () => {
   for (const field of ['caption[]', 'caption[0]', 'caption-2[]']) {
     it(`then ${field} refuses the upload as malformed, and nothing is stored`, async () => {
       await testApp.assertStoresNothing(async () => {
-        const response = await uploadJson()
-          .attach('photos', await fixture('square.png'), 'a.png')
-          .attach('photos', await fixture('tiny.gif'), 'b.gif')
-          .field(field, 'Harbour at dusk')
-          .expect(400);
+        const response = await uploadTwoPhotosWith(field);
+        assert.equal(response.status, 400);
         assert.equal(response.body.error.title, 'Malformed upload', field);
       });
     });

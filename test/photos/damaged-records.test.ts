@@ -1,13 +1,12 @@
 // Records the app cannot read (written by a newer or older version during a rolling deploy, by hand, or damaged):
 // the gallery shows every other photo, the record's own page is a 404, and the log names its key once.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { encodeCaption, MAX_CAPTION_LENGTH } from '../../src/photos/captions.js';
 import { storeCountingCalls } from '../support/counting-store.js';
 import { rewriteRecord, seedPhotos } from '../support/seed.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp, type TestApp, logLineCollector } from '../support/test-app.js';
 
 /** A record as this version writes it for the seeded photos (seed.ts), for each case to change one field of. */
 const READABLE: Record<string, string> = {
@@ -40,7 +39,7 @@ const DAMAGE: [what: string, change: Record<string, string | undefined>][] = [
   ['an original type no version accepts', { 'original-type': 'bmp' }],
 ];
 
-const logLines: string[] = [];
+const { lines: logLines, destination: logDestination } = logLineCollector();
 let testApp: TestApp;
 /** Newest first: [readable, damaged × DAMAGE.length, readable]. */
 let newestFirst: string[];
@@ -48,12 +47,7 @@ const damaged = new Map<string, string>();
 
 before(async () => {
   testApp = await startTestApp({
-    logDestination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        callback();
-      },
-    }),
+    logDestination,
   });
   // Seeded by another instance's store: this app has remembered nothing of them, as after a deploy.
   const otherInstance = storeCountingCalls(testApp);

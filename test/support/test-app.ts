@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { type ComposeOptions, composeApp } from '../../src/compose.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logging.js';
@@ -17,6 +17,18 @@ import { listKeys } from './waiting.js';
 
 export const TEST_BUCKET = 'test-photos';
 export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+
+/** A log destination for the app that keeps each line it writes, for a test to read back. */
+export function logLineCollector(): { lines: string[]; destination: Writable } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  return { lines, destination };
+}
 
 export function fixture(name: string): Promise<Buffer> {
   return readFile(path.join(fixturesDir, name));
