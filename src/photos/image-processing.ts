@@ -5,6 +5,7 @@
 // has 1 GiB of memory.
 import sharp from 'sharp';
 import { limitConcurrency } from '../concurrency.js';
+import { releaseUnreachablePixels } from './pixel-memory.js';
 import { ImageTooComplex, ImageTooLarge, UnreadableImage, UnsupportedJpegCoding } from './errors.js';
 import type { PiecesPlan } from './file-pieces.js';
 import type { ImageType } from './image-type.js';
@@ -99,39 +100,11 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
   const limits = { limitInputPixels: limit.maxPixels };
 
   const upright = { width: turned ? frameHeight : width, height: turned ? width : frameHeight };
-  const wanted = variantsFor(upright);
 
   try {
-    // The first frame, upright, alpha kept, decoded once for every copy: at the 2560 px copy's size when the
-    // photo is large enough for one, else at display size. The display image and both thumbnails are made from
-    // display-size pixels, shrunk from the larger ones (JPEG and WebP decode straight to the smaller size).
-    const large = wanted.includes('display-2x') ? await decodeLargeDisplay(path, limits) : undefined;
-    const base = large
-      ? await sharp(large.data, rawOf(large.info))
-          .resize(DISPLAY_SIZE, DISPLAY_SIZE, { fit: 'inside', withoutEnlargement: true })
-          .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
-          .raw()
-          .toBuffer({ resolveWithObject: true })
-      : await decodeUpright(path, limits, DISPLAY_SIZE);
-    // Sized from the photo's own width and height, as the pages announce it ('fill': a resize's rounding differs
-    // by a pixel at most).
-    const { width: largeWidth, height: largeHeight } = displaySize(upright, LARGE_DISPLAY_SIZE);
-    const largeDisplay =
-      large && (await displayJpeg(sharp(large.data, rawOf(large.info)).resize(largeWidth, largeHeight, { fit: 'fill' })));
-    signal?.throwIfAborted();
-    const raw = rawOf(base.info);
-    const display = await displayJpeg(sharp(base.data, raw));
-    const makeThumbnail = (size: Size) =>
-      sharp(base.data, raw)
-        .resize(size.width, size.height, { fit: 'fill' })
-        .webp({ quality: 70 })
-        .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
-        .toBuffer();
-    const thumbnail = await makeThumbnail(thumbnailSize(upright));
-    const variants: VariantImage[] = [];
-    if (wanted.includes('thumbnail-2x'))
-      variants.push({ variant: 'thumbnail-2x', bytes: await makeThumbnail(largeThumbnailSize(upright)) });
-    if (largeDisplay) variants.push({ variant: 'display-2x', bytes: largeDisplay });
+    const { thumbnail, display, variants } = await makeSmallerCopies(path, limits, upright, signal);
+    // The copies' pixels are unreachable now: freed before the full-size step decodes the whole image again.
+    await releaseUnreachablePixels();
     signal?.throwIfAborted();
     // A JPEG's full-size copy is rebuilt from its own pixels unless its colours need converting (then re-encoded).
     const jpegPlan = jpegSegments && planPixelOnlyJpeg(jpegSegments, orientation);
@@ -145,6 +118,47 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
     throw new UnreadableImage(filename, type.label, error);
   }
 });
+
+/**
+ * The thumbnail, the display image and the sharper copies worth making, from the first frame, upright, alpha kept,
+ * decoded once for all of them: at the 2560 px copy's size when the photo is large enough for one, else at display
+ * size. The display image and both thumbnails are made from display-size pixels, shrunk from the larger ones (JPEG
+ * and WebP decode straight to the smaller size). Its own function so that its pixels are unreachable once it returns.
+ */
+async function makeSmallerCopies(
+  path: string,
+  limits: sharp.SharpOptions,
+  upright: Size,
+  signal: AbortSignal | undefined,
+): Promise<Pick<ProcessedImage, 'thumbnail' | 'display' | 'variants'>> {
+  const wanted = variantsFor(upright);
+  const large = wanted.includes('display-2x') ? await decodeLargeDisplay(path, limits) : undefined;
+  const base = large
+    ? await sharp(large.data, rawOf(large.info))
+        .resize(DISPLAY_SIZE, DISPLAY_SIZE, { fit: 'inside', withoutEnlargement: true })
+        .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+        .raw()
+        .toBuffer({ resolveWithObject: true })
+    : await decodeUpright(path, limits, DISPLAY_SIZE);
+  // Sized from the photo's own width and height, as the pages announce it ('fill': a resize's rounding differs
+  // by a pixel at most).
+  const { width: largeWidth, height: largeHeight } = displaySize(upright, LARGE_DISPLAY_SIZE);
+  const largeDisplay = large && (await displayJpeg(sharp(large.data, rawOf(large.info)).resize(largeWidth, largeHeight, { fit: 'fill' })));
+  signal?.throwIfAborted();
+  const raw = rawOf(base.info);
+  const display = await displayJpeg(sharp(base.data, raw));
+  const makeThumbnail = (size: Size) =>
+    sharp(base.data, raw)
+      .resize(size.width, size.height, { fit: 'fill' })
+      .webp({ quality: 70 })
+      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+      .toBuffer();
+  const thumbnail = await makeThumbnail(thumbnailSize(upright));
+  const variants: VariantImage[] = [];
+  if (wanted.includes('thumbnail-2x')) variants.push({ variant: 'thumbnail-2x', bytes: await makeThumbnail(largeThumbnailSize(upright)) });
+  if (largeDisplay) variants.push({ variant: 'display-2x', bytes: largeDisplay });
+  return { thumbnail, display, variants };
+}
 
 type DecodedPixels = { data: Buffer; info: sharp.OutputInfo };
 
