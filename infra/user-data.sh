@@ -139,6 +139,9 @@ EnvironmentFile=/etc/s3-photo-share/app.env
 Environment=NODE_ENV=production
 # glibc gives every thread its own memory arena; with libvips' threads that fragments memory (sharp's docs).
 Environment=MALLOC_ARENA_MAX=2
+# glibc's default mmap threshold (128 KiB), held fixed: glibc otherwise raises it to each large block freed (up to
+# 32 MiB), so decoders' later blocks come from the heap, where freed ones stay resident between photos.
+Environment=MALLOC_MMAP_THRESHOLD_=131072
 ExecStart=/usr/bin/node-24 /opt/s3-photo-share/dist/src/server.js
 Restart=on-failure
 RestartSec=5

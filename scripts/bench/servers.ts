@@ -136,8 +136,8 @@ export async function startMulterS3Peer(config: Config): Promise<Running> {
 
 /**
  * The app as its own process, so its memory can be read apart from the benchmark's: the production build
- * (`npm run build`, then `node dist/src/server.js`) with the allocator setting the EC2 unit uses
- * (MALLOC_ARENA_MAX=2, see infra/user-data.sh), since that is what runs on a server.
+ * (`npm run build`, then `node dist/src/server.js`) with the allocator settings the EC2 unit uses
+ * (MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_, see infra/user-data.sh), since that is what runs on a server.
  */
 export async function spawnAppProcess(environment: Record<string, string>): Promise<Running & { pid: number }> {
   const build = spawnSync('npm', ['run', 'build'], { cwd: projectRoot, stdio: 'ignore' });
@@ -151,6 +151,7 @@ export async function spawnAppProcess(environment: Record<string, string>): Prom
       ...BENCH_APP_SETTINGS,
       ...environment,
       MALLOC_ARENA_MAX: '2',
+      MALLOC_MMAP_THRESHOLD_: '131072',
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',

@@ -1,9 +1,11 @@
 // Makes the images the app serves from an upload's temporary file: a thumbnail, a display-size image, their
-// sharper copies for 2× screens, and a full-size image, each written from pixels only, never from the uploaded bytes. One image at a time, with
-// a memory limit per format worked out from the header before anything is decoded, and a time limit: what a
-// decoder costs differs by format, bit depth and layout, and the demo host has 1 GiB of memory.
+// sharper copies for 2× screens, and a full-size image, each written from pixels only, never from the uploaded
+// bytes. One image at a time, with a memory limit per format worked out from the header before anything is
+// decoded, and a time limit: what a decoder costs differs by format, bit depth and layout, and the demo host
+// has 1 GiB of memory.
 import sharp from 'sharp';
 import { limitConcurrency } from '../concurrency.js';
+import { releaseUnreachablePixels } from './pixel-memory.js';
 import { ImageTooComplex, ImageTooLarge, UnreadableImage, UnsupportedJpegCoding } from './errors.js';
 import type { PiecesPlan } from './file-pieces.js';
 import type { ImageType } from './image-type.js';
@@ -15,10 +17,10 @@ import { type Size, thumbnailSize } from './thumbnail-size.js';
 /**
  * The most pixels an image may have (all frames of an animation together), by format. Set from the
  * measured peak memory of the costliest step in the production server (`npm run bench`, "worst-case
- * decode"), with the header's own numbers: a baseline JPEG is decoded at 1/8 scale for the display size
- * and its full-size copy is never decoded, but a progressive JPEG's decoder holds two bytes per sample of
- * the whole image; PNG holds the whole image when interlaced, at its bit depth; WebP and GIF encoders and
- * the AVIF decoder hold whole images several times over.
+ * decode"), with the header's own numbers: a baseline JPEG is decoded shrunk on load (to half its size
+ * for the 2560 px copy of the largest) and its full-size copy is never decoded, but a progressive JPEG's
+ * decoder holds two bytes per sample of the whole image; PNG holds the whole image when interlaced, at its
+ * bit depth; WebP and GIF encoders and the AVIF decoder hold whole images several times over.
  */
 export const MAX_PIXELS: Readonly<Record<string, number>> = {
   jpg: 64_000_000,
@@ -32,11 +34,6 @@ const WEBP_WITH_ALPHA_MAX_PIXELS = 6_000_000;
 const MAX_DECODED_BYTES = 160_000_000;
 /** A legitimate photo takes well under a second per step here; a crafted one is stopped after this. */
 export const STEP_TIME_LIMIT_SECONDS = 10;
-/**
- * The 2560 px copy is a nicety that costs a second decode: one that takes longer than this (a crafted or costly
- * image, on a busy host) is not made, and the photo is stored without it, as one too small for it would be.
- */
-const LARGE_DISPLAY_TIME_LIMIT_SECONDS = 5;
 /** One decoded image at a time, whatever the number of uploads (libvips already spreads one over the cores). */
 const IMAGE_WORKERS = 1;
 
@@ -103,42 +100,11 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
   const limits = { limitInputPixels: limit.maxPixels };
 
   const upright = { width: turned ? frameHeight : width, height: turned ? width : frameHeight };
-  const wanted = variantsFor(upright);
 
   try {
-    // The first frame, upright, at display size, alpha kept: the display image and both thumbnails are made
-    // from it, so the upload is decoded once for them (JPEG and WebP decode straight to the smaller size).
-    const base = await sharp(path, limits)
-      .rotate()
-      .resize(DISPLAY_SIZE, DISPLAY_SIZE, { fit: 'inside', withoutEnlargement: true })
-      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    signal?.throwIfAborted();
-    const raw = { raw: { width: base.info.width, height: base.info.height, channels: base.info.channels } };
-    // JPEG, not WebP, for the display size: WebP encoding took two thirds of an upload's CPU time. JPEG has
-    // no transparency: it is flattened onto white (not the black a transparent pixel would otherwise become).
-    const display = await sharp(base.data, raw)
-      .flatten({ background: WHITE })
-      .jpeg({ quality: 82 })
-      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
-      .toBuffer();
-    // Sized from the photo's own width and height, as the pages announce it ('fill': the display size's
-    // rounding differs by a pixel at most).
-    const makeThumbnail = (size: Size) =>
-      sharp(base.data, raw)
-        .resize(size.width, size.height, { fit: 'fill' })
-        .webp({ quality: 70 })
-        .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
-        .toBuffer();
-    const thumbnail = await makeThumbnail(thumbnailSize(upright));
-    const variants: VariantImage[] = [];
-    if (wanted.includes('thumbnail-2x'))
-      variants.push({ variant: 'thumbnail-2x', bytes: await makeThumbnail(largeThumbnailSize(upright)) });
-    signal?.throwIfAborted();
-    const largeDisplay =
-      wanted.includes('display-2x') && shrinksOnLoad(type, header) ? await makeLargeDisplay(path, limits, upright) : undefined;
-    if (largeDisplay) variants.push({ variant: 'display-2x', bytes: largeDisplay });
+    const { thumbnail, display, variants } = await makeSmallerCopies(path, limits, upright, signal);
+    // The copies' pixels are unreachable now: freed before the full-size step decodes the whole image again.
+    await releaseUnreachablePixels();
     signal?.throwIfAborted();
     // A JPEG's full-size copy is rebuilt from its own pixels unless its colours need converting (then re-encoded).
     const jpegPlan = jpegSegments && planPixelOnlyJpeg(jpegSegments, orientation);
@@ -154,36 +120,83 @@ export const processImage: ProcessImage = limitConcurrency(IMAGE_WORKERS, async 
 });
 
 /**
- * Whether a second decode for the 2560 px copy is cheap: a baseline JPEG is decoded shrunk on load and streamed
- * (its peak stays far under the first decode's of the costliest images). Other decoders hold the whole image
- * however small the output; a second decode of them raised the worst-case peak by 48 MiB, over the budget's
- * margin (`npm run bench`, worst-case decode), so those photos get no 2560 px copy and their record says so.
+ * The thumbnail, the display image and the sharper copies worth making, from the first frame, upright, alpha kept,
+ * decoded once for all of them: at the 2560 px copy's size when the photo is large enough for one, else at display
+ * size. The display image and both thumbnails are made from display-size pixels, shrunk from the larger ones (JPEG
+ * and WebP decode straight to the smaller size). Its own function so that its pixels are unreachable once it returns.
  */
-function shrinksOnLoad(type: ImageType, header: sharp.Metadata): boolean {
-  return type.extension === 'jpg' && !header.isProgressive;
+async function makeSmallerCopies(
+  path: string,
+  limits: sharp.SharpOptions,
+  upright: Size,
+  signal: AbortSignal | undefined,
+): Promise<Pick<ProcessedImage, 'thumbnail' | 'display' | 'variants'>> {
+  const wanted = variantsFor(upright);
+  const large = wanted.includes('display-2x') ? await decodeLargeDisplay(path, limits) : undefined;
+  const base = large
+    ? await sharp(large.data, rawOf(large.info))
+        .resize(DISPLAY_SIZE, DISPLAY_SIZE, { fit: 'inside', withoutEnlargement: true })
+        .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+        .raw()
+        .toBuffer({ resolveWithObject: true })
+    : await decodeUpright(path, limits, DISPLAY_SIZE);
+  // Sized from the photo's own width and height, as the pages announce it ('fill': a resize's rounding differs
+  // by a pixel at most).
+  const { width: largeWidth, height: largeHeight } = displaySize(upright, LARGE_DISPLAY_SIZE);
+  const largeDisplay = large && (await displayJpeg(sharp(large.data, rawOf(large.info)).resize(largeWidth, largeHeight, { fit: 'fill' })));
+  signal?.throwIfAborted();
+  const raw = rawOf(base.info);
+  const display = await displayJpeg(sharp(base.data, raw));
+  const makeThumbnail = (size: Size) =>
+    sharp(base.data, raw)
+      .resize(size.width, size.height, { fit: 'fill' })
+      .webp({ quality: 70 })
+      .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+      .toBuffer();
+  const thumbnail = await makeThumbnail(thumbnailSize(upright));
+  const variants: VariantImage[] = [];
+  if (wanted.includes('thumbnail-2x')) variants.push({ variant: 'thumbnail-2x', bytes: await makeThumbnail(largeThumbnailSize(upright)) });
+  if (largeDisplay) variants.push({ variant: 'display-2x', bytes: largeDisplay });
+  return { thumbnail, display, variants };
+}
+
+type DecodedPixels = { data: Buffer; info: sharp.OutputInfo };
+
+/** The upload's first frame, upright, fitted in a square of side `box` (never enlarged), as raw pixels. */
+function decodeUpright(path: string, limits: sharp.SharpOptions, box: number): Promise<DecodedPixels> {
+  return sharp(path, limits)
+    .rotate()
+    .resize(box, box, { fit: 'inside', withoutEnlargement: true })
+    .timeout({ seconds: STEP_TIME_LIMIT_SECONDS })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
 }
 
 /**
- * The display image's sharper copy, from a second decode of the upload rather than from a larger first one:
- * the first decode's pixels are held whole (both thumbnails are made from them), and at 2560 px they would
- * hold 2.5 times the memory. This one streams from the decoder, shrunk on load, to the encoder. The first frame
- * of an animation, as the display image. Undefined when it cannot be made in LARGE_DISPLAY_TIME_LIMIT_SECONDS.
+ * The pixels of the 2560 px copy, from which every smaller copy is made: one decode of the upload, whatever its
+ * format (a second one, for the smaller copies, would hold the whole image again where a decoder does). Undefined
+ * when libjpeg fails at this scale and not at display size (a frame wider than its data decodes at 1/8 scale
+ * without a warning): the photo is then stored without the copy, as one too small for it would be.
  */
-async function makeLargeDisplay(path: string, limits: sharp.SharpOptions, upright: Size): Promise<Buffer | undefined> {
-  const { width, height } = displaySize(upright, LARGE_DISPLAY_SIZE);
+async function decodeLargeDisplay(path: string, limits: sharp.SharpOptions): Promise<DecodedPixels | undefined> {
   try {
-    return await sharp(path, { ...limits, sequentialRead: true })
-      .rotate()
-      .resize(width, height, { fit: 'fill' })
-      .flatten({ background: WHITE })
-      .jpeg({ quality: 82 })
-      .timeout({ seconds: LARGE_DISPLAY_TIME_LIMIT_SECONDS })
-      .toBuffer();
-  } catch {
-    // Too slow, or a fault the first decode never reached (it decodes at a smaller scale: a frame wider than its
-    // data passes there and fails here): the photo is stored without the copy, as it was shown without it.
+    return await decodeUpright(path, limits, LARGE_DISPLAY_SIZE);
+  } catch (error) {
+    if (error instanceof Error && /^timeout/i.test(error.message)) throw error;
     return undefined;
   }
+}
+
+function rawOf(info: sharp.OutputInfo): sharp.SharpOptions {
+  return { raw: { width: info.width, height: info.height, channels: info.channels } };
+}
+
+/**
+ * A display image: JPEG, not WebP (WebP encoding took two thirds of an upload's CPU time). JPEG has no
+ * transparency: it is flattened onto white (not the black a transparent pixel would otherwise become).
+ */
+function displayJpeg(image: sharp.Sharp): Promise<Buffer> {
+  return image.flatten({ background: WHITE }).jpeg({ quality: 82 }).timeout({ seconds: STEP_TIME_LIMIT_SECONDS }).toBuffer();
 }
 
 /** The pixel limit for this image, from what its header says about how its decoder will hold it. */

@@ -26,7 +26,8 @@ function photo(width: number, height: number): Promise<Buffer> {
 }
 
 async function upload(bytes: Buffer, name: string): Promise<string> {
-  const response = await browser.upload().set('Accept', 'application/json').attach('photos', bytes, name).expect(201);
+  const response = await browser.upload().set('Accept', 'application/json').attach('photos', bytes, name);
+  assert.equal(response.status, 201, JSON.stringify(response.body));
   return response.body.photos[0].id;
 }
 
@@ -123,22 +124,55 @@ describe('when photos too small for a sharper copy are uploaded', () => {
   });
 });
 
-describe('when a large photo comes in a format whose decoder holds the whole image', () => {
-  it('then a PNG and a progressive JPEG get their 2× thumbnails but no 2560 px copy, which a second decode would cost', async () => {
-    const jpeg = await photo(3000, 2000);
-    for (const [bytes, name] of [
-      [await sharp(jpeg).png().toBuffer(), 'big.png'],
-      [await sharp(jpeg).jpeg({ progressive: true }).toBuffer(), 'progressive.jpg'],
-    ] as const) {
-      const id = await upload(bytes, name);
-      assert.deepEqual(
-        (await testApp.listAllKeys()).filter((key) => key.includes(id) && key.includes('-2x/')),
-        [`photos/thumbnail-2x/${id}.webp`],
-        name,
-      );
-      assert.doesNotMatch((await request(testApp.app).get(`/photos/${id}`).expect(200)).text, /srcset=/, name);
-    }
-  });
+/** A photo wider than the 2560 px copy, with shapes and a gradient to compare downscaled pixels on. */
+function widePhoto(width: number, height: number): Promise<Buffer> {
+  const scene = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+    <defs><linearGradient id="g"><stop offset="0" stop-color="#135"/><stop offset="1" stop-color="#fc3"/></linearGradient></defs>
+    <rect width="100%" height="100%" fill="url(#g)"/><circle cx="${width / 3}" cy="${height / 2}" r="${height / 3}" fill="#c24"/>
+    <rect x="${(width * 2) / 3}" y="${height / 4}" width="${width / 5}" height="${height / 2}" fill="#2a6"/></svg>`);
+  return sharp(scene).png().toBuffer();
+}
+
+/** Mean absolute difference per sample of two images scaled to the same small size, flattened on white. */
+async function meanDifference(a: Buffer, b: Buffer): Promise<number> {
+  const small = (bytes: Buffer) =>
+    sharp(bytes).flatten({ background: '#fff' }).resize(96, 64, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+  const [pixelsA, pixelsB] = await Promise.all([small(a), small(b)]);
+  let sum = 0;
+  for (let index = 0; index < pixelsA.length; index++) sum += Math.abs(pixelsA[index]! - pixelsB[index]!);
+  return sum / pixelsA.length;
+}
+
+describe('when a photo wider than 2560 px comes in any accepted format', () => {
+  const formats: [name: string, encode: (image: sharp.Sharp) => sharp.Sharp][] = [
+    ['baseline.jpg', (image) => image.jpeg({ quality: 90 })],
+    ['progressive.jpg', (image) => image.jpeg({ quality: 90, progressive: true })],
+    ['big.png', (image) => image.png()],
+    ['transparent.png', (image) => image.ensureAlpha(0.6).png()],
+    ['lossy.webp', (image) => image.webp({ quality: 90 })],
+    ['big.gif', (image) => image.gif()],
+    ['big.avif', (image) => image.avif({ quality: 70, effort: 0 })],
+  ];
+  for (const [name, encode] of formats) {
+    it(`then ${name} gets a display-2x copy no wider than 2560 px, with its pixels, that the photo page offers`, async () => {
+      const uploaded = await encode(sharp(await widePhoto(2700, 1800))).toBuffer();
+      const id = await upload(uploaded, name);
+      assert.deepEqual((await testApp.listAllKeys()).filter((key) => key.includes(id) && key.includes('-2x/')).sort(), [
+        `photos/display-2x/${id}.jpg`,
+        `photos/thumbnail-2x/${id}.webp`,
+      ]);
+      const page = await request(testApp.app).get(`/photos/${id}`).expect(200);
+      const image = /<img [^>]*>/.exec(page.text)![0];
+      assert.deepEqual(await candidates(image), [
+        { announced: 1600, width: 1600, height: 1067, format: 'jpeg' },
+        { announced: 2560, width: 2560, height: 1707, format: 'jpeg' },
+      ]);
+      const largeUrl = srcsetSources(image)[1]!;
+      assert.match(largeUrl, /display-2x/);
+      const difference = await meanDifference(await download(largeUrl), uploaded);
+      assert.ok(difference < 4, `${name}: the 2560 px copy differs from the upload by ${difference.toFixed(2)} per sample`);
+    });
+  }
 });
 
 describe('when a photo was stored before sharper copies were made', () => {
