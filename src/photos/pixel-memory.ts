@@ -9,14 +9,20 @@ import { runInNewContext } from 'node:vm';
 // pixels alone are 35 MiB) could still be resident, or not, by chance, when the next decoder took its whole
 // image: the worst-case decode peak of `npm run bench` varied by that much from run to run. A full collection
 // of the app's small heap takes milliseconds, against the hundreds an image step takes.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
+let collectGarbage: (() => void) | undefined;
+
+/** V8's `gc()`, which Node hides unless started with --expose-gc: exposed on first use, not at import. */
+function garbageCollector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 /**
  * Collects now, so the memory of every image buffer nothing refers to any more is given back: Node frees a
  * collected Buffer's outside memory on the event loop's next turn, which this waits for.
  */
 export async function releaseUnreachablePixels(): Promise<void> {
+  collectGarbage ??= garbageCollector();
   collectGarbage();
   await setImmediate();
 }
