@@ -8,8 +8,12 @@ export type Fault =
   | { kind: 'error-500' }
   | { kind: 'stall' }
   | { kind: 'cut-after'; bytes: number }
-  /** As cut-after, for the first connection that passes `bytes` only: one connection lost, then S3 as usual. */
-  | { kind: 'cut-once-after'; bytes: number }
+  /**
+   * Cuts the first request that matches `pattern` once `bytes` of it have gone through (0: as it starts), then
+   * S3 as usual: one connection lost, under the request the test names. Not "whichever connection first passes
+   * a count": the app sends a photo's parts at once, so which one that is would be left to the scheduler.
+   */
+  | { kind: 'cut-once-matching'; pattern: RegExp; bytes: number }
   /**
    * Forwards everything until a request matches `pattern`; holds that one and calls `onHold`. It is never
    * answered, unless `onHold` calls `release`: then it goes on to S3 as if it had just arrived.
@@ -19,6 +23,8 @@ export type Fault =
 export interface FaultProxy {
   endpoint: string;
   setFault(fault: Fault): void;
+  /** Connections the current fault has cut (a cut-once-matching fault that never met its request cut none). */
+  cuts(): number;
   close(): Promise<void>;
 }
 
@@ -29,6 +35,7 @@ const INTERNAL_ERROR_RESPONSE =
 export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy> {
   let fault: Fault = { kind: 'none' };
   let cutOnceDone = false;
+  let cuts = 0;
   const sockets = new Set<Socket>();
 
   const server = createServer((client) => {
@@ -48,6 +55,8 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     client.on('close', () => upstream.destroy());
     upstream.pipe(client);
     let forwarded = 0;
+    /** Bytes of the request to cut gone through on this connection, from its first line; undefined until it starts. */
+    let forwardedOfMatch: number | undefined;
     let held: Buffer[] | undefined;
     let released = false;
     const release = () => {
@@ -67,9 +76,17 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
         return;
       }
       forwarded += chunk.length;
-      const cutNow = current.kind === 'cut-once-after' && !cutOnceDone && forwarded > current.bytes;
+      let cutNow = false;
+      if (current.kind === 'cut-once-matching' && !cutOnceDone) {
+        if (forwardedOfMatch === undefined && current.pattern.test(chunk.toString('latin1'))) forwardedOfMatch = 0;
+        if (forwardedOfMatch !== undefined) {
+          forwardedOfMatch += chunk.length;
+          cutNow = forwardedOfMatch > current.bytes;
+        }
+      }
       if (cutNow) cutOnceDone = true;
       if ((current.kind === 'cut-after' && forwarded > current.bytes) || cutNow) {
+        cuts++;
         client.destroy();
         upstream.destroy();
         return;
@@ -87,9 +104,11 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     setFault(next) {
       fault = next;
       cutOnceDone = false;
+      cuts = 0;
       // New behaviour applies to new connections: drop the kept-alive ones.
       for (const socket of sockets) socket.destroy();
     },
+    cuts: () => cuts,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
