@@ -14,6 +14,8 @@ export type Fault =
    * a count": the app sends a photo's parts at once, so which one that is would be left to the scheduler.
    */
   | { kind: 'cut-once-matching'; pattern: RegExp; bytes: number }
+  /** Answers the first request that matches `pattern` with 500 InternalError itself (S3 never sees it), then S3 as usual. */
+  | { kind: 'error-500-once-matching'; pattern: RegExp }
   /**
    * Forwards everything until a request matches `pattern`; holds that one and calls `onHold`. It is never
    * answered, unless `onHold` calls `release`: then it goes on to S3 as if it had just arrived.
@@ -23,8 +25,8 @@ export type Fault =
 export interface FaultProxy {
   endpoint: string;
   setFault(fault: Fault): void;
-  /** Connections the current fault has cut (a cut-once-matching fault that never met its request cut none). */
-  cuts(): number;
+  /** Requests the current fault has cut or answered itself (a once-matching fault that never met its request: none). */
+  hits(): number;
   close(): Promise<void>;
 }
 
@@ -35,7 +37,7 @@ const INTERNAL_ERROR_RESPONSE =
 export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy> {
   let fault: Fault = { kind: 'none' };
   let cutOnceDone = false;
-  let cuts = 0;
+  let hits = 0;
   const sockets = new Set<Socket>();
 
   const server = createServer((client) => {
@@ -57,6 +59,7 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     let forwarded = 0;
     /** Bytes of the request to cut gone through on this connection, from its first line; undefined until it starts. */
     let forwardedOfMatch: number | undefined;
+    let answered = false;
     let held: Buffer[] | undefined;
     let released = false;
     const release = () => {
@@ -75,6 +78,15 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
         current.onHold(release);
         return;
       }
+      if (answered) return; // the rest of a request the proxy has answered: S3 never sees it
+      if (current.kind === 'error-500-once-matching' && !cutOnceDone && current.pattern.test(chunk.toString('latin1'))) {
+        cutOnceDone = true;
+        hits++;
+        answered = true;
+        client.end(INTERNAL_ERROR_RESPONSE);
+        upstream.destroy();
+        return;
+      }
       forwarded += chunk.length;
       let cutNow = false;
       if (current.kind === 'cut-once-matching' && !cutOnceDone) {
@@ -86,7 +98,7 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
       }
       if (cutNow) cutOnceDone = true;
       if ((current.kind === 'cut-after' && forwarded > current.bytes) || cutNow) {
-        cuts++;
+        hits++;
         client.destroy();
         upstream.destroy();
         return;
@@ -104,11 +116,11 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     setFault(next) {
       fault = next;
       cutOnceDone = false;
-      cuts = 0;
+      hits = 0;
       // New behaviour applies to new connections: drop the kept-alive ones.
       for (const socket of sockets) socket.destroy();
     },
-    cuts: () => cuts,
+    hits: () => hits,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
