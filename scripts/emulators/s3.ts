@@ -1,6 +1,6 @@
 // The embedded S3 emulator used by `npm run dev`, the tests and the benchmarks:
 // @20minutes/s3rver, with every setting and workaround it needs kept here.
-import { rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -77,7 +77,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
     configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
   });
   await s3rver.configureBuckets();
-  removePartialObjectsOnFailedPut(s3rver);
+  writeObjectsWhole(s3rver);
   writeMetadataWhole(s3rver);
   const handleS3Request = s3rver.callback();
   const signedBy: string[] = [];
@@ -113,16 +113,27 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
   };
 }
 
-// s3rver writes a PUT's body straight into the object's file, so a PUT cut short (client gone) would
-// leave a partial object behind; S3 stores nothing in that case.
-function removePartialObjectsOnFailedPut(s3rver: S3rver): void {
+// s3rver writes a PUT's body straight into the object's file, so a PUT cut short (client gone) would leave a
+// partial object behind; S3 stores nothing in that case. Deleting the key after the failure is not the same: S3
+// never lets a failed PUT touch what another PUT of the key stores, and the app sends a PUT whose connection was
+// lost again at once (the SDK for a buffer, the store for a file), so the failed one's clean-up would land on the
+// new one's object (gone, though answered 200) or under its feet (its metadata then fails, 500). The body is
+// written beside its place and renamed over it once whole, as the metadata is (below): a failed PUT leaves nothing.
+function writeObjectsWhole(s3rver: S3rver): void {
   const { store } = s3rver;
-  const putObject = store.putObject.bind(store);
+  let written = 0;
   store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    // Not a name s3rver lists: it lists only the files that end in its object suffix.
+    const partialPath = `${objectPath}.${++written}.partial`;
+    await mkdir(path.dirname(objectPath), { recursive: true });
     try {
-      return await putObject(object);
+      const [size, md5] = await store.putContent(partialPath, object.content);
+      await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+      await rename(partialPath, objectPath);
+      return { size, md5 };
     } catch (error) {
-      await store.deleteObject(object.bucket, object.key).catch(() => {});
+      await rm(partialPath, { force: true });
       throw error;
     }
   };

@@ -11,9 +11,13 @@ declare module '@20minutes/s3rver' {
   interface StoredObject {
     bucket: string;
     key: string;
+    content: NodeJS.ReadableStream | Buffer;
+    metadata: Record<string, string>;
   }
   interface FilesystemStore {
-    putObject(object: StoredObject): Promise<unknown>;
+    putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+    /** Writes `content` to `filePath`; resolves to its length and MD5 (hex). */
+    putContent(filePath: string, content: StoredObject['content']): Promise<[number, string]>;
     deleteObject(bucket: string, key: string): Promise<unknown>;
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     getResourcePath(bucket: string, key: string, resource: string): string;

@@ -46,7 +46,12 @@ const IMAGE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
 /** The connection went away under the request (closed or reset by the other end), before any answer. */
 const LOST_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
-function connectionWasLost(error: unknown): boolean {
+/**
+ * The failures the SDK sends a body in memory again for, and the store a file body: the connection was lost, or
+ * S3 failed on its side (a 5xx: InternalError, SlowDown), which it answers now and then and asks to be retried.
+ */
+function worthSendingAgain(error: unknown): boolean {
+  if (error instanceof S3ServiceException) return error.$fault === 'server';
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && LOST_CONNECTION_CODES.has(code);
 }
@@ -444,10 +449,10 @@ async function listStoredParts(
 
 /**
  * One PutObject of an image: a body read from disk is opened for each attempt, and closed after it whatever
- * happens. The SDK retries a lost connection for a body in memory, but not for a file stream, which it cannot
- * rewind: one connection that S3 (or the emulator) closed as a PUT started on it, an idle keep-alive race, failed
- * the upload. So a file body is sent again, as many times as the SDK gives a body in memory, all under the
- * caller's deadline: a PUT is whole or not stored, so sending it again is safe.
+ * happens. The SDK retries a lost connection or a 5xx for a body in memory, but not for a file stream, which it
+ * cannot rewind: one connection that S3 (or the emulator) closed as a PUT started on it, an idle keep-alive race,
+ * or one InternalError, failed the upload. So a file body is sent again, as many times as the SDK gives a body in
+ * memory, all under the caller's deadline: a PUT is whole or not stored, so sending it again is safe.
  */
 async function putImage(
   s3: S3Client,
@@ -461,7 +466,7 @@ async function putImage(
       await s3.send(new PutObjectCommand({ ...input, Body, ContentLength, CacheControl: IMAGE_CACHE_CONTROL }), { abortSignal });
       return;
     } catch (error) {
-      const sendAgain = !Buffer.isBuffer(Body) && attempt < S3_MAX_ATTEMPTS && !abortSignal.aborted && connectionWasLost(error);
+      const sendAgain = !Buffer.isBuffer(Body) && attempt < S3_MAX_ATTEMPTS && !abortSignal.aborted && worthSendingAgain(error);
       if (!sendAgain) throw error;
     } finally {
       if (!Buffer.isBuffer(Body)) Body.destroy();

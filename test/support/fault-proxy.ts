@@ -8,8 +8,14 @@ export type Fault =
   | { kind: 'error-500' }
   | { kind: 'stall' }
   | { kind: 'cut-after'; bytes: number }
-  /** As cut-after, for the first connection that passes `bytes` only: one connection lost, then S3 as usual. */
-  | { kind: 'cut-once-after'; bytes: number }
+  /**
+   * Cuts the first request that matches `pattern` once `bytes` of it have gone through (0: as it starts), then
+   * S3 as usual: one connection lost, under the request the test names. Not "whichever connection first passes
+   * a count": the app sends a photo's parts at once, so which one that is would be left to the scheduler.
+   */
+  | { kind: 'cut-once-matching'; pattern: RegExp; bytes: number }
+  /** Answers the first request that matches `pattern` with 500 InternalError itself (S3 never sees it), then S3 as usual. */
+  | { kind: 'error-500-once-matching'; pattern: RegExp }
   /**
    * Forwards everything until a request matches `pattern`; holds that one and calls `onHold`. It is never
    * answered, unless `onHold` calls `release`: then it goes on to S3 as if it had just arrived.
@@ -19,6 +25,8 @@ export type Fault =
 export interface FaultProxy {
   endpoint: string;
   setFault(fault: Fault): void;
+  /** Requests the current fault has cut or answered itself (a once-matching fault that never met its request: none). */
+  hits(): number;
   close(): Promise<void>;
 }
 
@@ -29,6 +37,7 @@ const INTERNAL_ERROR_RESPONSE =
 export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy> {
   let fault: Fault = { kind: 'none' };
   let cutOnceDone = false;
+  let hits = 0;
   const sockets = new Set<Socket>();
 
   const server = createServer((client) => {
@@ -48,6 +57,9 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     client.on('close', () => upstream.destroy());
     upstream.pipe(client);
     let forwarded = 0;
+    /** Bytes of the request to cut gone through on this connection, from its first line; undefined until it starts. */
+    let forwardedOfMatch: number | undefined;
+    let answered = false;
     let held: Buffer[] | undefined;
     let released = false;
     const release = () => {
@@ -66,10 +78,27 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
         current.onHold(release);
         return;
       }
+      if (answered) return; // the rest of a request the proxy has answered: S3 never sees it
+      if (current.kind === 'error-500-once-matching' && !cutOnceDone && current.pattern.test(chunk.toString('latin1'))) {
+        cutOnceDone = true;
+        hits++;
+        answered = true;
+        client.end(INTERNAL_ERROR_RESPONSE);
+        upstream.destroy();
+        return;
+      }
       forwarded += chunk.length;
-      const cutNow = current.kind === 'cut-once-after' && !cutOnceDone && forwarded > current.bytes;
+      let cutNow = false;
+      if (current.kind === 'cut-once-matching' && !cutOnceDone) {
+        if (forwardedOfMatch === undefined && current.pattern.test(chunk.toString('latin1'))) forwardedOfMatch = 0;
+        if (forwardedOfMatch !== undefined) {
+          forwardedOfMatch += chunk.length;
+          cutNow = forwardedOfMatch > current.bytes;
+        }
+      }
       if (cutNow) cutOnceDone = true;
       if ((current.kind === 'cut-after' && forwarded > current.bytes) || cutNow) {
+        hits++;
         client.destroy();
         upstream.destroy();
         return;
@@ -87,9 +116,11 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     setFault(next) {
       fault = next;
       cutOnceDone = false;
+      hits = 0;
       // New behaviour applies to new connections: drop the kept-alive ones.
       for (const socket of sockets) socket.destroy();
     },
+    hits: () => hits,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
