@@ -22,6 +22,7 @@ import {
   saveScreenshot,
   VIEWPORTS,
 } from './page-checks.js';
+import { animatedGif } from '../support/made-images.js';
 
 const skip = chromiumSkipReason();
 /** Sent with quotes: the download saves it without them. */
@@ -36,15 +37,6 @@ function photo(width: number, height: number, fill: string): Promise<Buffer> {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${fill}"/>
     <circle cx="${width / 3}" cy="${height / 2}" r="${height / 3}" fill="#fff"/><rect x="${width / 2}" y="${height / 4}" width="${width / 4}" height="${height / 2}" fill="#123"/></svg>`;
   return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
-}
-
-/** A two-frame GIF, `width` × `height` each: the gallery badges it. */
-function animatedGif(width: number, height: number): Promise<Buffer> {
-  const frames = Buffer.alloc(width * height * 2 * 3, 200);
-  frames.fill(40, width * height * 3);
-  return sharp(frames, { raw: { width, height: height * 2, channels: 3, pageHeight: height } })
-    .gif()
-    .toBuffer();
 }
 
 /** Which srcset image Chromium should pick for an image shown `shownWidth` CSS pixels wide at `scale` (html_srcset_parser.cc). */

@@ -10,17 +10,9 @@ import { openBrowser } from '../support/browser.js';
 import { download } from '../support/pages.js';
 import { seedPhotosAt } from '../support/seed.js';
 import { fixture, useTestApp } from '../support/test-app.js';
+import { animatedGif } from '../support/made-images.js';
 
 const testApp = useTestApp();
-
-/** A two-frame GIF, `width` × `height` each. */
-function animatedGif(width: number, height: number): Promise<Buffer> {
-  const frames = Buffer.alloc(width * height * 2 * 3, 200);
-  frames.fill(40, width * height * 3);
-  return sharp(frames, { raw: { width, height: height * 2, channels: 3, pageHeight: height } })
-    .gif()
-    .toBuffer();
-}
 
 interface Tile {
   id: string;
