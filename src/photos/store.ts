@@ -1,6 +1,7 @@
 // The photo store: the only module that talks to S3. Every call has a deadline (retries included), so a
 // stalled S3 becomes a StorageUnavailable error within S3_TIMEOUT_SECONDS instead of a hang.
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CopyObjectCommand,
   DeleteObjectsCommand,
@@ -471,6 +472,8 @@ async function putImage(
     } finally {
       if (!Buffer.isBuffer(Body)) Body.destroy();
     }
+    // Between attempts, as the SDK's standard retry waits (full jitter, from 100 ms, doubling): S3's SlowDown asks for it.
+    await sleep(Math.random() * 100 * 2 ** attempt, undefined, { signal: abortSignal });
   }
 }
 
