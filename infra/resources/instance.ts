@@ -45,7 +45,8 @@ export const SETUP_FAILED_MARKER = 's3-photo-share-setup: FAILED';
 /** The line user-data prints once the app answers /readyz on the instance itself; the CloudWatch agent ships it to INSTANCE/setup. */
 export const SETUP_DONE_MARKER = 's3-photo-share-setup: DONE';
 
-const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
+/** An instance in these states may run again, so it still needs its profile; shutting-down and terminated ones never will. */
+export const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 const NOT_TERMINATED_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 
 /** What decides the instance's environment file and code; a change means a new instance (user-data runs on first boot only). */

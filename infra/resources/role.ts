@@ -37,6 +37,7 @@ import {
 import type { StackState } from '../state.js';
 import { required, waitFor, type Step } from '../step.js';
 import { renderPolicy, type PolicyDocument } from '../templates.js';
+import { LIVE_STATES } from './instance.js';
 import { permissionsBoundaryArn } from './permissions-boundary.js';
 
 export function appPolicy(settings: UpSettings, accountId: string) {
@@ -343,7 +344,7 @@ async function instancesNeedingProfile(deps: AwsDeps, profileArn: string | undef
     new DescribeInstancesCommand({
       Filters: [
         { Name: 'instance-id', Values: holders },
-        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        { Name: 'instance-state-name', Values: LIVE_STATES },
       ],
     }),
   );
