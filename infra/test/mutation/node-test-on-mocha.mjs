@@ -42,7 +42,7 @@ export function afterEach(fn) {
 
 export const mock = nodeTestMock;
 
-/** The TestContext members infra/test uses: name, mock (restored after the test), skip, after. */
+/** The TestContext members infra/test uses: name, mock (restored after the test), skip, after (run in the order registered, as node:test does). */
 class MochaTestContext {
   #mochaContext;
   #afterCallbacks = [];
@@ -63,6 +63,6 @@ class MochaTestContext {
 
   async cleanUp() {
     nodeTestMock.restoreAll();
-    for (const callback of this.#afterCallbacks.reverse()) await callback();
+    for (const callback of this.#afterCallbacks) await callback();
   }
 }
