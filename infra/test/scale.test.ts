@@ -63,6 +63,12 @@ function accountWithLookAlikes(): FakeAccount {
     versions: [{ VersionNumber: 1, data: {} }],
   });
   scaling.targetGroups.set('arn:foreign-tg', foreignTargetGroup('arn:foreign-tg', 'payroll-tg', 8080, []));
+  // Listed before the stack's: a lookup that forgot its name would take this one.
+  scaling.loadBalancers.set('arn:payroll-lb', {
+    ...foreignLoadBalancer('arn:payroll-lb', [], [{ Key: 'app', Value: 'payroll' }]),
+    LoadBalancerName: 'payroll-lb',
+    DNSName: 'payroll-lb.elb.amazonaws.com',
+  });
   account.addSecurityGroup(REGION, { GroupName: 'other-demo-lb', Tags: OTHER_TAGS });
   scaling.groups.set('payroll-asg', {
     AutoScalingGroupName: 'payroll-asg',
@@ -93,6 +99,11 @@ function liveInstances(account: FakeAccount) {
   return [...account.region(REGION).instances.values()].filter(
     (instance) => instance.State.Name !== 'terminated' && instance.State.Name !== 'shutting-down',
   );
+}
+
+/** The stack's load balancer in the model (the account also holds someone else's, listed first). */
+function stackLoadBalancer(account: FakeAccount) {
+  return [...account.scaling.region(REGION).loadBalancers.values()].find((lb) => lb.LoadBalancerName === 's3-photo-share-lb');
 }
 
 function asg(account: FakeAccount) {
@@ -213,7 +224,7 @@ test('when a certificate is given, then 443 serves HTTPS with the TLS 1.3 policy
 
   await runAgainst(account, REGION, upSteps(httpsSettings()));
 
-  const [lb] = account.scaling.region(REGION).loadBalancers.values();
+  const lb = stackLoadBalancer(account);
   const targetGroup = [...account.scaling.region(REGION).targetGroups.values()].find(
     (group) => group.TargetGroupName === 's3-photo-share-tg',
   );
@@ -305,7 +316,7 @@ test('when no certificate is given, then only HTTP 80 forwards, nothing listens 
     groupNamed(account, 's3-photo-share-lb')?.IpPermissions.map((rule) => rule.FromPort),
     [80],
   );
-  const [lb] = account.scaling.region(REGION).loadBalancers.values();
+  const lb = stackLoadBalancer(account);
   assert.equal(state.appUrl, `http://${lb?.DNSName}/`);
   assert.deepEqual([...account.scaling.hostedZones], zonesBefore);
   assert.equal(account.inputsOf('DescribeCertificate').length, 0);
@@ -317,7 +328,7 @@ test('when a certificate is given without a zone, then up prints the CNAME recor
 
   const state = await runAgainst(account, REGION, upSteps(lbSettings({ certificateArn: CERTIFICATE })));
 
-  const [lb] = account.scaling.region(REGION).loadBalancers.values();
+  const lb = stackLoadBalancer(account);
   assert.equal(state.dnsRecordToCreate, `photos.example.com. CNAME ${lb?.DNSName}.`);
   assert.ok(account.runtime.lines.includes(`Create this DNS record at your DNS provider: photos.example.com. CNAME ${lb?.DNSName}.`));
   assert.deepEqual([...account.scaling.hostedZones], zonesBefore);
@@ -519,7 +530,7 @@ test('when someone changed the stack’s resources, then a rerun puts back the r
   await runAgainst(account, REGION, upSteps(httpsSettings()));
   const app = groupNamed(account, 's3-photo-share-app')!;
   app.IpPermissions.push({ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] });
-  const [lb] = account.scaling.region(REGION).loadBalancers.values();
+  const lb = stackLoadBalancer(account);
   lb!.SecurityGroups = ['sg-default'];
   lb!.AvailabilityZones = lb!.AvailabilityZones.slice(0, 2);
   const [targetGroup] = [...account.scaling.region(REGION).targetGroups.values()].filter(
@@ -727,7 +738,7 @@ test('when the alias record was changed to point elsewhere, then down leaves it 
   await runAgainst(account, REGION, downSteps(downSettings()));
 
   assert.deepEqual(account.scaling.hostedZones.get(ZONE)?.records.at(-1), record);
-  assert.equal(account.scaling.region(REGION).loadBalancers.size, 0);
+  assert.equal(stackLoadBalancer(account), undefined);
 });
 
 for (const kept of ['dns-zone', 'dns-name']) {
@@ -735,7 +746,7 @@ for (const kept of ['dns-zone', 'dns-name']) {
     const account = accountWithLookAlikes();
     await runAgainst(account, REGION, upSteps(httpsSettings()));
     const records = structuredClone(account.scaling.hostedZones.get(ZONE)?.records);
-    const [loadBalancer] = account.scaling.region(REGION).loadBalancers.values();
+    const loadBalancer = stackLoadBalancer(account);
     loadBalancer!.Tags = loadBalancer!.Tags.filter((tag) => !tag.Key.startsWith('dns-') || tag.Key === kept);
     account.runtime.lines.length = 0;
 
@@ -866,7 +877,7 @@ test('when the default VPC has default subnets in one zone only, then up stops n
     runAgainst(account, REGION, upSteps(httpsSettings())),
     /has default subnets in 0 availability zone\(s\) \(none\); a load balancer/,
   );
-  assert.equal(account.scaling.region(REGION).loadBalancers.size, 0);
+  assert.equal(stackLoadBalancer(account), undefined);
   assert.equal(stackGroups(account).length, 0);
 });
 
@@ -1023,7 +1034,7 @@ for (const removed of ['dns-zone', 'dns-name']) {
   test(`when the ${removed} tag was removed from the load balancer, then the rerun puts both back and changes no record`, async () => {
     const account = accountWithLookAlikes();
     await runAgainst(account, REGION, upSteps(httpsSettings()));
-    const [lb] = account.scaling.region(REGION).loadBalancers.values();
+    const lb = stackLoadBalancer(account);
     lb!.Tags = lb!.Tags.filter((tag) => tag.Key !== removed);
     account.calls.length = 0;
 
@@ -1271,7 +1282,7 @@ test('when an earlier down left the group scaled to zero, then down deletes it w
 test('when a subnet or the forward target was swapped by hand, then the rerun sets the load balancer and listener back', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
-  const [lb] = account.scaling.region(REGION).loadBalancers.values();
+  const lb = stackLoadBalancer(account);
   lb!.AvailabilityZones = [...lb!.AvailabilityZones.slice(0, 2), { ZoneName: `${REGION}z`, SubnetId: 'subnet-private' }];
   const https = [...account.scaling.region(REGION).listeners.values()].find((listener) => listener.Port === 443)!;
   https.DefaultActions = [{ Type: 'forward', TargetGroupArn: 'arn:foreign-tg' }];
