@@ -100,8 +100,14 @@ test('when ci-role --delete runs and the stack role is gone, then the deploy rol
   const before = account.snapshot();
   await runCli(CREATE, cliAgainst(account));
 
+  const linesOfCreate = account.runtime.lines.length;
   assert.equal(await runCli(DELETE, cliAgainst(account)), 0);
 
+  assert.deepEqual(
+    account.runtime.lines.slice(linesOfCreate).filter((line) => /Deploy role ARN|AWS_DEPLOY_ROLE_ARN/.test(line)),
+    [],
+    'the delete run names no role to store',
+  );
   assert.deepEqual(account.snapshot(), {
     ...(before as object),
     oidcProviders: (account.snapshot() as { oidcProviders: unknown }).oidcProviders,
@@ -294,8 +300,14 @@ test('when ci-role options are valid, then the stack defaults; --bucket is requi
   );
 });
 
-for (const repo of ['octo-org/s3-photo-share', 'a/b', 'Octo-Org/My.Repo_1', `${'a'.repeat(39)}/${'b'.repeat(100)}`]) {
-  test(`when --repo is ${repo.length > 40 ? 'the longest GitHub allows' : repo}, then it is accepted`, () => {
+for (const repo of [
+  'octo-org/s3-photo-share',
+  'a/b',
+  'Octo-Org/My.Repo_1',
+  `${'a'.repeat(39)}/${'b'.repeat(100)}`,
+  `${'a-'.repeat(19)}a/app`,
+]) {
+  test(`when --repo is ${repo.length > 40 ? `${repo.slice(0, 12)}…(${repo.length})` : repo}, then it is accepted`, () => {
     assert.equal(
       (parseCommandLine(['ci-role', '--repo', repo, '--bucket', 'demo-bucket', '--region', 'eu-west-1']) as { settings: { repo: string } })
         .settings.repo,
@@ -321,6 +333,8 @@ for (const repo of [
   'repo:octo/app',
   'octo/app:ref:refs/heads/main',
   `${'a'.repeat(40)}/app`,
+  // 41 characters in single inner hyphens: within the pattern, over GitHub's 39.
+  `${'a-'.repeat(20)}a/app`,
   `octo/${'b'.repeat(101)}`,
 ]) {
   test(`when --repo is ${JSON.stringify(repo.length > 40 ? `${repo.slice(0, 12)}…(${repo.length})` : repo)}, then the CLI exits 2 before any AWS call`, async () => {
