@@ -314,6 +314,8 @@ test('when a parameter name begins with aws or ssm, then SSM refuses it, and the
   for (const stack of ['aws-demo', 'ssmdemo'])
     assert.throws(() => up('--stack', stack, '--instances', '2'), /--stack "\w+-?\w*": .*aws or ssm/, stack);
   assert.equal(up('--stack', 'aws-demo').name, 'up');
+  // The rule is about the prefix only, as SSM just accepted /demo-aws/.
+  assert.equal(up('--stack', 'demo-aws', '--instances', '2').name, 'up');
 });
 
 // Amazon EC2 Auto Scaling API Reference, RefreshPreferences: MaxHealthyPercentage from 100 to 200, given only with

@@ -326,6 +326,7 @@ const OPTION_CASES: { command: string[]; option: string; valid: string[]; invali
       CERTIFICATE_ARN.replace('certificate/', 'cert/'),
       CERTIFICATE_ARN.toUpperCase(),
       `${CERTIFICATE_ARN}0`,
+      `x${CERTIFICATE_ARN}`,
       'photos.example.com',
     ],
   },
