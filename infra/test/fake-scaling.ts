@@ -177,6 +177,8 @@ export class ScalingModel {
   loadBalancerDeletionMs = 20_000;
   /** How long a new load balancer stays "provisioning" (the ELB waiter LoadBalancerAvailable polls for "active"). */
   loadBalancerProvisioningMs = 60_000;
+  /** How long a deleted Auto Scaling group stays listed as "Delete in progress" once it has no instances. */
+  groupDeletionMs = 10_000;
 
   constructor(private readonly account: FakeAccount) {}
 
@@ -881,7 +883,7 @@ export class ScalingModel {
             );
       }
       group.Status = 'Delete in progress';
-      group.deletedAt = this.account.now() + 10_000;
+      group.deletedAt = this.account.now() + this.groupDeletionMs;
       // The group is what still held the target group.
       group.TargetGroupARNs = [];
       return {};

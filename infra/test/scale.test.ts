@@ -659,9 +659,10 @@ test('when down runs with foreign look-alikes of every name present, then they s
   assert.deepEqual(mutatingCalls(account), []);
 });
 
-test('when the group still has instances, then down scales it to zero and waits before deleting it, never forcing', async () => {
+test('when the group still has instances, then down scales it to zero, names them, and waits before deleting it, never forcing', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
+  const instanceIds = [...asg(account)!.instances.keys()];
   account.calls.length = 0;
 
   await runAgainst(account, REGION, downSteps(downSettings()));
@@ -673,6 +674,13 @@ test('when the group still has instances, then down scales it to zero and waits 
   assert.equal(asg(account), undefined);
   assert.equal(liveInstances(account).length, 0);
   assert.ok(account.runtime.sleeps.length > 0);
+  assert.equal(instanceIds.length, 2);
+  assert.ok(
+    account.runtime.lines.includes(
+      `Scaling s3-photo-share-asg to 0; waiting until its instances (${instanceIds.join(', ')}) are terminated`,
+    ),
+    account.runtime.lines.join('\n'),
+  );
 });
 
 test('when the group or target group is still busy, then down retries ScalingActivityInProgress and ResourceInUse on the fake clock', async () => {
@@ -706,6 +714,45 @@ test('when the group or target group is still busy, then down retries ScalingAct
     ['payroll-tg'],
   );
   assert.ok(account.runtime.lines.includes('Target group s3-photo-share-tg is still in use; retrying in 5 s'));
+});
+
+// Amazon EC2 Auto Scaling API Reference, DeleteAutoScalingGroup "Errors": ResourceInUse and ScalingActivityInProgress (400), both
+// "the operation can't be performed" while the group is busy, which it can still be just after its last instance has gone.
+for (const [code, message] of [
+  [
+    'ResourceInUse',
+    'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
+  ],
+  ['ScalingActivityInProgress', 'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.'],
+] as const) {
+  test(`when DeleteAutoScalingGroup answers ${code} twice, then down retries after 10 s and 20 s and the account is as before`, async () => {
+    const account = accountWithLookAlikes();
+    const before = account.snapshot();
+    await runAgainst(account, REGION, upSteps(lbSettings()));
+    account.fail('autoscaling', 'DeleteAutoScalingGroup', await awsError('autoscaling', code, message), 2);
+
+    await runAgainst(account, REGION, downSteps(downSettings({ deleteBucket: true })));
+
+    assert.equal(account.inputsOf('DeleteAutoScalingGroup').length, 3);
+    assert.deepEqual(
+      account.runtime.lines.filter((line) => line.startsWith('s3-photo-share-asg is still busy')),
+      ['s3-photo-share-asg is still busy; retrying in 10 s', 's3-photo-share-asg is still busy; retrying in 20 s'],
+    );
+    assert.deepEqual(settledSnapshot(account), before);
+  });
+}
+
+test('when the group stays "Delete in progress", then down stops after ten minutes and says to run it again', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.scaling.groupDeletionMs = Number.POSITIVE_INFINITY;
+
+  await assert.rejects(
+    runAgainst(account, REGION, downSteps(downSettings())),
+    /^Error: s3-photo-share-asg was still being deleted after 600 s\. Run the same command again\.$/,
+  );
+  assert.equal(asg(account)?.Status, 'Delete in progress');
+  assert.ok(!account.runtime.lines.includes('Deleted Auto Scaling group s3-photo-share-asg'));
 });
 
 test('when the load balancer’s group is still held by its network interfaces, then down retries DependencyViolation until they are released', async () => {
