@@ -607,6 +607,19 @@ for (const [what, arrange, message] of [
     /Launch template s3-photo-share-template exists but is not tagged/,
   ],
   [
+    'a launch template of that name tagged as this stack of another region',
+    (account: FakeAccount) => {
+      account.scaling.region(REGION).launchTemplates.set('lt-elsewhere', {
+        LaunchTemplateId: 'lt-elsewhere',
+        LaunchTemplateName: 's3-photo-share-template',
+        Tags: [STACK_TAGS[0]!, STACK_TAGS[1]!, { Key: 'stack-region', Value: 'eu-central-1' }],
+        versions: [{ VersionNumber: 1, data: {} }],
+      });
+      return () => account.scaling.region(REGION).launchTemplates.get('lt-elsewhere');
+    },
+    /^Error: Stack s3-photo-share lives in eu-central-1 \(recorded on Launch template s3-photo-share-template\), not eu-west-1\./,
+  ],
+  [
     'an A record for the domain pointing elsewhere',
     (account: FakeAccount) => {
       account.scaling.hostedZones
@@ -1137,16 +1150,21 @@ test('when the group is being deleted, then up stops and says to wait', async ()
   );
 });
 
-test('when a group of the stack’s name carries another stack’s tags, then up refuses it', async () => {
-  const account = accountWithLookAlikes();
-  await runAgainst(account, REGION, upSteps(httpsSettings()));
-  asg(account)!.Tags = OTHER_TAGS;
+for (const [whose, tags] of [
+  ['another stack’s tags', OTHER_TAGS],
+  ['no tag at all', []],
+] as const) {
+  test(`when a group of the stack’s name carries ${whose}, then up refuses it`, async () => {
+    const account = accountWithLookAlikes();
+    await runAgainst(account, REGION, upSteps(httpsSettings()));
+    asg(account)!.Tags = [...tags];
 
-  await assert.rejects(
-    runAgainst(account, REGION, upSteps(httpsSettings())),
-    /Auto Scaling group s3-photo-share-asg exists but is not tagged/,
-  );
-});
+    await assert.rejects(
+      runAgainst(account, REGION, upSteps(httpsSettings())),
+      /^Error: Auto Scaling group s3-photo-share-asg exists but is not tagged/,
+    );
+  });
+}
 
 test('when the group’s instances never terminate, then down stops after the wait and says to run it again', async () => {
   const account = accountWithLookAlikes();
@@ -1384,6 +1402,39 @@ for (const status of ['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress
   });
 }
 
+test('when the first look at a running refresh reads 1 % done, then that first progress is logged', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  startOthersRefresh(account, 'refresh-theirs', 1, account.now() + 60_000);
+  account.runtime.lines.length = 0;
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.deepEqual(
+    account.runtime.lines.filter((line) => line.startsWith('Instance refresh ')),
+    ['Instance refresh refresh-theirs: InProgress, 1 % done'],
+  );
+});
+
+test('when the refresh being waited for ends Cancelled with no reason given, then up stops naming it without an empty reason', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  asg(account)?.refreshes.unshift({
+    InstanceRefreshId: 'refresh-theirs',
+    Status: 'InProgress',
+    PercentageComplete: 50,
+    minHealthyPercentage: 90,
+    outdatedAtStart: 0,
+    endsAt: account.now() + 60_000,
+    endStatus: 'Cancelled',
+  });
+
+  await assert.rejects(
+    runAgainst(account, REGION, upSteps(lbSettings())),
+    /^Error: The instance refresh refresh-theirs of s3-photo-share-asg ended Cancelled\. The instances that were not replaced keep serving\. /,
+  );
+});
+
 for (const status of ['Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']) {
   test(`when the refresh being waited for ends ${status}, then up stops naming it and the logs command`, async () => {
     const account = accountWithLookAlikes();
@@ -1429,6 +1480,25 @@ for (const [field, value] of [
     );
   });
 }
+
+test('when the group was scaled to zero by hand, then the rerun sets its sizes back and starts no refresh for instances it no longer has', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  Object.assign(asg(account)!, { MinSize: 0, DesiredCapacity: 0 });
+  // The first look retires the instances; by the second, an hour on, they have terminated and left the group.
+  settledSnapshot(account);
+  settledSnapshot(account);
+  assert.equal(asg(account)?.instances.size, 0);
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.deepEqual(account.inputsOf('UpdateAutoScalingGroup'), [
+    { AutoScalingGroupName: 's3-photo-share-asg', MinSize: 2, MaxSize: 2, DesiredCapacity: 2 },
+  ]);
+  assert.deepEqual(account.inputsOf('StartInstanceRefresh'), []);
+  assert.equal(liveInstances(account).length, 2);
+});
 
 test('when the launch template was deleted by hand, then the rerun creates it again and rolls the group onto it', async () => {
   const account = accountWithLookAlikes();
