@@ -124,6 +124,8 @@ export interface GroupModel {
   instances: Map<string, { templateId: string; version: string; zone: string }>;
   Status?: string;
   deletedAt?: number;
+  /** Not AWS's field: the group launches no instance before this time. */
+  launchesFrom?: number;
   refreshes: RefreshModel[];
 }
 
@@ -179,6 +181,8 @@ export class ScalingModel {
   loadBalancerProvisioningMs = 60_000;
   /** How long a deleted Auto Scaling group stays listed as "Delete in progress" once it has no instances. */
   groupDeletionMs = 10_000;
+  /** How long a new Auto Scaling group waits before it launches its first instances (CreateAutoScalingGroup returns before that). */
+  groupFirstLaunchMs = 0;
 
   constructor(private readonly account: FakeAccount) {}
 
@@ -358,6 +362,7 @@ export class ScalingModel {
     if (live.length > group.DesiredCapacity) {
       for (const [id] of live.slice(0, live.length - group.DesiredCapacity)) this.retire(regionName, model, group, id);
     }
+    if (now < (group.launchesFrom ?? 0)) return;
     for (let missing = group.DesiredCapacity - inService().length; missing > 0; missing -= 1)
       this.launch(regionName, model, group, current);
   }
@@ -464,7 +469,7 @@ export class ScalingModel {
   private describeGroup(region: string, group: GroupModel): Json {
     const instances = this.account.region(region).instances;
     return {
-      ...structuredClone({ ...group, instances: undefined, refreshes: undefined, deletedAt: undefined }),
+      ...structuredClone({ ...group, instances: undefined, refreshes: undefined, deletedAt: undefined, launchesFrom: undefined }),
       Tags: group.Tags.map((tag) => ({
         ...tag,
         ResourceId: group.AutoScalingGroupName,
@@ -836,6 +841,7 @@ export class ScalingModel {
         Tags: ((input.Tags as (Tags[number] & Json)[] | undefined) ?? []).map(({ Key, Value }) => ({ Key, Value })),
         instances: new Map(),
         refreshes: [],
+        launchesFrom: this.account.now() + this.groupFirstLaunchMs,
       };
       model.groups.set(name, group);
       this.advanceGroup(region, model, group);

@@ -471,6 +471,18 @@ test('when an earlier refresh was cancelled and the instances are on the current
   assert.equal(account.inputsOf('StartInstanceRefresh').length, 0);
 });
 
+test('when the new group has launched no instance at the first look, then up logs that no target is registered yet, then the new targets', async () => {
+  const account = accountWithLookAlikes();
+  account.scaling.groupFirstLaunchMs = 20_000;
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  const targets = account.runtime.lines.filter((line) => line.startsWith('Targets: '));
+  assert.equal(targets[0], 'Targets: no target registered yet');
+  assert.match(targets[1] ?? '', /^Targets: i-\S+ initial, i-\S+ initial$/);
+  assert.equal(liveInstances(account).length, 2);
+});
+
 test('when the instances never become healthy, then up stops after the wait and points at npm run infra:logs', async () => {
   const account = accountWithLookAlikes();
   account.launchSetups.push('failed', 'failed');
