@@ -417,6 +417,34 @@ test('when another instance refresh is still running, then up waits for it to en
   assert.ok(account.runtime.lines.includes('An instance refresh (refresh-earlier) is already running: waiting for it to end first'));
 });
 
+test('when someone starts another refresh just after ours succeeded, then up goes by ours, asked for by its id, and ends', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.releaseId = '0.2.0-fedcba987654';
+  const deps = account.deps(REGION);
+  const sleep = deps.sleep;
+  deps.sleep = async (ms) => {
+    await sleep(ms);
+    account.snapshot();
+    const [newest] = asg(account)?.refreshes ?? [];
+    if (newest?.Status !== 'Successful' || newest.InstanceRefreshId === 'refresh-theirs') return;
+    startOthersRefresh(account, 'refresh-theirs', 0, account.now() + 60_000);
+    Object.assign(asg(account)!.refreshes[0]!, { endStatus: 'Failed', StatusReason: 'Their instances failed to become healthy' });
+  };
+  const { runSteps } = await import('../step.js');
+  const state: { instanceRefreshId?: string } = {};
+
+  await runSteps(upSteps(lbSettings()), deps, state);
+
+  assert.deepEqual(
+    asg(account)?.refreshes.map((refresh) => [refresh.InstanceRefreshId === state.instanceRefreshId, refresh.Status]),
+    [
+      [false, 'InProgress'],
+      [true, 'Successful'],
+    ],
+  );
+});
+
 test('when StartInstanceRefresh answers InstanceRefreshInProgress, then up waits and starts it again', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
