@@ -120,8 +120,8 @@ export interface GroupModel {
   HealthCheckType: string;
   HealthCheckGracePeriod: number;
   Tags: Tags;
-  /** Instance id → the template and version it was launched from. */
-  instances: Map<string, { templateId: string; version: string; zone: string }>;
+  /** Instance id → the template and version it was launched from (neither for an instance attached by hand: AttachInstances). */
+  instances: Map<string, { templateId?: string; version?: string; zone: string }>;
   Status?: string;
   deletedAt?: number;
   /** Not AWS's field: the group launches no instance before this time. */
@@ -333,7 +333,7 @@ export class ScalingModel {
       });
     const template = model.launchTemplates.get(group.LaunchTemplate.LaunchTemplateId);
     const current = template ? String(resolveVersion(template, group.LaunchTemplate.Version)) : group.LaunchTemplate.Version;
-    const isCurrent = (launched: { templateId: string; version: string }) =>
+    const isCurrent = (launched: { templateId?: string; version?: string }) =>
       launched.templateId === group.LaunchTemplate.LaunchTemplateId && launched.version === current;
     const isHealthy = (id: string) =>
       group.TargetGroupARNs.every((arn) => model.targetGroups.get(arn)?.targets.get(id)?.state === 'healthy');
@@ -480,7 +480,9 @@ export class ScalingModel {
         InstanceId,
         AvailabilityZone: launched.zone,
         LifecycleState: instances.get(InstanceId)?.State.Name === 'shutting-down' ? 'Terminating' : 'InService',
-        LaunchTemplate: { LaunchTemplateId: launched.templateId, Version: launched.version },
+        // Amazon EC2 Auto Scaling API Reference, Instance: LaunchTemplate is "the launch template for the instance", which an
+        // instance attached to the group by hand was not launched from.
+        ...(launched.templateId && { LaunchTemplate: { LaunchTemplateId: launched.templateId, Version: launched.version } }),
       })),
     };
   }

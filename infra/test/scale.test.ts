@@ -1540,6 +1540,29 @@ test('when the group was scaled to zero by hand, then the rerun sets its sizes b
   assert.equal(liveInstances(account).length, 2);
 });
 
+test('when an instance not launched from the template was attached to the group by hand, then the rerun replaces it by refresh', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  const group = asg(account)!;
+  const [detached] = group.instances.keys();
+  group.instances.delete(String(detached));
+  const attached = account.addInstance(REGION, { Tags: [...STACK_TAGS] });
+  group.instances.set(attached.InstanceId, { zone: `${REGION}a` });
+  // DetachInstances and AttachInstances deregister and register the instance with the group's target groups.
+  for (const arn of group.TargetGroupARNs) {
+    const targets = account.scaling.region(REGION).targetGroups.get(arn)!.targets;
+    targets.delete(String(detached));
+    targets.set(attached.InstanceId, { state: 'healthy' });
+  }
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.equal(account.inputsOf('StartInstanceRefresh').length, 1);
+  assert.equal(group.instances.has(attached.InstanceId), false);
+  assert.equal(group.instances.size, 2);
+});
+
 test('when the launch template was deleted by hand, then the rerun creates it again and rolls the group onto it', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(lbSettings()));
