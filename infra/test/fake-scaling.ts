@@ -120,10 +120,12 @@ export interface GroupModel {
   HealthCheckType: string;
   HealthCheckGracePeriod: number;
   Tags: Tags;
-  /** Instance id → the template and version it was launched from. */
-  instances: Map<string, { templateId: string; version: string; zone: string }>;
+  /** Instance id → the template and version it was launched from (neither for an instance attached by hand: AttachInstances). */
+  instances: Map<string, { templateId?: string; version?: string; zone: string }>;
   Status?: string;
   deletedAt?: number;
+  /** Not AWS's field: the group launches no instance before this time. */
+  launchesFrom?: number;
   refreshes: RefreshModel[];
 }
 
@@ -177,6 +179,10 @@ export class ScalingModel {
   loadBalancerDeletionMs = 20_000;
   /** How long a new load balancer stays "provisioning" (the ELB waiter LoadBalancerAvailable polls for "active"). */
   loadBalancerProvisioningMs = 60_000;
+  /** How long a deleted Auto Scaling group stays listed as "Delete in progress" once it has no instances. */
+  groupDeletionMs = 10_000;
+  /** How long a new Auto Scaling group waits before it launches its first instances (CreateAutoScalingGroup returns before that). */
+  groupFirstLaunchMs = 0;
 
   constructor(private readonly account: FakeAccount) {}
 
@@ -327,7 +333,7 @@ export class ScalingModel {
       });
     const template = model.launchTemplates.get(group.LaunchTemplate.LaunchTemplateId);
     const current = template ? String(resolveVersion(template, group.LaunchTemplate.Version)) : group.LaunchTemplate.Version;
-    const isCurrent = (launched: { templateId: string; version: string }) =>
+    const isCurrent = (launched: { templateId?: string; version?: string }) =>
       launched.templateId === group.LaunchTemplate.LaunchTemplateId && launched.version === current;
     const isHealthy = (id: string) =>
       group.TargetGroupARNs.every((arn) => model.targetGroups.get(arn)?.targets.get(id)?.state === 'healthy');
@@ -356,6 +362,7 @@ export class ScalingModel {
     if (live.length > group.DesiredCapacity) {
       for (const [id] of live.slice(0, live.length - group.DesiredCapacity)) this.retire(regionName, model, group, id);
     }
+    if (now < (group.launchesFrom ?? 0)) return;
     for (let missing = group.DesiredCapacity - inService().length; missing > 0; missing -= 1)
       this.launch(regionName, model, group, current);
   }
@@ -462,7 +469,7 @@ export class ScalingModel {
   private describeGroup(region: string, group: GroupModel): Json {
     const instances = this.account.region(region).instances;
     return {
-      ...structuredClone({ ...group, instances: undefined, refreshes: undefined, deletedAt: undefined }),
+      ...structuredClone({ ...group, instances: undefined, refreshes: undefined, deletedAt: undefined, launchesFrom: undefined }),
       Tags: group.Tags.map((tag) => ({
         ...tag,
         ResourceId: group.AutoScalingGroupName,
@@ -473,7 +480,9 @@ export class ScalingModel {
         InstanceId,
         AvailabilityZone: launched.zone,
         LifecycleState: instances.get(InstanceId)?.State.Name === 'shutting-down' ? 'Terminating' : 'InService',
-        LaunchTemplate: { LaunchTemplateId: launched.templateId, Version: launched.version },
+        // Amazon EC2 Auto Scaling API Reference, Instance: LaunchTemplate is "the launch template for the instance", which an
+        // instance attached to the group by hand was not launched from.
+        ...(launched.templateId && { LaunchTemplate: { LaunchTemplateId: launched.templateId, Version: launched.version } }),
       })),
     };
   }
@@ -834,6 +843,7 @@ export class ScalingModel {
         Tags: ((input.Tags as (Tags[number] & Json)[] | undefined) ?? []).map(({ Key, Value }) => ({ Key, Value })),
         instances: new Map(),
         refreshes: [],
+        launchesFrom: this.account.now() + this.groupFirstLaunchMs,
       };
       model.groups.set(name, group);
       this.advanceGroup(region, model, group);
@@ -881,7 +891,7 @@ export class ScalingModel {
             );
       }
       group.Status = 'Delete in progress';
-      group.deletedAt = this.account.now() + 10_000;
+      group.deletedAt = this.account.now() + this.groupDeletionMs;
       // The group is what still held the target group.
       group.TargetGroupARNs = [];
       return {};

@@ -1,9 +1,9 @@
-// Tests the release build on a small throwaway package: npm run build, npm pack, the release id, and the two ways it refuses.
+// Tests the release build on a small throwaway package: npm run build, npm pack, the release id, and each way it refuses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, delimiter, dirname, join } from 'node:path';
 import { buildRelease, releaseIdFor, releaseObjectPrefix, RELEASE_LOCKFILE, RELEASE_TARBALL } from '../release.js';
 
 function fakeRepo(buildScript: string): string {
@@ -17,6 +17,19 @@ function fakeRepo(buildScript: string): string {
 }
 
 const EMIT_SERVER = `node -e "require('fs').mkdirSync('dist/src',{recursive:true});require('fs').writeFileSync('dist/src/server.js','')"`;
+
+/** Runs `action` with an `npm` first on PATH that runs `script` (POSIX sh), for what the real npm will not do on request. */
+async function withFakeNpm<T>(script: string, action: () => Promise<T>): Promise<T> {
+  const bin = mkdtempSync(join(tmpdir(), 'fake-npm-'));
+  writeFileSync(join(bin, 'npm'), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}${delimiter}${path}`;
+  try {
+    return await action();
+  } finally {
+    process.env.PATH = path;
+  }
+}
 
 test('when the build emits dist/src/server.js, then the release is the packed tarball, the lockfile and a content-hashed id', async () => {
   const repo = fakeRepo(EMIT_SERVER);
@@ -47,6 +60,35 @@ test('when npm cannot be started, then the release stops with the reason instead
   } finally {
     process.env.PATH = path;
   }
+});
+
+test('when npm pack prints an empty list, then the release stops saying npm printed no package description', async () => {
+  await withFakeNpm('[ "$1" = pack ] && echo "[]"; exit 0', async () => {
+    await assert.rejects(buildRelease(fakeRepo(EMIT_SERVER)), /^Error: npm pack printed no package description$/);
+  });
+});
+
+test('when npm packs, then it packs into a new folder under the given parent, reads no input, and its messages reach this terminal', async (t) => {
+  // Linux's /proc shows which file each of npm's descriptors is; elsewhere the test has nothing to read.
+  if (!existsSync('/proc/self/fd/2')) return t.skip('no /proc/self/fd to read npm’s descriptors from');
+  const tempParent = mkdtempSync(join(tmpdir(), 'release-temp-'));
+  const seen = join(mkdtempSync(join(tmpdir(), 'fake-npm-seen-')), 'pack.txt');
+  const pack = [
+    'if [ "$1" = pack ]; then',
+    `  printf '%s\\n%s\\n%s\\n' "$4" "$(readlink /proc/self/fd/0)" "$(readlink /proc/self/fd/2)" > '${seen}'`,
+    '  printf tarball > "$4/fake-app-1.2.3.tgz"',
+    `  echo '[{"filename":"fake-app-1.2.3.tgz","version":"1.2.3","files":[{"path":"dist/src/server.js"}]}]'`,
+    'fi',
+  ].join('\n');
+
+  const release = await withFakeNpm(pack, () => buildRelease(fakeRepo(EMIT_SERVER), tempParent));
+
+  const [destination, stdin, stderr] = readFileSync(seen, 'utf8').split('\n');
+  assert.equal(dirname(destination ?? ''), tempParent);
+  assert.match(basename(destination ?? ''), /^s3-photo-share-release-\w{6}$/);
+  assert.deepEqual([stdin, stderr], ['/dev/null', readlinkSync('/proc/self/fd/2')]);
+  assert.equal(Buffer.from(release.tarball).toString('utf8'), 'tarball');
+  assert.deepEqual(readdirSync(tempParent), []);
 });
 
 test('when the build does not emit dist/src/server.js, then the release is refused with what to check', async () => {

@@ -428,6 +428,34 @@ test('when another instance refresh is still running, then up waits for it to en
   assert.ok(account.runtime.lines.includes('An instance refresh (refresh-earlier) is already running: waiting for it to end first'));
 });
 
+test('when someone starts another refresh just after ours succeeded, then up goes by ours, asked for by its id, and ends', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.releaseId = '0.2.0-fedcba987654';
+  const deps = account.deps(REGION);
+  const sleep = deps.sleep;
+  deps.sleep = async (ms) => {
+    await sleep(ms);
+    account.snapshot();
+    const [newest] = asg(account)?.refreshes ?? [];
+    if (newest?.Status !== 'Successful' || newest.InstanceRefreshId === 'refresh-theirs') return;
+    startOthersRefresh(account, 'refresh-theirs', 0, account.now() + 60_000);
+    Object.assign(asg(account)!.refreshes[0]!, { endStatus: 'Failed', StatusReason: 'Their instances failed to become healthy' });
+  };
+  const { runSteps } = await import('../step.js');
+  const state: { instanceRefreshId?: string } = {};
+
+  await runSteps(upSteps(lbSettings()), deps, state);
+
+  assert.deepEqual(
+    asg(account)?.refreshes.map((refresh) => [refresh.InstanceRefreshId === state.instanceRefreshId, refresh.Status]),
+    [
+      [false, 'InProgress'],
+      [true, 'Successful'],
+    ],
+  );
+});
+
 test('when StartInstanceRefresh answers InstanceRefreshInProgress, then up waits and starts it again', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
@@ -480,6 +508,18 @@ test('when an earlier refresh was cancelled and the instances are on the current
   await runAgainst(account, REGION, upSteps(httpsSettings()));
 
   assert.equal(account.inputsOf('StartInstanceRefresh').length, 0);
+});
+
+test('when the new group has launched no instance at the first look, then up logs that no target is registered yet, then the new targets', async () => {
+  const account = accountWithLookAlikes();
+  account.scaling.groupFirstLaunchMs = 20_000;
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  const targets = account.runtime.lines.filter((line) => line.startsWith('Targets: '));
+  assert.equal(targets[0], 'Targets: no target registered yet');
+  assert.match(targets[1] ?? '', /^Targets: i-\S+ initial, i-\S+ initial$/);
+  assert.equal(liveInstances(account).length, 2);
 });
 
 test('when the instances never become healthy, then up stops after the wait and points at npm run infra:logs', async () => {
@@ -618,6 +658,19 @@ for (const [what, arrange, message] of [
     /Launch template s3-photo-share-template exists but is not tagged/,
   ],
   [
+    'a launch template of that name tagged as this stack of another region',
+    (account: FakeAccount) => {
+      account.scaling.region(REGION).launchTemplates.set('lt-elsewhere', {
+        LaunchTemplateId: 'lt-elsewhere',
+        LaunchTemplateName: 's3-photo-share-template',
+        Tags: [STACK_TAGS[0]!, STACK_TAGS[1]!, { Key: 'stack-region', Value: 'eu-central-1' }],
+        versions: [{ VersionNumber: 1, data: {} }],
+      });
+      return () => account.scaling.region(REGION).launchTemplates.get('lt-elsewhere');
+    },
+    /^Error: Stack s3-photo-share lives in eu-central-1 \(recorded on Launch template s3-photo-share-template\), not eu-west-1\./,
+  ],
+  [
     'an A record for the domain pointing elsewhere',
     (account: FakeAccount) => {
       account.scaling.hostedZones
@@ -670,9 +723,10 @@ test('when down runs with foreign look-alikes of every name present, then they s
   assert.deepEqual(mutatingCalls(account), []);
 });
 
-test('when the group still has instances, then down scales it to zero and waits before deleting it, never forcing', async () => {
+test('when the group still has instances, then down scales it to zero, names them, and waits before deleting it, never forcing', async () => {
   const account = accountWithLookAlikes();
   await runAgainst(account, REGION, upSteps(httpsSettings()));
+  const instanceIds = [...asg(account)!.instances.keys()];
   account.calls.length = 0;
 
   await runAgainst(account, REGION, downSteps(downSettings()));
@@ -684,6 +738,13 @@ test('when the group still has instances, then down scales it to zero and waits 
   assert.equal(asg(account), undefined);
   assert.equal(liveInstances(account).length, 0);
   assert.ok(account.runtime.sleeps.length > 0);
+  assert.equal(instanceIds.length, 2);
+  assert.ok(
+    account.runtime.lines.includes(
+      `Scaling s3-photo-share-asg to 0; waiting until its instances (${instanceIds.join(', ')}) are terminated`,
+    ),
+    account.runtime.lines.join('\n'),
+  );
 });
 
 test('when the group or target group is still busy, then down retries ScalingActivityInProgress and ResourceInUse on the fake clock', async () => {
@@ -717,6 +778,45 @@ test('when the group or target group is still busy, then down retries ScalingAct
     ['payroll-tg'],
   );
   assert.ok(account.runtime.lines.includes('Target group s3-photo-share-tg is still in use; retrying in 5 s'));
+});
+
+// Amazon EC2 Auto Scaling API Reference, DeleteAutoScalingGroup "Errors": ResourceInUse and ScalingActivityInProgress (400), both
+// "the operation can't be performed" while the group is busy, which it can still be just after its last instance has gone.
+for (const [code, message] of [
+  [
+    'ResourceInUse',
+    'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
+  ],
+  ['ScalingActivityInProgress', 'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.'],
+] as const) {
+  test(`when DeleteAutoScalingGroup answers ${code} twice, then down retries after 10 s and 20 s and the account is as before`, async () => {
+    const account = accountWithLookAlikes();
+    const before = account.snapshot();
+    await runAgainst(account, REGION, upSteps(lbSettings()));
+    account.fail('autoscaling', 'DeleteAutoScalingGroup', await awsError('autoscaling', code, message), 2);
+
+    await runAgainst(account, REGION, downSteps(downSettings({ deleteBucket: true })));
+
+    assert.equal(account.inputsOf('DeleteAutoScalingGroup').length, 3);
+    assert.deepEqual(
+      account.runtime.lines.filter((line) => line.startsWith('s3-photo-share-asg is still busy')),
+      ['s3-photo-share-asg is still busy; retrying in 10 s', 's3-photo-share-asg is still busy; retrying in 20 s'],
+    );
+    assert.deepEqual(settledSnapshot(account), before);
+  });
+}
+
+test('when the group stays "Delete in progress", then down stops after ten minutes and says to run it again', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  account.scaling.groupDeletionMs = Number.POSITIVE_INFINITY;
+
+  await assert.rejects(
+    runAgainst(account, REGION, downSteps(downSettings())),
+    /^Error: s3-photo-share-asg was still being deleted after 600 s\. Run the same command again\.$/,
+  );
+  assert.equal(asg(account)?.Status, 'Delete in progress');
+  assert.ok(!account.runtime.lines.includes('Deleted Auto Scaling group s3-photo-share-asg'));
 });
 
 test('when the load balancer’s group is still held by its network interfaces, then down retries DependencyViolation until they are released', async () => {
@@ -1101,16 +1201,21 @@ test('when the group is being deleted, then up stops and says to wait', async ()
   );
 });
 
-test('when a group of the stack’s name carries another stack’s tags, then up refuses it', async () => {
-  const account = accountWithLookAlikes();
-  await runAgainst(account, REGION, upSteps(httpsSettings()));
-  asg(account)!.Tags = OTHER_TAGS;
+for (const [whose, tags] of [
+  ['another stack’s tags', OTHER_TAGS],
+  ['no tag at all', []],
+] as const) {
+  test(`when a group of the stack’s name carries ${whose}, then up refuses it`, async () => {
+    const account = accountWithLookAlikes();
+    await runAgainst(account, REGION, upSteps(httpsSettings()));
+    asg(account)!.Tags = [...tags];
 
-  await assert.rejects(
-    runAgainst(account, REGION, upSteps(httpsSettings())),
-    /Auto Scaling group s3-photo-share-asg exists but is not tagged/,
-  );
-});
+    await assert.rejects(
+      runAgainst(account, REGION, upSteps(httpsSettings())),
+      /^Error: Auto Scaling group s3-photo-share-asg exists but is not tagged/,
+    );
+  });
+}
 
 test('when the group’s instances never terminate, then down stops after the wait and says to run it again', async () => {
   const account = accountWithLookAlikes();
@@ -1348,6 +1453,39 @@ for (const status of ['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress
   });
 }
 
+test('when the first look at a running refresh reads 1 % done, then that first progress is logged', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  startOthersRefresh(account, 'refresh-theirs', 1, account.now() + 60_000);
+  account.runtime.lines.length = 0;
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.deepEqual(
+    account.runtime.lines.filter((line) => line.startsWith('Instance refresh ')),
+    ['Instance refresh refresh-theirs: InProgress, 1 % done'],
+  );
+});
+
+test('when the refresh being waited for ends Cancelled with no reason given, then up stops naming it without an empty reason', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  asg(account)?.refreshes.unshift({
+    InstanceRefreshId: 'refresh-theirs',
+    Status: 'InProgress',
+    PercentageComplete: 50,
+    minHealthyPercentage: 90,
+    outdatedAtStart: 0,
+    endsAt: account.now() + 60_000,
+    endStatus: 'Cancelled',
+  });
+
+  await assert.rejects(
+    runAgainst(account, REGION, upSteps(lbSettings())),
+    /^Error: The instance refresh refresh-theirs of s3-photo-share-asg ended Cancelled\. The instances that were not replaced keep serving\. /,
+  );
+});
+
 for (const status of ['Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']) {
   test(`when the refresh being waited for ends ${status}, then up stops naming it and the logs command`, async () => {
     const account = accountWithLookAlikes();
@@ -1393,6 +1531,48 @@ for (const [field, value] of [
     );
   });
 }
+
+test('when the group was scaled to zero by hand, then the rerun sets its sizes back and starts no refresh for instances it no longer has', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  Object.assign(asg(account)!, { MinSize: 0, DesiredCapacity: 0 });
+  // The first look retires the instances; by the second, an hour on, they have terminated and left the group.
+  settledSnapshot(account);
+  settledSnapshot(account);
+  assert.equal(asg(account)?.instances.size, 0);
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.deepEqual(account.inputsOf('UpdateAutoScalingGroup'), [
+    { AutoScalingGroupName: 's3-photo-share-asg', MinSize: 2, MaxSize: 2, DesiredCapacity: 2 },
+  ]);
+  assert.deepEqual(account.inputsOf('StartInstanceRefresh'), []);
+  assert.equal(liveInstances(account).length, 2);
+});
+
+test('when an instance not launched from the template was attached to the group by hand, then the rerun replaces it by refresh', async () => {
+  const account = accountWithLookAlikes();
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+  const group = asg(account)!;
+  const [detached] = group.instances.keys();
+  group.instances.delete(String(detached));
+  const attached = account.addInstance(REGION, { Tags: [...STACK_TAGS] });
+  group.instances.set(attached.InstanceId, { zone: `${REGION}a` });
+  // DetachInstances and AttachInstances deregister and register the instance with the group's target groups.
+  for (const arn of group.TargetGroupARNs) {
+    const targets = account.scaling.region(REGION).targetGroups.get(arn)!.targets;
+    targets.delete(String(detached));
+    targets.set(attached.InstanceId, { state: 'healthy' });
+  }
+  account.calls.length = 0;
+
+  await runAgainst(account, REGION, upSteps(lbSettings()));
+
+  assert.equal(account.inputsOf('StartInstanceRefresh').length, 1);
+  assert.equal(group.instances.has(attached.InstanceId), false);
+  assert.equal(group.instances.size, 2);
+});
 
 test('when the launch template was deleted by hand, then the rerun creates it again and rolls the group onto it', async () => {
   const account = accountWithLookAlikes();

@@ -155,11 +155,17 @@ test('when the profile is new again on a rerun, then up retries UpdateAutoScalin
     'You must use a valid fully-formed launch template. Value (x) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile name',
   );
   account.fail('autoscaling', 'StartInstanceRefresh', refused, 2);
+  account.runtime.lines.length = 0;
 
   await runAgainst(account, REGION, upSteps(upSettings({ loadBalanced: { instances: 2 } })));
 
-  assert.ok(account.inputsOf('UpdateAutoScalingGroup').length > 1);
+  const updates = account.inputsOf('UpdateAutoScalingGroup').length;
+  assert.ok(updates > 1);
   assert.equal(account.inputsOf('StartInstanceRefresh').length, 3);
+  // One wait before each retry of either request, each naming Auto Scaling as the service that does not see the profile.
+  const waits = account.runtime.lines.filter((line) => line.includes(' does not see the new instance profile yet'));
+  assert.equal(waits.length, updates - 1 + 2);
+  for (const wait of waits) assert.match(wait, /^Auto Scaling does not see the new instance profile yet \(IAM is eventually consistent\)/);
   assert.deepEqual(
     account.scaling
       .region(REGION)
