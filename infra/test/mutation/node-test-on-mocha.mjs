@@ -6,9 +6,15 @@
 // switches the active mutant between runs, so a mutant costs only the tests that reach it.
 import { mock as nodeTestMock } from 'node:test';
 
-/** node:test's test(name, fn) and it(name, fn); fn gets a context with the members infra/test uses. */
-export function test(name, fn) {
+/**
+ * node:test's test(name, fn) and test(name, options, fn), and it(): fn gets a context with the members infra/test uses;
+ * of the options, skip and timeout.
+ */
+export function test(name, optionsOrFn, maybeFn) {
+  const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn ?? {}, maybeFn];
+  if (options.skip) return globalThis.it.skip(name);
   return globalThis.it(name, async function runWithContext() {
+    if (options.timeout !== undefined) this.timeout(options.timeout);
     const context = new MochaTestContext(this, name);
     try {
       return await fn(context);
