@@ -1,8 +1,8 @@
 // The part of node:test that infra/test uses, on top of mocha, so Stryker's mocha runner can run those
 // test files in one long-lived process. npm test runs them with node --test and never loads this file.
 //
-// Why: Stryker's tap runner starts a Node process per covering test file per mutant, and loading the
-// AWS SDK clients alone takes about 1.5 s of each 2-3 s file. Mocha keeps the files loaded and Stryker
+// Why: Stryker's tap runner, used before, started a Node process per covering test file per mutant, and
+// loading the AWS SDK clients alone took 1.3 s of each 2-3 s file. Mocha keeps the files loaded and Stryker
 // switches the active mutant between runs, so a mutant costs only the tests that reach it.
 import { mock as nodeTestMock } from 'node:test';
 
