@@ -18,17 +18,22 @@ function fakeRepo(buildScript: string): string {
 
 const EMIT_SERVER = `node -e "require('fs').mkdirSync('dist/src',{recursive:true});require('fs').writeFileSync('dist/src/server.js','')"`;
 
+/** Runs `action` with PATH set to `path`, restored after. */
+async function withPath<T>(path: string, action: () => Promise<T>): Promise<T> {
+  const original = process.env.PATH;
+  process.env.PATH = path;
+  try {
+    return await action();
+  } finally {
+    process.env.PATH = original;
+  }
+}
+
 /** Runs `action` with an `npm` first on PATH that runs `script` (POSIX sh), for what the real npm will not do on request. */
 async function withFakeNpm<T>(script: string, action: () => Promise<T>): Promise<T> {
   const bin = mkdtempSync(join(tmpdir(), 'fake-npm-'));
   writeFileSync(join(bin, 'npm'), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
-  const path = process.env.PATH;
-  process.env.PATH = `${bin}${delimiter}${path}`;
-  try {
-    return await action();
-  } finally {
-    process.env.PATH = path;
-  }
+  return withPath(`${bin}${delimiter}${process.env.PATH}`, action);
 }
 
 test('when the build emits dist/src/server.js, then the release is the packed tarball, the lockfile and a content-hashed id', async () => {
@@ -53,13 +58,7 @@ test('when the release is packed, then the folder it was packed in is removed, a
 });
 
 test('when npm cannot be started, then the release stops with the reason instead of crashing', async () => {
-  const path = process.env.PATH;
-  process.env.PATH = join(tmpdir(), 'no-npm-here');
-  try {
-    await assert.rejects(buildRelease(fakeRepo(EMIT_SERVER)), /spawn npm ENOENT/);
-  } finally {
-    process.env.PATH = path;
-  }
+  await withPath(join(tmpdir(), 'no-npm-here'), () => assert.rejects(buildRelease(fakeRepo(EMIT_SERVER)), /spawn npm ENOENT/));
 });
 
 test('when npm pack prints an empty list, then the release stops saying npm printed no package description', async () => {
